@@ -1,0 +1,107 @@
+"""The one exception tree of Tutopanda.
+
+Every error a user can see derives from :class:`TutopandaError`, which carries a ``message`` (what went
+wrong, naming the file/field) and a ``hint`` (what to do about it). The CLI maps the tree to exit codes
+with :attr:`TutopandaError.exit_code`: usage and validation errors exit 2, failures exit 1. Foreign
+exceptions are converted at the boundary where they occur (``raise ... from exc``), so callers never
+have to know which library failed.
+
+::
+
+    TutopandaError (1)
+    ├── UsageError (2)                 bad arguments, ids, paths or values given by the user
+    │   ├── BlueprintError (2)         a blueprint file is invalid (file, line, fix)
+    │   ├── InputValidationError (2)   an input value does not fit its declared type
+    │   └── MovieNotInitialisedError (2)
+    └── StorageError (1)               the store could not be read or written
+        ├── ManifestConflictError (1)  the current pointer moved under us (compare-and-swap lost)
+        ├── CorruptDataError (1)       a manifest, pointer or blob does not match its hash/schema
+        ├── BlobNotFoundError (1)
+        └── LockHeldError (1)          another process holds the movie's lock
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BlobNotFoundError",
+    "BlueprintError",
+    "CorruptDataError",
+    "InputValidationError",
+    "LockHeldError",
+    "ManifestConflictError",
+    "MovieNotInitialisedError",
+    "StorageError",
+    "TutopandaError",
+    "UsageError",
+]
+
+
+class TutopandaError(Exception):
+    """Base of every error Tutopanda raises on purpose.
+
+    ``message`` is one line saying what is wrong (naming the file, field or id); ``hint`` is one line
+    saying how to fix it, or ``None`` when there is nothing useful to add.
+    """
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(TutopandaError):
+    """The user asked for something invalid: a bad argument, id, path or value."""
+
+    exit_code = 2
+
+
+class BlueprintError(UsageError):
+    """A blueprint (or one of its module files) is invalid.
+
+    ``file`` and ``line`` locate the problem when known; they are folded into the message so the one
+    line the CLI prints is enough to find it: ``blueprint.yaml:12: connection 'X' ...``.
+    """
+
+    def __init__(
+        self, message: str, hint: str | None = None, *, file: str | None = None, line: int | None = None
+    ) -> None:
+        self.file = file
+        self.line = line
+        location = ""
+        if file is not None:
+            location = f"{file}:{line}: " if line is not None else f"{file}: "
+        super().__init__(location + message, hint)
+        self.detail = message
+
+
+class InputValidationError(UsageError):
+    """An input value does not match the type, range or choices its blueprint declares."""
+
+
+class MovieNotInitialisedError(UsageError):
+    """A command needs a movie whose storage has not been created yet."""
+
+
+class StorageError(TutopandaError):
+    """The store could not be read or written (I/O failure, full disk, bad permissions)."""
+
+
+class ManifestConflictError(StorageError):
+    """Another writer advanced ``current.json`` since we read it (compare-and-swap lost)."""
+
+
+class CorruptDataError(StorageError):
+    """Stored data does not parse or does not match its recorded hash."""
+
+
+class BlobNotFoundError(StorageError):
+    """A blob named by a manifest or event is missing from the blob store."""
+
+
+class LockHeldError(StorageError):
+    """Another process holds the lock on this movie."""
