@@ -1,0 +1,243 @@
+"""Finding and loading blueprints: bundled names, file paths, module files and prompt files.
+
+Why here: name resolution (``image-audio`` vs ``./my.yaml``), reading files and turning I/O or YAML
+problems into located :class:`BlueprintError`\\ s are the only parts of the subsystem that touch the file
+system. Bundled blueprints are package data under :mod:`tutopanda.blueprints`, found with
+:mod:`importlib.resources` (the wheel installs them as ordinary files).
+
+A module's ``use:`` is either a bundled module name (``narration`` -> ``modules/narration.yaml`` in the
+package) or a path ending in ``.yaml``/``.yml``, relative to the blueprint file. A variant's
+``promptFile`` is relative to the file that declares it.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from tutopanda.core.blueprint.located_yaml import LocatedDict, YamlLocationError, line_of, load_located_yaml
+from tutopanda.core.blueprint.model import Blueprint, ModuleSpec, ProducerDef, Wire
+from tutopanda.core.blueprint.parse import (
+    parse_input,
+    parse_loop,
+    parse_meta,
+    parse_producer,
+    parse_source,
+)
+from tutopanda.core.blueprint.reader import Reader
+from tutopanda.core.blueprint.suggest import did_you_mean, listing
+from tutopanda.core.blueprint.validate import check
+from tutopanda.core.errors import BlueprintError
+
+__all__ = [
+    "BlueprintSummary",
+    "bundled_blueprint_names",
+    "bundled_module_names",
+    "bundled_root",
+    "list_bundled_blueprints",
+    "load_blueprint",
+    "resolve_blueprint_path",
+]
+
+MAX_FILE_BYTES = 1_000_000
+"""Blueprint, module and prompt files larger than this are refused (they are hand-written text)."""
+
+
+def bundled_root() -> Path:
+    """The directory holding the bundled blueprints (``tutopanda/blueprints``)."""
+    root = importlib.resources.files("tutopanda.blueprints")
+    if not isinstance(root, Path):  # pragma: no cover - only zip imports, which we do not support
+        raise BlueprintError("bundled blueprints are not on the file system", "install tutopanda unzipped")
+    return root
+
+
+def bundled_blueprint_names() -> list[str]:
+    """Names of the bundled blueprints, sorted (``audio-only``, ``image-audio``, ...)."""
+    return sorted(path.stem for path in bundled_root().glob("*.yaml"))
+
+
+def bundled_module_names() -> list[str]:
+    """Names usable in ``use:`` without a path (``narration``, ``image``, ...)."""
+    return sorted(path.stem for path in (bundled_root() / "modules").glob("*.yaml"))
+
+
+def _read_text(path: Path, *, what: str, file: str | None = None, line: int | None = None) -> str:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise BlueprintError(
+                f"{what} {path} is larger than {MAX_FILE_BYTES} bytes", "split it up", file=file, line=line
+            )
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BlueprintError(
+            f"{what} {path} does not exist",
+            "check the path (it is relative to the file that names it)",
+            file=file,
+            line=line,
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BlueprintError(
+            f"cannot read {what} {path}: {exc}", "check the file is readable UTF-8 text", file=file, line=line
+        ) from None
+
+
+def _parse_yaml(path: Path, text: str) -> Any:
+    try:
+        return load_located_yaml(text)
+    except YamlLocationError as exc:
+        raise BlueprintError(exc.message, exc.hint, file=str(path), line=exc.line) from None
+
+
+def resolve_blueprint_path(name_or_path: str) -> Path:
+    """A bundled name (``image-audio``) or a path to a YAML file -> the file to load."""
+    candidate = Path(name_or_path)
+    looks_like_path = candidate.suffix in {".yaml", ".yml"} or "/" in name_or_path or "\\" in name_or_path
+    if looks_like_path or candidate.is_file():
+        if not candidate.is_file():
+            raise BlueprintError(
+                f"blueprint file {name_or_path} does not exist",
+                f"check the path, or use a bundled blueprint: {listing(bundled_blueprint_names())}",
+            )
+        return candidate
+    names = bundled_blueprint_names()
+    if name_or_path not in names:
+        raise BlueprintError(
+            f"unknown blueprint {name_or_path!r}",
+            f"{did_you_mean(name_or_path, names, 'bundled blueprints')} (bundled: {listing(names)})",
+        )
+    return bundled_root() / f"{name_or_path}.yaml"
+
+
+class _Loader:
+    """One blueprint load: caches module files so a module used twice is read once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.reader = Reader(str(path))
+        self.producers: dict[Path, ProducerDef] = {}
+
+    def prompt_reader(self, base: Path, reader: Reader) -> Callable[[str, int | None], str]:
+        """Reads a ``promptFile`` relative to ``base``; errors point at the line that names it."""
+        def read(relative: str, line: int | None) -> str:
+            return _read_text(base / relative, what="prompt file", file=reader.file, line=line)
+
+        return read
+
+    def producer_file(self, uses: str, line: int | None) -> ProducerDef:
+        if uses.endswith((".yaml", ".yml")):
+            path = self.path.parent / uses
+        else:
+            modules = bundled_module_names()
+            if uses not in modules:
+                raise self.reader.error(
+                    f"unknown bundled module {uses!r}",
+                    f"{did_you_mean(uses, modules, 'modules')}; or give a path ending in .yaml",
+                    line,
+                )
+            path = bundled_root() / "modules" / f"{uses}.yaml"
+        key = path.resolve()
+        if key not in self.producers:
+            data = _parse_yaml(path, _read_text(path, what="module file", file=self.reader.file, line=line))
+            reader = Reader(str(path))
+            self.producers[key] = parse_producer(reader, data, 1, self.prompt_reader(path.parent, reader))
+        return self.producers[key]
+
+    def module(self, data: Any, line: int | None) -> ModuleSpec:
+        reader = self.reader
+        data = reader.mapping(data, "a module", line)
+        name = reader.name(data, "name", "a module")
+        what = f"module {name}"
+        reader.keys(data, {"name", "use", "define", "loop", "inputs"}, what)
+        if ("use" in data) == ("define" in data):
+            raise reader.error(
+                f"{what} needs exactly one of use: or define:",
+                "write use: narration (a bundled module), use: modules/x.yaml, or define: {...}",
+                data.line,
+            )
+        uses: str | None = None
+        if "use" in data:
+            uses = reader.text(data, "use", what, required=True)
+            producer = self.producer_file(uses, line_of(data, "use"))
+        else:
+            producer = parse_producer(
+                reader, data["define"], line_of(data, "define"), self.prompt_reader(self.path.parent, reader)
+            )
+        loop = reader.name(data, "loop", what) if data.get("loop") is not None else None
+        raw_wires = data.get("inputs")
+        wires: dict[str, Wire] = {}
+        if raw_wires is not None:
+            raw_wires = reader.mapping(raw_wires, f"{what}: inputs", line_of(data, "inputs"))
+            for target, raw in raw_wires.items():
+                wires[target] = parse_source(reader, target, raw, line_of(raw_wires, target))
+        return ModuleSpec(
+            name=name,
+            producer=producer,
+            wires=MappingProxyType(wires),
+            loop=loop,
+            uses=uses,
+            file=reader.file,
+            line=data.line,
+        )
+
+    def load(self) -> Blueprint:
+        reader = self.reader
+        data = _parse_yaml(self.path, _read_text(self.path, what="blueprint file"))
+        if not isinstance(data, LocatedDict):
+            raise reader.error(
+                "a blueprint must be a mapping with meta:, inputs:, loops: and modules:",
+                "start the file with `meta:`",
+                getattr(data, "line", 1),
+            )
+        reader.keys(data, {"meta", "inputs", "loops", "modules"}, "the blueprint")
+        if "meta" not in data:
+            raise reader.error(
+                "the blueprint has no meta: section", "add meta: {id: my-blueprint, name: ...}", 1
+            )
+        meta = parse_meta(reader, data["meta"], line_of(data, "meta"))
+        raw_inputs = reader.sequence(data.get("inputs"), "inputs", line_of(data, "inputs"))
+        inputs = tuple(
+            parse_input(reader, item, line_of(raw_inputs, i), producer=False)
+            for i, item in enumerate(raw_inputs)
+        )
+        raw_loops = reader.sequence(data.get("loops"), "loops", line_of(data, "loops"))
+        loops = tuple(parse_loop(reader, item, line_of(raw_loops, i)) for i, item in enumerate(raw_loops))
+        raw_modules = reader.sequence(data.get("modules"), "modules", line_of(data, "modules"))
+        modules = tuple(self.module(item, line_of(raw_modules, i)) for i, item in enumerate(raw_modules))
+        return check(Blueprint(meta=meta, inputs=inputs, loops=loops, modules=modules, file=str(self.path)))
+
+
+def load_blueprint(name_or_path: str) -> Blueprint:
+    """Load and validate a bundled blueprint by name, or a blueprint file by path."""
+    return _Loader(resolve_blueprint_path(name_or_path)).load()
+
+
+@dataclass(frozen=True)
+class BlueprintSummary:
+    """One line of ``tutopanda blueprints list``."""
+
+    name: str
+    description: str
+    path: str
+    input_count: int
+    producer_count: int
+
+
+def list_bundled_blueprints() -> list[BlueprintSummary]:
+    """Every bundled blueprint, sorted by name, with counts (loads and validates each one)."""
+    summaries = []
+    for name in bundled_blueprint_names():
+        blueprint = load_blueprint(name)
+        summaries.append(
+            BlueprintSummary(
+                name,
+                blueprint.meta.description,
+                blueprint.file,
+                len(blueprint.inputs),
+                len(blueprint.modules),
+            )
+        )
+    return summaries

@@ -1,0 +1,120 @@
+"""Safe YAML loading that remembers the line of every mapping key and sequence item.
+
+Why: an error such as "connection names a module that does not exist" is only useful with the line to
+fix. PyYAML's plain ``safe_load`` forgets positions, so this loader subclasses :class:`yaml.SafeLoader`
+(it never constructs arbitrary Python objects) and builds :class:`LocatedDict` / :class:`LocatedList`
+that record ``node.start_mark.line + 1``. It also refuses duplicate keys, which PyYAML would otherwise
+resolve silently by keeping the last one, and non-text keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+__all__ = ["LocatedDict", "LocatedList", "YamlLocationError", "line_of", "load_located_yaml"]
+
+
+class YamlLocationError(Exception):
+    """Invalid YAML (syntax, duplicate key, non-text key) at a 1-based ``line`` (None if unknown)."""
+
+    def __init__(self, message: str, line: int | None, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.hint = hint
+
+
+class LocatedDict(dict[str, Any]):
+    """A mapping from YAML with ``line`` (where it starts) and ``key_lines`` (where each key is)."""
+
+    __slots__ = ("key_lines", "line")
+
+    def __init__(self, line: int | None = None) -> None:
+        super().__init__()
+        self.line = line
+        self.key_lines: dict[str, int] = {}
+
+
+class LocatedList(list[Any]):
+    """A sequence from YAML with ``line`` (where it starts) and ``item_lines`` (where each item is)."""
+
+    __slots__ = ("item_lines", "line")
+
+    def __init__(self, line: int | None = None) -> None:
+        super().__init__()
+        self.line = line
+        self.item_lines: list[int] = []
+
+
+def line_of(container: Any, key: str | int | None = None) -> int | None:
+    """The line of ``container[key]`` (or of the container itself when ``key`` is None), if recorded."""
+    if key is None:
+        return getattr(container, "line", None)
+    if isinstance(container, LocatedDict) and isinstance(key, str):
+        return container.key_lines.get(key, container.line)
+    if isinstance(container, LocatedList) and isinstance(key, int) and 0 <= key < len(container.item_lines):
+        return container.item_lines[key]
+    return getattr(container, "line", None)
+
+
+class _LocatedLoader(yaml.SafeLoader):
+    """SafeLoader whose mappings and sequences remember their lines."""
+
+
+def _construct_mapping(loader: _LocatedLoader, node: yaml.MappingNode) -> LocatedDict:
+    loader.flatten_mapping(node)
+    result = LocatedDict(node.start_mark.line + 1)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, str):
+            raise YamlLocationError(
+                f"mapping key {key!r} is not text", line, "write keys as plain names, e.g. `name: value`"
+            )
+        if key in result:
+            raise YamlLocationError(
+                f"duplicate key {key!r} (first at line {result.key_lines[key]})",
+                line,
+                "remove or rename one of the two keys; YAML keeps only one of them",
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_sequence(loader: _LocatedLoader, node: yaml.SequenceNode) -> LocatedList:
+    result = LocatedList(node.start_mark.line + 1)
+    for item in node.value:
+        result.append(loader.construct_object(item, deep=True))
+        result.item_lines.append(item.start_mark.line + 1)
+    return result
+
+
+_LocatedLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_LocatedLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+
+
+def load_located_yaml(text: str) -> Any:
+    """Parse one YAML document safely; raise :class:`YamlLocationError` with the line on any problem."""
+    loader = _LocatedLoader(text)
+    try:
+        return loader.get_single_data()
+    except YamlLocationError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlLocationError(
+            f"invalid YAML: {problem}",
+            line,
+            "check indentation, quoting and colons near this line (quote values that contain ': ' or '#')",
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise YamlLocationError(f"invalid YAML: {exc}", None, "check the file is valid YAML") from exc
+    except RecursionError as exc:
+        raise YamlLocationError("YAML nests too deeply", None, "simplify the document") from exc
+    finally:
+        loader.dispose()
