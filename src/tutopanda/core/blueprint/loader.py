@@ -122,6 +122,7 @@ class _Loader:
 
     def prompt_reader(self, base: Path, reader: Reader) -> Callable[[str, int | None], str]:
         """Reads a ``promptFile`` relative to ``base``; errors point at the line that names it."""
+
         def read(relative: str, line: int | None) -> str:
             return _read_text(base / relative, what="prompt file", file=reader.file, line=line)
 

@@ -269,8 +269,7 @@ def parse_source(reader: Reader, target: str, raw: Any, line: int | None) -> Wir
     return Wire(target, source, text, reader.file, line)
 
 
-def _prompt_placeholders(reader: Reader, variant: Variant, inputs: tuple[InputSpec, ...]) -> None:
-    names = {spec.name for spec in inputs}
+def _prompt_placeholders(reader: Reader, variant: Variant, names: set[str], line: int | None) -> None:
     for placeholder in PLACEHOLDER.findall(variant.prompt or ""):
         if placeholder not in names:
             where = f" (in {variant.prompt_file})" if variant.prompt_file else ""
@@ -278,7 +277,7 @@ def _prompt_placeholders(reader: Reader, variant: Variant, inputs: tuple[InputSp
                 f"prompt of variant {variant.provider}/{variant.model} uses {{{{{placeholder}}}}}{where}, "
                 "which is not an input",
                 did_you_mean(placeholder, names, "inputs"),
-                variant.line,
+                line,
             )
 
 
@@ -298,9 +297,16 @@ def _plain_data(reader: Reader, value: Any, line: int | None) -> None:
 
 
 def parse_variant(
-    reader: Reader, data: Any, line: int | None, read_prompt: Callable[[str, int | None], str]
+    reader: Reader,
+    data: Any,
+    line: int | None,
+    read_prompt: Callable[[str, int | None], str],
+    input_names: set[str],
 ) -> Variant:
-    """One model variant; ``read_prompt(path, line)`` loads a ``promptFile`` relative to this file."""
+    """One model variant; ``read_prompt(path, line)`` loads a ``promptFile`` relative to this file.
+
+    Every ``{{Placeholder}}`` in the prompt must name one of ``input_names`` (the producer's inputs).
+    """
     data = reader.mapping(data, "a variant", line)
     reader.keys(data, {"provider", "model", "prompt", "promptFile", "config"}, "a variant")
     provider = reader.text(data, "provider", "a variant", required=True).strip().lower()
@@ -326,7 +332,11 @@ def parse_variant(
     config_raw = data.get("config") or LocatedDict(line)
     config = reader.mapping(config_raw, f"config of variant {provider}/{model}", line_of(data, "config"))
     _plain_data(reader, config, line_of(data, "config"))
-    return Variant(provider, model, prompt, prompt_file, freeze(config), reader.file, data.line)
+    variant = Variant(provider, model, prompt, prompt_file, freeze(config), reader.file, data.line)
+    _prompt_placeholders(
+        reader, variant, input_names, line_of(data, "promptFile" if prompt_file else "prompt")
+    )
+    return variant
 
 
 def _unique(reader: Reader, items: list[tuple[str, int | None]], what: str) -> None:
@@ -379,7 +389,7 @@ def parse_producer(
             f"{what} has no variants", "add variants: [{provider: local, model: ...}]", data.line
         )
     variants = tuple(
-        parse_variant(reader, item, line_of(raw_variants, i), read_prompt)
+        parse_variant(reader, item, line_of(raw_variants, i), read_prompt, {spec.name for spec in inputs})
         for i, item in enumerate(raw_variants)
     )
     seen: dict[tuple[str, str], int | None] = {}
@@ -390,7 +400,6 @@ def parse_producer(
                 f"{what}: variant {key[0]}/{key[1]} is listed twice", "remove one of them", variant.line
             )
         seen[key] = variant.line
-        _prompt_placeholders(reader, variant, inputs)
     return ProducerDef(
         name,
         kind,

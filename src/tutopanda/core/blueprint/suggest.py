@@ -9,7 +9,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["closest", "did_you_mean", "listing"]
+__all__ = ["SHORT_LIST", "closest", "did_you_mean", "listing"]
+
+SHORT_LIST = 12
+"""Up to this many valid names are listed after a suggestion (closed sets such as kinds and types)."""
 
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
@@ -32,10 +35,12 @@ def listing(candidates: Iterable[str], limit: int = 12) -> str:
 
 
 def did_you_mean(name: str, candidates: Iterable[str], what: str = "") -> str:
-    """A hint: ``did you mean 'X'?`` when something is close, else the list of valid names."""
+    """A hint: ``did you mean 'X'?`` when something is close, plus the valid names when they are few."""
     pool = sorted(set(candidates))
     best = closest(name, pool)
-    if best is not None:
-        return f"did you mean '{best}'?"
     label = f"valid {what}: " if what else "valid names: "
-    return label + listing(pool)
+    if best is None:
+        return label + listing(pool)
+    if len(pool) <= SHORT_LIST and best.casefold() != name.casefold():
+        return f"did you mean '{best}'? ({label}{listing(pool)})"
+    return f"did you mean '{best}'?"
