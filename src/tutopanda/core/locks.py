@@ -1,0 +1,168 @@
+"""Named per-movie locks that work across processes, and say who holds them.
+
+Two kinds of use, each with its own lock *name* so they never deadlock each other:
+
+* ``build`` — held for a whole build ("one build per movie at a time"). Taken without waiting by
+  default; if another process has it, :class:`LockHeldError` names the holder (pid, host, command, since).
+* short internal locks — ``pointer`` (the compare-and-swap of ``current.json``) and one per event log
+  (appends) — taken for microseconds, so callers wait up to a timeout.
+
+Local storage uses :mod:`filelock` (an OS advisory lock: it is released by the kernel when the holder
+dies, so a crashed build never leaves a stale lock). The lock files live in ``<movie>/.locks/``; the
+holder's details are written beside the lock as ``<name>.holder.json`` purely for the error message.
+Other backends (``memory://`` and object stores) get an in-process lock: ``memory://`` is private to the
+process anyway; for shared object stores this is a documented limitation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sys
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
+
+import filelock
+
+from tutopanda.core.errors import LockHeldError, StorageError
+from tutopanda.core.storage import StorageContext, storage_error, validate_relative_path
+
+__all__ = ["LOCKS_DIR", "LockHolder", "MovieLock", "movie_lock"]
+
+LOCKS_DIR = ".locks"
+"""Directory inside a movie holding lock files (not part of the data contract; safe to delete when idle)."""
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a lock: enough for a user to find (and judge) the other process."""
+
+    pid: int
+    host: str
+    command: str
+    since: str
+
+    def describe(self) -> str:
+        return f"pid {self.pid} on {self.host} ({self.command}) since {self.since}"
+
+
+class _MemoryLock:
+    """A process-local lock with a recorded holder (for backends without OS file locks)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.holder: LockHolder | None = None
+
+
+_memory_locks: dict[str, _MemoryLock] = {}
+_memory_locks_guard = threading.Lock()
+
+
+def _memory_lock_for(key: str) -> _MemoryLock:
+    with _memory_locks_guard:
+        return _memory_locks.setdefault(key, _MemoryLock())
+
+
+class MovieLock:
+    """A named lock on one movie; use as a context manager (``with movie_lock(ctx, "demo"): ...``)."""
+
+    def __init__(
+        self,
+        ctx: StorageContext,
+        movie_id: str,
+        name: str = "build",
+        *,
+        timeout: float = 0.0,
+        command: str | None = None,
+    ) -> None:
+        self._ctx = ctx
+        self.movie_id = movie_id
+        self.name = validate_relative_path(name, what="lock name")
+        self.timeout = timeout
+        self.command = command or Path(sys.argv[0]).name or "python"
+        self._dir = ctx.join(ctx.movie_dir(movie_id), LOCKS_DIR)
+        self._lock_path = ctx.join(self._dir, f"{self.name}.lock")
+        self._holder_path = ctx.join(self._dir, f"{self.name}.holder.json")
+        self._file_lock: filelock.BaseFileLock | None = None
+        self._memory: _MemoryLock | None = None
+
+    def acquire(self) -> MovieLock:
+        """Take the lock, waiting at most :attr:`timeout` seconds; raise :class:`LockHeldError` if not."""
+        holder = LockHolder(os.getpid(), socket.gethostname(), self.command, self._ctx.clock.timestamp())
+        if self._ctx.is_local:
+            self._ctx.makedirs(self._dir)
+            lock = filelock.FileLock(self._lock_path, timeout=self.timeout)
+            try:
+                lock.acquire(blocking=self.timeout != 0)
+            except filelock.Timeout:
+                raise self._held_error(self._read_holder()) from None
+            except OSError as exc:
+                raise storage_error(exc, "locking", self._lock_path) from exc
+            self._file_lock = lock
+            with contextlib.suppress(OSError):  # the holder file is informational only
+                Path(self._holder_path).write_text(json.dumps(asdict(holder)), encoding="utf-8")
+        else:
+            memory = _memory_lock_for(f"{self._ctx.key}|{self._lock_path}")
+            if self.timeout == 0:
+                acquired = memory.lock.acquire(blocking=False)
+            else:
+                acquired = memory.lock.acquire(timeout=self.timeout if self.timeout > 0 else -1)
+            if not acquired:
+                raise self._held_error(memory.holder)
+            memory.holder = holder
+            self._memory = memory
+        return self
+
+    def release(self) -> None:
+        """Release the lock (no-op if not held by this object)."""
+        if self._file_lock is not None:
+            with contextlib.suppress(OSError):
+                Path(self._holder_path).unlink(missing_ok=True)
+            self._file_lock.release()
+            self._file_lock = None
+        if self._memory is not None:
+            self._memory.holder = None
+            self._memory.lock.release()
+            self._memory = None
+
+    @property
+    def is_held(self) -> bool:
+        return self._file_lock is not None or self._memory is not None
+
+    def _read_holder(self) -> LockHolder | None:
+        try:
+            data = json.loads(Path(self._holder_path).read_text(encoding="utf-8"))
+            return LockHolder(int(data["pid"]), str(data["host"]), str(data["command"]), str(data["since"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _held_error(self, holder: LockHolder | None) -> StorageError:
+        who = holder.describe() if holder else "another process"
+        return LockHeldError(
+            f"movie '{self.movie_id}' is locked ({self.name}) by {who}",
+            "wait for that command to finish; the lock is freed automatically when its process exits",
+        )
+
+    def __enter__(self) -> MovieLock:
+        return self.acquire()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+def movie_lock(
+    ctx: StorageContext,
+    movie_id: str,
+    name: str = "build",
+    *,
+    timeout: float = 0.0,
+    command: str | None = None,
+) -> MovieLock:
+    """A :class:`MovieLock` (not yet acquired). ``timeout`` 0 = fail at once, < 0 = wait forever."""
+    return MovieLock(ctx, movie_id, name, timeout=timeout, command=command)
