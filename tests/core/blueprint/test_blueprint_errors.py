@@ -341,7 +341,8 @@ def test_error_inside_a_module_file_names_that_file(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     text = BASE.split("  - name: Voice\n")[0] + (
-        "  - name: Voice\n    loop: segment\n    use: modules/speaker.yaml\n    inputs:\n      Text: Script.Line[segment]\n"
+        "  - name: Voice\n    loop: segment\n    use: modules/speaker.yaml\n"
+        "    inputs:\n      Text: Script.Line[segment]\n"
     )
     with pytest.raises(BlueprintError) as caught:
         load_blueprint(str(_write(tmp_path, text)))
