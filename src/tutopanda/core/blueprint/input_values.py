@@ -166,7 +166,14 @@ def coerce_value(spec: InputSpec, raw: object, label: str | None = None) -> Any:
         items = _split_list_text(name, raw) if isinstance(raw, str) else raw
         if not isinstance(items, list | tuple):
             raise _fail(name, f"expected a list, got {raw!r}", f"write {spec.name}=a,b,c or a YAML/JSON list")
-        item_spec = InputSpec(name=spec.name, type=spec.item_type or "string", values=spec.values)
+        item_spec = InputSpec(
+            name=spec.name,
+            type=spec.item_type or "string",
+            values=spec.values,
+            minimum=spec.minimum,
+            maximum=spec.maximum,
+            pattern=spec.pattern,
+        )
         return tuple(coerce_value(item_spec, item, f"{name}[{index}]") for index, item in enumerate(items))
     if kind == "string":
         return _coerce_string(name, raw, spec)
