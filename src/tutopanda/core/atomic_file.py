@@ -98,8 +98,8 @@ def write_atomic(
     as a real crash would.
     """
     tmp = temp_path_for(ctx, path, temp_dir)
-    _step(hook, "before-temp-write", path)
     try:
+        _step(hook, "before-temp-write", path)
         if ctx.is_local:
             _write_local(tmp, path, data, hook)
         else:
