@@ -38,7 +38,9 @@ def test_steps_are_reported_in_order(ctx: StorageContext) -> None:
 
 
 @pytest.mark.parametrize("step", WRITE_STEPS[:-1])
-def test_failure_before_rename_keeps_the_old_file_and_removes_the_temp(ctx: StorageContext, step: str) -> None:
+def test_failure_before_rename_keeps_the_old_file_and_removes_the_temp(
+    ctx: StorageContext, step: str
+) -> None:
     path = _target(ctx)
     write_atomic(ctx, path, b"good")
 

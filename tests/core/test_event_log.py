@@ -34,7 +34,9 @@ def test_appended_events_stream_back_in_order(ctx: StorageContext, movie: str, e
     assert lines == [encode_event(event) for event in written]
 
 
-def test_input_and_artefact_logs_are_separate_files(ctx: StorageContext, movie: str, events: EventFactory) -> None:
+def test_input_and_artefact_logs_are_separate_files(
+    ctx: StorageContext, movie: str, events: EventFactory
+) -> None:
     inputs = input_log(ctx, movie)
     inputs.append(events.input())
     assert list(artefact_log(ctx, movie)) == []
@@ -68,7 +70,9 @@ def test_tail_follows_a_growing_log(ctx: StorageContext, movie: str, events: Eve
     assert [e.artefact_id for e in log.tail(limited.offset).events] == ["Artifact:A.B[1]", "Artifact:A.B[2]"]
 
 
-def test_tail_leaves_an_unfinished_line_for_later(ctx: StorageContext, movie: str, events: EventFactory) -> None:
+def test_tail_leaves_an_unfinished_line_for_later(
+    ctx: StorageContext, movie: str, events: EventFactory
+) -> None:
     log = artefact_log(ctx, movie)
     log.append(events.artefact(seed=1))
     line = encode_event(events.artefact("Late.One", seed=2))
@@ -154,7 +158,8 @@ def test_concurrent_appends_from_many_processes_never_interleave(tmp_path: Path)
     init_movie(ctx, "demo")
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", _WRITER, str(tmp_path), str(worker), str(per_worker)], stdin=subprocess.PIPE
+            [sys.executable, "-c", _WRITER, str(tmp_path), str(worker), str(per_worker)],
+            stdin=subprocess.PIPE,
         )
         for worker in range(workers)
     ]

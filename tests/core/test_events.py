@@ -18,7 +18,9 @@ from .factories import EventFactory
 
 def test_input_event_hashes_the_value_and_keeps_a_short_digest(clock: FixedClock) -> None:
     long_text = "Explain photosynthesis " * 40
-    event = input_event("Input:InquiryPrompt", long_text, revision="rev-0003", clock=clock, edited_by="default")
+    event = input_event(
+        "Input:InquiryPrompt", long_text, revision="rev-0003", clock=clock, edited_by="default"
+    )
     expected = hash_value(long_text)
     assert event.hash == expected.hash
     assert event.digest == expected.digest

@@ -62,7 +62,10 @@ _HOLDER = textwrap.dedent(
 def test_lock_is_held_across_processes_and_freed_when_the_holder_exits(tmp_path: Path) -> None:
     ctx = StorageContext.open(StorageConfig(str(tmp_path)))
     with subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _HOLDER, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     ) as child:
         try:
             assert child.stdout is not None and child.stdout.readline().strip() == "locked"

@@ -30,7 +30,9 @@ def test_format_and_parse_round_trip(number: int) -> None:
     assert parse_revision(format_revision(number)) == number
 
 
-@pytest.mark.parametrize("text", ["rev-1", "rev-001", "rev-00001", "REV-0001", "rev-00a1", "rev--001", "", "0001"])
+@pytest.mark.parametrize(
+    "text", ["rev-1", "rev-001", "rev-00001", "REV-0001", "rev-00a1", "rev--001", "", "0001"]
+)
 def test_malformed_revisions_are_refused(text: str) -> None:
     assert not is_revision(text)
     with pytest.raises(UsageError):
@@ -38,4 +40,8 @@ def test_malformed_revisions_are_refused(text: str) -> None:
 
 
 def test_revisions_sort_numerically() -> None:
-    assert sorted(["rev-10000", "rev-0002", "rev-9999"], key=revision_key) == ["rev-0002", "rev-9999", "rev-10000"]
+    assert sorted(["rev-10000", "rev-0002", "rev-9999"], key=revision_key) == [
+        "rev-0002",
+        "rev-9999",
+        "rev-10000",
+    ]

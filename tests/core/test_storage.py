@@ -31,7 +31,21 @@ def test_reasonable_movie_ids_are_accepted(movie_id: str) -> None:
 
 @pytest.mark.parametrize(
     "movie_id",
-    ["", "..", "../etc", "a/b", "a\\b", "demo.json", ".hidden", "-flag", "x" * 65, "has space", "é", "a\nb", "/abs"],
+    [
+        "",
+        "..",
+        "../etc",
+        "a/b",
+        "a\\b",
+        "demo.json",
+        ".hidden",
+        "-flag",
+        "x" * 65,
+        "has space",
+        "é",
+        "a\nb",
+        "/abs",
+    ],
 )
 def test_unsafe_movie_ids_are_refused_with_a_hint(ctx: StorageContext, movie_id: str) -> None:
     with pytest.raises(UsageError) as caught:
