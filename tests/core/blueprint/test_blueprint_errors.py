@@ -229,6 +229,12 @@ CASES: dict[str, tuple[str, str]] = {
         ),
         "collect:",
     ),
+    "optional-input-into-required": (
+        _edit("      Topic: Topic\n", "      Topic: Topic #!\n").replace(
+            "    type: string\n  - name: NumOf", "    type: string\n    required: false\n  - name: NumOf"
+        ),
+        "give Topic a default",
+    ),
     "type-mismatch": (_edit("      Topic: Topic\n", "      Topic: NumOfSegments #!\n"), "same type"),
     "artefact-kind-mismatch": (
         _edit(

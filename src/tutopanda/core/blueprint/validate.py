@@ -174,6 +174,13 @@ def _check_wire(
                 wire.file,
                 wire.line,
             )
+        if not spec.required and not spec.has_default and target.required:
+            raise _error(
+                f"{what} needs a value, but input {spec.name} is optional and has no default",
+                f"give {spec.name} a default, or declare {wire.target} required: false in the producer",
+                wire.file,
+                wire.line,
+            )
         return None
     upstream = blueprint.module(source.module)
     if upstream is None:
