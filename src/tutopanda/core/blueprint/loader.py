@@ -29,7 +29,7 @@ from tutopanda.core.blueprint.parse import (
     parse_source,
 )
 from tutopanda.core.blueprint.reader import Reader
-from tutopanda.core.blueprint.suggest import did_you_mean, listing
+from tutopanda.core.blueprint.suggest import SHORT_LIST, did_you_mean, listing
 from tutopanda.core.blueprint.validate import check
 from tutopanda.core.errors import BlueprintError
 
@@ -107,7 +107,8 @@ def resolve_blueprint_path(name_or_path: str) -> Path:
     if name_or_path not in names:
         raise BlueprintError(
             f"unknown blueprint {name_or_path!r}",
-            f"{did_you_mean(name_or_path, names, 'bundled blueprints')} (bundled: {listing(names)})",
+            did_you_mean(name_or_path, names, "bundled blueprints")
+            + ("" if len(names) <= SHORT_LIST else f" (bundled: {listing(names)})"),
         )
     return bundled_root() / f"{name_or_path}.yaml"
 
