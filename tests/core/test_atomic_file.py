@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-from tutopanda.core import atomic_file
 from tutopanda.core.atomic_file import WRITE_STEPS, create_exclusive, is_temp_name, write_atomic
 from tutopanda.core.errors import StorageError
 from tutopanda.core.storage import StorageContext
@@ -73,7 +72,7 @@ def test_short_writes_on_a_full_local_disk_leave_the_old_file(
             return real_write(fd, bytes(data)[:3])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(atomic_file.os, "write", fill_up)
+    monkeypatch.setattr(os, "write", fill_up)
     with pytest.raises(StorageError, match="disk full writing"):
         write_atomic(ctx, path, b"replacement")
     monkeypatch.undo()
