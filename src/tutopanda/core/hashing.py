@@ -127,7 +127,9 @@ def normalise(value: Any, *, nfc: bool = False) -> Any:
         result: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise TypeError(f"cannot hash a mapping with a {type(key).__name__} key ({key!r}); keys must be str")
+                raise TypeError(
+                    f"cannot hash a mapping with a {type(key).__name__} key ({key!r}); keys must be str"
+                )
             norm_key = unicodedata.normalize("NFC", key) if nfc else key
             if norm_key in result:
                 raise ValueError(f"keys {key!r} collide after Unicode normalisation")
@@ -135,7 +137,9 @@ def normalise(value: Any, *, nfc: bool = False) -> Any:
         return result
     if isinstance(value, list | tuple):
         return [normalise(item, nfc=nfc) for item in value]
-    raise TypeError(f"cannot hash a value of type {type(value).__name__}; use JSON-like data, bytes or a Path")
+    raise TypeError(
+        f"cannot hash a value of type {type(value).__name__}; use JSON-like data, bytes or a Path"
+    )
 
 
 def _encode(value: Any, out: list[str]) -> None:

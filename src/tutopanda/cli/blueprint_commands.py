@@ -1,0 +1,250 @@
+"""``tutopanda blueprints list|describe|validate|expand``: look at blueprints and their job graphs.
+
+Each command loads a blueprint through :mod:`tutopanda.core.blueprint` (imported lazily) and renders
+what it returns; validation and expansion errors come from the engine with file, line and fix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tutopanda.cli.options import JsonOpt
+from tutopanda.cli.output import print_json, stdout_console
+
+if TYPE_CHECKING:
+    from tutopanda.core.blueprint import Blueprint, InputSpec, JobGraph
+
+__all__ = ["register"]
+
+blueprints_app = typer.Typer(
+    name="blueprints",
+    help="List, describe, validate and expand blueprints (YAML graphs of producers).",
+    no_args_is_help=True,
+)
+
+BlueprintArg = Annotated[
+    str, typer.Argument(help="A bundled blueprint name (see 'blueprints list') or a blueprint YAML file.")
+]
+InputsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--inputs", "-i", help="YAML, JSON or TOML file of input values (Name: value).", show_default=False
+    ),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", "-s", help="Set one input: Name=value (repeatable; wins over --inputs).", show_default=False
+    ),
+]
+ModelOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model",
+        help="Run a module with another variant: Module=provider/model (repeatable).",
+        show_default=False,
+    ),
+]
+
+
+def _values(inputs: Path | None, sets: list[str] | None) -> dict[str, object]:
+    from tutopanda.core.blueprint import load_input_file, parse_set_options
+
+    values: dict[str, object] = dict(load_input_file(inputs)) if inputs is not None else {}
+    values.update(parse_set_options(sets or []))
+    return values
+
+
+def _expand(
+    blueprint: str, inputs: Path | None, sets: list[str] | None, models: list[str] | None
+) -> JobGraph:
+    from tutopanda.core.blueprint import expand, load_blueprint, parse_model_options
+
+    loaded = load_blueprint(blueprint)
+    return expand(loaded, _values(inputs, sets), parse_model_options(models or []) or None)
+
+
+@blueprints_app.command("list")
+def list_blueprints(as_json: JsonOpt = False) -> None:
+    """List the bundled blueprints."""
+    from rich.table import Table
+
+    from tutopanda.core.blueprint import list_bundled_blueprints
+
+    summaries = list_bundled_blueprints()
+    if as_json:
+        print_json(
+            [
+                {
+                    "name": s.name,
+                    "description": s.description,
+                    "path": s.path,
+                    "inputs": s.input_count,
+                    "producers": s.producer_count,
+                }
+                for s in summaries
+            ]
+        )
+        return
+    table = Table("name", "inputs", "producers", "description")
+    for s in summaries:
+        table.add_row(s.name, str(s.input_count), str(s.producer_count), s.description)
+    stdout_console().print(table)
+
+
+def _input_rule(spec: InputSpec) -> str:
+    if spec.values:
+        return "one of " + ", ".join(spec.values)
+    parts = []
+    if spec.minimum is not None:
+        parts.append(f">= {spec.minimum}")
+    if spec.maximum is not None:
+        parts.append(f"<= {spec.maximum}")
+    if spec.item_type:
+        parts.append(f"items: {spec.item_type}")
+    if spec.pattern:
+        parts.append(f"matches {spec.pattern}")
+    return ", ".join(parts)
+
+
+def _describe_dict(bp: Blueprint) -> dict[str, Any]:
+    def input_dict(spec: InputSpec) -> dict[str, Any]:
+        return {
+            "name": spec.name,
+            "type": spec.type,
+            "required": spec.required,
+            "default": spec.default if spec.has_default else None,
+            "description": spec.description,
+            "values": list(spec.values) if spec.values else None,
+            "min": spec.minimum,
+            "max": spec.maximum,
+        }
+
+    return {
+        "id": bp.meta.id,
+        "name": bp.meta.name,
+        "description": bp.meta.description,
+        "version": bp.meta.version,
+        "file": bp.file,
+        "inputs": [input_dict(spec) for spec in bp.inputs],
+        "loops": [
+            {"name": loop.name, "countInput": loop.count_input, "parent": loop.parent} for loop in bp.loops
+        ],
+        "modules": [
+            {
+                "name": module.name,
+                "kind": module.kind,
+                "loops": list(module.loops),
+                "artefacts": [
+                    {
+                        "name": art.name,
+                        "kind": art.kind,
+                        "loops": list(module.artefact_loops.get(art.name, ())),
+                    }
+                    for art in module.producer.artefacts
+                ],
+                "variants": [{"provider": v.provider, "model": v.model} for v in module.variants],
+            }
+            for module in bp.modules
+        ],
+    }
+
+
+@blueprints_app.command("describe")
+def describe(blueprint: BlueprintArg, as_json: JsonOpt = False) -> None:
+    """Show a blueprint's inputs, loops, producers (with their variants) and artefacts."""
+    from rich.table import Table
+
+    from tutopanda.core.blueprint import load_blueprint
+
+    bp = load_blueprint(blueprint)
+    if as_json:
+        print_json(_describe_dict(bp))
+        return
+    console = stdout_console()
+    console.print(f"[bold]{bp.meta.name}[/bold] ({bp.meta.id}, version {bp.meta.version})")
+    console.print(bp.meta.description)
+    inputs = Table("input", "type", "default", "allowed", "description", title="inputs", title_justify="left")
+    for spec in bp.inputs:
+        default = "(required)" if spec.required else json.dumps(spec.default, ensure_ascii=False)
+        inputs.add_row(spec.name, spec.type, default, _input_rule(spec), spec.description)
+    console.print(inputs)
+    if bp.loops:
+        loops = Table("loop", "count", "inside", title="loops", title_justify="left")
+        for loop in bp.loops:
+            loops.add_row(loop.name, loop.count_input, loop.parent or "-")
+        console.print(loops)
+    modules = Table(
+        "module",
+        "kind",
+        "runs per",
+        "produces",
+        "variants (first = default)",
+        title="producers",
+        title_justify="left",
+    )
+    for module in bp.modules:
+        produces = ", ".join(f"{a.name} ({a.kind})" for a in module.producer.artefacts)
+        variants = ", ".join(f"{v.provider}/{v.model}" for v in module.variants)
+        modules.add_row(module.name, module.kind, " x ".join(module.loops) or "movie", produces, variants)
+    console.print(modules)
+
+
+@blueprints_app.command("validate")
+def validate(
+    blueprint: BlueprintArg,
+    inputs: InputsOpt = None,
+    sets: SetOpt = None,
+    models: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a blueprint (and, if given, input values) and expand it to prove it builds a job graph."""
+    graph = _expand(blueprint, inputs, sets, models)
+    if as_json:
+        print_json(
+            {
+                "valid": True,
+                "blueprint": graph.blueprint_id,
+                "jobs": len(graph.jobs),
+                "edges": len(graph.edges),
+            }
+        )
+        return
+    stdout_console().print(
+        f"✓ {graph.blueprint_id} is valid: {len(graph.jobs)} jobs, {len(graph.edges)} edges with these inputs"
+    )
+
+
+@blueprints_app.command("expand")
+def expand_command(
+    blueprint: BlueprintArg,
+    inputs: InputsOpt = None,
+    sets: SetOpt = None,
+    models: ModelOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the JSON to this file instead.")
+    ] = None,
+) -> None:
+    """Print the expanded job graph as JSON: every job with its canonical id, inputs and outputs."""
+    graph = _expand(blueprint, inputs, sets, models)
+    if out is None:
+        print_json(graph.to_dict())
+        return
+    from tutopanda.core.errors import UsageError
+
+    try:
+        out.write_text(json.dumps(graph.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {out}: {exc.strerror or exc}", "choose a writable --out path"
+        ) from exc
+    stdout_console().print(f"wrote {len(graph.jobs)} jobs to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``blueprints`` command group to ``app``."""
+    app.add_typer(blueprints_app)

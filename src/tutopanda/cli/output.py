@@ -1,0 +1,47 @@
+"""How the CLI talks to the user: JSON for scripts, Rich for people, ``error:``/``hint:`` on stderr.
+
+Rich is imported on first use so that commands which print nothing fancy (and ``--help``) stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["print_error", "print_json", "stderr_console", "stdout_console"]
+
+_consoles: dict[str, Console] = {}
+
+
+def stdout_console() -> Console:
+    """The Rich console writing to stdout (created lazily)."""
+    if "out" not in _consoles:
+        from rich.console import Console
+
+        _consoles["out"] = Console(highlight=False, soft_wrap=True)
+    return _consoles["out"]
+
+
+def stderr_console() -> Console:
+    """The Rich console writing to stderr (created lazily)."""
+    if "err" not in _consoles:
+        from rich.console import Console
+
+        _consoles["err"] = Console(stderr=True, highlight=False, soft_wrap=True)
+    return _consoles["err"]
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as indented JSON to stdout (keys in the order given: output is for reading)."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def print_error(message: str, hint: str | None = None) -> None:
+    """Print ``error: message`` and, when there is one, ``hint: hint`` on stderr, as plain lines."""
+    sys.stderr.write(f"error: {message}\n")
+    if hint:
+        sys.stderr.write(f"hint: {hint}\n")

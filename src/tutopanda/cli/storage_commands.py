@@ -1,0 +1,221 @@
+"""Low-level storage commands: ``storage:init``, ``events:append``, ``manifest:build``, ``manifest:show``.
+
+These are the seed plan's smoke-test surface over the storage engine. Each command opens the storage
+context, calls one engine function and renders the result; all checks live in ``tutopanda.core``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tutopanda.cli.options import JsonOpt, MovieOpt
+from tutopanda.cli.output import print_json, stdout_console
+from tutopanda.cli.settings import state
+
+if TYPE_CHECKING:
+    from tutopanda.core.manifest import Manifest
+    from tutopanda.core.storage import StorageContext
+
+__all__ = ["register"]
+
+
+def _context() -> StorageContext:
+    from tutopanda.core.storage import StorageConfig, StorageContext
+
+    return StorageContext.open(StorageConfig(root=state.storage_root()))
+
+
+def storage_init(movie: MovieOpt, as_json: JsonOpt = False) -> None:
+    """Create a movie's storage folder (manifests/, events/, runs/, blobs/, prompts/, current.json).
+
+    Idempotent: running it again creates nothing and changes nothing.
+    """
+    from tutopanda.core.movie_layout import init_movie
+
+    result = init_movie(_context(), movie)
+    if as_json:
+        print_json({"movie": movie, "path": result.movie_dir, "created": list(result.created)})
+        return
+    console = stdout_console()
+    if result.already_initialised:
+        console.print(f"movie '{movie}' already initialised at {result.movie_dir} (nothing changed)")
+        return
+    console.print(f"initialised movie '{movie}' at {result.movie_dir}")
+    for relative in result.created:
+        console.print(f"  created {relative}")
+
+
+def _read_event_file(path: Path) -> list[dict[str, Any]]:
+    from tutopanda.core.errors import UsageError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UsageError(f"{path}: no such file", "give the path of a JSON event file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}", "give a readable UTF-8 JSON file") from exc
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{path}:{exc.lineno}: invalid JSON: {exc.msg}", "fix the JSON syntax at that line"
+        ) from exc
+    items = data if isinstance(data, list) else [data]
+    if not items or not all(isinstance(item, dict) for item in items):
+        raise UsageError(
+            f"{path}: expected a JSON object or a list of objects",
+            "see examples/input-event.json and examples/artefact-event.json",
+        )
+    return items
+
+
+def events_append(
+    movie: MovieOpt,
+    event_type: Annotated[
+        str,
+        typer.Option("--type", "-t", help="Which log to append to: input or artefact.", show_default=False),
+    ],
+    file: Annotated[
+        Path,
+        typer.Option(
+            "--file",
+            "-f",
+            help="JSON file with one event or a list. Hashes are computed from the payload, never read.",
+            show_default=False,
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Append input or artefact events to a movie's event log, hashing the real payloads.
+
+    Input event: {"id": "Input:Name", "payload": <any JSON>}. Artefact event: {"artefactId":
+    "Artifact:Module.Name[0]", "producedBy": "Producer:Module.Producer[0]", and "payload" (text or JSON)
+    or "path" (a file, relative to the event file), optional "mimeType", "status", "inputsHash"}.
+    """
+    from tutopanda.core.errors import UsageError
+    from tutopanda.core.event_import import append_artefact_records, append_input_records
+
+    kind = event_type.strip().lower()
+    if kind in ("artifact", "artefacts", "artifacts"):
+        kind = "artefact"
+    if kind not in ("input", "artefact"):
+        raise UsageError(f"--type {event_type!r} is not a log", "use --type input or --type artefact")
+    records = _read_event_file(file)
+    ctx = _context()
+    if kind == "input":
+        input_events = append_input_records(ctx, movie, records, source=str(file))
+        summary: list[dict[str, str | None]] = [
+            {"id": e.id, "hash": e.hash, "revision": e.revision} for e in input_events
+        ]
+    else:
+        artefact_events = append_artefact_records(ctx, movie, records, base_dir=file.parent, source=str(file))
+        summary = [
+            {
+                "id": e.artefact_id,
+                "hash": e.blob.hash if e.blob else None,
+                "status": e.status,
+                "revision": e.revision,
+            }
+            for e in artefact_events
+        ]
+    if as_json:
+        print_json({"movie": movie, "log": kind, "appended": summary})
+        return
+    console = stdout_console()
+    for item in summary:
+        console.print(f"appended {kind} event {item['id']} ({item['revision']}) hash {item['hash']}")
+
+
+def manifest_build(movie: MovieOpt, as_json: JsonOpt = False) -> None:
+    """Fold the event logs into a new manifest revision and make it current (atomic pointer swap).
+
+    Each input takes its latest event; each artefact its latest *succeeded* event.
+    """
+    from tutopanda.core.manifest_builder import build_manifest_from_logs
+    from tutopanda.core.manifest_store import ManifestStore
+
+    ctx = _context()
+    store = ManifestStore(ctx, movie)
+    snapshot = store.snapshot()
+    revision = store.next_revision()
+    manifest = build_manifest_from_logs(
+        ctx,
+        movie,
+        revision=revision,
+        base_revision=snapshot.manifest.revision if snapshot.pointer.revision else None,
+    )
+    pointer = store.save(manifest, snapshot.pointer_hash)
+    if as_json:
+        print_json(
+            {
+                "movie": movie,
+                "revision": pointer.revision,
+                "manifestPath": pointer.manifest_path,
+                "inputs": len(manifest.inputs),
+                "artefacts": len(manifest.artefacts),
+            }
+        )
+        return
+    stdout_console().print(
+        f"saved {pointer.manifest_path} ({len(manifest.inputs)} inputs, "
+        f"{len(manifest.artefacts)} artefacts); current revision is now {pointer.revision}"
+    )
+
+
+def _render_manifest(movie: str, manifest: Manifest) -> None:
+    from rich.table import Table
+
+    console = stdout_console()
+    if manifest.is_empty_revision:
+        console.print(
+            f"movie '{movie}' has no manifest yet (rev-0000); "
+            f"run 'tutopanda manifest:build --movie {movie}' after appending events"
+        )
+        return
+    console.print(
+        f"[bold]{movie}[/bold] {manifest.revision} (base {manifest.base_revision or '-'}), "
+        f"created {manifest.created_at}"
+    )
+    inputs = Table(title=f"inputs ({len(manifest.inputs)})", title_justify="left")
+    for column in ("input", "hash", "value"):
+        inputs.add_column(column, overflow="fold")
+    for input_id, entry in sorted(manifest.inputs.items()):
+        inputs.add_row(input_id, entry.hash[:12], entry.digest)
+    console.print(inputs)
+    artefacts = Table(title=f"artefacts ({len(manifest.artefacts)})", title_justify="left")
+    for column in ("artefact", "blob", "size", "type", "produced by"):
+        artefacts.add_column(column, overflow="fold")
+    for artefact_id, art in sorted(manifest.artefacts.items()):
+        artefacts.add_row(artefact_id, art.hash[:12], str(art.blob.size), art.blob.mime_type, art.produced_by)
+    console.print(artefacts)
+
+
+def manifest_show(
+    movie: MovieOpt,
+    revision: Annotated[
+        str | None,
+        typer.Option(
+            "--revision", "-r", help="Show this revision (e.g. rev-0001) instead of the current one."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print a movie's current manifest (or a past revision) as a table or JSON."""
+    from tutopanda.core.manifest_store import ManifestStore
+
+    store = ManifestStore(_context(), movie)
+    manifest = store.load_revision(revision) if revision else store.load_current()
+    if as_json:
+        print_json(manifest.model_dump(mode="json", by_alias=True))
+        return
+    _render_manifest(movie, manifest)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the storage commands to ``app``."""
+    app.command("storage:init")(storage_init)
+    app.command("events:append")(events_append)
+    app.command("manifest:build")(manifest_build)
+    app.command("manifest:show")(manifest_show)

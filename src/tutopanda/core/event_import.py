@@ -1,0 +1,176 @@
+"""Turn hand-written event records (the ``events:append`` file format) into real, hashed events.
+
+The records a user writes never carry trusted hashes: any ``hash``/``digest`` fields are ignored and
+recomputed from the real payload (input values hashed canonically, artefact payloads stored in the blob
+store and hashed as bytes). Events are stamped with the movie's *pending* revision (the one the next
+manifest will take), which is where anything appended between builds belongs.
+
+Record shapes (JSON objects):
+
+* input — ``{"id": "Input:Name", "payload": <any JSON>, "editedBy"?: "user"}``
+* artefact — ``{"artefactId": "Artifact:M.N[0]", "producedBy": "Producer:M.P[0]", "payload": <text or
+  JSON> | "path": "<file, relative to the event file>", "mimeType"?, "status"?: "succeeded",
+  "inputsHash"?: "manual", "provider"?: "manual", "model"?, "diagnostics"?: {}, "error"?: "message"}``
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from tutopanda.core.blob_ref import BlobRef
+from tutopanda.core.blob_store import BlobStore
+from tutopanda.core.errors import UsageError
+from tutopanda.core.event_log import artefact_log, input_log
+from tutopanda.core.events import ArtefactEvent, ArtefactStatus, InputEvent, artefact_event, input_event
+from tutopanda.core.hashing import canonical_json
+from tutopanda.core.manifest_store import ManifestStore
+from tutopanda.core.storage import StorageContext
+
+__all__ = ["MANUAL_INPUTS_HASH", "append_artefact_records", "append_input_records"]
+
+MANUAL_INPUTS_HASH = "manual"
+"""``inputsHash`` of an artefact supplied by hand: it matches no job's trace, so the planner treats it as
+a user replacement rather than a cached result."""
+
+_IGNORED = {"hash", "digest", "revision", "createdAt", "blob", "output"}
+_INPUT_KEYS = {"id", "payload", "editedBy"} | _IGNORED
+_ARTEFACT_KEYS = {
+    "artefactId",
+    "producedBy",
+    "payload",
+    "path",
+    "mimeType",
+    "status",
+    "inputsHash",
+    "provider",
+    "model",
+    "diagnostics",
+    "error",
+} | _IGNORED
+_STATUSES = ("succeeded", "failed", "skipped")
+
+
+def _check_keys(record: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(record) - allowed)
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown field {unknown[0]!r}",
+            f"allowed fields: {', '.join(sorted(allowed - _IGNORED))}",
+        )
+
+
+def _required_str(record: Mapping[str, Any], key: str, where: str, example: str) -> str:
+    value = record.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{where}: field {key!r} is missing or not a string", f'add "{key}": "{example}"')
+    return value
+
+
+def append_input_records(
+    ctx: StorageContext, movie_id: str, records: Sequence[Mapping[str, Any]], *, source: str
+) -> list[InputEvent]:
+    """Validate ``records``, hash their payloads and append them to the movie's input log (all or none)."""
+    revision = ManifestStore(ctx, movie_id).next_revision()
+    events: list[InputEvent] = []
+    for index, record in enumerate(records):
+        where = f"{source} event {index + 1}"
+        _check_keys(record, _INPUT_KEYS, where)
+        input_id = _required_str(record, "id", where, "Input:InquiryPrompt")
+        if "payload" not in record:
+            raise UsageError(f"{where}: field 'payload' is missing", 'add "payload": <the input value>')
+        edited_by = record.get("editedBy", "user")
+        if not isinstance(edited_by, str) or not edited_by:
+            raise UsageError(
+                f"{where}: field 'editedBy' must be a non-empty string", 'use "editedBy": "user"'
+            )
+        events.append(
+            input_event(input_id, record["payload"], revision=revision, clock=ctx.clock, edited_by=edited_by)
+        )
+    input_log(ctx, movie_id).append_many(events)
+    return events
+
+
+def _store_payload(blobs: BlobStore, record: Mapping[str, Any], base_dir: Path, where: str) -> BlobRef | None:
+    """Store the record's payload or file in the blob store; None when the record has neither."""
+    mime = record.get("mimeType")
+    if mime is not None and (not isinstance(mime, str) or "/" not in mime):
+        raise UsageError(
+            f"{where}: 'mimeType' must look like 'image/png'", "fix or remove the mimeType field"
+        )
+    if "path" in record:
+        relative = record["path"]
+        if not isinstance(relative, str) or not relative:
+            raise UsageError(f"{where}: 'path' must be a file path string", 'use "path": "image.png"')
+        path = (base_dir / relative) if not Path(relative).is_absolute() else Path(relative)
+        if not path.is_file():
+            raise UsageError(
+                f"{where}: payload file {path} does not exist", "fix 'path' (relative to the event file)"
+            )
+        mime_type = mime or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return blobs.put_file(path, mime_type)
+    if "payload" in record:
+        payload = record["payload"]
+        if isinstance(payload, str):
+            return blobs.put_bytes(payload.encode("utf-8"), mime or "text/plain")
+        try:
+            data = canonical_json(payload).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{where}: payload cannot be stored as JSON: {exc}") from exc
+        return blobs.put_bytes(data, mime or "application/json")
+    return None
+
+
+def append_artefact_records(
+    ctx: StorageContext,
+    movie_id: str,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    base_dir: Path,
+    source: str,
+) -> list[ArtefactEvent]:
+    """Store each record's payload as a blob and append an artefact event for it (events all or none).
+
+    Blobs written before a later record turns out invalid stay in the store: they are content-addressed
+    and unreferenced blobs are harmless.
+    """
+    revision = ManifestStore(ctx, movie_id).next_revision()
+    blobs = BlobStore(ctx, movie_id)
+    events: list[ArtefactEvent] = []
+    for index, record in enumerate(records):
+        where = f"{source} event {index + 1}"
+        _check_keys(record, _ARTEFACT_KEYS, where)
+        artefact_id = _required_str(record, "artefactId", where, "Artifact:Script.NarrationScript[0]")
+        produced_by = _required_str(record, "producedBy", where, "Producer:Script.Script")
+        status = record.get("status", "succeeded")
+        if status not in _STATUSES:
+            raise UsageError(f"{where}: status {status!r} is not one of {', '.join(_STATUSES)}")
+        stored = _store_payload(blobs, record, base_dir, where)
+        if status == "succeeded" and stored is None:
+            raise UsageError(
+                f"{where}: a succeeded artefact needs a 'payload' or a 'path'",
+                'add "payload": "..." or "path": "file"',
+            )
+        diagnostics = record.get("diagnostics", {})
+        if not isinstance(diagnostics, dict):
+            raise UsageError(f"{where}: 'diagnostics' must be an object")
+        error = record.get("error")
+        events.append(
+            artefact_event(
+                artefact_id,
+                status=cast(ArtefactStatus, status),
+                revision=revision,
+                inputs_hash=str(record.get("inputsHash") or MANUAL_INPUTS_HASH),
+                produced_by=produced_by,
+                provider=str(record.get("provider") or "manual"),
+                model=record.get("model") if isinstance(record.get("model"), str) else None,
+                clock=ctx.clock,
+                blob=stored if status == "succeeded" else None,
+                diagnostics=diagnostics,
+                error=str(error) if error is not None else None,
+            )
+        )
+    artefact_log(ctx, movie_id).append_many(events)
+    return events

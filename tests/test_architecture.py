@@ -1,0 +1,40 @@
+"""Dependencies point one way: core imports neither providers nor cli; providers never import cli."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "tutopanda"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("layer", "forbidden"),
+    [("core", ("tutopanda.providers", "tutopanda.cli")), ("providers", ("tutopanda.cli",))],
+)
+def test_layers_do_not_import_upwards(layer: str, forbidden: tuple[str, ...]) -> None:
+    offenders = [
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for path in sorted((PACKAGE / layer).rglob("*.py"))
+        for name in _imports(path)
+        if name.startswith(forbidden)
+    ]
+    assert offenders == []
+
+
+def test_no_grab_bag_modules() -> None:
+    grab_bags = [p for p in PACKAGE.rglob("*.py") if p.stem in {"utils", "helpers", "misc", "common"}]
+    assert grab_bags == []
