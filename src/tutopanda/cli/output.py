@@ -41,7 +41,14 @@ def print_json(data: Any) -> None:
 
 
 def print_error(message: str, hint: str | None = None) -> None:
-    """Print ``error: message`` and, when there is one, ``hint: hint`` on stderr, as plain lines."""
-    sys.stderr.write(f"error: {message}\n")
+    """Print ``error: message`` and, when there is one, ``hint: hint`` on stderr, one line each.
+
+    Messages are flattened to one line whatever their source, so scripts can rely on the shape.
+    """
+    sys.stderr.write(f"error: {_one_line(message)}\n")
     if hint:
-        sys.stderr.write(f"hint: {hint}\n")
+        sys.stderr.write(f"hint: {_one_line(hint)}\n")
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())

@@ -62,10 +62,18 @@ def _check_keys(record: Mapping[str, Any], allowed: set[str], where: str) -> Non
         )
 
 
-def _required_str(record: Mapping[str, Any], key: str, where: str, example: str) -> str:
+def _required_str(
+    record: Mapping[str, Any], key: str, where: str, example: str, prefix: str | None = None
+) -> str:
     value = record.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"{where}: field {key!r} is missing or not a string", f'add "{key}": "{example}"')
+    if prefix is not None and isinstance(value, str) and not value.startswith(prefix):
+        raise UsageError(
+            f"{where}: {key} {value!r} does not start with {prefix!r}", f"write e.g. {example!r}"
+        )
+    if not isinstance(value, str) or not value.strip() or any(ch.isspace() for ch in value):
+        raise UsageError(
+            f"{where}: field {key!r} is missing or not a string without spaces", f'add "{key}": "{example}"'
+        )
     return value
 
 
@@ -78,7 +86,7 @@ def append_input_records(
     for index, record in enumerate(records):
         where = f"{source} event {index + 1}"
         _check_keys(record, _INPUT_KEYS, where)
-        input_id = _required_str(record, "id", where, "Input:InquiryPrompt")
+        input_id = _required_str(record, "id", where, "Input:InquiryPrompt", "Input:")
         if "payload" not in record:
             raise UsageError(f"{where}: field 'payload' is missing", 'add "payload": <the input value>')
         edited_by = record.get("editedBy", "user")
@@ -142,7 +150,9 @@ def append_artefact_records(
     for index, record in enumerate(records):
         where = f"{source} event {index + 1}"
         _check_keys(record, _ARTEFACT_KEYS, where)
-        artefact_id = _required_str(record, "artefactId", where, "Artifact:Script.NarrationScript[0]")
+        artefact_id = _required_str(
+            record, "artefactId", where, "Artifact:Script.NarrationScript[0]", "Artifact:"
+        )
         produced_by = _required_str(record, "producedBy", where, "Producer:Script.Script")
         status = record.get("status", "succeeded")
         if status not in _STATUSES:

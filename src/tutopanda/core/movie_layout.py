@@ -136,7 +136,7 @@ def ensure_initialised(ctx: StorageContext, movie_id: str) -> MoviePaths:
     if not ctx.exists(paths.current):
         raise MovieNotInitialisedError(
             f"movie '{movie_id}' is not initialised (no {paths.current})",
-            f"run 'tutopanda storage init {movie_id}' first, or check the storage root and movie id",
+            f"run 'tutopanda storage:init --movie {movie_id}' first, or check the storage root and movie id",
         )
     return paths
 
