@@ -4,7 +4,9 @@ One event is one line: its canonical JSON (:func:`~tutopanda.core.hashing.canoni
 The rules that keep the log readable after anything short of disk corruption:
 
 * **Appends are whole lines.** Locally a batch of lines is written with one ``write`` on an ``O_APPEND``
-  descriptor while holding the log's lock, so concurrent writers (threads or processes) never interleave.
+  descriptor while holding an exclusive ``flock`` on the log file itself (a ``.locks/log-<name>.lock``
+  file lock where ``flock`` does not exist, and an in-process lock on other backends), so concurrent
+  writers — threads or processes — never interleave.
   If a write fails part-way (disk full) the file is truncated back, so no partial line is left.
 * **A torn last line** (a crash mid-write left bytes without a trailing newline) is skipped with a warning
   and never fatal. The next append starts on a fresh line instead of gluing onto the fragment.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Generic, TypeVar
@@ -30,10 +33,14 @@ from pydantic import BaseModel, ValidationError
 from tutopanda.core.atomic_file import write_atomic, write_fd_fully
 from tutopanda.core.errors import UsageError
 from tutopanda.core.events import ArtefactEvent, InputEvent
+from tutopanda.core.gc_pause import gc_paused
 from tutopanda.core.hashing import canonical_json
 from tutopanda.core.locks import movie_lock
 from tutopanda.core.movie_layout import ensure_initialised
 from tutopanda.core.storage import StorageContext, storage_error
+
+if sys.platform != "win32":  # POSIX: appenders lock the log file itself (one syscall)
+    import fcntl
 
 __all__ = ["APPEND_LOCK_TIMEOUT", "EventLog", "TailResult", "artefact_log", "encode_event", "input_log"]
 
@@ -86,12 +93,15 @@ class EventLog(Generic[EventT]):
         if not lines:
             return 0
         data = b"".join(lines)
-        lock = movie_lock(self._ctx, self.movie_id, f"log-{self.name}", timeout=APPEND_LOCK_TIMEOUT)
-        with lock:
-            if self._ctx.is_local:
-                self._append_local(data)
-            else:
-                self._append_fsspec(data)
+        if self._ctx.is_local and sys.platform != "win32":
+            self._append_local(data)
+        else:
+            lock = movie_lock(self._ctx, self.movie_id, f"log-{self.name}", timeout=APPEND_LOCK_TIMEOUT)
+            with lock:
+                if self._ctx.is_local:
+                    self._append_local(data)
+                else:
+                    self._append_fsspec(data)
         return len(lines)
 
     def _checked(self, event: EventT) -> EventT:
@@ -108,6 +118,8 @@ class EventLog(Generic[EventT]):
         except OSError as exc:
             raise storage_error(exc, "opening", self.path) from exc
         try:
+            if sys.platform != "win32":
+                fcntl.flock(fd, fcntl.LOCK_EX)  # serialises appenders; released by close (or by death)
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 self._warn_repair()
@@ -148,15 +160,23 @@ class EventLog(Generic[EventT]):
         stream = self._open()
         if stream is None:
             return
+        validate = self.kind.model_validate_json  # hot loop: no per-line allocations beyond the event
         with stream:
-            line_number = 0
             for line_number, raw in enumerate(stream, 1):
                 if not raw.endswith(b"\n"):
                     self._warn_torn(line_number)
                     break
-                event = self._parse(raw, f"line {line_number}")
-                if event is not None:
-                    yield event
+                try:
+                    event = validate(raw)  # the trailing newline is JSON whitespace
+                except ValidationError as exc:
+                    self._skip(raw, exc, f"line {line_number}")
+                    continue
+                yield event
+
+    def read_all(self) -> list[EventT]:
+        """Every readable event as a list (the garbage collector is paused while loading; see gc_pause)."""
+        with gc_paused():
+            return list(self)
 
     def tail(self, offset: int = 0, *, limit: int | None = None) -> TailResult[EventT]:
         """Events on the whole lines after byte ``offset`` (at most ``limit``) and the offset after them.
@@ -200,17 +220,19 @@ class EventLog(Generic[EventT]):
             raise storage_error(exc, "reading", self.path) from exc
 
     def _parse(self, raw: bytes, where: str) -> EventT | None:
-        if not raw.strip():
-            return None
         try:
             return self.kind.model_validate_json(raw)
         except ValidationError as exc:
-            errors = exc.errors(include_url=False)
-            reason = errors[0].get("msg", "invalid") if errors else "invalid"
-            self._ctx.logger.warning(
-                f"skipping unreadable {where} of {self.path}: {reason}", file=self.path, where=where
-            )
+            self._skip(raw, exc, where)
             return None
+
+    def _skip(self, raw: bytes, exc: ValidationError, where: str) -> None:
+        if not raw.strip():
+            return  # blank lines carry nothing
+        errors = exc.errors(include_url=False)
+        reason = errors[0].get("msg", "invalid") if errors else "invalid"
+        message = f"skipping unreadable {where} of {self.path}: {reason}"
+        self._ctx.logger.warning(message, file=self.path, where=where)
 
     def _warn_repair(self) -> None:
         message = f"{self.path} ends with a torn line; appending on a fresh line"

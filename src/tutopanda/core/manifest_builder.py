@@ -17,6 +17,7 @@ from typing import Any
 from tutopanda.core.clock import Clock
 from tutopanda.core.event_log import artefact_log, input_log
 from tutopanda.core.events import ArtefactEvent, InputEvent
+from tutopanda.core.gc_pause import gc_paused
 from tutopanda.core.manifest import Manifest, ManifestArtefact, ManifestInput
 from tutopanda.core.revisions import parse_revision
 from tutopanda.core.storage import StorageContext
@@ -34,12 +35,13 @@ def latest_inputs(
     """The latest event per input id (optionally only up to ``up_to_revision`` and only for ``ids``)."""
     limit = _upto(up_to_revision)
     latest: dict[str, InputEvent] = {}
-    for event in events:
-        if ids is not None and event.id not in ids:
-            continue
-        if limit is not None and parse_revision(event.revision) > limit:
-            continue
-        latest[event.id] = event
+    with gc_paused():
+        for event in events:
+            if ids is not None and event.id not in ids:
+                continue
+            if limit is not None and parse_revision(event.revision) > limit:
+                continue
+            latest[event.id] = event
     return latest
 
 
@@ -49,15 +51,32 @@ def latest_succeeded(
     """The latest *succeeded* event per artefact id (same filters as :func:`latest_inputs`)."""
     limit = _upto(up_to_revision)
     latest: dict[str, ArtefactEvent] = {}
-    for event in events:
-        if event.status != "succeeded":
-            continue
-        if ids is not None and event.artefact_id not in ids:
-            continue
-        if limit is not None and parse_revision(event.revision) > limit:
-            continue
-        latest[event.artefact_id] = event
+    with gc_paused():
+        for event in events:
+            if event.status != "succeeded":
+                continue
+            if ids is not None and event.artefact_id not in ids:
+                continue
+            if limit is not None and parse_revision(event.revision) > limit:
+                continue
+            latest[event.artefact_id] = event
     return latest
+
+
+def _manifest_artefact(event: ArtefactEvent) -> ManifestArtefact:
+    blob = event.output.blob
+    assert blob is not None  # guaranteed by ArtefactEvent validation for succeeded events
+    return ManifestArtefact(
+        hash=blob.hash,
+        blob=blob,
+        produced_by=event.produced_by,
+        inputs_hash=event.inputs_hash,
+        status="succeeded",
+        provider=event.provider,
+        model=event.model,
+        diagnostics=event.diagnostics,
+        created_at=event.created_at,
+    )
 
 
 def build_manifest(
@@ -73,37 +92,22 @@ def build_manifest(
     timeline: Any | None = None,
 ) -> Manifest:
     """A :class:`Manifest` for ``revision`` from the replayed events (see the module docstring)."""
-    inputs = {
-        input_id: ManifestInput(hash=event.hash, digest=event.digest, created_at=event.created_at)
-        for input_id, event in sorted(
-            latest_inputs(input_events, up_to_revision=up_to_revision, ids=input_ids).items()
+    input_state = latest_inputs(input_events, up_to_revision=up_to_revision, ids=input_ids)
+    artefact_state = latest_succeeded(artefact_events, up_to_revision=up_to_revision, ids=artefact_ids)
+    with gc_paused():
+        inputs = {
+            input_id: ManifestInput(hash=event.hash, digest=event.digest, created_at=event.created_at)
+            for input_id, event in sorted(input_state.items())
+        }
+        artefacts = {key: _manifest_artefact(event) for key, event in sorted(artefact_state.items())}
+        return Manifest(
+            revision=revision,
+            base_revision=base_revision,
+            created_at=clock.timestamp(),
+            inputs=inputs,
+            artefacts=artefacts,
+            timeline=timeline,
         )
-    }
-    artefacts: dict[str, ManifestArtefact] = {}
-    for artefact_id, event in sorted(
-        latest_succeeded(artefact_events, up_to_revision=up_to_revision, ids=artefact_ids).items()
-    ):
-        blob = event.output.blob
-        assert blob is not None  # guaranteed by ArtefactEvent validation for succeeded events
-        artefacts[artefact_id] = ManifestArtefact(
-            hash=blob.hash,
-            blob=blob,
-            produced_by=event.produced_by,
-            inputs_hash=event.inputs_hash,
-            status="succeeded",
-            provider=event.provider,
-            model=event.model,
-            diagnostics=event.diagnostics,
-            created_at=event.created_at,
-        )
-    return Manifest(
-        revision=revision,
-        base_revision=base_revision,
-        created_at=clock.timestamp(),
-        inputs=inputs,
-        artefacts=artefacts,
-        timeline=timeline,
-    )
 
 
 def build_manifest_from_logs(
