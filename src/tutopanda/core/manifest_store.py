@@ -81,7 +81,7 @@ class ManifestStore:
         except FileNotFoundError:
             raise MovieNotInitialisedError(
                 f"movie '{self.movie_id}' has no {path}",
-                f"run 'tutopanda storage init {self.movie_id}' first",
+                f"run 'tutopanda storage:init --movie {self.movie_id}' first",
             ) from None
         return parse_pointer(data, path)
 
