@@ -35,6 +35,7 @@ from tutopanda.core.errors import UsageError
 from tutopanda.core.events import ArtefactEvent, InputEvent
 from tutopanda.core.gc_pause import gc_paused
 from tutopanda.core.hashing import canonical_json
+from tutopanda.core.json_file import validation_summary
 from tutopanda.core.locks import movie_lock
 from tutopanda.core.movie_layout import ensure_initialised
 from tutopanda.core.storage import StorageContext, storage_error
@@ -229,9 +230,7 @@ class EventLog(Generic[EventT]):
     def _skip(self, raw: bytes, exc: ValidationError, where: str) -> None:
         if not raw.strip():
             return  # blank lines carry nothing
-        errors = exc.errors(include_url=False)
-        reason = errors[0].get("msg", "invalid") if errors else "invalid"
-        message = f"skipping unreadable {where} of {self.path}: {reason}"
+        message = f"skipping unreadable {where} of {self.path}: {validation_summary(exc)}"
         self._ctx.logger.warning(message, file=self.path, where=where)
 
     def _warn_repair(self) -> None:

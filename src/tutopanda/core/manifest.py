@@ -11,7 +11,6 @@ The movie's state before its first build is the synthetic empty manifest :func:`
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -19,6 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from tutopanda.core.blob_ref import BlobRef
 from tutopanda.core.errors import CorruptDataError
+from tutopanda.core.json_file import pretty_json_bytes, validation_summary
 from tutopanda.core.revisions import EMPTY_REVISION, REVISION_PATTERN, parse_revision
 
 __all__ = [
@@ -108,9 +108,7 @@ def empty_manifest() -> Manifest:
 
 def manifest_bytes(manifest: Manifest) -> bytes:
     """The exact file content of ``manifest``: camelCase JSON, indent 2, sorted keys, trailing newline."""
-    data = manifest.model_dump(by_alias=True, mode="json")
-    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
-    return (text + "\n").encode("utf-8")
+    return pretty_json_bytes(manifest.model_dump(by_alias=True, mode="json"))
 
 
 def parse_manifest(data: bytes, source: str) -> Manifest:
@@ -118,10 +116,7 @@ def parse_manifest(data: bytes, source: str) -> Manifest:
     try:
         return Manifest.model_validate_json(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        first: dict[str, Any] = dict(errors[0]) if errors else {}
-        where = ".".join(str(part) for part in first.get("loc", ()))
         raise CorruptDataError(
-            f"{source} is not a valid manifest ({where or 'file'}: {first.get('msg', 'invalid')})",
+            f"{source} is not a valid manifest ({validation_summary(exc)})",
             "restore it from a backup, or point current.json at an earlier manifest in manifests/",
         ) from exc

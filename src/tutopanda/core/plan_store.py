@@ -13,6 +13,7 @@ from typing import Any
 
 from tutopanda.core.atomic_file import write_atomic
 from tutopanda.core.errors import CorruptDataError, UsageError
+from tutopanda.core.json_file import pretty_json_bytes
 from tutopanda.core.movie_layout import ensure_initialised
 from tutopanda.core.revisions import is_revision, parse_revision
 from tutopanda.core.storage import StorageContext
@@ -25,10 +26,9 @@ _SUFFIX = "-plan.json"
 def plan_bytes(plan: Mapping[str, Any]) -> bytes:
     """File content of a plan: JSON, indent 2, sorted keys, trailing newline (no NaN/Infinity)."""
     try:
-        text = json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        return pretty_json_bytes(plan)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"plan cannot be stored as JSON: {exc}", "plans must be plain JSON data") from exc
-    return (text + "\n").encode("utf-8")
 
 
 class PlanStore:

@@ -8,13 +8,11 @@ All four fields are ``null`` before the first manifest.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from tutopanda.core.errors import CorruptDataError
+from tutopanda.core.json_file import pretty_json_bytes, validation_summary
 from tutopanda.core.revisions import REVISION_PATTERN
 
 __all__ = ["CurrentPointer", "parse_pointer", "pointer_bytes"]
@@ -46,8 +44,7 @@ class CurrentPointer(BaseModel):
 
 def pointer_bytes(pointer: CurrentPointer) -> bytes:
     """File content of ``current.json`` (indent 2, sorted keys, trailing newline, nulls kept)."""
-    data = pointer.model_dump(by_alias=True, mode="json")
-    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    return pretty_json_bytes(pointer.model_dump(by_alias=True, mode="json"))
 
 
 def parse_pointer(data: bytes, source: str) -> CurrentPointer:
@@ -55,9 +52,7 @@ def parse_pointer(data: bytes, source: str) -> CurrentPointer:
     try:
         return CurrentPointer.model_validate_json(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        first: dict[str, Any] = dict(errors[0]) if errors else {}
         raise CorruptDataError(
-            f"{source} is not a valid current-manifest pointer ({first.get('msg', 'invalid')})",
+            f"{source} is not a valid current-manifest pointer ({validation_summary(exc)})",
             "restore it from a backup, or rewrite it to name the newest complete file in manifests/",
         ) from exc
