@@ -13,11 +13,16 @@ have to know which library failed.
     │   ├── BlueprintError (2)         a blueprint file is invalid (file, line, fix)
     │   ├── InputValidationError (2)   an input value does not fit its declared type
     │   └── MovieNotInitialisedError (2)
-    └── StorageError (1)               the store could not be read or written
+    ├── StorageError (1)               the store could not be read or written
         ├── ManifestConflictError (1)  the current pointer moved under us (compare-and-swap lost)
         ├── CorruptDataError (1)       a manifest, pointer or blob does not match its hash/schema
         ├── BlobNotFoundError (1)
-        └── LockHeldError (1)          another process holds the movie's lock
+    │   └── LockHeldError (1)          another process holds the movie's lock
+    ├── ProviderError (1)              a provider call failed (``retryable`` says whether to try again)
+    │   ├── RateLimitedError (1)       the provider asked us to slow down (``retry_after`` seconds)
+    │   └── ProviderTimeoutError (1)   the call took longer than its deadline
+    ├── ProviderConfigError (2)        a provider's config, model or secret is missing or invalid
+    └── BuildFailedError (1)           a build finished with failed jobs (their artefacts are kept)
 """
 
 from __future__ import annotations
@@ -25,11 +30,16 @@ from __future__ import annotations
 __all__ = [
     "BlobNotFoundError",
     "BlueprintError",
+    "BuildFailedError",
     "CorruptDataError",
     "InputValidationError",
     "LockHeldError",
     "ManifestConflictError",
     "MovieNotInitialisedError",
+    "ProviderConfigError",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "RateLimitedError",
     "StorageError",
     "TutopandaError",
     "UsageError",
@@ -105,3 +115,45 @@ class BlobNotFoundError(StorageError):
 
 class LockHeldError(StorageError):
     """Another process holds the lock on this movie."""
+
+
+class ProviderError(TutopandaError):
+    """A provider call failed. ``retryable`` tells the runner whether another attempt may succeed.
+
+    Handlers raise this (or a subclass) for failures of the *whole job*; a failure of one artefact of a
+    multi-artefact job is reported in the job result instead.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class RateLimitedError(ProviderError):
+    """The provider refused the call for now (HTTP 429 and friends); always retryable."""
+
+    def __init__(self, message: str, hint: str | None = None, *, retry_after: float | None = None) -> None:
+        super().__init__(message, hint, retryable=True, retry_after=retry_after)
+
+
+class ProviderTimeoutError(ProviderError):
+    """The provider did not answer within the deadline; retryable."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint, retryable=True)
+
+
+class ProviderConfigError(UsageError):
+    """A provider cannot run as configured: unknown model, invalid config field or a missing secret."""
+
+
+class BuildFailedError(TutopandaError):
+    """A build ran but some jobs failed; what succeeded is committed and kept."""
