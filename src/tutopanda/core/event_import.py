@@ -28,10 +28,11 @@ from tutopanda.core.events import ArtefactEvent, ArtefactStatus, InputEvent, art
 from tutopanda.core.hashing import canonical_json
 from tutopanda.core.manifest_store import ManifestStore
 from tutopanda.core.storage import StorageContext
+from tutopanda.core.trace import MANUAL
 
 __all__ = ["MANUAL_INPUTS_HASH", "append_artefact_records", "append_input_records"]
 
-MANUAL_INPUTS_HASH = "manual"
+MANUAL_INPUTS_HASH = MANUAL
 """``inputsHash`` of an artefact supplied by hand: it matches no job's trace, so the planner treats it as
 a user replacement rather than a cached result."""
 

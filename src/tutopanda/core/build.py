@@ -1,0 +1,247 @@
+"""The build verbs: ``plan_build`` (what would run and why) and ``run_build`` (plan, run, commit).
+
+``run_build`` is the whole loop of the engine:
+
+1. take the movie's build lock (one build per movie; a second one fails at once naming the holder);
+2. load the movie (blueprint + latest inputs -> job graph), index the artefact log, plan;
+3. nothing dirty -> return without a provider call and without a new revision;
+4. save the plan, run it (every finished artefact stored at once);
+5. commit: fold the inputs and every artefact that is current into a new manifest, saved with
+   compare-and-swap against the pointer read at planning time — also after failures (what succeeded is
+   kept) and after Ctrl-C; unchanged content makes no new revision;
+6. write the run record (per-job durations, attempts, costs) and report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from tutopanda.core.blueprint import Job
+from tutopanda.core.event_log import artefact_log
+from tutopanda.core.hashing import hash_value
+from tutopanda.core.locks import movie_lock
+from tutopanda.core.manifest import Manifest, ManifestArtefact, ManifestInput
+from tutopanda.core.manifest_store import ManifestStore
+from tutopanda.core.movie_definition import LoadedMovie, load_movie
+from tutopanda.core.plan_store import PlanStore
+from tutopanda.core.planner import BuildState, Plan, compute_plan
+from tutopanda.core.provider_contract import HandlerResolver, SecretResolver
+from tutopanda.core.revisions import format_revision, parse_revision
+from tutopanda.core.run_record import run_record, save_run_record
+from tutopanda.core.runner import JobOutcome, ProgressSink, Runner, RunOptions
+from tutopanda.core.storage import StorageContext
+from tutopanda.core.trace import TraceIndex, input_value_hashes
+
+__all__ = ["BuildReport", "PreparedBuild", "plan_build", "prepare_build", "run_build"]
+
+
+@dataclass
+class PreparedBuild:
+    """A planned build: the loaded movie, the shared trace state, the plan and the pointer it is based on."""
+
+    movie: LoadedMovie
+    state: BuildState
+    plan: Plan
+    base: Manifest
+
+
+@dataclass
+class BuildReport:
+    """What ``run_build`` did. ``revision`` is the committed revision (None when nothing changed)."""
+
+    plan: Plan
+    revision: str | None
+    outcomes: list[JobOutcome]
+    interrupted: bool
+    duration: float
+
+    @property
+    def failed(self) -> list[JobOutcome]:
+        """Jobs that failed or were blocked by a failed upstream."""
+        return [outcome for outcome in self.outcomes if outcome.status in ("failed", "blocked")]
+
+    @property
+    def calls(self) -> int:
+        """Provider calls made (attempts included)."""
+        return sum(outcome.attempts for outcome in self.outcomes)
+
+
+def _estimator(resolver: HandlerResolver | None) -> Callable[[Job], float | None] | None:
+    if resolver is None:
+        return None
+
+    def estimate(job: Job) -> float | None:
+        handler = resolver(job.variant.provider, job.variant.model, job.kind)
+        return handler.estimate_cost(job.kind, job.variant.config, len(job.produces))
+
+    return estimate
+
+
+def _next_revision(ctx: StorageContext, movie_id: str, store: ManifestStore) -> str:
+    """One past every manifest, the pointer and every attempted plan (an attempt never reuses a number)."""
+    numbers = [parse_revision(store.next_revision()) - 1]
+    numbers += [parse_revision(revision) for revision in PlanStore(ctx, movie_id).list_revisions()]
+    return format_revision(max(numbers) + 1)
+
+
+def prepare_build(
+    ctx: StorageContext,
+    movie_id: str,
+    *,
+    resolver: HandlerResolver | None = None,
+    forced: Collection[str] = (),
+) -> PreparedBuild:
+    """Load, index and plan (reads only)."""
+    movie = load_movie(ctx, movie_id)
+    store = ManifestStore(ctx, movie_id)
+    snapshot = store.snapshot()
+    index = TraceIndex.from_events(artefact_log(ctx, movie_id))
+    state = BuildState(movie.graph, index, input_value_hashes(movie.input_values()))
+    plan = compute_plan(
+        movie_id=movie_id,
+        state=state,
+        manifest=snapshot.manifest,
+        revision=_next_revision(ctx, movie_id, store),
+        base_pointer_hash=snapshot.pointer_hash,
+        created_at=ctx.clock.timestamp(),
+        forced=forced,
+        estimate=_estimator(resolver),
+    )
+    return PreparedBuild(movie, state, plan, snapshot.manifest)
+
+
+def plan_build(
+    ctx: StorageContext,
+    movie_id: str,
+    *,
+    resolver: HandlerResolver | None = None,
+    forced: Collection[str] = (),
+    save: bool = True,
+) -> Plan:
+    """Plan the next revision and (unless nothing is dirty or ``save`` is false) save it to ``runs/``."""
+    prepared = prepare_build(ctx, movie_id, resolver=resolver, forced=forced)
+    if save and not prepared.plan.is_empty:
+        PlanStore(ctx, movie_id).save(prepared.plan.revision, prepared.plan.to_dict())
+    return prepared.plan
+
+
+def current_manifest(prepared: PreparedBuild, *, revision: str, created_at: str) -> Manifest:
+    """The manifest of the movie as it stands: current inputs and every artefact that is current."""
+    movie, state = prepared.movie, prepared.state
+    inputs: dict[str, ManifestInput] = {}
+    for input_id, value in movie.input_values().items():
+        hashed = hash_value(value)
+        recorded = movie.inputs.get(input_id)
+        inputs[input_id] = ManifestInput(
+            hash=hashed.hash, digest=hashed.digest, created_at=recorded.created_at if recorded else created_at
+        )
+    artefacts: dict[str, ManifestArtefact] = {}
+    for job in movie.graph.jobs:
+        trace = state.traces.get(job.id)
+        for produced in job.produces:
+            event = state.index.resolve(produced.id, trace)
+            if event is None or event.blob is None:
+                continue
+            artefacts[produced.id] = ManifestArtefact(
+                hash=event.blob.hash,
+                blob=event.blob,
+                produced_by=event.produced_by,
+                inputs_hash=event.inputs_hash,
+                provider=event.provider,
+                model=event.model,
+                diagnostics=event.diagnostics,
+                created_at=event.created_at,
+            )
+    base = prepared.base
+    return Manifest(
+        revision=revision,
+        base_revision=None if base.is_empty_revision else base.revision,
+        created_at=created_at,
+        inputs=inputs,
+        artefacts=artefacts,
+    )
+
+
+def _same_content(left: Manifest, right: Manifest) -> bool:
+    def key(manifest: Manifest) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+        return (
+            {key: entry.hash for key, entry in manifest.inputs.items()},
+            {key: (entry.hash, entry.inputs_hash) for key, entry in manifest.artefacts.items()},
+        )
+
+    return key(left) == key(right)
+
+
+def run_build(
+    ctx: StorageContext,
+    movie_id: str,
+    *,
+    resolver: HandlerResolver,
+    options: RunOptions,
+    secrets: SecretResolver,
+    forced: Collection[str] = (),
+    progress: ProgressSink | None = None,
+    command: str = "tutopanda build run",
+    on_plan: Callable[[Plan], None] | None = None,
+) -> BuildReport:
+    """Plan, run and commit one build of ``movie_id`` (see the module docstring)."""
+    with movie_lock(ctx, movie_id, "build", timeout=0.0, command=command):
+        started = time.monotonic()
+        prepared = prepare_build(ctx, movie_id, resolver=resolver, forced=forced)
+        plan = prepared.plan
+        if on_plan is not None:
+            on_plan(plan)
+        if plan.is_empty:
+            # No job to run, but the inputs may still differ from the current manifest (an undone edit
+            # whose old outputs were found by their traces): commit that state without a provider call.
+            committed = _commit(ctx, movie_id, prepared)
+            return BuildReport(plan, committed, [], False, time.monotonic() - started)
+        PlanStore(ctx, movie_id).save(plan.revision, plan.to_dict())
+        started_at = ctx.clock.timestamp()
+        runner = Runner(
+            ctx=ctx,
+            movie_id=movie_id,
+            plan=plan,
+            state=prepared.state,
+            values=prepared.movie.input_values(),
+            resolver=resolver,
+            options=options,
+            secrets=secrets,
+            artefact_log=artefact_log(ctx, movie_id),
+            progress=progress,
+        )
+        interrupted = False
+        try:
+            asyncio.run(runner.run())
+        except KeyboardInterrupt:
+            interrupted = True
+        committed = _commit(ctx, movie_id, prepared)
+        outcomes = list(runner.outcomes.values())
+        duration = time.monotonic() - started
+        failed = any(outcome.status in ("failed", "blocked") for outcome in outcomes)
+        status = "interrupted" if interrupted else ("failed" if failed else "succeeded")
+        record = run_record(
+            revision=plan.revision,
+            committed_revision=committed,
+            status=status,
+            mode=options.mode,
+            concurrency=options.concurrency,
+            started_at=started_at,
+            finished_at=ctx.clock.timestamp(),
+            duration=duration,
+            outcomes=outcomes,
+        )
+        save_run_record(ctx, movie_id, record)
+        return BuildReport(plan, committed, outcomes, interrupted, duration)
+
+
+def _commit(ctx: StorageContext, movie_id: str, prepared: PreparedBuild) -> str | None:
+    """Save the movie's current state as the plan's revision, unless it equals the base manifest."""
+    manifest = current_manifest(prepared, revision=prepared.plan.revision, created_at=ctx.clock.timestamp())
+    if not prepared.base.is_empty_revision and _same_content(manifest, prepared.base):
+        return None
+    pointer = ManifestStore(ctx, movie_id).save(manifest, prepared.plan.base_pointer_hash)
+    return pointer.revision

@@ -1,0 +1,180 @@
+"""What a movie *is*: its blueprint, its model choices and its current input values.
+
+``movie.json`` names the blueprint (a bundled name or an absolute file path) and the per-module model
+selection; the input values live in ``events/inputs.log`` (the latest event per input id wins), so every
+value the movie ever had stays on record. :func:`load_movie` turns both into the expanded job graph the
+planner works on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from tutopanda.core.atomic_file import write_atomic
+from tutopanda.core.blueprint import Blueprint, JobGraph, expand, load_blueprint
+from tutopanda.core.blueprint.loader import bundled_blueprint_names
+from tutopanda.core.errors import CorruptDataError, UsageError
+from tutopanda.core.event_log import input_log
+from tutopanda.core.events import InputEvent, input_event
+from tutopanda.core.json_file import pretty_json_bytes, validation_summary
+from tutopanda.core.manifest_builder import latest_inputs
+from tutopanda.core.manifest_store import ManifestStore
+from tutopanda.core.movie_layout import ensure_initialised
+from tutopanda.core.storage import StorageContext
+
+__all__ = ["MOVIE_FILE", "DefineResult", "LoadedMovie", "MovieDefinition", "define_movie", "load_movie"]
+
+MOVIE_FILE = "movie.json"
+
+
+class MovieDefinition(BaseModel):
+    """``{blueprint, selection, createdAt}``: which blueprint the movie uses and non-default variants."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+
+    blueprint: str = Field(min_length=1)
+    selection: dict[str, str] = Field(default_factory=dict)
+    """Module name -> ``provider/model``."""
+    created_at: str
+
+    def selection_pairs(self) -> dict[str, tuple[str, str]]:
+        """The selection as ``(provider, model)`` pairs, the form :func:`expand` takes."""
+        pairs: dict[str, tuple[str, str]] = {}
+        for module, choice in self.selection.items():
+            provider, _, model = choice.partition("/")
+            pairs[module] = (provider, model)
+        return pairs
+
+
+@dataclass(frozen=True)
+class LoadedMovie:
+    """A movie ready to plan: definition, blueprint, latest input events and the expanded graph."""
+
+    movie_id: str
+    definition: MovieDefinition
+    blueprint: Blueprint
+    inputs: Mapping[str, InputEvent]
+    graph: JobGraph
+
+    def input_values(self) -> dict[str, Any]:
+        """Every input value the graph uses (typed as the blueprint declares), by canonical id."""
+        return {key: item.value for key, item in self.graph.inputs.values.items()}
+
+
+@dataclass(frozen=True)
+class DefineResult:
+    """What :func:`define_movie` did: whether it wrote ``movie.json`` and which input events it appended."""
+
+    created_definition: bool
+    appended: tuple[InputEvent, ...]
+    graph: JobGraph
+
+
+def _definition_path(ctx: StorageContext, movie_id: str) -> str:
+    return ctx.join(ensure_initialised(ctx, movie_id).root, MOVIE_FILE)
+
+
+def _read_definition(ctx: StorageContext, movie_id: str) -> MovieDefinition | None:
+    path = _definition_path(ctx, movie_id)
+    try:
+        data = ctx.read_bytes(path)
+    except FileNotFoundError:
+        return None
+    try:
+        return MovieDefinition.model_validate_json(data)
+    except ValidationError as exc:
+        raise CorruptDataError(
+            f"{path} is not a valid movie definition ({validation_summary(exc)})",
+            "fix the file by hand or restore it from a backup",
+        ) from exc
+
+
+def _blueprint_ref(name_or_path: str) -> str:
+    if name_or_path in bundled_blueprint_names():
+        return name_or_path
+    path = Path(name_or_path).expanduser()
+    return str(path.resolve()) if path.exists() else name_or_path
+
+
+def define_movie(
+    ctx: StorageContext,
+    movie_id: str,
+    *,
+    blueprint: str | None,
+    values: Mapping[str, object],
+    selection: Mapping[str, tuple[str, str]] | None = None,
+) -> DefineResult:
+    """Give an initialised movie its blueprint and input values (or change values of a defined movie).
+
+    The blueprint is loaded and the movie expanded *before* anything is written, so invalid values never
+    reach the logs. Only values that differ from the movie's latest ones are appended, as input events
+    of the pending revision; defaults are recorded too, so a later change to a bundled blueprint's
+    defaults never silently changes an existing movie.
+    """
+    existing = _read_definition(ctx, movie_id)
+    if existing is None and blueprint is None:
+        raise UsageError(
+            f"movie '{movie_id}' has no blueprint yet",
+            f"run 'tutopanda storage:init --movie {movie_id} --blueprint image-audio' (or another blueprint)",
+        )
+    ref = _blueprint_ref(blueprint) if blueprint is not None else None
+    if existing is not None and ref is not None and ref != existing.blueprint:
+        raise UsageError(
+            f"movie '{movie_id}' already uses blueprint {existing.blueprint!r}",
+            "start a new movie for another blueprint, or leave out --blueprint to change its inputs",
+        )
+    chosen = existing.selection_pairs() if existing else {}
+    chosen.update(selection or {})
+    loaded = load_blueprint(ref or (existing.blueprint if existing else ""))
+    latest = latest_inputs(input_log(ctx, movie_id))
+    merged: dict[str, object] = {key: event.payload for key, event in latest.items()}
+    given = {_canonical(name): value for name, value in values.items()}
+    merged.update(given)
+    graph = expand(loaded, merged, chosen or None)
+
+    revision = ManifestStore(ctx, movie_id).next_revision()
+    events: list[InputEvent] = []
+    for input_id, item in graph.inputs.values.items():
+        # Only given values and inputs never recorded before can differ from the log: the latter are defaults.
+        edited_by = "user" if input_id in given else "default"
+        event = input_event(input_id, item.value, revision=revision, clock=ctx.clock, edited_by=edited_by)
+        previous = latest.get(input_id)
+        if previous is None or previous.hash != event.hash:
+            events.append(event)
+    created = existing is None
+    definition = existing or MovieDefinition(blueprint=ref or "", created_at=ctx.clock.timestamp())
+    if created or selection:
+        definition = definition.model_copy(
+            update={"selection": {module: f"{p}/{m}" for module, (p, m) in sorted(chosen.items())}}
+        )
+        write_atomic(
+            ctx, _definition_path(ctx, movie_id), pretty_json_bytes(definition.model_dump(by_alias=True))
+        )
+    input_log(ctx, movie_id).append_many(events)
+    return DefineResult(created, tuple(events), graph)
+
+
+def _canonical(name: str) -> str:
+    """``Name``/``Module.Name``/``Input:Name`` -> the canonical input id (expansion rejects unknown ones)."""
+    return name if name.startswith("Input:") else f"Input:{name}"
+
+
+def load_movie(ctx: StorageContext, movie_id: str) -> LoadedMovie:
+    """The movie's definition, blueprint, latest inputs and expanded job graph."""
+    definition = _read_definition(ctx, movie_id)
+    if definition is None:
+        raise UsageError(
+            f"movie '{movie_id}' has no blueprint",
+            f"run 'tutopanda storage:init --movie {movie_id} --blueprint image-audio [--set Name=value]'",
+        )
+    blueprint = load_blueprint(definition.blueprint)
+    latest = latest_inputs(input_log(ctx, movie_id))
+    values: dict[str, Any] = {key: event.payload for key, event in latest.items()}
+    graph = expand(blueprint, values, definition.selection_pairs() or None)
+    return LoadedMovie(movie_id, definition, blueprint, latest, graph)

@@ -1,0 +1,94 @@
+"""Run records: ``runs/rev-NNNN-run.json``, what one build did and what it cost.
+
+The plan says what *should* run; the run record says what *did*: per job its status, attempts, duration,
+provider/model and cost, and the run's totals. ``build status`` and (later) the viewer read them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from tutopanda.core.atomic_file import write_atomic
+from tutopanda.core.json_file import pretty_json_bytes
+from tutopanda.core.movie_layout import ensure_initialised
+from tutopanda.core.revisions import is_revision, revision_key
+from tutopanda.core.runner import JobOutcome
+from tutopanda.core.storage import StorageContext
+
+__all__ = ["RUN_SUFFIX", "list_run_records", "load_run_record", "run_record", "save_run_record"]
+
+RUN_SUFFIX = "-run.json"
+
+
+def run_record(
+    *,
+    revision: str,
+    committed_revision: str | None,
+    status: str,
+    mode: str,
+    concurrency: int,
+    started_at: str,
+    finished_at: str,
+    duration: float,
+    outcomes: Iterable[JobOutcome],
+) -> dict[str, Any]:
+    """The JSON document of one run."""
+    jobs = [outcome.to_dict() for outcome in outcomes]
+    counts: dict[str, int] = {}
+    for job in jobs:
+        counts[job["status"]] = counts.get(job["status"], 0) + 1
+    costs = [job["cost"] for job in jobs if job["cost"] is not None]
+    return {
+        "revision": revision,
+        "committedRevision": committed_revision,
+        "status": status,
+        "mode": mode,
+        "concurrency": concurrency,
+        "startedAt": started_at,
+        "finishedAt": finished_at,
+        "durationSeconds": round(duration, 6),
+        "totals": {
+            "jobs": len(jobs),
+            "calls": sum(job["attempts"] for job in jobs),
+            "cost": round(sum(costs), 6) if costs else 0.0,
+            **{
+                status_name: counts.get(status_name, 0)
+                for status_name in ("succeeded", "failed", "cached", "blocked", "not-run")
+            },
+        },
+        "jobs": jobs,
+    }
+
+
+def _path(ctx: StorageContext, movie_id: str, revision: str) -> str:
+    return ctx.join(ensure_initialised(ctx, movie_id).runs_dir, f"{revision}{RUN_SUFFIX}")
+
+
+def save_run_record(ctx: StorageContext, movie_id: str, record: dict[str, Any]) -> str:
+    """Write the run record of ``record["revision"]`` atomically; return its path."""
+    path = _path(ctx, movie_id, str(record["revision"]))
+    write_atomic(ctx, path, pretty_json_bytes(record))
+    return path
+
+
+def load_run_record(ctx: StorageContext, movie_id: str, revision: str) -> dict[str, Any] | None:
+    """The run record of ``revision``, or None if that revision never ran."""
+    try:
+        data: dict[str, Any] = json.loads(ctx.read_bytes(_path(ctx, movie_id, revision)))
+    except FileNotFoundError:
+        return None
+    return data
+
+
+def list_run_records(ctx: StorageContext, movie_id: str) -> list[dict[str, Any]]:
+    """Every run record of the movie, oldest first."""
+    runs_dir = ensure_initialised(ctx, movie_id).runs_dir
+    revisions = [
+        name.removesuffix(RUN_SUFFIX)
+        for name in ctx.list_names(runs_dir)
+        if name.endswith(RUN_SUFFIX) and is_revision(name.removesuffix(RUN_SUFFIX))
+    ]
+    records = [load_run_record(ctx, movie_id, revision) for revision in sorted(revisions, key=revision_key)]
+    return [record for record in records if record is not None]

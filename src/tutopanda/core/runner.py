@@ -1,0 +1,435 @@
+"""The runner: executes a plan layer by layer, concurrently, through provider handlers.
+
+Guarantees (each tested):
+
+* **Nothing paid for is lost.** Each artefact is stored (blob, then event) the moment its job finishes,
+  so a crash or Ctrl-C loses at most the jobs in flight; a failed job records ``failed`` events and never
+  a success.
+* **Early cutoff at run time.** Just before a job would call its provider, its trace is recomputed from
+  the upstream outputs as they are *now*; if stored outputs match it, the job is skipped (``cached``).
+* **Limits.** A global concurrency cap, and per-provider caps declared by handlers (max in flight,
+  requests per minute), shared by every job with the same limits key.
+* **Retries** with exponential backoff and full jitter for errors a handler marks retryable
+  (``retry_after`` is honoured as a minimum).
+* Jobs downstream of a failed job are ``blocked`` (not attempted) and retried by the next build.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from tutopanda.core.blob_store import BlobStore
+from tutopanda.core.blueprint import FanIn, Job
+from tutopanda.core.errors import ProviderError, StorageError
+from tutopanda.core.event_log import EventLog
+from tutopanda.core.events import ArtefactEvent, artefact_event
+from tutopanda.core.logger import Logger
+from tutopanda.core.planner import BuildState, Plan, PlannedJob
+from tutopanda.core.provider_contract import (
+    ArtefactInput,
+    HandlerResolver,
+    JobContext,
+    JobResult,
+    Mode,
+    ProducedArtefact,
+    ProviderHandler,
+    SecretResolver,
+)
+from tutopanda.core.storage import StorageContext
+
+__all__ = ["JobOutcome", "ProgressSink", "RunOptions", "Runner"]
+
+JobStatus = Literal["succeeded", "failed", "cached", "blocked", "not-run"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: concurrency, mode/environment for the handlers, retry policy, optional layer cut."""
+
+    mode: Mode
+    environment: str = "local"
+    concurrency: int = 4
+    up_to_layer: int | None = None
+    max_attempts: int = 3
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    seed: int | None = None
+
+
+@dataclass
+class JobOutcome:
+    """What happened to one planned job (the run record's per-job line)."""
+
+    job_id: str
+    producer: str
+    kind: str
+    layer: int
+    provider: str
+    model: str
+    status: JobStatus = "not-run"
+    attempts: int = 0
+    duration: float = 0.0
+    cost: float | None = None
+    error: str | None = None
+    artefacts: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "jobId": self.job_id,
+            "producer": self.producer,
+            "kind": self.kind,
+            "layer": self.layer,
+            "provider": self.provider,
+            "model": self.model,
+            "status": self.status,
+            "attempts": self.attempts,
+            "durationSeconds": round(self.duration, 6),
+            "cost": self.cost,
+            "error": self.error,
+            "artefacts": self.artefacts,
+        }
+
+
+class ProgressSink(Protocol):
+    """Receives run progress (the CLI draws it with Rich; tests record it)."""
+
+    def layer_started(self, index: int, jobs: int) -> None: ...
+
+    def job_started(self, job_id: str) -> None: ...
+
+    def job_finished(self, outcome: JobOutcome) -> None: ...
+
+
+class _Limiter:
+    """Per-key in-flight cap and minimum spacing between call starts (requests per minute)."""
+
+    def __init__(self, max_in_flight: int | None, per_minute: float | None) -> None:
+        self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight else None
+        self._interval = 60.0 / per_minute if per_minute else 0.0
+        self._next_start = 0.0
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> None:
+        if self._slots is not None:
+            await self._slots.acquire()
+        if self._interval:
+            async with self._lock:
+                now = time.monotonic()
+                wait = self._next_start - now
+                self._next_start = max(now, self._next_start) + self._interval
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._slots is not None:
+            self._slots.release()
+
+
+def _decode(kind: str, data: bytes) -> Any:
+    if kind == "text":
+        return data.decode("utf-8")
+    if kind == "json":
+        return json.loads(data)
+    return data
+
+
+class Runner:
+    """Runs one plan against one movie: construct, then ``await runner.run()``; ``outcomes`` fill in."""
+
+    def __init__(
+        self,
+        *,
+        ctx: StorageContext,
+        movie_id: str,
+        plan: Plan,
+        state: BuildState,
+        values: Mapping[str, Any],
+        resolver: HandlerResolver,
+        options: RunOptions,
+        secrets: SecretResolver,
+        artefact_log: EventLog[ArtefactEvent],
+        progress: ProgressSink | None = None,
+        logger: Logger | None = None,
+    ) -> None:
+        self._ctx = ctx
+        self.movie_id = movie_id
+        self.plan = plan
+        self.state = state
+        self._values = values
+        self._resolver = resolver
+        self.options = options
+        self._secrets = secrets
+        self._log = artefact_log
+        self._blobs = BlobStore(ctx, movie_id)
+        self._progress = progress
+        self._logger = logger or ctx.logger
+        self._limiters: dict[str, _Limiter] = {}
+        self._global = asyncio.Semaphore(max(1, options.concurrency))
+        self._random = random.Random(options.seed)
+        self._failed_jobs: set[str] = set()
+        self.outcomes: dict[str, JobOutcome] = {
+            planned.job.id: JobOutcome(
+                planned.job.id,
+                f"{planned.job.module}.{planned.job.producer}",
+                planned.job.kind,
+                planned.layer,
+                planned.job.variant.provider,
+                planned.job.variant.model,
+            )
+            for planned in plan.jobs
+        }
+        self._kinds = {a.id: a.kind for job in state.graph.jobs for a in job.produces}
+        self._upstream: dict[str, set[str]] = {}
+        for source, target in state.graph.edges:
+            self._upstream.setdefault(target, set()).add(source)
+
+    # -- scheduling ----------------------------------------------------------------------------
+
+    async def run(self) -> dict[str, JobOutcome]:
+        """Execute the plan's layers in order (up to ``options.up_to_layer``); return the outcomes."""
+        for index, layer in enumerate(self.plan.layers):
+            if not layer:
+                continue
+            if self.options.up_to_layer is not None and index > self.options.up_to_layer:
+                break
+            if self._progress:
+                self._progress.layer_started(index, len(layer))
+            async with asyncio.TaskGroup() as group:
+                for planned in layer:
+                    group.create_task(self._run_job(planned))
+        return self.outcomes
+
+    def _limiter(self, handler: ProviderHandler) -> _Limiter:
+        limits = handler.limits
+        if limits.key not in self._limiters:
+            self._limiters[limits.key] = _Limiter(limits.max_in_flight, limits.requests_per_minute)
+        return self._limiters[limits.key]
+
+    async def _run_job(self, planned: PlannedJob) -> None:
+        job = planned.job
+        outcome = self.outcomes[job.id]
+        failed_upstream = sorted(self._upstream.get(job.id, set()) & self._failed_jobs)
+        if failed_upstream:
+            self._finish(outcome, "blocked", error=f"upstream {failed_upstream[0]} failed", failed=True)
+            return
+        trace = self.state.trace_of(job)
+        self.state.traces[job.id] = trace
+        if trace is None:
+            self._finish(outcome, "blocked", error="an upstream artefact has no stored output", failed=True)
+            return
+        forced = job.id in self.plan.forced
+        if not forced and not self.state.missing_outputs(job, trace):
+            self._finish(outcome, "cached")
+            return
+        handler = self._resolver(job.variant.provider, job.variant.model, job.kind)
+        started = time.monotonic()
+        async with self._global, self._limiter(handler):
+            if self._progress:
+                self._progress.job_started(job.id)
+            result, error, attempts = await self._call_with_retries(job, handler, trace)
+        outcome.attempts = attempts
+        outcome.duration = time.monotonic() - started
+        if result is None:
+            await asyncio.to_thread(self._record_failure, job, handler, trace, error or "unknown error")
+            self._finish(outcome, "failed", error=error, failed=True)
+            return
+        outcome.cost = result.cost
+        stored = await asyncio.to_thread(self._store_result, job, handler, trace, result)
+        outcome.artefacts = [event.artefact_id for event in stored if event.status == "succeeded"]
+        failures = [event for event in stored if event.status != "succeeded"]
+        if failures:
+            message = str(failures[0].diagnostics.get("error", {}).get("message", "failed"))
+            self._finish(outcome, "failed", error=f"{failures[0].artefact_id}: {message}", failed=True)
+        else:
+            self._finish(outcome, "succeeded")
+
+    def _finish(
+        self, outcome: JobOutcome, status: JobStatus, *, error: str | None = None, failed: bool = False
+    ) -> None:
+        outcome.status = status
+        outcome.error = error
+        if failed:
+            self._failed_jobs.add(outcome.job_id)
+        if self._progress:
+            self._progress.job_finished(outcome)
+
+    # -- calling -------------------------------------------------------------------------------
+
+    async def _call_with_retries(
+        self, job: Job, handler: ProviderHandler, trace: str
+    ) -> tuple[JobResult | None, str | None, int]:
+        attempt = 0
+        while True:
+            attempt += 1
+            context = await asyncio.to_thread(self._context, job, handler, attempt)
+            try:
+                return await handler.produce(context), None, attempt
+            except ProviderError as exc:
+                if not exc.retryable or attempt >= self.options.max_attempts:
+                    return None, exc.message, attempt
+                delay = self._backoff(attempt, exc.retry_after)
+                self._logger.warning(
+                    f"{job.id}: attempt {attempt} failed ({exc.message}); retrying in {delay:.2f}s",
+                    job=job.id,
+                )
+                await asyncio.sleep(delay)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a handler bug must not take the other jobs down
+                return None, f"{type(exc).__name__}: {exc}", attempt
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        ceiling = min(self.options.backoff_max, self.options.backoff_base * (2 ** (attempt - 1)))
+        delay = self._random.uniform(0, ceiling)
+        return max(delay, retry_after or 0.0)
+
+    def _input_value(self, canonical_id: str, kind_of: Mapping[str, str]) -> Any:
+        if canonical_id.startswith("Input:"):
+            return self._values[canonical_id]
+        producer = self.state.graph.producer_of(canonical_id)
+        trace = self.state.traces.get(producer.id) if producer else None
+        event = self.state.index.resolve(canonical_id, trace)
+        if event is None and producer is None:
+            event = self.state.index.latest_success(canonical_id)
+        if event is None or event.blob is None:
+            raise ProviderError(f"upstream artefact {canonical_id} has no stored output")
+        kind = kind_of.get(canonical_id, "binary")
+        blob = event.blob
+        if kind in ("text", "json"):
+            return _decode(kind, self._blobs.get_bytes(blob))
+        path = self._blobs.path_of(blob)
+        return ArtefactInput(
+            canonical_id,
+            kind,
+            blob,
+            opener=lambda: self._blobs.open(blob),
+            local_path=path if self._ctx.is_local else None,
+        )
+
+    def _context(self, job: Job, handler: ProviderHandler, attempt: int) -> JobContext:
+        kinds = self._kinds
+        inputs: dict[str, Any] = {}
+        for alias, binding in job.bindings.items():
+            if isinstance(binding, FanIn):
+                inputs[alias] = [
+                    [self._input_value(member, kinds) for member in group] for group in binding.groups()
+                ]
+            else:
+                inputs[alias] = self._input_value(binding, kinds)
+        return JobContext(
+            job_id=job.id,
+            kind=job.kind,
+            provider=job.variant.provider,
+            model=job.variant.model,
+            mode=self.options.mode,
+            environment=self.options.environment,
+            revision=self.plan.revision,
+            attempt=attempt,
+            inputs=inputs,
+            produces=tuple((artefact.id, artefact.kind) for artefact in job.produces),
+            config=job.variant.config,
+            prompt=job.variant.prompt,
+            secrets=self._secrets,
+            logger=self._logger,
+            loop_indices=dict(job.loop_indices),
+        )
+
+    # -- storing -------------------------------------------------------------------------------
+
+    def _event(
+        self,
+        job: Job,
+        handler: ProviderHandler,
+        trace: str,
+        artefact_id: str,
+        *,
+        blob: Any = None,
+        error: str | None = None,
+        diagnostics: dict[str, Any] | None = None,
+    ) -> ArtefactEvent:
+        details = {"mode": handler.mode, "environment": handler.environment, **(diagnostics or {})}
+        return artefact_event(
+            artefact_id,
+            status="succeeded" if error is None else "failed",
+            revision=self.plan.revision,
+            inputs_hash=trace,
+            produced_by=job.id,
+            provider=handler.provider,
+            model=handler.model,
+            clock=self._ctx.clock,
+            blob=blob,
+            diagnostics=details,
+            error=error,
+        )
+
+    def _record_failure(self, job: Job, handler: ProviderHandler, trace: str, error: str) -> None:
+        events = [self._event(job, handler, trace, artefact.id, error=error) for artefact in job.produces]
+        self._log.append_many(events)
+        for event in events:
+            self.state.index.add(event)
+
+    def _store_one(
+        self,
+        job: Job,
+        handler: ProviderHandler,
+        trace: str,
+        item: ProducedArtefact,
+        job_diagnostics: dict[str, Any],
+    ) -> ArtefactEvent:
+        diagnostics = {**job_diagnostics, **item.diagnostics}
+        if item.status != "succeeded":
+            return self._event(
+                job, handler, trace, item.artefact_id, error=item.error or "failed", diagnostics=diagnostics
+            )
+        forms = sum(form is not None for form in (item.data, item.chunks, item.file))
+        if forms != 1:
+            return self._event(
+                job,
+                handler,
+                trace,
+                item.artefact_id,
+                error=f"handler returned {forms} payload forms (expected exactly one)",
+                diagnostics=diagnostics,
+            )
+        ref = self._blobs.put_stream(item.payload_chunks(), item.mime_type)
+        if ref.size == 0:
+            return self._event(
+                job, handler, trace, item.artefact_id, error="empty result", diagnostics=diagnostics
+            )
+        return self._event(job, handler, trace, item.artefact_id, blob=ref, diagnostics=diagnostics)
+
+    def _store_result(
+        self, job: Job, handler: ProviderHandler, trace: str, result: JobResult
+    ) -> list[ArtefactEvent]:
+        """Store every artefact of ``result`` (blob first, then its event); missing ones become failures."""
+        by_id = {item.artefact_id: item for item in result.artefacts}
+        job_diagnostics = dict(result.diagnostics)
+        if result.cost is not None:
+            job_diagnostics["cost"] = result.cost
+        events: list[ArtefactEvent] = []
+        for artefact in job.produces:
+            item = by_id.get(artefact.id)
+            if item is None:
+                event = self._event(
+                    job, handler, trace, artefact.id, error="the handler returned no result for it"
+                )
+            else:
+                try:
+                    event = self._store_one(job, handler, trace, item, job_diagnostics)
+                except StorageError:
+                    raise  # the store itself failed (disk full...): stop the build, do not blame the job
+                except Exception as exc:  # a broken payload stream fails this artefact only
+                    message = (
+                        exc.message if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {exc}"
+                    )
+                    event = self._event(job, handler, trace, artefact.id, error=message)
+            self._log.append(event)
+            self.state.index.add(event)
+            events.append(event)
+        return events

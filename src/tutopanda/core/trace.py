@@ -1,0 +1,146 @@
+"""Constructive traces: how the engine knows whether a job's stored outputs are still the right ones.
+
+AI producers are non-deterministic, so a job is never "verified" by running it again: the stored output
+*is* the truth. Instead each artefact event records the **trace hash** of the job that made it — the
+canonical hash of the *values* the job consumed:
+
+* every input alias, bound to the hash of its value (input values hashed with
+  :func:`~tutopanda.core.hashing.hash_value`, upstream artefacts by their blob hash), fan-in inputs as
+  their groups of member hashes, in order;
+* the producer kind, the selected variant (provider, model, config, prompt template) and the ids of the
+  artefacts it produces.
+
+A job is **fresh** when each of its outputs has a succeeded event with the job's current trace hash. That
+one rule gives early cutoff (an upstream rebuilt to identical bytes leaves downstream traces unchanged),
+free undo (reverting an edit recreates an old trace, whose outputs are still in the log) and correct
+retries (a failed event never satisfies freshness).
+
+A **manual override** is an artefact the user supplied by hand (``inputsHash`` = :data:`MANUAL`): while it
+is newer than the artefact's latest *produced* success, it stands in for the producer's output, so editing
+one segment's narration text re-runs only what consumes that segment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from tutopanda.core.blueprint import FanIn, Job
+from tutopanda.core.events import ArtefactEvent
+from tutopanda.core.hashing import hash_canonical, hash_value
+
+__all__ = ["MANUAL", "TRACE_VERSION", "TraceIndex", "input_value_hashes", "job_trace"]
+
+TRACE_VERSION = 1
+"""Bumped only if the trace recipe changes (which makes every stored trace stale)."""
+
+MANUAL = "manual"
+"""``inputsHash`` of an artefact supplied by the user rather than produced by a job."""
+
+
+def input_value_hashes(values: Mapping[str, object]) -> dict[str, str]:
+    """The hash of each input value, by canonical input id."""
+    return {input_id: hash_value(value).hash for input_id, value in values.items()}
+
+
+def job_trace(job: Job, value_hash: Callable[[str], str]) -> str:
+    """The trace hash of ``job`` given the hash of every canonical id it consumes.
+
+    ``value_hash(canonical_id)`` returns an input value's hash or an upstream artefact's blob hash.
+    """
+    bound: dict[str, object] = {}
+    for alias, binding in job.bindings.items():
+        if isinstance(binding, FanIn):
+            bound[alias] = {
+                "groupBy": binding.group_by,
+                "orderBy": binding.order_by,
+                "groups": [[value_hash(member) for member in group] for group in binding.groups()],
+            }
+        else:
+            bound[alias] = value_hash(binding)
+    return hash_canonical(
+        {
+            "trace": TRACE_VERSION,
+            "kind": job.kind,
+            "variant": job.variant.to_dict(),
+            "inputs": bound,
+            "produces": [artefact.id for artefact in job.produces],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class _Seen:
+    seq: int
+    event: ArtefactEvent
+
+
+class TraceIndex:
+    """Every artefact event of a movie, indexed for freshness questions; grows as a run appends.
+
+    Built once per plan from the artefact log (linear in its length); lookups are dictionary hits.
+    """
+
+    def __init__(self) -> None:
+        self._seq = 0
+        self._by_trace: dict[tuple[str, str], _Seen] = {}
+        self._latest: dict[str, _Seen] = {}
+        self._latest_produced: dict[str, _Seen] = {}
+        self._override: dict[str, _Seen] = {}
+
+    @classmethod
+    def from_events(cls, events: Iterable[ArtefactEvent]) -> TraceIndex:
+        """An index over ``events`` in log order."""
+        index = cls()
+        for event in events:
+            index.add(event)
+        return index
+
+    def add(self, event: ArtefactEvent) -> None:
+        """Record one event (the newest so far)."""
+        self._seq += 1
+        seen = _Seen(self._seq, event)
+        artefact_id = event.artefact_id
+        self._latest[artefact_id] = seen
+        if event.status != "succeeded":
+            return
+        if event.inputs_hash == MANUAL:
+            self._override[artefact_id] = seen
+        else:
+            self._by_trace[(artefact_id, event.inputs_hash)] = seen
+            self._latest_produced[artefact_id] = seen
+
+    def override(self, artefact_id: str) -> ArtefactEvent | None:
+        """The user's manual replacement of ``artefact_id`` if it is newer than any production of it."""
+        seen = self._override.get(artefact_id)
+        produced = self._latest_produced.get(artefact_id)
+        if seen is None or (produced is not None and seen.seq < produced.seq):
+            return None
+        return seen.event
+
+    def produced(self, artefact_id: str, trace: str) -> ArtefactEvent | None:
+        """The latest succeeded event of ``artefact_id`` made by a job with this trace."""
+        seen = self._by_trace.get((artefact_id, trace))
+        return seen.event if seen else None
+
+    def resolve(self, artefact_id: str, trace: str | None) -> ArtefactEvent | None:
+        """The event whose output stands for ``artefact_id`` now: an override, else the trace's output."""
+        override = self.override(artefact_id)
+        if override is not None:
+            return override
+        if trace is None:
+            return None
+        return self.produced(artefact_id, trace)
+
+    def latest(self, artefact_id: str) -> ArtefactEvent | None:
+        """The latest event of any status for ``artefact_id``."""
+        seen = self._latest.get(artefact_id)
+        return seen.event if seen else None
+
+    def latest_success(self, artefact_id: str) -> ArtefactEvent | None:
+        """The latest succeeded event for ``artefact_id`` (override or produced), whatever its trace."""
+        override = self.override(artefact_id)
+        if override is not None:
+            return override
+        produced = self._latest_produced.get(artefact_id)
+        return produced.event if produced else None
