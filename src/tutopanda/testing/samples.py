@@ -1,0 +1,126 @@
+"""Realistic sample job contexts for every bundled producer kind, shaped like the bundled modules.
+
+Why: a provider plugin's contract tests need contexts that look like what the runner sends — the
+module's input aliases, canonical artefact ids, fan-in inputs as lists of groups, upstream media as
+:class:`~tutopanda.core.provider_contract.ArtefactInput` handles holding real bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tutopanda.core.provider_contract import ArtefactInput, JobContext
+from tutopanda.providers.mock.mp4 import mock_mp4
+from tutopanda.providers.mock.png import write_png
+from tutopanda.providers.mock.wav import write_tone_wav
+from tutopanda.testing.job_context import make_artefact_input, make_job_context
+
+__all__ = ["SAMPLE_KINDS", "sample_job_context", "sample_narration_audio"]
+
+SAMPLE_KINDS = (
+    "script",
+    "narration",
+    "image-prompt",
+    "image",
+    "video-prompt",
+    "video",
+    "music-prompt",
+    "music",
+    "timeline",
+    "export",
+)
+"""Producer kinds :func:`sample_job_context` knows (every kind of the bundled modules)."""
+
+_TOPIC = "How do volcanoes erupt?"
+_NARRATION = (
+    "Deep below the surface, rock melts into magma. It is lighter than the rock around it, so it rises "
+    "and gathers in a chamber until the pressure breaks the crust."
+)
+
+
+def sample_narration_audio(segment: int, seconds: float = 2.0) -> ArtefactInput:
+    """A narration WAV artefact of about ``seconds`` for ``segment``."""
+    data = write_tone_wav(seconds, period=20 + segment, amplitude=0.5, comment=f"sample-{segment}")
+    return make_artefact_input(f"Artifact:Narration.SegmentAudio[{segment}]", "audio", data, "audio/wav")
+
+
+def _image(segment: int, index: int) -> ArtefactInput:
+    data = write_png(16, 9, (segment * 40 % 256, 80, 160), (255, 255, 255), text={"sample": f"{segment}"})
+    return make_artefact_input(
+        f"Artifact:Images.SegmentImage[{segment}][{index}]", "image", data, "image/png"
+    )
+
+
+def _video(segment: int) -> ArtefactInput:
+    data = mock_mp4(f"{segment:064x}")
+    return make_artefact_input(f"Artifact:Videos.SegmentVideo[{segment}]", "video", data, "video/mp4")
+
+
+def _timeline_inputs(segments: int) -> dict[str, Any]:
+    music = make_artefact_input(
+        "Artifact:Music.Music", "audio", write_tone_wav(12.0, period=40, amplitude=0.3), "audio/wav"
+    )
+    return {
+        "Audio": [[sample_narration_audio(i, 2.0 + i)] for i in range(segments)],
+        "Images": [[_image(i, 0), _image(i, 1)] for i in range(segments)],
+        "Videos": [[_video(i)] for i in range(segments)],
+        "Music": music,
+        "MovieTitle": "Volcanoes",
+        "Duration": 12,
+    }
+
+
+def _shape(kind: str, segments: int) -> tuple[str, list[tuple[str, str]], dict[str, Any]]:
+    """Job id, produced artefacts and inputs of one sample job of ``kind``."""
+    narrations = [[_NARRATION] for _ in range(segments)]
+    if kind == "script":
+        produces = [("Artifact:Script.MovieTitle", "text"), ("Artifact:Script.MovieSummary", "text")]
+        produces += [(f"Artifact:Script.NarrationScript[{i}]", "text") for i in range(segments)]
+        inputs: dict[str, Any] = {"InquiryPrompt": _TOPIC, "Duration": 30, "NumOfSegments": segments}
+        return "Producer:Script.ScriptWriter", produces, {**inputs, "Audience": "adult", "Language": "en"}
+    if kind == "narration":
+        inputs = {"Text": _NARRATION, "VoiceId": "default", "Language": "en", "Emotion": "neutral"}
+        return "Producer:Narration.Narrator[0]", [("Artifact:Narration.SegmentAudio[0]", "audio")], inputs
+    if kind == "image-prompt":
+        produces = [(f"Artifact:ImagePrompts.ImagePrompt[0][{i}]", "text") for i in range(2)]
+        inputs = {"NarrativeText": _NARRATION, "MovieSummary": "Volcanoes, explained.", "Style": "diagram"}
+        return "Producer:ImagePrompts.ImagePromptWriter[0]", produces, {**inputs, "NumOfImages": 2}
+    if kind == "image":
+        inputs = {"Prompt": "A cutaway diagram of a volcano", "AspectRatio": "16:9"}
+        return "Producer:Images.Illustrator[0][0]", [("Artifact:Images.SegmentImage[0][0]", "image")], inputs
+    if kind == "video-prompt":
+        inputs = {"NarrativeText": _NARRATION, "MovieSummary": "Volcanoes, explained.", "SegmentDuration": 5}
+        return (
+            "Producer:VideoPrompts.VideoPromptWriter[0]",
+            [("Artifact:VideoPrompts.VideoPrompt[0]", "text")],
+            inputs,
+        )
+    if kind == "video":
+        inputs = {"Prompt": "Lava flowing at night", "AspectRatio": "16:9", "Resolution": "480p"}
+        return "Producer:Videos.VideoGenerator[0]", [("Artifact:Videos.SegmentVideo[0]", "video")], inputs
+    if kind == "music-prompt":
+        inputs = {"NarrationScripts": narrations, "MovieSummary": "Volcanoes.", "Duration": 30}
+        return (
+            "Producer:MusicPrompt.MusicPromptWriter",
+            [("Artifact:MusicPrompt.MusicPrompt", "text")],
+            inputs,
+        )
+    if kind == "music":
+        inputs = {"Prompt": "Slow, rumbling orchestral score", "Duration": 12}
+        return "Producer:Music.Composer", [("Artifact:Music.Music", "audio")], inputs
+    if kind == "timeline":
+        inputs = _timeline_inputs(segments)
+        return "Producer:Timeline.TimelineComposer", [("Artifact:Timeline.Timeline", "json")], inputs
+    if kind == "export":
+        timeline = {"id": "timeline-sample", "movieTitle": "Volcanoes", "duration": 0, "tracks": []}
+        inputs = {"Timeline": timeline, "Resolution": "480p", "AspectRatio": "16:9"}
+        return "Producer:Export.VideoExporter", [("Artifact:Export.FinalVideo", "video")], inputs
+    raise ValueError(f"no sample for producer kind {kind!r}; known: {', '.join(SAMPLE_KINDS)}")
+
+
+def sample_job_context(kind: str, *, segments: int = 2, **overrides: Any) -> JobContext:
+    """A context like the runner would send for ``kind``; ``overrides`` go to :func:`make_job_context`."""
+    job_id, produces, inputs = _shape(kind, segments)
+    produces = overrides.pop("produces", produces)
+    arguments: dict[str, Any] = {"job_id": job_id, "inputs": inputs, **overrides}
+    return make_job_context(kind, produces, **arguments)
