@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tutopanda.cli.options import JsonOpt
-from tutopanda.cli.output import print_json, stdout_console
+from tutopanda.cli.options import InputsOpt, JsonOpt, ModelOpt, SetOpt, input_values
+from tutopanda.cli.output import make_table, print_json, stdout_console
 
 if TYPE_CHECKING:
     from tutopanda.core.blueprint import Blueprint, InputSpec, JobGraph
@@ -29,34 +29,6 @@ blueprints_app = typer.Typer(
 BlueprintArg = Annotated[
     str, typer.Argument(help="A bundled blueprint name (see 'blueprints list') or a blueprint YAML file.")
 ]
-InputsOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--inputs", "-i", help="YAML, JSON or TOML file of input values (Name: value).", show_default=False
-    ),
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set", "-s", help="Set one input: Name=value (repeatable; wins over --inputs).", show_default=False
-    ),
-]
-ModelOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--model",
-        help="Run a module with another variant: Module=provider/model (repeatable).",
-        show_default=False,
-    ),
-]
-
-
-def _values(inputs: Path | None, sets: list[str] | None) -> dict[str, object]:
-    from tutopanda.core.blueprint import load_input_file, parse_set_options
-
-    values: dict[str, object] = dict(load_input_file(inputs)) if inputs is not None else {}
-    values.update(parse_set_options(sets or []))
-    return values
 
 
 def _expand(
@@ -65,13 +37,12 @@ def _expand(
     from tutopanda.core.blueprint import expand, load_blueprint, parse_model_options
 
     loaded = load_blueprint(blueprint)
-    return expand(loaded, _values(inputs, sets), parse_model_options(models or []) or None)
+    return expand(loaded, input_values(inputs, sets), parse_model_options(models or []) or None)
 
 
 @blueprints_app.command("list")
 def list_blueprints(as_json: JsonOpt = False) -> None:
     """List the bundled blueprints."""
-    from rich.table import Table
 
     from tutopanda.core.blueprint import list_bundled_blueprints
 
@@ -90,7 +61,7 @@ def list_blueprints(as_json: JsonOpt = False) -> None:
             ]
         )
         return
-    table = Table("name", "inputs", "producers", "description")
+    table = make_table("name", "inputs", "producers", "description")
     for s in summaries:
         table.add_row(s.name, str(s.input_count), str(s.producer_count), s.description)
     stdout_console().print(table)
@@ -157,7 +128,6 @@ def _describe_dict(bp: Blueprint) -> dict[str, Any]:
 @blueprints_app.command("describe")
 def describe(blueprint: BlueprintArg, as_json: JsonOpt = False) -> None:
     """Show a blueprint's inputs, loops, producers (with their variants) and artefacts."""
-    from rich.table import Table
 
     from tutopanda.core.blueprint import load_blueprint
 
@@ -168,24 +138,18 @@ def describe(blueprint: BlueprintArg, as_json: JsonOpt = False) -> None:
     console = stdout_console()
     console.print(f"[bold]{bp.meta.name}[/bold] ({bp.meta.id}, version {bp.meta.version})")
     console.print(bp.meta.description)
-    inputs = Table("input", "type", "default", "allowed", "description", title="inputs", title_justify="left")
+    inputs = make_table("input", "type", "default", "allowed", "description", title="inputs")
     for spec in bp.inputs:
         default = "(required)" if spec.required else json.dumps(spec.default, ensure_ascii=False)
         inputs.add_row(spec.name, spec.type, default, _input_rule(spec), spec.description)
     console.print(inputs)
     if bp.loops:
-        loops = Table("loop", "count", "inside", title="loops", title_justify="left")
+        loops = make_table("loop", "count", "inside", title="loops")
         for loop in bp.loops:
             loops.add_row(loop.name, loop.count_input, loop.parent or "-")
         console.print(loops)
-    modules = Table(
-        "module",
-        "kind",
-        "runs per",
-        "produces",
-        "variants (first = default)",
-        title="producers",
-        title_justify="left",
+    modules = make_table(
+        "module", "kind", "runs per", "produces", "variants (first = default)", title="producers"
     )
     for module in bp.modules:
         produces = ", ".join(f"{a.name} ({a.kind})" for a in module.producer.artefacts)

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
-__all__ = ["print_error", "print_json", "stderr_console", "stdout_console"]
+__all__ = ["make_table", "print_error", "print_json", "stderr_console", "stdout_console"]
 
 _consoles: dict[str, Console] = {}
 
@@ -52,3 +53,13 @@ def print_error(message: str, hint: str | None = None) -> None:
 
 def _one_line(text: str) -> str:
     return "; ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def make_table(*columns: str, title: str | None = None) -> Table:
+    """A Rich table whose cells wrap instead of being cut, so long canonical ids stay readable in pipes."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table

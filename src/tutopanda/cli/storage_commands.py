@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tutopanda.cli.options import JsonOpt, MovieOpt
-from tutopanda.cli.output import print_json, stdout_console
+from tutopanda.cli.options import InputsOpt, JsonOpt, ModelOpt, MovieOpt, SetOpt, input_values
+from tutopanda.cli.output import make_table, print_json, stdout_console
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
@@ -29,24 +29,73 @@ def _context() -> StorageContext:
     return StorageContext.open(StorageConfig(root=state.storage_root()))
 
 
-def storage_init(movie: MovieOpt, as_json: JsonOpt = False) -> None:
-    """Create a movie's storage folder (manifests/, events/, runs/, blobs/, prompts/, current.json).
+def storage_init(
+    movie: MovieOpt,
+    blueprint: Annotated[
+        str | None,
+        typer.Option(
+            "--blueprint",
+            "-b",
+            help="Give the movie this blueprint (a bundled name or a YAML file), so it can be built.",
+            show_default=False,
+        ),
+    ] = None,
+    inputs: InputsOpt = None,
+    sets: SetOpt = None,
+    models: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a movie's storage folder; with --blueprint (and --inputs/--set) also define what it builds.
 
-    Idempotent: running it again creates nothing and changes nothing.
+    Idempotent: running it again creates nothing and changes nothing. On a defined movie, --set/--inputs
+    record the values that differ (the next build re-runs only what they touch).
     """
+    from tutopanda.core.blueprint import parse_model_options
+    from tutopanda.core.movie_definition import define_movie
     from tutopanda.core.movie_layout import init_movie
 
-    result = init_movie(_context(), movie)
+    ctx = _context()
+    values = input_values(inputs, sets)
+    selection = parse_model_options(models or [])
+    defining = blueprint is not None or bool(values) or bool(selection)
+    if defining and blueprint is not None:
+        # Validate the blueprint and values before creating anything, so a typo leaves no half movie.
+        from tutopanda.core.blueprint import expand, load_blueprint
+
+        expand(load_blueprint(blueprint), values, selection or None)
+    result = init_movie(ctx, movie)
+    defined = (
+        define_movie(ctx, movie, blueprint=blueprint, values=values, selection=selection)
+        if defining
+        else None
+    )
     if as_json:
-        print_json({"movie": movie, "path": result.movie_dir, "created": list(result.created)})
+        print_json(
+            {
+                "movie": movie,
+                "path": result.movie_dir,
+                "created": list(result.created),
+                "blueprint": defined.graph.blueprint_id if defined else None,
+                "jobs": len(defined.graph.jobs) if defined else None,
+                "inputsRecorded": [event.id for event in defined.appended] if defined else [],
+            }
+        )
         return
     console = stdout_console()
     if result.already_initialised:
-        console.print(f"movie '{movie}' already initialised at {result.movie_dir} (nothing changed)")
-        return
-    console.print(f"initialised movie '{movie}' at {result.movie_dir}")
-    for relative in result.created:
-        console.print(f"  created {relative}")
+        console.print(f"movie '{movie}' already initialised at {result.movie_dir}")
+    else:
+        console.print(f"initialised movie '{movie}' at {result.movie_dir}")
+        for relative in result.created:
+            console.print(f"  created {relative}")
+    if defined is not None:
+        console.print(
+            f"blueprint {defined.graph.blueprint_id}: {len(defined.graph.jobs)} jobs; "
+            f"recorded {len(defined.appended)} input value(s)"
+        )
+        console.print(f"next: tutopanda build plan --movie {movie}", markup=False)
+    elif result.already_initialised:
+        console.print("nothing changed")
 
 
 def _read_event_file(path: Path) -> list[dict[str, Any]]:
@@ -165,7 +214,7 @@ def manifest_build(movie: MovieOpt, as_json: JsonOpt = False) -> None:
 
 
 def _render_manifest(movie: str, manifest: Manifest) -> None:
-    from rich.table import Table
+    from rich.markup import escape
 
     console = stdout_console()
     if manifest.is_empty_revision:
@@ -178,15 +227,13 @@ def _render_manifest(movie: str, manifest: Manifest) -> None:
         f"[bold]{movie}[/bold] {manifest.revision} (base {manifest.base_revision or '-'}), "
         f"created {manifest.created_at}"
     )
-    inputs = Table(title=f"inputs ({len(manifest.inputs)})", title_justify="left")
-    for column in ("input", "hash", "value"):
-        inputs.add_column(column, overflow="fold")
+    inputs = make_table("input", "hash", "value", title=f"inputs ({len(manifest.inputs)})")
     for input_id, entry in sorted(manifest.inputs.items()):
-        inputs.add_row(input_id, entry.hash[:12], entry.digest)
+        inputs.add_row(input_id, entry.hash[:12], escape(entry.digest))
     console.print(inputs)
-    artefacts = Table(title=f"artefacts ({len(manifest.artefacts)})", title_justify="left")
-    for column in ("artefact", "blob", "size", "type", "produced by"):
-        artefacts.add_column(column, overflow="fold")
+    artefacts = make_table(
+        "artefact", "blob", "size", "type", "produced by", title=f"artefacts ({len(manifest.artefacts)})"
+    )
     for artefact_id, art in sorted(manifest.artefacts.items()):
         artefacts.add_row(artefact_id, art.hash[:12], str(art.blob.size), art.blob.mime_type, art.produced_by)
     console.print(artefacts)

@@ -191,13 +191,17 @@ def _reasons_for_known_trace(
     job: Job, trace: str, state: BuildState, manifest: Manifest, missing: list[str]
 ) -> list[DirtyReason]:
     reasons: list[DirtyReason] = []
+    never_built: list[str] = []
     for artefact_id in missing:
         latest = state.index.latest(artefact_id)
         if latest is None:
-            reasons.append(DirtyReason("output-missing", f"{artefact_id} was never built"))
+            never_built.append(artefact_id)
         elif latest.status == "failed" and latest.inputs_hash == trace:
             message = str(latest.diagnostics.get("error", {}).get("message", "unknown error"))
             reasons.append(DirtyReason("last-attempt-failed", f"{artefact_id}: {message}"))
+    if never_built:
+        more = f" and {len(never_built) - 1} more" if len(never_built) > 1 else ""
+        reasons.insert(0, DirtyReason("output-missing", f"{never_built[0]}{more} never built"))
     for consumed in job.inputs:
         current = state.value_hash(consumed)
         if consumed.startswith("Input:"):

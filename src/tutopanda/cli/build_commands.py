@@ -1,0 +1,312 @@
+"""``tutopanda build plan|run|diff|status``: the engine's build loop from the command line.
+
+Each command opens the storage context, calls one engine verb (``tutopanda.core.build`` and friends)
+with handlers from the provider registry, and renders the result. Exit codes: 0 success, 1 when jobs
+failed (everything that succeeded is committed and kept), 130 when interrupted with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tutopanda.cli.options import JsonOpt, MovieOpt
+from tutopanda.cli.output import make_table, print_json, stdout_console
+from tutopanda.cli.settings import state
+
+if TYPE_CHECKING:
+    from tutopanda.core.build import BuildReport
+    from tutopanda.core.planner import Plan
+    from tutopanda.core.provider_contract import HandlerResolver, Mode
+    from tutopanda.core.storage import StorageContext
+
+__all__ = ["register"]
+
+build_app = typer.Typer(
+    name="build",
+    help="Plan, run, diff and inspect builds of a movie (only dirty jobs run).",
+    no_args_is_help=True,
+)
+
+_ROWS_PER_LAYER = 20
+"""Jobs shown per layer in the plan table; ``--json`` lists every job."""
+
+ModeOpt = Annotated[
+    str,
+    typer.Option(
+        "--providers",
+        help="Which handlers run the jobs: mock (deterministic, offline) or live.",
+        show_default=True,
+    ),
+]
+ForceOpt = Annotated[
+    list[str] | None,
+    typer.Option("--force", help="Run this job even if it is fresh (repeatable; a Producer:... id)."),
+]
+
+
+def _context() -> StorageContext:
+    from tutopanda.core.storage import StorageConfig, StorageContext
+
+    return StorageContext.open(StorageConfig(root=state.storage_root()))
+
+
+def _mode(value: str) -> Mode:
+    from tutopanda.core.errors import UsageError
+
+    if value not in ("mock", "live"):
+        raise UsageError(
+            f"--providers {value!r} is not a provider mode", "use --providers mock or --providers live"
+        )
+    return "mock" if value == "mock" else "live"
+
+
+def _resolver(mode: Mode) -> HandlerResolver:
+    from tutopanda.providers.plugins import default_registry
+
+    return default_registry().handler_resolver(mode, "local")
+
+
+def _plan_table(plan: Plan) -> None:
+    from rich.markup import escape
+
+    console = stdout_console()
+    jobs = plan.jobs
+    if not jobs:
+        console.print(
+            f"movie '{plan.movie_id}' is up to date: nothing to build ({plan.total_jobs} jobs fresh)"
+        )
+        return
+    cost = plan.estimated_cost
+    console.print(
+        f"[bold]{plan.movie_id}[/bold] plan for {plan.revision} (base {plan.base_revision or 'none'}): "
+        f"{len(jobs)} of {plan.total_jobs} jobs dirty"
+        + (f", estimated cost ${cost:.4f}" if cost is not None else "")
+    )
+    groups: dict[tuple[str, str], int] = {}
+    for planned in jobs:
+        producer = f"{planned.job.module}.{planned.job.producer}"
+        for code in sorted({reason.code for reason in planned.reasons}):
+            groups[(producer, code)] = groups.get((producer, code), 0) + 1
+    summary = make_table("producer", "reason", "jobs", title="dirty jobs by producer and reason")
+    for (producer, code), count in groups.items():
+        summary.add_row(producer, code, str(count))
+    console.print(summary)
+    layers = make_table("layer", "job", "why", "cost", title="layers")
+    for index, layer in enumerate(plan.layers):
+        if len(layer) > _ROWS_PER_LAYER:
+            hidden = len(layer) - _ROWS_PER_LAYER
+            layers.add_row(str(index), f"… and {hidden} more (see --json)", "", "")
+        for planned in layer[:_ROWS_PER_LAYER]:
+            why = "; ".join(f"{reason.code}: {reason.detail}" for reason in planned.reasons)
+            cost_text = "-" if planned.estimated_cost is None else f"${planned.estimated_cost:.4f}"
+            layers.add_row(str(index), planned.job.id, escape(why), cost_text)
+    console.print(layers)
+
+
+@build_app.command("plan")
+def plan_command(
+    movie: MovieOpt, providers: ModeOpt = "mock", force: ForceOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Show what a build would run and why, by layer, with the cost estimate; saves runs/<rev>-plan.json."""
+    from tutopanda.core.build import plan_build
+
+    plan = plan_build(_context(), movie, resolver=_resolver(_mode(providers)), forced=force or ())
+    if as_json:
+        print_json(plan.to_dict())
+    else:
+        _plan_table(plan)
+
+
+def _report_dict(report: BuildReport) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for outcome in report.outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    costs = [o.cost for o in report.outcomes if o.cost is not None]
+    return {
+        "movie": report.plan.movie_id,
+        "plannedRevision": report.plan.revision,
+        "revision": report.revision,
+        "status": "interrupted" if report.interrupted else ("failed" if report.failed else "succeeded"),
+        "jobs": counts,
+        "calls": report.calls,
+        "cost": round(sum(costs), 6) if costs else 0.0,
+        "durationSeconds": round(report.duration, 3),
+        "failed": [{"jobId": o.job_id, "status": o.status, "error": o.error} for o in report.failed],
+    }
+
+
+def _print_report(report: BuildReport) -> None:
+    from rich.markup import escape
+
+    console = stdout_console()
+    if report.plan.is_empty:
+        console.print(
+            f"committed {report.revision}" if report.revision else "no new revision (nothing changed)"
+        )
+        return
+    summary = _report_dict(report)
+    jobs = ", ".join(f"{count} {status}" for status, count in sorted(summary["jobs"].items())) or "no jobs"
+    console.print(
+        f"{jobs}; {summary['calls']} provider call(s), ${summary['cost']:.4f}, "
+        f"{summary['durationSeconds']:.2f}s"
+    )
+    if report.revision:
+        console.print(f"committed {report.revision}")
+    else:
+        console.print("no new revision (nothing changed)")
+    for failed in report.failed:
+        console.print(f"[red]failed[/red] {escape(failed.job_id)}: {escape(failed.error or 'unknown error')}")
+
+
+def _print_diff(
+    ctx: StorageContext, movie: str, source: str | None, target: str | None, as_json: bool
+) -> None:
+    from rich.markup import escape
+
+    from tutopanda.core.manifest_diff import diff_manifests
+    from tutopanda.core.manifest_store import ManifestStore
+
+    store = ManifestStore(ctx, movie)
+    after = store.load_revision(target) if target else store.load_current()
+    if source:
+        before = store.load_revision(source)
+    elif after.base_revision:
+        before = store.load_revision(after.base_revision)
+    else:
+        before = store.load_revision("rev-0000")
+    diff = diff_manifests(before, after)
+    if as_json:
+        print_json(diff.to_dict())
+        return
+    console = stdout_console()
+    console.print(f"[bold]{movie}[/bold]: {diff.source} -> {diff.target}")
+    if diff.is_empty:
+        console.print("no differences")
+    for section, changes in (("input", diff.inputs), ("artefact", diff.artefacts)):
+        for kind, items in changes.items():
+            for change in items:
+                detail = f" ({escape(change.detail)})" if change.detail else ""
+                console.print(f"  {kind:>7} {section} {escape(change.id)}{detail}")
+
+
+@build_app.command("run")
+def run_command(
+    movie: MovieOpt,
+    providers: ModeOpt = "mock",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Run the plan against mocks in a scratch copy; change nothing.")
+    ] = False,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Show what changed from the previous revision.")
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, max=256, help="Jobs at once.")
+    ] = 4,
+    up_to_layer: Annotated[
+        int | None, typer.Option("--up-to-layer", min=0, help="Stop after this layer (later layers wait).")
+    ] = None,
+    force: ForceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build a movie: plan, run the dirty jobs layer by layer, commit a new revision."""
+    from contextlib import nullcontext
+
+    from tutopanda.cli.build_progress import BuildProgress
+    from tutopanda.core.build import run_build
+    from tutopanda.core.errors import BuildFailedError
+    from tutopanda.core.provider_contract import EnvSecretResolver
+    from tutopanda.core.runner import RunOptions
+    from tutopanda.core.scratch import scratch_copy
+
+    mode = _mode("mock" if dry_run else providers)
+    ctx = _context()
+    options = RunOptions(mode=mode, concurrency=concurrency, up_to_layer=up_to_layer)
+    progress = None if as_json else BuildProgress(animated=sys.stdout.isatty())
+
+    def on_plan(plan: Plan) -> None:
+        if progress is not None:
+            _plan_table(plan)
+            progress.start(len(plan.jobs))
+
+    with scratch_copy(ctx, movie) if dry_run else nullcontext(ctx) as build_ctx:
+        try:
+            report = run_build(
+                build_ctx,
+                movie,
+                resolver=_resolver(mode),
+                options=options,
+                secrets=EnvSecretResolver(),
+                forced=force or (),
+                progress=progress,
+                command=f"tutopanda build run --movie {movie}",
+                on_plan=on_plan,
+            )
+        finally:
+            if progress is not None:
+                progress.stop()
+        if as_json:
+            print_json({**_report_dict(report), "dryRun": dry_run})
+        else:
+            if dry_run:
+                stdout_console().print("[bold]dry run[/bold]: the movie was not changed")
+            _print_report(report)
+            if diff and report.revision and not dry_run:
+                _print_diff(build_ctx, movie, None, report.revision, as_json=False)
+    if report.interrupted:
+        raise typer.Exit(130)
+    if report.failed:
+        raise BuildFailedError(
+            f"{len(report.failed)} job(s) failed; everything that succeeded is committed and kept",
+            f"fix the cause and run 'tutopanda build run --movie {movie}' again: only failed jobs will run",
+        )
+
+
+@build_app.command("diff")
+def diff_command(
+    movie: MovieOpt,
+    source: Annotated[
+        str | None, typer.Option("--from", help="Older revision (default: the base of --to).")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--to", help="Newer revision (default: the current one).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show inputs and artefacts added, changed and removed between two revisions."""
+    _print_diff(_context(), movie, source, target, as_json)
+
+
+@build_app.command("status")
+def status_command(movie: MovieOpt, as_json: JsonOpt = False) -> None:
+    """Summarise a movie: current revision, failed jobs, artefacts by kind, total cost and durations."""
+
+    from tutopanda.core.build_status import movie_status
+
+    status = movie_status(_context(), movie)
+    if as_json:
+        print_json(status)
+        return
+    console = stdout_console()
+    console.print(
+        f"[bold]{movie}[/bold] revision {status['revision'] or 'none'}; "
+        f"{status['runs']} run(s), total cost ${status['totalCost']:.4f}, "
+        f"total build time {status['totalDurationSeconds']:.2f}s"
+    )
+    kinds = ", ".join(f"{count} {kind}" for kind, count in status["artefactsByKind"].items()) or "none"
+    console.print(f"artefacts: {kinds}")
+    if status["failedJobs"]:
+        console.print(f"[red]{len(status['failedJobs'])} job(s) failed in the last run[/red]")
+        for failed in status["failedJobs"]:
+            console.print(f"  {failed['jobId']}: {failed['error']}", markup=False)
+    producers = make_table("producer", "jobs run", "time", "cost", title="by producer")
+    for name, item in status["producers"].items():
+        producers.add_row(name, str(item["jobs"]), f"{item['durationSeconds']:.2f}s", f"${item['cost']:.4f}")
+    console.print(producers)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``build`` command group to ``app``."""
+    app.add_typer(build_app)
