@@ -172,3 +172,12 @@ def test_digest_of_a_long_prompt_is_truncated() -> None:
     assert len(hashed.digest) == DIGEST_LIMIT
     assert hashed.digest.endswith("…")
     assert hashed.size == len(canonical_json("word " * 10_000).encode())
+
+
+@given(json_values)
+def test_fast_and_reference_encoders_agree(value: Any) -> None:
+    from tutopanda.core.hashing import _encode, normalise
+
+    out: list[str] = []
+    _encode(normalise(value), out)
+    assert canonical_json(value) == "".join(out)

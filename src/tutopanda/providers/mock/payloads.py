@@ -75,23 +75,27 @@ def _words(seed: str, count: int) -> str:
     return " ".join(sentence.capitalize() + "." for sentence in sentences)
 
 
-def _script_text(context: JobContext, name: str, indices: list[int], digest: str) -> str:
+def _narration_count(context: JobContext) -> int:
+    """How many narration texts a script job writes (its text artefacts that are not title/summary)."""
+    return sum(
+        1
+        for artefact_id, kind in context.produces
+        if kind == "text" and not re.search("title|summary", _name_and_indices(artefact_id)[0], re.I)
+    )
+
+
+def _script_text(context: JobContext, name: str, indices: list[int], digest: str, narrations: int) -> str:
     inputs = context.inputs
     topic = next(_strings(inputs.get("InquiryPrompt")), None) or next(_strings(list(inputs.values())), "")
     topic = topic.strip().rstrip("?.!") or "the topic"
     lowered = name.lower()
     if "title" in lowered:
         return f"{topic[:1].upper()}{topic[1:]}: an explainer"
-    narrations = [
-        artefact_id
-        for artefact_id, kind in context.produces
-        if kind == "text" and not re.search("title|summary", _name_and_indices(artefact_id)[0], re.I)
-    ]
     if "summary" in lowered:
         audience = next(_strings(inputs.get("Audience")), "general")
-        return f"An explainer in {max(len(narrations), 1)} parts about {topic}, for {audience} viewers."
+        return f"An explainer in {max(narrations, 1)} parts about {topic}, for {audience} viewers."
     total = _number(inputs, "Duration")
-    per_part = total * WORDS_PER_SECOND / max(len(narrations), 1) if total else 40
+    per_part = total * WORDS_PER_SECOND / max(narrations, 1) if total else 40
     count = int(min(max(per_part, 8), _MAX_NARRATION_WORDS))
     part = indices[0] + 1 if indices else 1
     opening = f"Part {part}: {topic}."
@@ -110,10 +114,10 @@ def _prompt_text(context: JobContext, name: str, indices: list[int], digest: str
     return f"{name}{where} ({context.kind}) for: {excerpt}. {settings}. [mock {digest[:12]}]"
 
 
-def _text(context: JobContext, artefact_id: str, digest: str) -> ProducedArtefact:
+def _text(context: JobContext, artefact_id: str, digest: str, narrations: int) -> ProducedArtefact:
     name, indices = _name_and_indices(artefact_id)
     if context.kind == "script":
-        text = _script_text(context, name, indices, digest)
+        text = _script_text(context, name, indices, digest, narrations)
     else:
         text = _prompt_text(context, name, indices, digest)
     diagnostics = {"words": len(text.split())}
@@ -173,10 +177,11 @@ def build_artefacts(context: JobContext, digest: str, *, sample_rate: int) -> li
     Blocking (reads upstream WAVs for timelines): call it in a thread from async code.
     """
     results: list[ProducedArtefact] = []
+    narrations = _narration_count(context) if context.kind == "script" else 0  # once: scripts have many
     for position, (artefact_id, kind) in enumerate(context.produces):
         own = artefact_digest(digest, position, kind)
         if kind == "text":
-            results.append(_text(context, artefact_id, own))
+            results.append(_text(context, artefact_id, own, narrations))
         elif kind == "json":
             results.append(_json(context, artefact_id, own))
         elif kind == "image":
