@@ -17,16 +17,17 @@ Guarantees (each tested):
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import json
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from tutopanda.core.blob_store import BlobStore
 from tutopanda.core.blueprint import FanIn, Job
-from tutopanda.core.errors import ProviderError, StorageError
+from tutopanda.core.errors import ProviderError, StorageError, TutopandaError
 from tutopanda.core.event_log import EventLog
 from tutopanda.core.events import ArtefactEvent, artefact_event
 from tutopanda.core.logger import Logger
@@ -193,6 +194,10 @@ class Runner:
 
     async def run(self) -> dict[str, JobOutcome]:
         """Execute the plan's layers in order (up to ``options.up_to_layer``); return the outcomes."""
+        # Storing results is fsync-bound I/O done in threads: one thread per job in flight lets the
+        # durable writes overlap instead of queueing behind the default pool's few workers.
+        workers = max(4, self.options.concurrency + 2)
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(workers, "tutopanda-store"))
         for index, layer in enumerate(self.plan.layers):
             if not layer:
                 continue
@@ -229,10 +234,13 @@ class Runner:
             return
         handler = self._resolver(job.variant.provider, job.variant.model, job.kind)
         started = time.monotonic()
-        async with self._global, self._limiter(handler):
-            if self._progress:
-                self._progress.job_started(job.id)
-            result, error, attempts = await self._call_with_retries(job, handler, trace)
+        try:
+            context = self._context(job, handler)
+        except TutopandaError as exc:
+            await asyncio.to_thread(self._record_failure, job, handler, trace, exc.message)
+            self._finish(outcome, "failed", error=exc.message, failed=True)
+            return
+        result, error, attempts = await self._call_with_retries(job, handler, context)
         outcome.attempts = attempts
         outcome.duration = time.monotonic() - started
         if result is None:
@@ -262,14 +270,17 @@ class Runner:
     # -- calling -------------------------------------------------------------------------------
 
     async def _call_with_retries(
-        self, job: Job, handler: ProviderHandler, trace: str
+        self, job: Job, handler: ProviderHandler, context: JobContext
     ) -> tuple[JobResult | None, str | None, int]:
+        """Call the handler, retrying retryable errors; a slot is held only while a call is in flight."""
         attempt = 0
         while True:
             attempt += 1
-            context = await asyncio.to_thread(self._context, job, handler, attempt)
             try:
-                return await handler.produce(context), None, attempt
+                async with self._global, self._limiter(handler):
+                    if attempt == 1 and self._progress:
+                        self._progress.job_started(job.id)
+                    return await handler.produce(replace(context, attempt=attempt)), None, attempt
             except ProviderError as exc:
                 if not exc.retryable or attempt >= self.options.max_attempts:
                     return None, exc.message, attempt
@@ -279,8 +290,8 @@ class Runner:
                     job=job.id,
                 )
                 await asyncio.sleep(delay)
-            except asyncio.CancelledError:
-                raise
+            except TutopandaError as exc:  # e.g. ProviderConfigError: retrying cannot help
+                return None, exc.message, attempt
             except Exception as exc:  # a handler bug must not take the other jobs down
                 return None, f"{type(exc).__name__}: {exc}", attempt
 
@@ -312,7 +323,8 @@ class Runner:
             local_path=path if self._ctx.is_local else None,
         )
 
-    def _context(self, job: Job, handler: ProviderHandler, attempt: int) -> JobContext:
+    def _context(self, job: Job, handler: ProviderHandler) -> JobContext:
+        """The job's context for attempt 1 (text/JSON upstreams read now; binary ones as lazy handles)."""
         kinds = self._kinds
         inputs: dict[str, Any] = {}
         for alias, binding in job.bindings.items():
@@ -330,7 +342,7 @@ class Runner:
             mode=self.options.mode,
             environment=self.options.environment,
             revision=self.plan.revision,
-            attempt=attempt,
+            attempt=1,
             inputs=inputs,
             produces=tuple((artefact.id, artefact.kind) for artefact in job.produces),
             config=job.variant.config,
