@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tutopanda.core.blueprint import Job, JobGraph
+from tutopanda.core.hashing import canonical_json
 from tutopanda.core.manifest import Manifest
 from tutopanda.core.trace import TraceIndex, job_trace
 
@@ -83,6 +84,7 @@ class BuildState:
     index: TraceIndex
     input_hashes: Mapping[str, str]
     traces: dict[str, str | None] = field(default_factory=dict)
+    _variants: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     def artefact_event_hash(self, artefact_id: str) -> str | None:
         """The blob hash standing for ``artefact_id`` now, or None if unknown/missing."""
@@ -108,7 +110,10 @@ class BuildState:
             if value is None:
                 return None
             hashes[consumed] = value
-        return job_trace(job, hashes.__getitem__)
+        key = (job.module, job.producer)
+        if key not in self._variants:  # one variant per module: serialise it once, not once per job
+            self._variants[key] = canonical_json(job.variant.to_dict())
+        return job_trace(job, hashes.__getitem__, variant_json=self._variants[key])
 
     def missing_outputs(self, job: Job, trace: str) -> list[str]:
         """Outputs of ``job`` with no override and no succeeded event for ``trace``."""

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from tutopanda.core.blueprint import FanIn, Job
 from tutopanda.core.events import ArtefactEvent
-from tutopanda.core.hashing import hash_canonical, hash_value
+from tutopanda.core.hashing import canonical_json, hash_value, sha256_hex
 
 __all__ = ["MANUAL", "TRACE_VERSION", "TraceIndex", "input_value_hashes", "job_trace"]
 
@@ -43,10 +43,13 @@ def input_value_hashes(values: Mapping[str, object]) -> dict[str, str]:
     return {input_id: hash_value(value).hash for input_id, value in values.items()}
 
 
-def job_trace(job: Job, value_hash: Callable[[str], str]) -> str:
+def job_trace(job: Job, value_hash: Callable[[str], str], *, variant_json: str | None = None) -> str:
     """The trace hash of ``job`` given the hash of every canonical id it consumes.
 
-    ``value_hash(canonical_id)`` returns an input value's hash or an upstream artefact's blob hash.
+    ``value_hash(canonical_id)`` returns an input value's hash or an upstream artefact's blob hash. The
+    hash is that of the canonical JSON of ``{"inputs", "kind", "produces", "trace", "variant"}``;
+    ``variant_json`` (the canonical JSON of ``job.variant.to_dict()``) may be passed in by callers that
+    hash many jobs of the same module, since it is the costly part and identical for all of them.
     """
     bound: dict[str, object] = {}
     for alias, binding in job.bindings.items():
@@ -58,15 +61,18 @@ def job_trace(job: Job, value_hash: Callable[[str], str]) -> str:
             }
         else:
             bound[alias] = value_hash(binding)
-    return hash_canonical(
+    head = canonical_json(
         {
             "trace": TRACE_VERSION,
             "kind": job.kind,
-            "variant": job.variant.to_dict(),
             "inputs": bound,
             "produces": [artefact.id for artefact in job.produces],
         }
     )
+    if variant_json is None:
+        variant_json = canonical_json(job.variant.to_dict())
+    # "variant" sorts after every other key, so appending it keeps the text canonical.
+    return sha256_hex(f'{head[:-1]},"variant":{variant_json}}}'.encode())
 
 
 @dataclass(frozen=True)

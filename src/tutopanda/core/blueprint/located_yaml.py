@@ -59,7 +59,11 @@ def line_of(container: Any, key: str | int | None = None) -> int | None:
     return getattr(container, "line", None)
 
 
-class _LocatedLoader(yaml.SafeLoader):
+_SafeBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser when PyYAML was built with it (several times faster; same safe constructors)."""
+
+
+class _LocatedLoader(_SafeBase):  # type: ignore[misc]
     """SafeLoader whose mappings and sequences remember their lines."""
 
 
