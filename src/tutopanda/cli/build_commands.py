@@ -19,7 +19,7 @@ from tutopanda.cli.settings import state
 if TYPE_CHECKING:
     from tutopanda.core.build import BuildReport
     from tutopanda.core.planner import Plan
-    from tutopanda.core.provider_contract import HandlerResolver, Mode
+    from tutopanda.core.provider_contract import HandlerResolver, Mode, SecretResolver
     from tutopanda.core.storage import StorageContext
 
 __all__ = ["register"]
@@ -67,6 +67,16 @@ def _resolver(mode: Mode) -> HandlerResolver:
     from tutopanda.providers.plugins import default_registry
 
     return default_registry().handler_resolver(mode, "local")
+
+
+def _preflight(plan: Plan, mode: Mode, secrets: SecretResolver) -> None:
+    """Before any call: every dirty job has a handler, and every handler has its secrets and config."""
+    from tutopanda.providers.plugins import default_registry
+
+    registry = default_registry()
+    requests = ((p.job.variant.provider, p.job.variant.model, p.job.kind) for p in plan.jobs)
+    handlers = registry.resolve_many(requests, mode=mode, environment="local")
+    registry.warm_start(handlers, secrets)
 
 
 def _plan_table(plan: Plan) -> None:
@@ -226,7 +236,10 @@ def run_command(
     options = RunOptions(mode=mode, concurrency=concurrency, up_to_layer=up_to_layer)
     progress = None if as_json else BuildProgress(animated=sys.stdout.isatty())
 
+    secrets = EnvSecretResolver()
+
     def on_plan(plan: Plan) -> None:
+        _preflight(plan, mode, secrets)
         if progress is not None:
             _plan_table(plan)
             progress.start(len(plan.jobs))
@@ -238,7 +251,7 @@ def run_command(
                 movie,
                 resolver=_resolver(mode),
                 options=options,
-                secrets=EnvSecretResolver(),
+                secrets=secrets,
                 forced=force or (),
                 progress=progress,
                 command=f"tutopanda build run --movie {movie}",
