@@ -199,7 +199,7 @@ def test_remove_drops_cached_handlers_and_refuses_strangers(registry: ProviderRe
 def test_registrations_are_listed_for_humans_and_json(registry: ProviderRegistry) -> None:
     (mock,) = registry.registrations
     assert isinstance(mock, Registration)
-    assert mock.describe().startswith("mock */* (environment *; export, image, ")
+    assert mock.describe().startswith("mock */* (environment *; clip, export, image, ")
     data = mock.to_dict()
     assert data["mode"] == "mock" and data["source"] == "direct" and "script" in data["kinds"]
 

@@ -26,6 +26,7 @@ SAMPLE_KINDS = (
     "video",
     "music-prompt",
     "music",
+    "clip",
     "timeline",
     "export",
 )
@@ -108,6 +109,16 @@ def _shape(kind: str, segments: int) -> tuple[str, list[tuple[str, str]], dict[s
     if kind == "music":
         inputs = {"Prompt": "Slow, rumbling orchestral score", "Duration": 12}
         return "Producer:Music.Composer", [("Artifact:Music.Music", "audio")], inputs
+    if kind == "clip":
+        inputs = {
+            "Narration": sample_narration_audio(0),
+            "Images": [[_image(0, 0), _image(0, 1)]],
+            "Text": _NARRATION,
+            "Resolution": "480p",
+            "AspectRatio": "16:9",
+            "Style": "illustration",
+        }
+        return "Producer:Clips.SegmentRenderer[0]", [("Artifact:Clips.SegmentClip[0]", "video")], inputs
     if kind == "timeline":
         inputs = _timeline_inputs(segments)
         return "Producer:Timeline.TimelineComposer", [("Artifact:Timeline.Timeline", "json")], inputs

@@ -30,8 +30,8 @@ def test_bundled_blueprints_are_listed() -> None:
     summaries = {summary.name: summary for summary in list_bundled_blueprints()}
     assert {"audio-only", "image-audio", "video-audio-music"} <= set(summaries)
     image_audio = summaries["image-audio"]
-    assert image_audio.producer_count == 6
-    assert image_audio.input_count == 10
+    assert image_audio.producer_count == 9
+    assert image_audio.input_count == 12
     assert image_audio.description
     assert Path(image_audio.path).is_file()
 
@@ -39,7 +39,8 @@ def test_bundled_blueprints_are_listed() -> None:
 def test_quick_start_expands_with_defaults() -> None:
     graph = expand(load_blueprint("image-audio"), parse_set_options(["NumOfSegments=3"]))
     assert graph.inputs.value("Input:InquiryPrompt") == "How do volcanoes erupt?"
-    assert len(graph.jobs) == 1 + 3 + 3 + 3 + 2
+    # script; per segment narration, image prompts, image, clip; music prompt, music, timeline, export
+    assert len(graph.jobs) == 1 + 3 * 4 + 4
 
 
 def test_load_by_path_equals_load_by_name() -> None:

@@ -16,6 +16,6 @@ def test_documented_example_expands(tmp_path: Path) -> None:
     path = tmp_path / "example.yaml"
     path.write_text(example, encoding="utf-8")
     graph = expand(load_blueprint(str(path)), {"NumOfSegments": "2", "NumOfImagesPerSegment": "2"})
-    assert len(graph.jobs) == 1 + 2 + 2 + 4 + 1 + 1
+    assert len(graph.jobs) == 1 + 2 + 2 + 4 + 2 + 1 + 1  # script, narration, prompts, images, clips, ...
     assert "Input:Narration.Emotion" in graph.inputs
     assert "Input:Topic" not in graph.inputs

@@ -24,22 +24,28 @@ def _count(graph: JobGraph, module: str) -> int:
 @pytest.mark.parametrize(("segments", "images"), [(1, 1), (2, 3), (3, 2), (5, 4)])
 def test_image_audio_job_counts(segments: int, images: int) -> None:
     graph = _graph("image-audio", NumOfSegments=segments, NumOfImagesPerSegment=images)
-    counts = {module: _count(graph, module) for module in ("Script", "Narration", "ImagePrompts", "Images")}
+    modules = ("Script", "Narration", "ImagePrompts", "Images", "Clips", "Music")
+    counts = {module: _count(graph, module) for module in modules}
     assert counts == {
         "Script": 1,
         "Narration": segments,
         "ImagePrompts": segments,
         "Images": segments * images,
+        "Clips": segments,
+        "Music": 1,
     }
-    assert len(graph.jobs) == 1 + 2 * segments + segments * images + 2
+    # + music prompt, timeline, export
+    assert len(graph.jobs) == 1 + 3 * segments + segments * images + 1 + 3
     prompts = [item.id for job in graph.jobs if job.module == "ImagePrompts" for item in job.produces]
     assert len(prompts) == segments * images
 
 
 @pytest.mark.parametrize("segments", [1, 2, 7])
 def test_other_bundled_job_counts(segments: int) -> None:
-    assert len(_graph("audio-only", NumOfSegments=segments).jobs) == 1 + segments + 2
-    assert len(_graph("video-audio-music", NumOfSegments=segments).jobs) == 1 + 3 * segments + 4
+    # script, narration and a clip per segment, timeline, export
+    assert len(_graph("audio-only", NumOfSegments=segments).jobs) == 1 + 2 * segments + 2
+    # + per segment a video prompt and a video; music prompt and music
+    assert len(_graph("video-audio-music", NumOfSegments=segments).jobs) == 1 + 4 * segments + 4
 
 
 def test_nested_loop_indices_and_ids() -> None:
@@ -79,7 +85,12 @@ def test_timeline_fan_in_is_complete_and_ordered() -> None:
     # every member is an input of the job, so replacing one clip dirties the timeline
     assert {m.id for m in images.members + audio.members} <= set(timeline.inputs)
     assert list(timeline.inputs) == sorted(timeline.inputs)
-    assert {job.id for job in graph.consumers_of("Artifact:Images.SegmentImage[2][1]")} == {timeline.id}
+    consumers = {job.id for job in graph.consumers_of("Artifact:Images.SegmentImage[2][1]")}
+    assert consumers == {timeline.id, "Producer:Clips.SegmentRenderer[2]"}
+    clip = graph.job("Producer:Clips.SegmentRenderer[2]")
+    clip_images = clip.bindings["Images"]
+    assert isinstance(clip_images, FanIn)
+    assert [m.id for m in clip_images.members] == [f"Artifact:Images.SegmentImage[2][{i}]" for i in range(2)]
 
 
 def test_music_prompt_collects_every_narration_script() -> None:

@@ -17,7 +17,8 @@ from tutopanda.core.plan_store import PlanStore
 from tutopanda.core.run_record import load_run_record
 from tutopanda.core.storage import StorageContext
 
-JOBS_3x2 = 1 + 3 + 3 + 6 + 1 + 1  # script, narration, image prompts, images, timeline, export
+# script, narration, image prompts, images, music prompt, music, segment clips, timeline, export
+JOBS_3x2 = 1 + 3 + 3 + 6 + 1 + 1 + 3 + 1 + 1
 
 
 def _replace_text(ctx: StorageContext, movie: str, artefact_id: str, producer: str, text: str) -> None:
@@ -41,7 +42,8 @@ def test_first_build_runs_every_job_and_commits_rev_0001(
     assert not report.failed
     manifest = ManifestStore(ctx, image_movie).load_current()
     assert manifest.revision == "rev-0001"
-    assert len(manifest.artefacts) == 5 + 3 + 6 + 6 + 1 + 1  # script: title, summary, 3 narrations
+    # script: title, summary, 3 narrations; export: the MP4 and two subtitle files
+    assert len(manifest.artefacts) == 5 + 3 + 6 + 6 + 1 + 1 + 3 + 1 + 3
     assert PlanStore(ctx, image_movie).exists("rev-0001")
     record = load_run_record(ctx, image_movie, "rev-0001")
     assert record is not None
@@ -78,7 +80,9 @@ def test_editing_one_segment_narration_reruns_only_what_depends_on_it(
     assert handler.count("ImagePromptWriter") == 1
     assert handler.count("Illustrator[0]") == 0 and handler.count("Illustrator[2]") == 0
     assert handler.count("Illustrator[1]") == 2
+    assert handler.count("SegmentRenderer") == 1 and handler.count("SegmentRenderer[1]") == 1
     assert handler.count("TimelineComposer") == 1 and handler.count("VideoExporter") == 1
+    assert handler.count("MusicPromptWriter") == 1  # it reads every narration text
     assert handler.count("ScriptWriter") == 0
     assert report.revision == "rev-0002"
 
@@ -101,6 +105,7 @@ def test_a_changed_upstream_output_does_dirty_downstream(
     handler.salt["Artifact:Script.MovieSummary"] = "different bytes this time"
     build(image_movie, forced=["Producer:Script.ScriptWriter"])
     assert handler.count("ImagePromptWriter") == 3  # they consume MovieSummary
+    assert handler.count("MusicPromptWriter") == 1  # so does the music prompt
     assert handler.count("Narrator") == 0  # narration does not
     assert handler.count("Illustrator") == 6
 
@@ -130,6 +135,7 @@ def test_a_fan_in_member_change_dirties_its_consumer(
     )
     plan = plan_build(ctx, image_movie, save=False)
     assert [planned.job.id for planned in plan.jobs] == [
+        "Producer:Clips.SegmentRenderer[2]",
         "Producer:Timeline.TimelineComposer",
         "Producer:Export.VideoExporter",
     ]
@@ -146,6 +152,7 @@ def test_a_failure_keeps_what_succeeded_exits_failed_and_only_it_is_retried(
     failed = {outcome.job_id: outcome.status for outcome in report.failed}
     assert failed == {
         "Producer:Images.Illustrator[1][0]": "failed",
+        "Producer:Clips.SegmentRenderer[1]": "blocked",
         "Producer:Timeline.TimelineComposer": "blocked",
         "Producer:Export.VideoExporter": "blocked",
     }
@@ -230,7 +237,7 @@ def test_plan_is_saved_with_reasons_and_cost(ctx: StorageContext, image_movie: s
     plan = plan_build(ctx, image_movie, resolver=lambda p, m, k: RecordingHandler())  # type: ignore[arg-type,return-value]
     saved = PlanStore(ctx, image_movie).load(plan.revision)
     assert saved["summary"]["dirtyJobs"] == JOBS_3x2
-    assert saved["summary"]["estimatedCost"] == pytest.approx(0.01 * 22)  # 0.01 per produced artefact
+    assert saved["summary"]["estimatedCost"] == pytest.approx(0.01 * 29)  # 0.01 per produced artefact
     first = saved["layers"][0]["jobs"][0]
     assert first["jobId"] == "Producer:Script.ScriptWriter"
     assert first["reasons"][0]["code"] == "output-missing"

@@ -58,6 +58,7 @@ PRODUCER_KINDS: tuple[str, ...] = (
     "video",
     "music-prompt",
     "music",
+    "clip",
     "timeline",
     "export",
 )

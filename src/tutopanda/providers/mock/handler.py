@@ -27,6 +27,7 @@ __all__ = ["MOCK_KINDS", "MockHandler"]
 MOCK_KINDS: frozenset[str] = frozenset(
     {
         "export",
+        "clip",
         "image",
         "image-prompt",
         "music",
