@@ -57,8 +57,11 @@ def main() -> None:
             subprocess.run(command, check=True, capture_output=True)
             cli_noop.append(time.perf_counter() - start)
 
-        record = {"artefactId": "Artifact:Script.NarrationScript[500]", "producedBy": "Producer:Script.ScriptWriter",
-                  "payload": "An edited narration for segment 500."}
+        record = {
+            "artefactId": "Artifact:Script.NarrationScript[500]",
+            "producedBy": "Producer:Script.ScriptWriter",
+            "payload": "An edited narration for segment 500.",
+        }
         append_artefact_records(ctx, "bench", [record], base_dir=Path(root), source="bench")
         edited = []
         for _ in range(RUNS):

@@ -2,7 +2,8 @@
 
 Efficiency = ideal wall time / actual wall time, where ideal = ceil(200 / 16) x 50 ms (perfect packing,
 zero overhead). ``runner_efficiency`` times the layer itself (first job scheduled to last job stored);
-``build_efficiency`` times the whole ``run_build`` call (loading, planning, committing included). Target (2-core machine): >= 0.9. The jobs are the 200 narration jobs of an
+``build_efficiency`` times the whole ``run_build`` call (loading, planning, committing included).
+Target (2-core machine): runner_efficiency >= 0.9. The jobs are the 200 narration jobs of an
 ``audio-only`` movie whose script was built beforehand, so the timed run is exactly one layer.
 Prints ``name: value unit`` lines (median of several runs).
 """
