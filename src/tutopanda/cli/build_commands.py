@@ -8,6 +8,7 @@ failed (everything that succeeded is committed and kept), 130 when interrupted w
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from tutopanda.core.provider_contract import HandlerResolver, Mode, SecretResolver
     from tutopanda.core.storage import StorageContext
 
-__all__ = ["register"]
+__all__ = ["execute_build", "raise_for_outcome", "register"]
 
 build_app = typer.Typer(
     name="build",
@@ -53,7 +54,7 @@ def _context() -> StorageContext:
     return StorageContext.open(StorageConfig(root=state.storage_root()))
 
 
-def _mode(value: str) -> Mode:
+def provider_mode(value: str) -> Mode:
     from tutopanda.core.errors import UsageError
 
     if value not in ("mock", "live"):
@@ -123,7 +124,7 @@ def plan_command(
     """Show what a build would run and why, by layer, with the cost estimate; saves runs/<rev>-plan.json."""
     from tutopanda.core.build import plan_build
 
-    plan = plan_build(_context(), movie, resolver=_resolver(_mode(providers)), forced=force or ())
+    plan = plan_build(_context(), movie, resolver=_resolver(provider_mode(providers)), forced=force or ())
     if as_json:
         print_json(plan.to_dict())
     else:
@@ -224,42 +225,20 @@ def run_command(
     """Build a movie: plan, run the dirty jobs layer by layer, commit a new revision."""
     from contextlib import nullcontext
 
-    from tutopanda.cli.build_progress import BuildProgress
-    from tutopanda.core.build import run_build
-    from tutopanda.core.errors import BuildFailedError
-    from tutopanda.core.provider_contract import EnvSecretResolver
-    from tutopanda.core.runner import RunOptions
     from tutopanda.core.scratch import scratch_copy
 
-    mode = _mode("mock" if dry_run else providers)
+    mode = provider_mode("mock" if dry_run else providers)
     ctx = _context()
-    options = RunOptions(mode=mode, concurrency=concurrency, up_to_layer=up_to_layer)
-    progress = None if as_json else BuildProgress(animated=sys.stdout.isatty())
-
-    secrets = EnvSecretResolver()
-
-    def on_plan(plan: Plan) -> None:
-        _preflight(plan, mode, secrets)
-        if progress is not None:
-            _plan_table(plan)
-            progress.start(len(plan.jobs))
-
     with scratch_copy(ctx, movie) if dry_run else nullcontext(ctx) as build_ctx:
-        try:
-            report = run_build(
-                build_ctx,
-                movie,
-                resolver=_resolver(mode),
-                options=options,
-                secrets=secrets,
-                forced=force or (),
-                progress=progress,
-                command=f"tutopanda build run --movie {movie}",
-                on_plan=on_plan,
-            )
-        finally:
-            if progress is not None:
-                progress.stop()
+        report = execute_build(
+            build_ctx,
+            movie,
+            mode=mode,
+            concurrency=concurrency,
+            up_to_layer=up_to_layer,
+            force=force or (),
+            as_json=as_json,
+        )
         if as_json:
             print_json({**_report_dict(report), "dryRun": dry_run})
         else:
@@ -268,6 +247,56 @@ def run_command(
             _print_report(report)
             if diff and report.revision and not dry_run:
                 _print_diff(build_ctx, movie, None, report.revision, as_json=False)
+    raise_for_outcome(report, movie)
+
+
+def execute_build(
+    ctx: StorageContext,
+    movie: str,
+    *,
+    mode: Mode,
+    concurrency: int = 4,
+    up_to_layer: int | None = None,
+    force: Collection[str] = (),
+    as_json: bool = False,
+) -> BuildReport:
+    """Plan (showing the plan table), preflight the handlers, run with progress, commit; return the report."""
+    from tutopanda.cli.build_progress import BuildProgress
+    from tutopanda.core.build import run_build
+    from tutopanda.core.provider_contract import EnvSecretResolver
+    from tutopanda.core.runner import RunOptions
+
+    options = RunOptions(mode=mode, concurrency=concurrency, up_to_layer=up_to_layer)
+    progress = None if as_json else BuildProgress(animated=sys.stdout.isatty())
+    secrets = EnvSecretResolver()
+
+    def on_plan(plan: Plan) -> None:
+        _preflight(plan, mode, secrets)
+        if progress is not None:
+            _plan_table(plan)
+            progress.start(len(plan.jobs))
+
+    try:
+        return run_build(
+            ctx,
+            movie,
+            resolver=_resolver(mode),
+            options=options,
+            secrets=secrets,
+            forced=force,
+            progress=progress,
+            command=f"tutopanda build run --movie {movie}",
+            on_plan=on_plan,
+        )
+    finally:
+        if progress is not None:
+            progress.stop()
+
+
+def raise_for_outcome(report: BuildReport, movie: str) -> None:
+    """Exit 130 after Ctrl-C; raise :class:`BuildFailedError` (exit 1) when jobs failed."""
+    from tutopanda.core.errors import BuildFailedError
+
     if report.interrupted:
         raise typer.Exit(130)
     if report.failed:

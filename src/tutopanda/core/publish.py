@@ -1,0 +1,90 @@
+"""The stable place a user opens their movie: ``<root>/movies/<movie-id>/<title>.mp4``.
+
+Blobs are content-addressed and change name with every edit, so after each successful build the final
+video (and its subtitle files) are copied to a fixed, human-named path. Each file is replaced atomically
+(written beside the target, then renamed), so a player holding the old file never sees a half-written
+one, and a failed build leaves the previous movie in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from tutopanda.core.atomic_file import temp_path_for
+from tutopanda.core.blob_ref import BlobRef
+from tutopanda.core.blob_store import BlobStore
+from tutopanda.core.blueprint import JobGraph
+from tutopanda.core.hashing import CHUNK_SIZE
+from tutopanda.core.manifest import Manifest
+from tutopanda.core.storage import StorageContext, storage_error
+
+__all__ = ["PublishedMovie", "movie_file_stem", "publish_movie"]
+
+MOVIES_DIR = "movies"
+_SUFFIXES = {"video/mp4": ".mp4", "application/x-subrip": ".srt", "text/vtt": ".vtt"}
+
+
+@dataclass(frozen=True)
+class PublishedMovie:
+    """Where the published files are (paths in the storage filesystem)."""
+
+    video: str
+    extras: tuple[str, ...]
+
+
+def movie_file_stem(title: str, fallback: str) -> str:
+    """A safe file name from a movie title: ASCII letters, digits, spaces and ``-``, at most 80 chars."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    cleaned = re.sub(r"[^A-Za-z0-9 -]+", " ", ascii_title)
+    cleaned = re.sub(r"\s+", " ", cleaned).strip(" -")[:80].strip()
+    return cleaned or fallback
+
+
+def _copy_atomic(ctx: StorageContext, blobs: BlobStore, ref: BlobRef, target: str) -> None:
+    """Stream a blob to ``target`` through a temp file beside it, then rename over the old file."""
+    temp = temp_path_for(ctx, target)
+    try:
+        with blobs.open(ref) as source, ctx.fs.open(temp, "wb") as sink:
+            shutil.copyfileobj(source, sink, CHUNK_SIZE)
+        if ctx.is_local:
+            Path(temp).replace(target)
+        else:
+            ctx.fs.mv(temp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            ctx.fs.rm(temp)
+        raise storage_error(exc, "publishing", target) from exc
+
+
+def publish_movie(
+    ctx: StorageContext, movie_id: str, graph: JobGraph, manifest: Manifest, *, title: str | None = None
+) -> PublishedMovie | None:
+    """Copy the export job's outputs in ``manifest`` to ``movies/<movie-id>/``; None without a video."""
+    exports = [job for job in graph.jobs if job.kind == "export"]
+    if not exports:
+        return None
+    blobs = BlobStore(ctx, movie_id)
+    stem = movie_file_stem(title or "", movie_id)
+    folder = ctx.join(ctx.root, MOVIES_DIR, movie_id)
+    video: str | None = None
+    extras: list[str] = []
+    for produced in exports[-1].produces:
+        entry = manifest.artefacts.get(produced.id)
+        if entry is None:
+            continue
+        suffix = _SUFFIXES.get(entry.blob.mime_type)
+        if suffix is None:
+            continue
+        target = ctx.join(folder, stem + suffix)
+        ctx.makedirs(folder)
+        _copy_atomic(ctx, blobs, entry.blob, target)
+        if suffix == ".mp4":
+            video = target
+        else:
+            extras.append(target)
+    return PublishedMovie(video, tuple(extras)) if video else None
