@@ -253,12 +253,6 @@ def test_a_failed_job_keeps_what_succeeded_and_the_retry_runs_only_it_and_its_bl
     assert sum(item["jobs"] for item in status["producers"].values()) == len(graph.ids) + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/tutopanda/cli/build_commands.py run_command: the BuildFailedError on stderr says only "
-    "'N job(s) failed'; the failed job ids and errors go to stdout (or into the --json document), so a "
-    "script reading stderr cannot tell which job failed. stderr should name the failed job(s)",
-)
 def test_a_failed_build_names_the_failed_job_on_stderr(cli: MovieCli) -> None:
     define_image_audio(cli, M, 2)
 
@@ -324,12 +318,6 @@ def test_a_dry_run_reports_the_build_and_leaves_the_movie_byte_for_byte_unchange
     assert build(cli)["calls"] == len(dirty)  # nothing of the dry runs leaked into the movie
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/tutopanda/cli/build_commands.py _print_report: a --dry-run prints 'committed rev-NNNN' "
-    "(and --json reports 'revision': 'rev-NNNN') for the scratch copy's commit, although nothing was "
-    "committed to the movie; it should say the revision the build *would* commit",
-)
 def test_a_dry_run_does_not_claim_to_have_committed_a_revision(cli: MovieCli) -> None:
     built_movie(cli, 2)
     cli.ok("storage:init", "--movie", M, "--set", "Style=anime")

@@ -149,14 +149,17 @@ def _report_dict(report: BuildReport) -> dict[str, Any]:
     }
 
 
-def _print_report(report: BuildReport) -> None:
+def _print_report(report: BuildReport, *, dry_run: bool = False) -> None:
     from rich.markup import escape
 
     console = stdout_console()
+    committed = (
+        f"would commit {report.revision} (dry run: the movie is unchanged)"
+        if dry_run
+        else f"committed {report.revision}"
+    )
     if report.plan.is_empty:
-        console.print(
-            f"committed {report.revision}" if report.revision else "no new revision (nothing changed)"
-        )
+        console.print(committed if report.revision else "no new revision (nothing changed)")
         return
     summary = _report_dict(report)
     jobs = ", ".join(f"{count} {status}" for status, count in sorted(summary["jobs"].items())) or "no jobs"
@@ -164,10 +167,7 @@ def _print_report(report: BuildReport) -> None:
         f"{jobs}; {summary['calls']} provider call(s), ${summary['cost']:.4f}, "
         f"{summary['durationSeconds']:.2f}s"
     )
-    if report.revision:
-        console.print(f"committed {report.revision}")
-    else:
-        console.print("no new revision (nothing changed)")
+    console.print(committed if report.revision else "no new revision (nothing changed)")
     for failed in report.failed:
         console.print(f"[red]failed[/red] {escape(failed.job_id)}: {escape(failed.error or 'unknown error')}")
 
@@ -240,11 +240,12 @@ def run_command(
             as_json=as_json,
         )
         if as_json:
-            print_json({**_report_dict(report), "dryRun": dry_run})
+            data = _report_dict(report)
+            if dry_run:  # the scratch copy's commit is only what a real build would commit
+                data["wouldCommit"], data["revision"] = data["revision"], None
+            print_json({**data, "dryRun": dry_run})
         else:
-            if dry_run:
-                stdout_console().print("[bold]dry run[/bold]: the movie was not changed")
-            _print_report(report)
+            _print_report(report, dry_run=dry_run)
             if diff and report.revision and not dry_run:
                 _print_diff(build_ctx, movie, None, report.revision, as_json=False)
     raise_for_outcome(report, movie)
@@ -300,8 +301,10 @@ def raise_for_outcome(report: BuildReport, movie: str) -> None:
     if report.interrupted:
         raise typer.Exit(130)
     if report.failed:
+        named = "; ".join(f"{o.job_id} ({o.status}: {o.error or 'unknown error'})" for o in report.failed[:3])
+        more = f"; and {len(report.failed) - 3} more" if len(report.failed) > 3 else ""
         raise BuildFailedError(
-            f"{len(report.failed)} job(s) failed; everything that succeeded is committed and kept",
+            f"{len(report.failed)} job(s) failed: {named}{more}; everything that succeeded is kept",
             f"fix the cause and run 'tutopanda build run --movie {movie}' again: only failed jobs will run",
         )
 

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from tutopanda.core.locks import LOCKS_DIR
+from tutopanda.core.locks import LOCKS_DIR, movie_lock
 from tutopanda.core.movie_layout import ensure_initialised
 from tutopanda.core.storage import StorageConfig, StorageContext
 
@@ -58,8 +58,10 @@ def scratch_copy(ctx: StorageContext, movie_id: str) -> Iterator[StorageContext]
             StorageConfig(root=temp, base_path=ctx.base_path), clock=ctx.clock, logger=ctx.logger
         )
         target = Path(scratch.movie_dir(movie_id))
-        if ctx.is_local:
-            _copy_local(Path(source), target)
-        else:
-            _copy_fsspec(ctx, source, target)
+        # Copy under the movie's build lock, so a build in progress is never copied half-way.
+        with movie_lock(ctx, movie_id, "build", timeout=0.0, command="tutopanda build run --dry-run"):
+            if ctx.is_local:
+                _copy_local(Path(source), target)
+            else:
+                _copy_fsspec(ctx, source, target)
         yield scratch
