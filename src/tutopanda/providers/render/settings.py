@@ -1,0 +1,117 @@
+"""The render handlers' config (the ``config:`` of the clip, timeline and export variants) and frame sizes.
+
+Why validated models: a typo in a blueprint's config must fail before ffmpeg runs, with the key named,
+as a :class:`ProviderConfigError` (exit 2, never retried). Keys are camelCase like the blueprints';
+unknown keys are ignored so engine-level keys (``mock`` knobs, future options) do not break renders.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from tutopanda.core.errors import ProviderConfigError
+from tutopanda.core.json_file import validation_summary
+
+__all__ = [
+    "ClipSettings",
+    "EncodeSettings",
+    "ExportSettings",
+    "TimelineSettings",
+    "frame_size",
+    "parse_settings",
+]
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+
+class EncodeSettings(_Settings):
+    """x264/AAC parameters. Every clip of a movie must share them, or the exporter's stream copy breaks."""
+
+    fps: int = Field(default=30, ge=1, le=120)
+    crf: int = Field(default=23, ge=0, le=51)
+    preset: str = Field(default="veryfast", pattern=r"^(ultrafast|superfast|veryfast|faster|fast|medium)$")
+    threads: int = Field(default=2, ge=1, le=16)
+    """Fixed (not ``auto``): x264's output depends on its thread count, and blobs must be byte-stable."""
+    audio_bitrate: str = Field(default="160k", pattern=r"^\d{2,3}k$")
+
+
+class ClipSettings(EncodeSettings):
+    """``segment-renderer`` config: padding around the narration, crossfades, fades from black."""
+
+    lead_in: float = Field(default=0.4, ge=0, le=10, allow_inf_nan=False)
+    tail: float = Field(default=0.8, ge=0, le=10, allow_inf_nan=False)
+    crossfade: float = Field(default=0.6, ge=0, le=5, allow_inf_nan=False)
+    fade: float = Field(default=0.25, ge=0, le=2, allow_inf_nan=False)
+    """Fade from and to black at the clip's edges, so hard joins between clips look intentional."""
+    upscale: int = Field(default=2, ge=1, le=4)
+    """Stills are upscaled this much before zoompan (which crops on whole pixels): x2 hides the shimmer."""
+
+
+class TimelineSettings(_Settings):
+    """``ordered-timeline`` config: the padding the clips were rendered with, and the music plan."""
+
+    lead_in: float = Field(default=0.4, ge=0, le=10, allow_inf_nan=False)
+    tail: float = Field(default=0.8, ge=0, le=10, allow_inf_nan=False)
+    music_volume: float = Field(default=0.35, ge=0, le=4, allow_inf_nan=False)
+    ducking_db: float = Field(default=-12, ge=-60, le=0, allow_inf_nan=False)
+    caption_max_chars: int = Field(default=60, ge=10, le=200)
+
+
+class ExportSettings(_Settings):
+    """``mp4-exporter`` config: audio bitrate, subtitle language and burned-in subtitle style."""
+
+    audio_bitrate: str = Field(default="160k", pattern=r"^\d{2,3}k$")
+    subtitle_language: str = Field(default="eng", pattern=r"^[a-z]{3}$")
+    """ISO 639-2 code written on the soft subtitle track."""
+    subtitle_font_size: int = Field(default=22, ge=8, le=72)
+    """libass size relative to a 288-line picture (22 is about 55 px at 720p)."""
+    crf: int = Field(default=23, ge=0, le=51)
+    preset: str = Field(default="veryfast", pattern=r"^(ultrafast|superfast|veryfast|faster|fast|medium)$")
+    threads: int = Field(default=2, ge=1, le=16)
+
+
+_S = TypeVar("_S", bound=_Settings)
+
+
+def parse_settings(model: type[_S], config: Mapping[str, Any], where: str) -> _S:
+    """``config`` as ``model``, or a :class:`ProviderConfigError` naming the bad keys."""
+    try:
+        return model.model_validate(dict(config))
+    except ValidationError as exc:
+        raise ProviderConfigError(
+            f"invalid {where} config: {validation_summary(exc)}",
+            hint="fix the variant's config in the blueprint module",
+        ) from exc
+
+
+_RESOLUTION = re.compile(r"^(\d{2,4})p$")
+_ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:3": (4, 3), "3:4": (3, 4)}
+
+
+def frame_size(resolution: object, aspect_ratio: object) -> tuple[int, int]:
+    """Width and height for ``Resolution`` (``720p``: the short side) and ``AspectRatio``.
+
+    720p 16:9 is 1280x720, 1080p 16:9 is 1920x1080, 720p 9:16 is 720x1280; the long side is rounded to
+    an even number (H.264 4:2:0 needs even sizes): 480p 16:9 is 854x480. Any ``NNNp`` is accepted, so
+    tests can render 180p (320x180).
+    """
+    text = resolution if isinstance(resolution, str) else "720p"
+    match = _RESOLUTION.match(text)
+    if not match or not 90 <= int(match.group(1)) <= 4320:
+        raise ProviderConfigError(f"unknown Resolution {resolution!r}", hint="use 480p, 720p or 1080p")
+    aspect = aspect_ratio if isinstance(aspect_ratio, str) else "16:9"
+    if aspect not in _ASPECTS:
+        raise ProviderConfigError(
+            f"unknown AspectRatio {aspect_ratio!r}", hint=f"use one of {list(_ASPECTS)}"
+        )
+    short = int(match.group(1)) // 2 * 2
+    across, down = _ASPECTS[aspect]
+    long_side = round(short * max(across, down) / min(across, down) / 2) * 2
+    return (long_side, short) if across >= down else (short, long_side)
