@@ -12,16 +12,52 @@ renderer draws title and text cards with them), :func:`frame_size`, :data:`FONT_
 
 from __future__ import annotations
 
+from tutopanda.providers.local.fonts import FONT_DIRECTORY, font_path, load_font
+from tutopanda.providers.local.frame_size import ASPECT_RATIOS, RESOLUTIONS, frame_size
+from tutopanda.providers.local.moods import DEFAULT_MOOD, MOODS, Mood, detect_mood
+from tutopanda.providers.local.music import MusicBed, synthesise_music
+from tutopanda.providers.local.music_handler import SynthHandler
+from tutopanda.providers.local.palettes import PALETTES, Palette, palette_for
 from tutopanda.providers.local.piper_engine import PIPER_MODEL_SHA256, PIPER_VOICE, piper_available
+from tutopanda.providers.local.slides import (
+    draw_slide,
+    draw_title_card,
+    render_slide,
+    render_title_card,
+    wrap_text,
+)
+from tutopanda.providers.local.slides_handler import SlidesHandler
 from tutopanda.providers.local.speech import SpeechHandler, plan_speech
 from tutopanda.providers.local.speech_clip import SpeechClip, WordTiming
 
 __all__ = [
+    "ASPECT_RATIOS",
+    "DEFAULT_MOOD",
+    "FONT_DIRECTORY",
+    "MOODS",
+    "PALETTES",
     "PIPER_MODEL_SHA256",
     "PIPER_VOICE",
+    "RESOLUTIONS",
+    "Mood",
+    "MusicBed",
+    "Palette",
+    "SlidesHandler",
     "SpeechClip",
     "SpeechHandler",
+    "SynthHandler",
     "WordTiming",
+    "detect_mood",
+    "draw_slide",
+    "draw_title_card",
+    "font_path",
+    "frame_size",
+    "load_font",
+    "palette_for",
     "piper_available",
     "plan_speech",
+    "render_slide",
+    "render_title_card",
+    "synthesise_music",
+    "wrap_text",
 ]
