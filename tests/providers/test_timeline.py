@@ -31,11 +31,20 @@ def test_the_sample_timeline_has_every_track() -> None:
     assert document.movie_title == "Volcanoes"
     assert document.duration == 5.0  # narration of 2 s and 3 s, read from the WAV headers
     assert [(track.id, track.kind) for track in document.tracks] == [
+        ("clips", "visual"),
         ("images", "visual"),
         ("videos", "visual"),
         ("narration", "narration"),
+        ("captions", "captions"),
         ("music", "music"),
     ]
+    assert [(s.start, s.duration, s.clip_artefact_id) for s in document.segments] == [
+        (0.0, 2.0, "Artifact:Clips.SegmentClip[0]"),
+        (2.0, 3.0, "Artifact:Clips.SegmentClip[1]"),
+    ]
+    (captions,) = document.track("captions")
+    assert captions.clips[0].start == 0.0 and captions.clips[-1].end == pytest.approx(5.0)
+    assert document.music is not None and document.music.loop is False  # 12 s of music, 5 s movie
     assert _track(document, "narration") == [
         ("Artifact:Narration.SegmentAudio[0]", 0.0, 2.0),
         ("Artifact:Narration.SegmentAudio[1]", 2.0, 3.0),
@@ -55,9 +64,15 @@ def test_the_json_shape_is_camel_case_and_canonical() -> None:
     context = sample_job_context("timeline")
     (artefact,) = asyncio.run(MockHandler().produce(context)).artefacts
     raw = json.loads(artefact.data or b"")
-    assert sorted(raw) == ["duration", "id", "movieTitle", "tracks"]
+    assert sorted(raw) == [
+        "duration", "fps", "height", "id", "movieTitle", "music", "segments", "tracks", "width",
+    ]  # fmt: skip
     assert sorted(raw["tracks"][0]) == ["clips", "id", "kind"]
     assert sorted(raw["tracks"][0]["clips"][0]) == ["artefactId", "duration", "id", "start"]
+    assert sorted(raw["segments"][0]) == [
+        "clipArtefactId", "duration", "index", "narrationDuration", "narrationStart", "start",
+    ]  # fmt: skip
+    assert sorted(raw["music"]) == ["artefactId", "duckingDb", "loop", "volume"]
     assert (artefact.data or b"").decode() == json.dumps(raw, sort_keys=True, separators=(",", ":"))
 
 
@@ -99,6 +114,9 @@ def _document(**changes: object) -> dict[str, object]:
         "id": "t",
         "movieTitle": "x",
         "duration": 4,
+        "fps": 30,
+        "width": 1280,
+        "height": 720,
         "tracks": [{"id": "n", "kind": "narration", "clips": [clip, {**clip, "id": "c1", "start": 2}]}],
     }
     return {**base, **changes}

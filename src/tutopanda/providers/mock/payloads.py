@@ -129,12 +129,11 @@ def _json(context: JobContext, artefact_id: str, digest: str) -> ProducedArtefac
     diagnostics: dict[str, Any] = {}
     if context.kind == "timeline":
         composition = compose_timeline(context.inputs, f"timeline-{digest[:16]}")
-        document: Any = composition.document.model_dump(mode="json", by_alias=True)
-        data = canonical_json(document).encode("utf-8")
+        data = composition.document.to_json_bytes()
         TimelineDocument.model_validate_json(data)  # what we return must read back as a timeline
         diagnostics = {"duration": composition.document.duration, "estimatedDurations": composition.estimated}
     else:
-        document = {"artefactId": artefact_id, "kind": context.kind, "mock": True, "digest": digest}
+        document: Any = {"artefactId": artefact_id, "kind": context.kind, "mock": True, "digest": digest}
         data = canonical_json(document).encode("utf-8")
     return ProducedArtefact(artefact_id, mime_type="application/json", data=data, diagnostics=diagnostics)
 

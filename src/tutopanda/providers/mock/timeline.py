@@ -1,29 +1,35 @@
-"""The timeline document (a pydantic model) and the mock timeline composer that fills it.
+"""The mock timeline composer: a :class:`~tutopanda.core.timeline.TimelineDocument` without ffmpeg.
 
-Why a model here: the mock timeline must be *valid*, not just JSON, so the exporter and the tests have
-something to check against; a later issue moves the real composer into core and can adopt this shape.
-The document is ``{id, movieTitle, duration, tracks: [{id, kind, clips: [{id, artefactId, start,
-duration}]}]}``; times are seconds rounded to milliseconds; clips of a track are in time order and do
-not overlap; every clip ends within the document's duration.
+Why the core model: a mock build's timeline must validate exactly like a real one (the exporter and the
+tests read both), so the mock fills the same document — segments, tracks, caption cues, music plan —
+with lengths it can get for free (WAV headers) instead of probing rendered clips.
 
 The composer lays segments end to end. Narration drives the length: a segment lasts as long as its
 narration clips (read from their WAV headers). Images or videos of a segment share its span evenly;
 music spans the whole movie. Artefact inputs are classified by their *kind and shape*, not by alias:
 grouped (fan-in) audio is narration, a single audio artefact is music, grouped images/videos are
-visuals. ``MovieTitle`` (text) and ``Duration`` (seconds, used when no narration is wired or a clip is
-not a readable WAV) are read by alias.
+visuals. ``MovieTitle`` (text), ``Duration`` (seconds, used when no narration is wired or a clip is
+not a readable WAV), ``Clips`` (the rendered segment clips: each segment's ``clipArtefactId``) and
+``Captions`` (narration texts: caption cues inside each segment's narration) are read by alias. The
+mock has no lead-in: a segment's narration window is the whole segment. The frame is 30 fps, 1280x720.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Self
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from typing import Any
 
 from tutopanda.core.provider_contract import ArtefactInput
+from tutopanda.core.timeline import (
+    MusicPlan,
+    TimelineClip,
+    TimelineDocument,
+    TimelineSegment,
+    TimelineTrack,
+    split_caption_text,
+    time_cues,
+)
 from tutopanda.providers.mock.wav import read_wav_info
 
 __all__ = [
@@ -38,65 +44,8 @@ __all__ = [
 DEFAULT_SEGMENT_SECONDS = 5.0
 """Segment length when neither narration nor a Duration input says otherwise."""
 
-_EPSILON = 1e-6
-
-TrackKind = Literal["visual", "narration", "music", "captions"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
-
-
-class TimelineClip(_Model):
-    """One artefact placed on a track: ``start`` and ``duration`` in seconds."""
-
-    id: str = Field(min_length=1)
-    artefact_id: str = Field(min_length=1)
-    start: float = Field(ge=0, allow_inf_nan=False)
-    duration: float = Field(gt=0, allow_inf_nan=False)
-
-    @property
-    def end(self) -> float:
-        """When the clip stops."""
-        return self.start + self.duration
-
-
-class TimelineTrack(_Model):
-    """A lane of clips of one kind, in time order, never overlapping."""
-
-    id: str = Field(min_length=1)
-    kind: TrackKind
-    clips: tuple[TimelineClip, ...]
-
-    @model_validator(mode="after")
-    def _clips_in_order(self) -> Self:
-        for before, after in zip(self.clips, self.clips[1:], strict=False):
-            if after.start + _EPSILON < before.end:
-                raise ValueError(f"clip {after.id!r} starts before clip {before.id!r} ends")
-        return self
-
-
-class TimelineDocument(_Model):
-    """The whole timeline; see the module docstring for the invariants checked."""
-
-    id: str = Field(min_length=1)
-    movie_title: str
-    duration: float = Field(ge=0, allow_inf_nan=False)
-    tracks: tuple[TimelineTrack, ...]
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        track_ids = [track.id for track in self.tracks]
-        if len(set(track_ids)) != len(track_ids):
-            raise ValueError("track ids must be unique")
-        clip_ids = [clip.id for track in self.tracks for clip in track.clips]
-        if len(set(clip_ids)) != len(clip_ids):
-            raise ValueError("clip ids must be unique")
-        for track in self.tracks:
-            for clip in track.clips:
-                if clip.end > self.duration + _EPSILON:
-                    raise ValueError(f"clip {clip.id!r} ends after the timeline ({self.duration}s)")
-        return self
+MOCK_FPS, MOCK_WIDTH, MOCK_HEIGHT = 30, 1280, 720
+_BY_ALIAS = frozenset({"Clips", "Captions"})
 
 
 @dataclass
@@ -138,6 +87,8 @@ def _classify(inputs: Mapping[str, Any]) -> _Sources:
     sources = _Sources()
     for alias in sorted(inputs):
         value = inputs[alias]
+        if alias in _BY_ALIAS:
+            continue
         if isinstance(value, ArtefactInput):
             if value.kind == "audio" and sources.music is None:
                 sources.music = value
@@ -218,22 +169,71 @@ def compose_timeline(inputs: Mapping[str, Any], document_id: str) -> TimelineCom
         cursor = spans[-1][0] + spans[-1][1] if spans else (total_hint or 0.0)
     total = _ms(cursor)
 
+    clip_groups = _groups(inputs.get("Clips")) or []
     tracks: list[TimelineTrack] = []
+    if clip_groups:
+        tracks.append(_visual_track("clips", clip_groups, spans))
     if sources.images:
         tracks.append(_visual_track("images", sources.images, spans))
     if sources.videos:
         tracks.append(_visual_track("videos", sources.videos, spans))
     if narration_clips:
         tracks.append(TimelineTrack(id="narration", kind="narration", clips=tuple(narration_clips)))
+    captions = _caption_track(inputs.get("Captions"), spans)
+    if captions.clips:
+        tracks.append(captions)
+    plan = None
     if sources.music is not None and total > 0:
         music = TimelineClip(id="music-0", artefact_id=sources.music.id, start=0.0, duration=total)
         tracks.append(TimelineTrack(id="music", kind="music", clips=(music,)))
+        music_seconds = _audio_seconds(sources.music, total, [])
+        plan = MusicPlan(
+            artefact_id=sources.music.id, volume=0.35, ducking_db=-12, loop=music_seconds < total
+        )
 
+    segment_list: list[TimelineSegment] = []
+    if spans and all(length > 0 for _, length in spans):
+        for index, (start, length) in enumerate(spans):
+            group = clip_groups[index] if index < len(clip_groups) else []
+            segment_list.append(
+                TimelineSegment(
+                    index=index,
+                    start=start,
+                    duration=length,
+                    clip_artefact_id=group[0].id if group else None,
+                    narration_start=start,
+                    narration_duration=length,
+                )
+            )
     title = inputs.get("MovieTitle")
     document = TimelineDocument(
         id=document_id,
         movie_title=title.strip() if isinstance(title, str) else "",
         duration=total,
+        fps=MOCK_FPS,
+        width=MOCK_WIDTH,
+        height=MOCK_HEIGHT,
+        segments=tuple(segment_list),
         tracks=tuple(tracks),
+        music=plan,
     )
     return TimelineComposition(document=document, estimated=estimated)
+
+
+def _caption_track(value: Any, spans: Sequence[tuple[float, float]]) -> TimelineTrack:
+    """Caption cues of each segment's text (``Captions`` groups of strings) inside its span."""
+    clips: list[TimelineClip] = []
+    groups = value if isinstance(value, list | tuple) else []
+    for index, (group, (start, length)) in enumerate(zip(groups, spans, strict=False)):
+        parts = group if isinstance(group, list | tuple) else [group]
+        text = " ".join(part for part in parts if isinstance(part, str))
+        for number, cue in enumerate(time_cues(split_caption_text(text), start, length)):
+            clips.append(
+                TimelineClip(
+                    id=f"caption-{index}-{number}",
+                    start=cue.start,
+                    duration=_ms(cue.end - cue.start),
+                    text=cue.text,
+                )
+            )
+    return TimelineTrack(id="captions", kind="captions", clips=tuple(clips))
