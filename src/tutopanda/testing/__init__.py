@@ -12,16 +12,26 @@ from __future__ import annotations
 from tutopanda.testing.job_context import RecordingSecretResolver, make_artefact_input, make_job_context
 from tutopanda.testing.payload_checks import KIND_MIME_PREFIXES, check_payload, sniff_mime
 from tutopanda.testing.provider_contract import ProviderContractTests
-from tutopanda.testing.samples import SAMPLE_KINDS, sample_job_context, sample_narration_audio
+from tutopanda.testing.samples import (
+    EXPORT_PRODUCES,
+    SAMPLE_CLIP_SECONDS,
+    SAMPLE_KINDS,
+    sample_clip,
+    sample_job_context,
+    sample_narration_audio,
+)
 
 __all__ = [
+    "EXPORT_PRODUCES",
     "KIND_MIME_PREFIXES",
+    "SAMPLE_CLIP_SECONDS",
     "SAMPLE_KINDS",
     "ProviderContractTests",
     "RecordingSecretResolver",
     "check_payload",
     "make_artefact_input",
     "make_job_context",
+    "sample_clip",
     "sample_job_context",
     "sample_narration_audio",
     "sniff_mime",

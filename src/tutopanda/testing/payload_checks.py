@@ -16,7 +16,7 @@ from tutopanda.providers.mock.wav import read_wav_info
 __all__ = ["KIND_MIME_PREFIXES", "check_payload", "sniff_mime"]
 
 KIND_MIME_PREFIXES: dict[str, tuple[str, ...]] = {
-    "text": ("text/",),
+    "text": ("text/", "application/x-subrip"),
     "json": ("application/json",),
     "image": ("image/",),
     "audio": ("audio/",),
@@ -85,7 +85,7 @@ def check_payload(data: bytes, mime_type: str, kind: str | None = None) -> None:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError(f"declared {mime_type!r} but is not UTF-8 JSON: {exc}") from exc
         return
-    if base.startswith("text/"):
+    if base.startswith("text/") or base == "application/x-subrip":
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as exc:
