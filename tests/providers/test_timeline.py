@@ -19,7 +19,7 @@ def _timeline(**inputs: object) -> TimelineDocument:
     return TimelineDocument.model_validate_json(artefact.data or b"")
 
 
-def _track(document: TimelineDocument, track_id: str) -> list[tuple[str, float, float]]:
+def _track(document: TimelineDocument, track_id: str) -> list[tuple[str | None, float, float]]:
     (track,) = [track for track in document.tracks if track.id == track_id]
     return [(clip.artefact_id, clip.start, clip.duration) for clip in track.clips]
 
