@@ -224,12 +224,14 @@ def render_clip(context: JobContext, on_progress: ProgressCallback | None = None
             )
             source = "stills"
         else:
-            text = context.inputs.get("Text")
-            names = (
-                render_text_card(
-                    text if isinstance(text, str) else "", width, height, work / "card.png"
-                ).name,
+            text, style = context.inputs.get("Text"), context.inputs.get("Style")
+            card = render_text_card(
+                text if isinstance(text, str) else "",
+                (width, height),
+                style if isinstance(style, str) else None,
+                work / "card.png",
             )
+            names = (card.name,)
             source = "text-card"
         layout = ClipLayout(width, height, frames, narration_file.name, names, video_name, segment)
         output = work / "clip.mp4"
