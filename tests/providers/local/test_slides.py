@@ -49,6 +49,9 @@ def _pixels(data: bytes) -> np.ndarray:
         ("720p", "9:16", (720, 1280)),
         ("720p", "1:1", (720, 720)),
         ("480p", "4:3", (640, 480)),
+        ("720p", "3:4", (720, 960)),
+        ("180p", "16:9", (320, 180)),
+        ("huge", "21:9", (1280, 720)),
     ],
 )
 def test_frame_size_follows_resolution_and_aspect_ratio(resolution: str, aspect: str, size: tuple[int, int]):

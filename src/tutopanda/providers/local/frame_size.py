@@ -7,13 +7,17 @@ or ffmpeg rescales (blurring text) or pads. The resolution names the *short* sid
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["ASPECT_RATIOS", "RESOLUTIONS", "frame_size"]
 
 RESOLUTIONS = {"480p": 480, "720p": 720, "1080p": 1080}
-"""Short side in pixels per ``Resolution`` value."""
+"""Short side in pixels of the ``Resolution`` values the bundled blueprints offer."""
 
-ASPECT_RATIOS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:3": (4, 3)}
+ASPECT_RATIOS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:3": (4, 3), "3:4": (3, 4)}
 """Width:height per ``AspectRatio`` value."""
+
+_ANY_RESOLUTION = re.compile(r"^(\d{2,4})p$")
 
 
 def _even(value: float) -> int:
@@ -21,8 +25,10 @@ def _even(value: float) -> int:
 
 
 def frame_size(resolution: str | None = "720p", aspect_ratio: str | None = "16:9") -> tuple[int, int]:
-    """``(width, height)``; unknown values fall back to 720p and 16:9 (the modules' defaults)."""
-    short = RESOLUTIONS.get(resolution or "", 720)
+    """``(width, height)``. Any ``NNNp`` from 90p to 4320p is accepted (tests draw small frames); other
+    values fall back to 720p and 16:9, the modules' defaults (a slide is never worth failing a movie)."""
+    match = _ANY_RESOLUTION.match(resolution or "")
+    short = int(match.group(1)) // 2 * 2 if match and 90 <= int(match.group(1)) <= 4320 else 720
     across, down = ASPECT_RATIOS.get(aspect_ratio or "", (16, 9))
     if across >= down:
         return _even(short * across / down), short
