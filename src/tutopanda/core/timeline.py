@@ -224,10 +224,11 @@ class TimelineDocument(_Model):
         return tuple(track for track in self.tracks if track.kind == kind)
 
     def to_json_bytes(self) -> bytes:
-        """Canonical JSON (sorted keys, no whitespace); absent optional clip fields are left out and
-        ``music`` is always present (``null`` without music)."""
-        data: dict[str, Any] = self.model_dump(mode="json", by_alias=True, exclude_none=True)
-        data["music"] = None if self.music is None else self.music.model_dump(mode="json", by_alias=True)
+        """Canonical JSON (sorted keys, no whitespace). A clip's unused optional fields are left out;
+        everything else is always present (``clipArtefactId`` and ``music`` may be ``null``)."""
+        data: dict[str, Any] = self.model_dump(mode="json", by_alias=True)
+        for track in data["tracks"]:
+            track["clips"] = [{k: v for k, v in clip.items() if v is not None} for clip in track["clips"]]
         return canonical_json(data).encode("utf-8")
 
 
