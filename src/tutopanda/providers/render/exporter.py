@@ -36,6 +36,9 @@ _SPEECH_OVER_THRESHOLD_DB = 14.0
 """How far narration typically sits above the compressor threshold (0.02, about -34 dBFS)."""
 
 
+_FIXED_FRAMES = "asetnsamples=n=1024:p=0"
+
+
 def ducking_ratio(ducking_db: float) -> float:
     """The ``sidechaincompress`` ratio that dips the music by about ``ducking_db`` under typical speech.
 
@@ -79,9 +82,11 @@ def export_command(
         )
         if plan.ducking_db < 0:
             ratio = ducking_ratio(plan.ducking_db)
+            # sidechaincompress output depends on how its inputs are chunked, which depends on thread
+            # scheduling; fixed 1024-sample frames on both inputs make it byte-stable.
             chains += [
-                f"{voice},asplit=2[voice][key]",
-                f"{level}[bed]",
+                f"{voice},{_FIXED_FRAMES},asplit=2[voice][key]",
+                f"{level},{_FIXED_FRAMES}[bed]",
                 f"[bed][key]sidechaincompress=threshold=0.02:ratio={ratio}:attack=20:release=600:makeup=1[duck]",
             ]
         else:
