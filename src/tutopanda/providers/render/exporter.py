@@ -117,7 +117,8 @@ def export_command(
         command += ["-metadata:s:s:0", f"language={settings.subtitle_language}"]
     command += [
         *video_codec,
-        "-c:a", "aac", "-b:a", settings.audio_bitrate, "-ar", str(AUDIO_RATE), "-ac", "2",
+        "-c:a", "aac", "-aac_coder", settings.aac_coder, "-b:a", settings.audio_bitrate,
+        "-ar", str(AUDIO_RATE), "-ac", "2",
         "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
         "-movflags", "+faststart", output,
     ]  # fmt: skip
