@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import subprocess
+import sys
+from pathlib import Path
 
 import tutopanda.providers.local as local
 
@@ -44,13 +47,20 @@ def test_all_is_sorted_and_every_name_exists() -> None:
 
 
 def test_every_public_name_of_the_modules_is_exported_or_deliberately_internal() -> None:
-    public = {
-        name
-        for _, module in inspect.getmembers(local, inspect.ismodule)
-        if module.__name__.startswith("tutopanda.providers.local.")
-        for name in getattr(module, "__all__", ())
-    }
+    folder = Path(local.__file__).parent
+    modules = [importlib.import_module(f"{local.__name__}.{path.stem}") for path in folder.glob("[!_]*.py")]
+    public = {name for module in modules for name in getattr(module, "__all__", ())}
     assert public - set(local.__all__) <= INTERNAL
+
+
+def test_names_load_lazily_from_their_modules() -> None:
+    code = (
+        "import sys; from tutopanda.providers.local import parse_script_markdown, register_local; "
+        "print(sorted(m for m in ('numpy', 'PIL', 'tutopanda.providers.local.speech') if m in sys.modules))"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "[]"
+    assert local.render_title_card is importlib.import_module(f"{local.__name__}.slides").render_title_card
 
 
 def test_the_espeak_worker_imports_only_the_standard_library() -> None:

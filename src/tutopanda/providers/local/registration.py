@@ -2,8 +2,9 @@
 
 Why one factory per model (restricted to its kinds): a blueprint names ``local`` plus a model
 (``espeak-ng``, ``slides``...), and a typo or a kind the model cannot do should fail at resolve time
-with the registry's "what is registered" hint, not halfway through a run. Handlers are built lazily
-and never touch the network (plans and warm starts run offline).
+with the registry's "what is registered" hint, not halfway through a run. Handler modules are imported
+only when a handler is built (registering costs no numpy/Pillow import), and building never touches
+the network (plans and warm starts run offline).
 """
 
 from __future__ import annotations
@@ -11,11 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tutopanda.core.provider_contract import ProviderHandler
-from tutopanda.providers.local.draft_script import DraftScriptHandler
-from tutopanda.providers.local.music_handler import SynthHandler
-from tutopanda.providers.local.slides_handler import SlidesHandler
-from tutopanda.providers.local.speech import SpeechHandler
-from tutopanda.providers.local.template_prompts import TemplatePromptsHandler
 from tutopanda.providers.registry import HandlerFactory, HandlerSpec, ProviderRegistry, Registration
 
 __all__ = ["LOCAL_MODELS", "LOCAL_PROVIDER", "register_local"]
@@ -38,17 +34,26 @@ LOCAL_MODELS: dict[str, tuple[frozenset[str], str]] = {
 
 def _builder(model: str) -> Callable[[HandlerSpec], ProviderHandler]:
     def build(spec: HandlerSpec) -> ProviderHandler:
-        if model == "espeak-ng":
-            return SpeechHandler(spec.provider, spec.model, spec.environment)
-        if model == "piper":
-            return SpeechHandler(spec.provider, spec.model, spec.environment, default_engine="piper")
+        where = (spec.provider, spec.model, spec.environment)
+        if model in ("espeak-ng", "piper"):
+            from tutopanda.providers.local.speech import SpeechHandler
+
+            return SpeechHandler(*where, default_engine="piper" if model == "piper" else "auto")
         if model == "slides":
-            return SlidesHandler(spec.provider, spec.model, spec.environment)
+            from tutopanda.providers.local.slides_handler import SlidesHandler
+
+            return SlidesHandler(*where)
         if model == "synth":
-            return SynthHandler(spec.provider, spec.model, spec.environment)
+            from tutopanda.providers.local.music_handler import SynthHandler
+
+            return SynthHandler(*where)
         if model == "draft-script":
-            return DraftScriptHandler(spec.provider, spec.model, spec.environment)
-        return TemplatePromptsHandler(spec.provider, spec.model, spec.environment)
+            from tutopanda.providers.local.draft_script import DraftScriptHandler
+
+            return DraftScriptHandler(*where)
+        from tutopanda.providers.local.template_prompts import TemplatePromptsHandler
+
+        return TemplatePromptsHandler(*where)
 
     return build
 
