@@ -1,13 +1,17 @@
 """The ``builtin`` plugin: Tutopanda's own handlers, registered the way a third-party plugin would be.
 
-``pyproject.toml`` points the ``tutopanda.providers`` entry point ``builtin`` here. Today it registers
-the mocks; local and live handlers join later through this same function.
+``pyproject.toml`` points the ``tutopanda.providers`` entry point ``builtin`` here. It registers the
+mocks (mode ``mock``), the offline local content providers (speech, slides, music, draft script,
+template prompts) and the ffmpeg renderer (segment clips, timeline, MP4 export) for mode ``live``; the
+cloud providers join through this same function.
 """
 
 from __future__ import annotations
 
+from tutopanda.providers.local import register_local
 from tutopanda.providers.mock.registration import register_mocks
 from tutopanda.providers.registry import ProviderRegistry
+from tutopanda.providers.render import register_render
 
 __all__ = ["register"]
 
@@ -15,3 +19,5 @@ __all__ = ["register"]
 def register(registry: ProviderRegistry) -> None:
     """Add every built-in handler factory to ``registry``."""
     register_mocks(registry)
+    register_local(registry)
+    register_render(registry)

@@ -1,0 +1,204 @@
+"""``tutopanda query "PROMPT"``: one command from a question to a movie file.
+
+Creates (or continues) a movie, records the given values, optionally takes the user's own script,
+builds it with the local offline providers, and publishes the MP4 to ``<root>/movies/<id>/<title>.mp4``.
+Every step is an engine verb; this module only maps flags to input values and prints the result.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets as token_source
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tutopanda.cli.build_commands import execute_build, raise_for_outcome
+from tutopanda.cli.options import JsonOpt
+from tutopanda.cli.output import print_json, stdout_console
+from tutopanda.cli.settings import state
+
+if TYPE_CHECKING:
+    from tutopanda.core.blueprint import Blueprint
+    from tutopanda.core.storage import StorageContext
+
+__all__ = ["register"]
+
+_FLAG_INPUTS = {
+    "segments": "NumOfSegments",
+    "duration": "Duration",
+    "style": "Style",
+    "voice": "VoiceId",
+    "language": "Language",
+    "resolution": "Resolution",
+    "burn_subtitles": "BurnSubtitles",
+}
+
+
+def new_movie_id(text: str) -> str:
+    """``how-do-volcanoes-erupt-3f9a1c``: a readable slug of the prompt plus a random suffix."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-") or "movie"
+    return f"{slug}-{token_source.token_hex(3)}"
+
+
+def _values(blueprint: Blueprint, prompt: str | None, flags: dict[str, Any]) -> dict[str, object]:
+    from tutopanda.core.errors import UsageError
+
+    values: dict[str, object] = {}
+    if prompt is not None:
+        values["InquiryPrompt"] = prompt
+    for flag, name in _FLAG_INPUTS.items():
+        value = flags.get(flag)
+        if value is None:
+            continue
+        if blueprint.input(name) is None:
+            option = "--" + flag.replace("_", "-")
+            raise UsageError(
+                f"{option} does not apply to blueprint {blueprint.meta.id} (it has no {name} input)",
+                f"drop {option}, or see 'tutopanda blueprints describe {blueprint.meta.id}'",
+            )
+        values[name] = value
+    return values
+
+
+def _title(ctx: StorageContext, movie: str) -> str | None:
+    from tutopanda.core.blob_store import BlobStore
+    from tutopanda.core.manifest_store import ManifestStore
+
+    manifest = ManifestStore(ctx, movie).load_current()
+    for artefact_id, entry in manifest.artefacts.items():
+        if artefact_id.endswith(".MovieTitle") and entry.blob.mime_type.startswith("text/"):
+            return BlobStore(ctx, movie).get_bytes(entry.blob).decode("utf-8", "replace").strip()
+    return None
+
+
+def query(
+    prompt: Annotated[
+        str | None, typer.Argument(help="The question the movie answers (optional with --script).")
+    ] = None,
+    script: Annotated[
+        Path | None,
+        typer.Option(
+            "--script",
+            help="Your own narration: Markdown with '# Title' and one '## ...' section per segment.",
+        ),
+    ] = None,
+    movie: Annotated[
+        str | None,
+        typer.Option("--movie", "-m", help="Movie id to create or continue (default: from the prompt)."),
+    ] = None,
+    blueprint: Annotated[
+        str, typer.Option("--blueprint", "-b", help="Blueprint for a new movie.")
+    ] = "image-audio",
+    segments: Annotated[int | None, typer.Option("--segments", min=1, help="Number of segments.")] = None,
+    duration: Annotated[
+        int | None, typer.Option("--duration", min=1, help="Total length in seconds.")
+    ] = None,
+    style: Annotated[str | None, typer.Option("--style", help="Visual style (e.g. watercolor).")] = None,
+    voice: Annotated[str | None, typer.Option("--voice", help="Voice id of the speech provider.")] = None,
+    language: Annotated[str | None, typer.Option("--language", help="ISO 639-1 narration language.")] = None,
+    resolution: Annotated[str | None, typer.Option("--resolution", help="480p, 720p or 1080p.")] = None,
+    burn_subtitles: Annotated[
+        bool | None,
+        typer.Option("--burn-subtitles/--soft-subtitles", help="Draw subtitles into the picture."),
+    ] = None,
+    providers: Annotated[
+        str,
+        typer.Option("--providers", help="live (local offline handlers for the default variants) or mock."),
+    ] = "live",
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, max=256, help="Jobs at once.")
+    ] = 2,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make a narrated movie from a question (offline by default), and print where it is."""
+    from tutopanda.cli.build_commands import provider_mode
+    from tutopanda.core.blueprint import load_blueprint
+    from tutopanda.core.errors import UsageError
+    from tutopanda.core.movie_definition import define_movie
+    from tutopanda.core.movie_layout import init_movie, is_initialised
+    from tutopanda.core.publish import publish_movie
+    from tutopanda.core.script_overrides import replace_script
+    from tutopanda.core.storage import StorageConfig, StorageContext, validate_movie_id
+
+    mode = provider_mode(providers)
+    parsed = None
+    if script is not None:
+        from tutopanda.providers.local.script_markdown import parse_script_markdown
+
+        try:
+            text = script.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read {script}: {exc.strerror or exc}", "check the --script path"
+            ) from exc
+        parsed = parse_script_markdown(text, str(script))
+        if segments is not None and segments != len(parsed.segments):
+            raise UsageError(
+                f"--segments {segments} but {script} has {len(parsed.segments)} sections",
+                "drop --segments: with --script the sections set the number of segments",
+            )
+        segments = len(parsed.segments)
+        prompt = prompt or parsed.title
+    if prompt is None:
+        raise UsageError("give the question the movie answers", 'tutopanda query "How do volcanoes erupt?"')
+
+    ctx = StorageContext.open(StorageConfig(root=state.storage_root()))
+    movie_id = validate_movie_id(movie) if movie else new_movie_id(prompt)
+    existing = is_initialised(ctx, movie_id)
+    flags = {
+        "segments": segments,
+        "duration": duration,
+        "style": style,
+        "voice": voice,
+        "language": language,
+        "resolution": resolution,
+        "burn_subtitles": burn_subtitles,
+    }
+    loaded_blueprint = load_blueprint(blueprint)
+    values = _values(loaded_blueprint, prompt, flags)
+    if not existing:
+        from tutopanda.core.blueprint import expand
+
+        expand(loaded_blueprint, values)  # validate before creating anything
+        init_movie(ctx, movie_id)
+    defined = define_movie(ctx, movie_id, blueprint=None if existing else blueprint, values=values)
+    if parsed is not None:
+        replace_script(
+            ctx, movie_id, defined.graph, title=parsed.title, summary=parsed.summary, segments=parsed.segments
+        )
+    if not as_json:
+        stdout_console().print(f"movie [bold]{movie_id}[/bold] ({'continued' if existing else 'new'})")
+    report = execute_build(ctx, movie_id, mode=mode, concurrency=concurrency, as_json=as_json)
+
+    from tutopanda.core.manifest_store import ManifestStore
+
+    published = None
+    if not report.failed and not report.interrupted:
+        manifest = ManifestStore(ctx, movie_id).load_current()
+        published = publish_movie(ctx, movie_id, defined.graph, manifest, title=_title(ctx, movie_id))
+    if as_json:
+        print_json(
+            {
+                "movie": movie_id,
+                "revision": report.revision,
+                "video": published.video if published else None,
+                "subtitles": list(published.extras) if published else [],
+                "calls": report.calls,
+                "failed": [{"jobId": o.job_id, "error": o.error} for o in report.failed],
+            }
+        )
+    else:
+        console = stdout_console()
+        if published is not None:
+            console.print(f"movie: {published.video}", markup=False, highlight=False)
+            for extra in published.extras:
+                console.print(f"subtitles: {extra}", markup=False, highlight=False)
+        console.print(f"movie id: {movie_id}  (edit and rebuild: tutopanda build run --movie {movie_id})")
+    raise_for_outcome(report, movie_id)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``query`` to ``app``."""
+    app.command("query")(query)
