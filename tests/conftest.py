@@ -1,6 +1,7 @@
 """Shared test configuration.
 
-Tests never touch the user's real ``~/.tutopanda``: ``TUTOPANDA_HOME`` points into a per-test tmp dir.
+Tests never touch the user's real ``~/.tutopanda``: ``TUTOPANDA_HOME`` points into a per-test tmp dir,
+and builds default to the mock providers (``TUTOPANDA_PROVIDERS=mock``).
 """
 
 from __future__ import annotations
@@ -15,4 +16,6 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     home = tmp_path_factory.mktemp("tutopanda-home")
     monkeypatch.setenv("TUTOPANDA_HOME", str(home))
     monkeypatch.delenv("TUTOPANDA_DEBUG", raising=False)
+    # Builds in tests use the deterministic mocks unless a test asks for --providers live explicitly.
+    monkeypatch.setenv("TUTOPANDA_PROVIDERS", "mock")
     return home

@@ -43,21 +43,6 @@ def test_help_lists_every_command_group(home: Path) -> None:
     assert run("--version", home=home).stdout.startswith("tutopanda ")
 
 
-def test_readme_quick_start_command_prints_the_job_graph(home: Path) -> None:
-    quick_start = next(
-        line for line in README.read_text().splitlines() if "tutopanda blueprints expand" in line
-    )
-    args = quick_start.split("tutopanda", 2)[-1].split()
-    assert args[:2] == ["blueprints", "expand"]
-    result = run(*args, home=home)
-    assert result.returncode == 0, result.stderr
-    graph = json.loads(result.stdout)
-    assert graph["loops"]["segment"] == 3
-    ids = [job["id"] for job in graph["jobs"]]
-    assert len(ids) == len(set(ids))
-    assert all(job_id.startswith("Producer:") for job_id in ids)
-
-
 def test_errors_are_one_line_with_a_hint_and_exit_2_without_traceback(home: Path) -> None:
     result = run("manifest:show", "--movie", "ghost", home=home)
     assert result.returncode == 2

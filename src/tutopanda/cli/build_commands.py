@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tutopanda.core.provider_contract import HandlerResolver, Mode, SecretResolver
     from tutopanda.core.storage import StorageContext
 
-__all__ = ["execute_build", "raise_for_outcome", "register"]
+__all__ = ["ModeOpt", "execute_build", "provider_mode", "raise_for_outcome", "register"]
 
 build_app = typer.Typer(
     name="build",
@@ -38,7 +38,9 @@ ModeOpt = Annotated[
     str,
     typer.Option(
         "--providers",
-        help="Which handlers run the jobs: mock (deterministic, offline) or live.",
+        envvar="TUTOPANDA_PROVIDERS",
+        help="Which handlers run the jobs: live (the selected variants' real handlers; the defaults are "
+        "offline local ones) or mock (deterministic stand-ins, for tests and trials).",
         show_default=True,
     ),
 ]
@@ -119,7 +121,7 @@ def _plan_table(plan: Plan) -> None:
 
 @build_app.command("plan")
 def plan_command(
-    movie: MovieOpt, providers: ModeOpt = "mock", force: ForceOpt = None, as_json: JsonOpt = False
+    movie: MovieOpt, providers: ModeOpt = "live", force: ForceOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Show what a build would run and why, by layer, with the cost estimate; saves runs/<rev>-plan.json."""
     from tutopanda.core.build import plan_build
@@ -206,7 +208,7 @@ def _print_diff(
 @build_app.command("run")
 def run_command(
     movie: MovieOpt,
-    providers: ModeOpt = "mock",
+    providers: ModeOpt = "live",
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Run the plan against mocks in a scratch copy; change nothing.")
     ] = False,

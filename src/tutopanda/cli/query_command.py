@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tutopanda.cli.build_commands import execute_build, raise_for_outcome
+from tutopanda.cli.build_commands import ModeOpt, execute_build, raise_for_outcome
 from tutopanda.cli.options import JsonOpt
 from tutopanda.cli.output import print_json, stdout_console
 from tutopanda.cli.settings import state
@@ -103,10 +103,7 @@ def query(
         bool | None,
         typer.Option("--burn-subtitles/--soft-subtitles", help="Draw subtitles into the picture."),
     ] = None,
-    providers: Annotated[
-        str,
-        typer.Option("--providers", help="live (local offline handlers for the default variants) or mock."),
-    ] = "live",
+    providers: ModeOpt = "live",
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", min=1, max=256, help="Jobs at once.")
     ] = 2,
