@@ -116,8 +116,9 @@ class ProducedArtefact:
     """One artefact of a job's result.
 
     A ``succeeded`` artefact carries exactly one of ``data`` (bytes), ``chunks`` (an iterator of bytes,
-    streamed into the blob store) or ``file`` (a local file, streamed in; the handler may delete it
-    afterwards), and a ``mime_type``. A ``failed`` one carries ``error``.
+    streamed into the blob store) or ``file`` (a local temporary file, streamed in; the runner takes
+    ownership and deletes it once stored, so long runs do not fill the disk), and a ``mime_type``. A
+    ``failed`` one carries ``error``.
     """
 
     artefact_id: str

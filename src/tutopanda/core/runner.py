@@ -132,6 +132,19 @@ class _Limiter:
             self._slots.release()
 
 
+def _text_problem(kind: str, data: bytes) -> str | None:
+    """Why ``data`` is not a valid ``text``/``json`` artefact, or None when it is."""
+    try:
+        text = data.decode("utf-8")
+        if kind == "json":
+            json.loads(text)
+    except UnicodeDecodeError:
+        return "invalid text: not UTF-8"
+    except ValueError as exc:
+        return f"invalid JSON: {exc}"
+    return None
+
+
 def _decode(kind: str, data: bytes) -> Any:
     if kind == "text":
         return data.decode("utf-8")
@@ -236,9 +249,10 @@ class Runner:
         started = time.monotonic()
         try:
             context = self._context(job, handler)
-        except TutopandaError as exc:
-            await asyncio.to_thread(self._record_failure, job, handler, trace, exc.message)
-            self._finish(outcome, "failed", error=exc.message, failed=True)
+        except (TutopandaError, ValueError) as exc:  # e.g. an upstream artefact that cannot be read
+            message = exc.message if isinstance(exc, TutopandaError) else f"cannot read an input: {exc}"
+            await asyncio.to_thread(self._record_failure, job, handler, trace, message)
+            self._finish(outcome, "failed", error=message, failed=True)
             return
         result, error, attempts = await self._call_with_retries(job, handler, context)
         outcome.attempts = attempts
@@ -409,7 +423,21 @@ class Runner:
                 error=f"handler returned {forms} payload forms (expected exactly one)",
                 diagnostics=diagnostics,
             )
-        ref = self._blobs.put_stream(item.payload_chunks(), item.mime_type)
+        kind = self._kinds.get(item.artefact_id, "binary")
+        try:
+            if kind in ("text", "json"):  # small, and downstream jobs parse them: check before storing
+                data = b"".join(item.payload_chunks())
+                problem = _text_problem(kind, data)
+                if problem is not None:
+                    return self._event(
+                        job, handler, trace, item.artefact_id, error=problem, diagnostics=diagnostics
+                    )
+                ref = self._blobs.put_bytes(data, item.mime_type)
+            else:
+                ref = self._blobs.put_stream(item.payload_chunks(), item.mime_type)
+        finally:
+            if item.file is not None:  # the runner owns handler temp files (see ProducedArtefact)
+                item.file.unlink(missing_ok=True)
         if ref.size == 0:
             return self._event(
                 job, handler, trace, item.artefact_id, error="empty result", diagnostics=diagnostics

@@ -6,7 +6,8 @@ store is on local disk (no copy of a large video), else streamed from the store 
 
 Finished MP4s go to the *outbox*, a per-process directory whose files the handler returns as
 ``ProducedArtefact(file=...)``: the runner streams them into the blob store after ``produce`` returns,
-so they must outlive the job's scratch directory. The outbox is removed when the process exits.
+so they must outlive the job's scratch directory. The runner deletes each file once it is stored; the
+outbox itself (and anything a failed run left in it) is removed when the process exits.
 """
 
 from __future__ import annotations

@@ -1,0 +1,119 @@
+"""How the runner treats what handlers hand back: files, empty and malformed results."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tutopanda.core.build import run_build
+from tutopanda.core.event_log import artefact_log
+from tutopanda.core.movie_definition import define_movie
+from tutopanda.core.provider_contract import (
+    EnvSecretResolver,
+    HandlerLimits,
+    JobContext,
+    JobResult,
+    Mode,
+    ProducedArtefact,
+)
+from tutopanda.core.runner import RunOptions
+from tutopanda.core.storage import StorageContext
+
+
+class FileHandler:
+    """Writes every artefact to a temp file and returns it as ``file=``; can return broken results."""
+
+    provider = "test"
+    model = "files"
+    mode: Mode = "mock"
+    environment = "local"
+
+    def __init__(self, folder: Path, broken: Mapping[str, str] | None = None) -> None:
+        self.folder = folder
+        self.files: list[Path] = []
+        self.broken = dict(broken or {})
+
+    @property
+    def limits(self) -> HandlerLimits:
+        return HandlerLimits(key="files")
+
+    def estimate_cost(self, kind: str, config: Mapping[str, Any], produces: int) -> float | None:
+        return None
+
+    async def produce(self, context: JobContext) -> JobResult:
+        await asyncio.sleep(0)
+        results = []
+        for artefact_id, kind in context.produces:
+            how = self.broken.get(artefact_id)
+            if how == "empty":
+                results.append(ProducedArtefact(artefact_id, mime_type="text/plain", data=b""))
+            elif how == "two-forms":
+                results.append(
+                    ProducedArtefact(artefact_id, mime_type="text/plain", data=b"a", chunks=[b"b"])
+                )
+            elif how == "missing":
+                continue
+            elif how == "bad-json":
+                results.append(ProducedArtefact(artefact_id, mime_type="application/json", data=b"{nope"))
+            else:
+                path = self.folder / f"{len(self.files)}.bin"
+                text = f"{artefact_id} {sorted(context.inputs)}"
+                path.write_bytes(json.dumps({"text": text}).encode() if kind == "json" else text.encode())
+                self.files.append(path)
+                results.append(ProducedArtefact(artefact_id, mime_type="text/plain", file=path))
+        return JobResult(results)
+
+
+def _build(ctx: StorageContext, movie: str, handler: FileHandler) -> Any:
+    return run_build(
+        ctx,
+        movie,
+        resolver=lambda provider, model, kind: handler,
+        options=RunOptions(mode="mock"),
+        secrets=EnvSecretResolver({}),
+    )
+
+
+def test_returned_files_are_stored_then_deleted(ctx: StorageContext, movie: str, tmp_path: Path) -> None:
+    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 2})
+    handler = FileHandler(tmp_path)
+    report = _build(ctx, movie, handler)
+    assert not report.failed
+    assert handler.files and not any(path.exists() for path in handler.files)
+
+
+def test_empty_malformed_and_missing_results_are_failures_never_successes(
+    ctx: StorageContext, movie: str, tmp_path: Path
+) -> None:
+    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 2})
+    broken = {
+        "Artifact:Script.MovieTitle": "empty",
+        "Artifact:Script.MovieSummary": "two-forms",
+        "Artifact:Script.NarrationScript[1]": "missing",
+    }
+    report = _build(ctx, movie, FileHandler(tmp_path, broken))
+    assert report.failed[0].job_id == "Producer:Script.ScriptWriter"
+    events = {e.artefact_id: e for e in artefact_log(ctx, movie) if e.artefact_id in broken}
+    assert {key: e.status for key, e in events.items()} == dict.fromkeys(broken, "failed")
+    messages = {key: e.diagnostics["error"]["message"] for key, e in events.items()}
+    assert messages["Artifact:Script.MovieTitle"] == "empty result"
+    assert "payload forms" in messages["Artifact:Script.MovieSummary"]
+    assert "no result" in messages["Artifact:Script.NarrationScript[1]"]
+
+
+def test_invalid_json_is_a_failure_and_its_consumers_are_blocked_not_crashed(
+    ctx: StorageContext, movie: str, tmp_path: Path
+) -> None:
+    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 1})
+    report = _build(ctx, movie, FileHandler(tmp_path, {"Artifact:Timeline.Timeline": "bad-json"}))
+    statuses = {o.job_id: o.status for o in report.failed}
+    assert statuses == {
+        "Producer:Timeline.TimelineComposer": "failed",
+        "Producer:Export.VideoExporter": "blocked",
+    }
+    timeline = [e for e in artefact_log(ctx, movie) if e.artefact_id == "Artifact:Timeline.Timeline"]
+    assert [e.status for e in timeline] == ["failed"]
+    assert timeline[0].diagnostics["error"]["message"].startswith("invalid JSON")
