@@ -48,6 +48,9 @@ class _Span:
     def job_finished(self, outcome: object) -> None:
         self.last = time.perf_counter()
 
+    def job_progress(self, job_id: str, fraction: float) -> None:
+        return None
+
 
 def one_run() -> tuple[float, float, int]:
     registry = ProviderRegistry()

@@ -1,11 +1,13 @@
 """Progress for ``tutopanda build run``: a line per layer and per finished job, plus a Rich bar on a TTY.
 
 Each finished job prints one line (status, job id, elapsed seconds, error), so the log of a long build
-stays readable after it ends; on a terminal a transient bar shows overall progress and elapsed time.
+stays readable after it ends; on a terminal a transient bar shows overall progress and elapsed time,
+and long jobs that report progress (renders) get a bar of their own while they run.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,8 @@ class BuildProgress:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._started: dict[str, float] = {}
+        self._job_tasks: dict[str, TaskID] = {}
+        self._lock = threading.Lock()
 
     def start(self, total_jobs: int) -> None:
         """Show the bar (on a terminal) for ``total_jobs`` jobs."""
@@ -61,9 +65,24 @@ class BuildProgress:
     def job_started(self, job_id: str) -> None:
         self._started[job_id] = time.monotonic()
 
+    def job_progress(self, job_id: str, fraction: float) -> None:
+        """A bar per long job (renders), shown while it runs; called from worker threads."""
+        if self._progress is None:
+            return
+        with self._lock:
+            task = self._job_tasks.get(job_id)
+            if task is None:
+                task = self._progress.add_task(f"  {job_id}", total=1.0)
+                self._job_tasks[job_id] = task
+        self._progress.update(task, completed=fraction)
+
     def job_finished(self, outcome: JobOutcome) -> None:
         from rich.markup import escape
 
+        with self._lock:
+            task = self._job_tasks.pop(outcome.job_id, None)
+        if task is not None and self._progress is not None:
+            self._progress.remove_task(task)
         started = self._started.pop(outcome.job_id, None)
         elapsed = f" ({time.monotonic() - started:.2f}s)" if started is not None else ""
         style = _STYLE.get(outcome.status, "white")

@@ -104,6 +104,8 @@ class JobContext:
     secrets: SecretResolver
     logger: Logger
     loop_indices: Mapping[str, int] = field(default_factory=dict)
+    progress: Callable[[float], None] = field(default=lambda fraction: None, repr=False, compare=False)
+    """Report how far a long call is (0.0 to 1.0); the CLI draws it. Cheap to call, thread-safe."""
 
     @property
     def artefact_ids(self) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
@@ -105,6 +105,10 @@ class ProgressSink(Protocol):
     def job_started(self, job_id: str) -> None: ...
 
     def job_finished(self, outcome: JobOutcome) -> None: ...
+
+    def job_progress(self, job_id: str, fraction: float) -> None:
+        """A handler reported progress within a long job (called from worker threads too)."""
+        ...
 
 
 class _Limiter:
@@ -364,7 +368,14 @@ class Runner:
             secrets=self._secrets,
             logger=self._logger,
             loop_indices=dict(job.loop_indices),
+            progress=self._progress_reporter(job.id),
         )
+
+    def _progress_reporter(self, job_id: str) -> Callable[[float], None]:
+        sink = self._progress
+        if sink is None:
+            return lambda fraction: None
+        return lambda fraction: sink.job_progress(job_id, min(1.0, max(0.0, fraction)))
 
     # -- storing -------------------------------------------------------------------------------
 

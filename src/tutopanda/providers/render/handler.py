@@ -41,13 +41,14 @@ JobFunction = Callable[[JobContext, ProgressCallback], list[ProducedArtefact]]
 
 
 def progress_logger(context: JobContext, stage: str) -> ProgressCallback:
-    """A callback logging ``fraction`` through ``context.logger`` at most every 5% (and at 100%)."""
+    """A callback reporting ``fraction`` (``context.progress`` and a debug log) every 5% and at 100%."""
     last = [-1.0]
 
     def report(fraction: float) -> None:
         if fraction - last[0] >= _PROGRESS_STEP or (fraction >= 1.0 > last[0]):
             last[0] = fraction
-            context.logger.info(
+            context.progress(fraction)
+            context.logger.debug(
                 PROGRESS_MESSAGE, job=context.job_id, stage=stage, fraction=round(fraction, 3)
             )
 
