@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
+from tutopanda.core.blueprint import PRODUCER_KINDS
 from tutopanda.core.provider_contract import ArtefactInput, JobContext
 from tutopanda.core.timeline import (
     MusicPlan,
@@ -33,19 +34,7 @@ __all__ = [
     "sample_narration_audio",
 ]
 
-SAMPLE_KINDS = (
-    "script",
-    "narration",
-    "image-prompt",
-    "image",
-    "video-prompt",
-    "video",
-    "music-prompt",
-    "music",
-    "clip",
-    "timeline",
-    "export",
-)
+SAMPLE_KINDS = PRODUCER_KINDS
 """Producer kinds :func:`sample_job_context` knows (every kind of the bundled modules)."""
 
 _TOPIC = "How do volcanoes erupt?"

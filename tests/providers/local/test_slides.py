@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from tutopanda.core.movie_frame import frame_size
 from tutopanda.providers.local import (
     FONT_DIRECTORY,
     PALETTES,
     SlidesHandler,
     font_path,
-    frame_size,
     load_font,
     render_slide,
     render_title_card,

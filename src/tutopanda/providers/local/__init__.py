@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from tutopanda.providers.local.draft_script import DraftScript, DraftScriptHandler, write_draft
     from tutopanda.providers.local.fonts import FONT_DIRECTORY, font_path, load_font
     from tutopanda.providers.local.moods import DEFAULT_MOOD, MOODS, Mood, detect_mood
-    from tutopanda.providers.local.movie_frame import ASPECT_RATIOS, RESOLUTIONS, frame_size
     from tutopanda.providers.local.music import MusicBed, synthesise_music
     from tutopanda.providers.local.music_handler import SynthHandler
     from tutopanda.providers.local.palettes import PALETTES, Palette, palette_for
@@ -52,7 +51,6 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
-    "ASPECT_RATIOS",
     "DEFAULT_MOOD",
     "FONT_DIRECTORY",
     "LOCAL_MODELS",
@@ -61,7 +59,6 @@ __all__ = [
     "PALETTES",
     "PIPER_MODEL_SHA256",
     "PIPER_VOICE",
-    "RESOLUTIONS",
     "DraftScript",
     "DraftScriptHandler",
     "Mood",
@@ -78,7 +75,6 @@ __all__ = [
     "draw_slide",
     "draw_title_card",
     "font_path",
-    "frame_size",
     "image_prompts",
     "load_font",
     "music_prompt",
@@ -103,9 +99,6 @@ _MODULE_OF: dict[str, str] = {
     "FONT_DIRECTORY": "fonts",
     "font_path": "fonts",
     "load_font": "fonts",
-    "ASPECT_RATIOS": "movie_frame",
-    "RESOLUTIONS": "movie_frame",
-    "frame_size": "movie_frame",
     "DEFAULT_MOOD": "moods",
     "MOODS": "moods",
     "Mood": "moods",

@@ -14,6 +14,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from tutopanda.core.blueprint import PRODUCER_KINDS
 from tutopanda.core.errors import ProviderError, RateLimitedError
 from tutopanda.core.hashing import sha256_hex
 from tutopanda.core.provider_contract import HandlerLimits, JobContext, JobResult, Mode
@@ -24,21 +25,7 @@ from tutopanda.providers.mock.payloads import build_artefacts
 
 __all__ = ["MOCK_KINDS", "MockHandler"]
 
-MOCK_KINDS: frozenset[str] = frozenset(
-    {
-        "export",
-        "clip",
-        "image",
-        "image-prompt",
-        "music",
-        "music-prompt",
-        "narration",
-        "script",
-        "timeline",
-        "video",
-        "video-prompt",
-    }
-)
+MOCK_KINDS: frozenset[str] = frozenset(PRODUCER_KINDS)
 """The producer kinds the bundled modules declare; the mock is registered for exactly these."""
 
 

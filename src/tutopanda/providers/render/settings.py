@@ -7,7 +7,6 @@ unknown keys are ignored so engine-level keys (``mock`` knobs, future options) d
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -16,6 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from tutopanda.core.errors import ProviderConfigError
 from tutopanda.core.json_file import validation_summary
+from tutopanda.core.movie_frame import frame_size as movie_frame_size
 
 __all__ = [
     "ClipSettings",
@@ -93,27 +93,9 @@ def parse_settings(model: type[_S], config: Mapping[str, Any], where: str) -> _S
         ) from exc
 
 
-_RESOLUTION = re.compile(r"^(\d{2,4})p$")
-_ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:3": (4, 3), "3:4": (3, 4)}
-
-
 def frame_size(resolution: object, aspect_ratio: object) -> tuple[int, int]:
-    """Width and height for ``Resolution`` (``720p``: the short side) and ``AspectRatio``.
-
-    720p 16:9 is 1280x720, 1080p 16:9 is 1920x1080, 720p 9:16 is 720x1280; the long side is rounded to
-    an even number (H.264 4:2:0 needs even sizes): 480p 16:9 is 854x480. Any ``NNNp`` is accepted, so
-    tests can render 180p (320x180).
-    """
-    text = resolution if isinstance(resolution, str) else "720p"
-    match = _RESOLUTION.match(text)
-    if not match or not 90 <= int(match.group(1)) <= 4320:
-        raise ProviderConfigError(f"unknown Resolution {resolution!r}", hint="use 480p, 720p or 1080p")
-    aspect = aspect_ratio if isinstance(aspect_ratio, str) else "16:9"
-    if aspect not in _ASPECTS:
-        raise ProviderConfigError(
-            f"unknown AspectRatio {aspect_ratio!r}", hint=f"use one of {list(_ASPECTS)}"
-        )
-    short = int(match.group(1)) // 2 * 2
-    across, down = _ASPECTS[aspect]
-    long_side = round(short * max(across, down) / min(across, down) / 2) * 2
-    return (long_side, short) if across >= down else (short, long_side)
+    """The movie's frame size (:func:`tutopanda.core.movie_frame.frame_size`); bad values: config errors."""
+    try:
+        return movie_frame_size(resolution, aspect_ratio, strict=True)
+    except ValueError as exc:
+        raise ProviderConfigError(str(exc), hint="fix the movie's Resolution or AspectRatio input") from exc
