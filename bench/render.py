@@ -103,10 +103,8 @@ def _moviepy(root: Path, work: Path) -> float | None:
         for i, narration in enumerate(narrations)
     ]
     video = concatenate_videoclips(slides)
-    music = (
-        AudioFileClip(blob("Artifact:Music.Music"))
-        .with_effects([afx.MultiplyVolume(0.3)])
-        .with_duration(video.duration)
+    music = AudioFileClip(blob("Artifact:Music.Music")).with_effects(
+        [afx.AudioLoop(duration=video.duration), afx.MultiplyVolume(0.3)]
     )
     video = video.with_audio(CompositeAudioClip([concatenate_audioclips(narrations), music]))
     start = time.perf_counter()
@@ -131,7 +129,19 @@ def main() -> None:
         sections = "\n\n".join(f"## Part {i + 1}\n\n{text}" for i, text in enumerate(SEGMENTS))
         script.write_text(f"# How volcanoes erupt\n\nWhy the ground opens.\n\n{sections}\n", encoding="utf-8")
         query_wall, _ = _run(
-            ["query", "--script", str(script), "--movie", "bench", "--resolution", "720p", "--json"], root
+            [
+                "query",
+                "--script",
+                str(script),
+                "--movie",
+                "bench",
+                "--resolution",
+                "720p",
+                "--duration",
+                "60",
+                "--json",
+            ],
+            root,
         )
         render_full = _render_seconds(root, "rev-0001")
 
