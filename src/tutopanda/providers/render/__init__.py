@@ -10,7 +10,7 @@ See ``docs/timeline.md`` for the pipeline and why it is incremental.
 from __future__ import annotations
 
 from tutopanda.providers.registry import HandlerFactory, HandlerSpec, ProviderRegistry, Registration
-from tutopanda.providers.render.handler import MODEL_KINDS, PROGRESS_MESSAGE, RenderHandler
+from tutopanda.providers.render.handler import LOCAL_MODEL_KINDS, MODEL_KINDS, PROGRESS_MESSAGE, RenderHandler
 
 __all__ = ["MODEL_KINDS", "PROGRESS_MESSAGE", "PROVIDER", "RenderHandler", "register_render"]
 
@@ -23,10 +23,12 @@ def register_render(registry: ProviderRegistry) -> list[Registration]:
     def build(spec: HandlerSpec) -> RenderHandler:
         return RenderHandler(spec.provider, spec.model, spec.environment, mode="live")
 
+    bindings = [(PROVIDER, model, kind) for model, kind in MODEL_KINDS.items()]
+    bindings += [("local", model, kind) for model, kind in LOCAL_MODEL_KINDS.items()]
     return [
         registry.add(
             HandlerFactory(
-                provider=PROVIDER,
+                provider=provider,
                 model=model,
                 environment="*",
                 mode="live",
@@ -35,5 +37,5 @@ def register_render(registry: ProviderRegistry) -> list[Registration]:
                 description=f"local ffmpeg render ({kind})",
             )
         )
-        for model, kind in MODEL_KINDS.items()
+        for provider, model, kind in bindings
     ]

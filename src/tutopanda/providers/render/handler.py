@@ -23,7 +23,7 @@ from tutopanda.core.provider_contract import (
 )
 from tutopanda.providers.render.ffmpeg import ProgressCallback, ffmpeg_exe
 
-__all__ = ["MODEL_KINDS", "PROGRESS_MESSAGE", "RenderHandler", "progress_logger"]
+__all__ = ["LOCAL_MODEL_KINDS", "MODEL_KINDS", "PROGRESS_MESSAGE", "RenderHandler", "progress_logger"]
 
 MODEL_KINDS: dict[str, str] = {
     "segment-renderer": "clip",
@@ -31,6 +31,9 @@ MODEL_KINDS: dict[str, str] = {
     "mp4-exporter": "export",
 }
 """The ``tutopanda`` models and the producer kind each serves."""
+
+LOCAL_MODEL_KINDS: dict[str, str] = {"slides": "video"}
+"""Models of provider ``local`` rendered here: offline stand-ins that need ffmpeg."""
 
 PROGRESS_MESSAGE = "render progress"
 """The logger message carrying ffmpeg progress (fields: ``job``, ``stage``, ``fraction`` in [0, 1])."""
@@ -61,6 +64,10 @@ def _job_function(model: str) -> JobFunction:
         from tutopanda.providers.render.clip import render_clip
 
         return lambda context, progress: [render_clip(context, progress)]
+    if model == "slides":
+        from tutopanda.providers.render.still_video import render_still_video
+
+        return lambda context, progress: [render_still_video(context, progress)]
     if model == "ordered-timeline":
         from tutopanda.providers.render.composer import compose_job
 
@@ -76,9 +83,10 @@ class RenderHandler:
     needs_secrets: tuple[str, ...] = ()
 
     def __init__(self, provider: str, model: str, environment: str, *, mode: Mode = "live") -> None:
-        if model not in MODEL_KINDS:
+        models = LOCAL_MODEL_KINDS if provider == "local" else MODEL_KINDS
+        if model not in models:
             raise ProviderConfigError(
-                f"unknown {provider} render model {model!r}", hint=f"use one of {', '.join(MODEL_KINDS)}"
+                f"unknown {provider} render model {model!r}", hint=f"use one of {', '.join(models)}"
             )
         self.provider = provider
         self.model = model
@@ -103,7 +111,7 @@ class RenderHandler:
 
     async def produce(self, context: JobContext) -> JobResult:
         """Run the model's job in a worker thread, reporting progress through ``context.logger``."""
-        expected = MODEL_KINDS[self.model]
+        expected = (LOCAL_MODEL_KINDS if self.provider == "local" else MODEL_KINDS)[self.model]
         if context.kind != expected:
             raise ProviderConfigError(
                 f"{self.provider}/{self.model} renders {expected} jobs, not {context.kind!r}",
