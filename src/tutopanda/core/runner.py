@@ -79,6 +79,10 @@ class JobOutcome:
     cost: float | None = None
     error: str | None = None
     artefacts: list[str] = field(default_factory=list)
+    started: float | None = None
+    """Seconds from the start of the run to the job's first call (None when it made no call)."""
+    ended: float | None = None
+    """Seconds from the start of the run to the end of its last call."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,10 +94,12 @@ class JobOutcome:
             "model": self.model,
             "status": self.status,
             "attempts": self.attempts,
-            "durationSeconds": round(self.duration, 6),
+            "durationSeconds": round(self.duration, 6),  # time in provider calls, retries included
             "cost": self.cost,
             "error": self.error,
             "artefacts": self.artefacts,
+            "startSeconds": None if self.started is None else round(self.started, 6),
+            "endSeconds": None if self.ended is None else round(self.ended, 6),
         }
 
 
@@ -189,6 +195,7 @@ class Runner:
         self._logger = logger or ctx.logger
         self._limiters: dict[str, _Limiter] = {}
         self._global = asyncio.Semaphore(max(1, options.concurrency))
+        self._t0 = time.monotonic()
         self._random = random.Random(options.seed)
         self._failed_jobs: set[str] = set()
         self.outcomes: dict[str, JobOutcome] = {
@@ -211,6 +218,7 @@ class Runner:
 
     async def run(self) -> dict[str, JobOutcome]:
         """Execute the plan's layers in order (up to ``options.up_to_layer``); return the outcomes."""
+        self._t0 = time.monotonic()
         # Storing results is fsync-bound I/O done in threads: one thread per job in flight lets the
         # durable writes overlap instead of queueing behind the default pool's few workers.
         workers = max(4, self.options.concurrency + 2)
@@ -250,7 +258,6 @@ class Runner:
             self._finish(outcome, "cached")
             return
         handler = self._resolver(job.variant.provider, job.variant.model, job.kind)
-        started = time.monotonic()
         try:
             context = self._context(job, handler)
         except (TutopandaError, ValueError) as exc:  # e.g. an upstream artefact that cannot be read
@@ -258,9 +265,8 @@ class Runner:
             await asyncio.to_thread(self._record_failure, job, handler, trace, message)
             self._finish(outcome, "failed", error=message, failed=True)
             return
-        result, error, attempts = await self._call_with_retries(job, handler, context)
+        result, error, attempts = await self._call_with_retries(job, handler, context, outcome)
         outcome.attempts = attempts
-        outcome.duration = time.monotonic() - started
         if result is None:
             await asyncio.to_thread(self._record_failure, job, handler, trace, error or "unknown error")
             self._finish(outcome, "failed", error=error, failed=True)
@@ -288,9 +294,13 @@ class Runner:
     # -- calling -------------------------------------------------------------------------------
 
     async def _call_with_retries(
-        self, job: Job, handler: ProviderHandler, context: JobContext
+        self, job: Job, handler: ProviderHandler, context: JobContext, outcome: JobOutcome
     ) -> tuple[JobResult | None, str | None, int]:
-        """Call the handler, retrying retryable errors; a slot is held only while a call is in flight."""
+        """Call the handler, retrying retryable errors; a slot is held only while a call is in flight.
+
+        ``outcome`` gets the time spent in calls (not waiting for a slot) and when the first call started
+        and the last one ended, relative to the start of the run.
+        """
         attempt = 0
         while True:
             attempt += 1
@@ -298,7 +308,15 @@ class Runner:
                 async with self._global, self._limiter(handler):
                     if attempt == 1 and self._progress:
                         self._progress.job_started(job.id)
-                    return await handler.produce(replace(context, attempt=attempt)), None, attempt
+                    began = time.monotonic()
+                    if outcome.started is None:
+                        outcome.started = began - self._t0
+                    try:
+                        return await handler.produce(replace(context, attempt=attempt)), None, attempt
+                    finally:
+                        ended = time.monotonic()
+                        outcome.duration += ended - began
+                        outcome.ended = ended - self._t0
             except ProviderError as exc:
                 if not exc.retryable or attempt >= self.options.max_attempts:
                     return None, exc.message, attempt
