@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from tutopanda.core.blueprint import Job
+from tutopanda.core.errors import TutopandaError
 from tutopanda.core.event_log import artefact_log
 from tutopanda.core.hashing import hash_value
 from tutopanda.core.locks import movie_lock
@@ -197,8 +198,7 @@ def run_build(
         if plan.is_empty:
             # No job to run, but the inputs may still differ from the current manifest (an undone edit
             # whose old outputs were found by their traces): commit that state without a provider call.
-            committed = _commit(ctx, movie_id, prepared)
-            return BuildReport(plan, committed, [], False, time.monotonic() - started)
+            return BuildReport(plan, _commit(ctx, movie_id, prepared), [], False, time.monotonic() - started)
         PlanStore(ctx, movie_id).save(plan.revision, plan.to_dict())
         started_at = ctx.clock.timestamp()
         runner = Runner(
@@ -214,32 +214,54 @@ def run_build(
             progress=progress,
         )
         interrupted = False
+        crash: BaseException | None = None
         try:
             asyncio.run(runner.run())
         except KeyboardInterrupt:
             interrupted = True
-        committed = _commit(ctx, movie_id, prepared)
-        outcomes = list(runner.outcomes.values())
-        duration = time.monotonic() - started
-        failed = any(outcome.status in ("failed", "blocked") for outcome in outcomes)
-        status = "interrupted" if interrupted else ("failed" if failed else "succeeded")
-        record = run_record(
-            revision=plan.revision,
-            committed_revision=committed,
-            status=status,
-            mode=options.mode,
-            concurrency=options.concurrency,
-            started_at=started_at,
-            finished_at=ctx.clock.timestamp(),
-            duration=duration,
-            outcomes=outcomes,
-        )
-        save_run_record(ctx, movie_id, record)
+        except BaseExceptionGroup as group:  # e.g. the store failed (disk full): keep what is done
+            crash = _first_error(group)
+        committed = None
+        try:
+            committed = _commit(ctx, movie_id, prepared)
+        finally:
+            outcomes = list(runner.outcomes.values())
+            duration = time.monotonic() - started
+            failed = crash is not None or any(o.status in ("failed", "blocked") for o in outcomes)
+            status = "interrupted" if interrupted else ("failed" if failed else "succeeded")
+            record = run_record(
+                revision=plan.revision,
+                committed_revision=committed,
+                status=status,
+                mode=options.mode,
+                concurrency=options.concurrency,
+                started_at=started_at,
+                finished_at=ctx.clock.timestamp(),
+                duration=duration,
+                outcomes=outcomes,
+            )
+            save_run_record(ctx, movie_id, record)
+        if crash is not None:
+            raise crash
         return BuildReport(plan, committed, outcomes, interrupted, duration)
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to show for a run that stopped: the first Tutopanda error in the group, else the group."""
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            error = _first_error(error)
+        if isinstance(error, TutopandaError):
+            return error
+    return group
 
 
 def _commit(ctx: StorageContext, movie_id: str, prepared: PreparedBuild) -> str | None:
     """Save the movie's current state as the plan's revision, unless it equals the base manifest."""
+    state = prepared.state
+    for job in state.graph.jobs:  # jobs the run never reached (Ctrl-C, --up-to-layer) may still be fresh
+        if state.traces.get(job.id) is None:
+            state.traces[job.id] = state.trace_of(job)
     manifest = current_manifest(prepared, revision=prepared.plan.revision, created_at=ctx.clock.timestamp())
     if not prepared.base.is_empty_revision and _same_content(manifest, prepared.base):
         return None

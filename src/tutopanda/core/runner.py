@@ -305,7 +305,8 @@ class Runner:
         while True:
             attempt += 1
             try:
-                async with self._global, self._limiter(handler):
+                # The provider's own limit first: a job waiting on its provider holds no global slot.
+                async with self._limiter(handler), self._global:
                     if attempt == 1 and self._progress:
                         self._progress.job_started(job.id)
                     began = time.monotonic()

@@ -117,3 +117,56 @@ def test_invalid_json_is_a_failure_and_its_consumers_are_blocked_not_crashed(
     timeline = [e for e in artefact_log(ctx, movie) if e.artefact_id == "Artifact:Timeline.Timeline"]
     assert [e.status for e in timeline] == ["failed"]
     assert timeline[0].diagnostics["error"]["message"].startswith("invalid JSON")
+
+
+def test_a_store_failure_stops_the_build_cleanly_and_keeps_what_was_done(
+    ctx: StorageContext, movie: str, tmp_path: Path
+) -> None:
+    import errno
+
+    import pytest
+
+    from tutopanda.core.errors import StorageError
+    from tutopanda.core.manifest_store import ManifestStore
+    from tutopanda.core.run_record import list_run_records
+
+    class DiskFull(FileHandler):
+        async def produce(self, context: JobContext) -> JobResult:
+            if context.kind != "narration":
+                return await super().produce(context)
+
+            def chunks() -> Any:
+                yield b"half a clip"
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+            return JobResult(
+                [ProducedArtefact(aid, mime_type="audio/wav", chunks=chunks()) for aid, _ in context.produces]
+            )
+
+    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 2})
+    with pytest.raises(StorageError, match="disk full"):
+        _build(ctx, movie, DiskFull(tmp_path))
+    manifest = ManifestStore(ctx, movie).load_current()
+    assert "Artifact:Script.MovieTitle" in manifest.artefacts  # the script's outputs were committed
+    assert list_run_records(ctx, movie)[-1]["status"] == "failed"
+
+
+def test_a_commit_after_up_to_layer_keeps_downstream_outputs_that_are_still_valid(
+    ctx: StorageContext, movie: str, tmp_path: Path
+) -> None:
+    from tutopanda.core.manifest_store import ManifestStore
+
+    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 2})
+    handler = FileHandler(tmp_path)
+    _build(ctx, movie, handler)
+    full = set(ManifestStore(ctx, movie).load_current().artefacts)
+    report = run_build(
+        ctx,
+        movie,
+        resolver=lambda provider, model, kind: handler,
+        options=RunOptions(mode="mock", up_to_layer=0),
+        secrets=EnvSecretResolver({}),
+        forced=["Producer:Script.ScriptWriter"],
+    )
+    assert [o.status for o in report.outcomes if o.attempts] == ["succeeded"]
+    assert set(ManifestStore(ctx, movie).load_current().artefacts) == full
