@@ -15,9 +15,10 @@ one rule gives early cutoff (an upstream rebuilt to identical bytes leaves downs
 free undo (reverting an edit recreates an old trace, whose outputs are still in the log) and correct
 retries (a failed event never satisfies freshness).
 
-A **manual override** is an artefact the user supplied by hand (``inputsHash`` = :data:`MANUAL`): while it
-is newer than the artefact's latest *produced* success, it stands in for the producer's output, so editing
-one segment's narration text re-runs only what consumes that segment.
+A **manual override** is an artefact the user supplied by hand (``inputsHash`` = :data:`MANUAL`). It stands
+in for the producer's output under any trace the producer has not made newer output for, so editing one
+segment's narration text re-runs only what consumes that segment, and undoing an unrelated edit brings the
+user's text back rather than an older draft.
 """
 
 from __future__ import annotations
@@ -130,13 +131,17 @@ class TraceIndex:
         return seen.event if seen else None
 
     def resolve(self, artefact_id: str, trace: str | None) -> ArtefactEvent | None:
-        """The event whose output stands for ``artefact_id`` now: an override, else the trace's output."""
-        override = self.override(artefact_id)
-        if override is not None:
-            return override
-        if trace is None:
-            return None
-        return self.produced(artefact_id, trace)
+        """The event whose output stands for ``artefact_id`` under ``trace``.
+
+        The user's latest manual replacement wins unless the producer made this artefact *for this very
+        trace* after it: so an edit survives undo (returning to the inputs it was made under restores
+        the edit, not the older draft), while a run for new inputs supersedes it for those inputs.
+        """
+        manual = self._override.get(artefact_id)
+        produced = self._by_trace.get((artefact_id, trace)) if trace is not None else None
+        if manual is not None and (produced is None or produced.seq < manual.seq):
+            return manual.event
+        return produced.event if produced else None
 
     def latest(self, artefact_id: str) -> ArtefactEvent | None:
         """The latest event of any status for ``artefact_id``."""

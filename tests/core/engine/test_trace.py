@@ -66,7 +66,7 @@ def test_trace_changes_with_values_order_and_variant_only() -> None:
     assert job_trace(image, _hashes) != job_trace(image2, _hashes)
 
 
-def test_index_prefers_a_newer_manual_override_until_the_producer_runs_again() -> None:
+def test_a_manual_override_stands_unless_the_producer_made_newer_output_for_the_same_trace() -> None:
     from tutopanda.core.blob_ref import BlobRef
     from tutopanda.core.events import ArtefactEvent, ArtefactOutput, ArtefactStatus
 
@@ -86,9 +86,12 @@ def test_index_prefers_a_newer_manual_override_until_the_producer_runs_again() -
 
     index = TraceIndex.from_events([event("t1", "a"), event("manual", "b")])
     assert index.resolve("Artifact:A.B", "t1").output.blob.hash == "b" * 64  # type: ignore[union-attr]
-    index.add(event("t2", "c"))
-    assert index.resolve("Artifact:A.B", "t1").output.blob.hash == "a" * 64  # type: ignore[union-attr]
+    assert index.resolve("Artifact:A.B", None).output.blob.hash == "b" * 64  # type: ignore[union-attr]
+    index.add(event("t2", "c"))  # the producer ran for new inputs: that supersedes the edit for them
     assert index.resolve("Artifact:A.B", "t2").output.blob.hash == "c" * 64  # type: ignore[union-attr]
-    index.add(event("t3", "", status="failed"))
-    assert index.resolve("Artifact:A.B", "t3") is None
+    # undo back to t1: the user's edit (newer than t1's output) comes back, not the old draft
+    assert index.resolve("Artifact:A.B", "t1").output.blob.hash == "b" * 64  # type: ignore[union-attr]
+    index.add(event("t3", "", status="failed"))  # a failure never supersedes anything
+    assert index.resolve("Artifact:A.B", "t3").output.blob.hash == "b" * 64  # type: ignore[union-attr]
+    assert TraceIndex.from_events([event("t3", "", status="failed")]).resolve("Artifact:A.B", "t3") is None
     assert index.latest("Artifact:A.B").status == "failed"  # type: ignore[union-attr]
