@@ -172,3 +172,70 @@ def test_build_then_show_current_and_past_revisions(cli: CliRunner, root: Path, 
     missing = cli("manifest:show", "--movie", "demo", "--revision", "rev-0009")
     assert missing.code != 0
     assert "rev-0009" in missing.stderr
+
+
+def test_a_defined_movie_refuses_inputs_and_artefacts_it_cannot_build_with(
+    cli: CliRunner, root: Path, tmp_path: Path
+) -> None:
+    assert cli("storage:init", "--movie", "m", "--blueprint", "audio-only").code == 0
+    before = list(input_log(_ctx(root), "m"))
+    unknown = cli(
+        "events:append",
+        "-m",
+        "m",
+        "-t",
+        "input",
+        "-f",
+        str(_write(tmp_path / "u.json", {"id": "Input:Nope", "payload": 1})),
+    )
+    assert unknown.code == 2 and "Nope" in unknown.stderr
+    wrong_type = cli(
+        "events:append",
+        "-m",
+        "m",
+        "-t",
+        "input",
+        "-f",
+        str(_write(tmp_path / "t.json", {"id": "Input:NumOfSegments", "payload": "three"})),
+    )
+    assert wrong_type.code == 2 and "NumOfSegments" in wrong_type.stderr
+    assert list(input_log(_ctx(root), "m")) == before  # nothing that would break later builds was recorded
+    typo = cli(
+        "events:append",
+        "-m",
+        "m",
+        "-t",
+        "artefact",
+        "-f",
+        str(
+            _write(
+                tmp_path / "a.json",
+                {
+                    "artefactId": "Artifact:Script.NarationScript[0]",
+                    "producedBy": "Producer:Script.ScriptWriter",
+                    "payload": "x",
+                },
+            )
+        ),
+    )
+    assert typo.code == 2 and "did you mean Artifact:Script.NarrationScript[0]" in typo.stderr
+    trace = cli(
+        "events:append",
+        "-m",
+        "m",
+        "-t",
+        "artefact",
+        "-f",
+        str(
+            _write(
+                tmp_path / "h.json",
+                {
+                    "artefactId": "Artifact:Script.MovieTitle",
+                    "producedBy": "Producer:Script.ScriptWriter",
+                    "payload": "x",
+                    "inputsHash": "abc",
+                },
+            )
+        ),
+    )
+    assert trace.code == 2 and "inputsHash" in trace.stderr

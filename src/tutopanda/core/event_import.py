@@ -15,6 +15,7 @@ Record shapes (JSON objects):
 
 from __future__ import annotations
 
+import difflib
 import mimetypes
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,11 +23,13 @@ from typing import Any, cast
 
 from tutopanda.core.blob_ref import BlobRef
 from tutopanda.core.blob_store import BlobStore
+from tutopanda.core.blueprint import JobGraph
 from tutopanda.core.errors import UsageError
 from tutopanda.core.event_log import artefact_log, input_log
 from tutopanda.core.events import ArtefactEvent, ArtefactStatus, InputEvent, artefact_event, input_event
 from tutopanda.core.hashing import canonical_json
 from tutopanda.core.manifest_store import ManifestStore
+from tutopanda.core.movie_definition import check_new_values, defined_graph
 from tutopanda.core.storage import StorageContext
 from tutopanda.core.trace import MANUAL
 
@@ -98,6 +101,7 @@ def append_input_records(
         events.append(
             input_event(input_id, record["payload"], revision=revision, clock=ctx.clock, edited_by=edited_by)
         )
+    check_new_values(ctx, movie_id, {event.id: event.payload for event in events})
     input_log(ctx, movie_id).append_many(events)
     return events
 
@@ -132,6 +136,22 @@ def _store_payload(blobs: BlobStore, record: Mapping[str, Any], base_dir: Path, 
     return None
 
 
+def _check_against_graph(graph: JobGraph, artefact_id: str, produced_by: str, where: str) -> None:
+    producer = graph.producer_of(artefact_id)
+    if producer is None:
+        known = [a.id for job in graph.jobs for a in job.produces]
+        close = difflib.get_close_matches(artefact_id, known, n=1)
+        raise UsageError(
+            f"{where}: movie has no artefact {artefact_id}",
+            f"did you mean {close[0]}?" if close else "list them with 'tutopanda manifest:show --movie <id>'",
+        )
+    if producer.id != produced_by:
+        raise UsageError(
+            f"{where}: {artefact_id} is produced by {producer.id}, not {produced_by}",
+            f'use "producedBy": "{producer.id}"',
+        )
+
+
 def append_artefact_records(
     ctx: StorageContext,
     movie_id: str,
@@ -147,6 +167,7 @@ def append_artefact_records(
     """
     revision = ManifestStore(ctx, movie_id).next_revision()
     blobs = BlobStore(ctx, movie_id)
+    graph = defined_graph(ctx, movie_id)
     events: list[ArtefactEvent] = []
     for index, record in enumerate(records):
         where = f"{source} event {index + 1}"
@@ -155,6 +176,13 @@ def append_artefact_records(
             record, "artefactId", where, "Artifact:Script.NarrationScript[0]", "Artifact:"
         )
         produced_by = _required_str(record, "producedBy", where, "Producer:Script.Script")
+        if graph is not None:
+            _check_against_graph(graph, artefact_id, produced_by, where)
+        if record.get("inputsHash", MANUAL_INPUTS_HASH) != MANUAL_INPUTS_HASH:
+            raise UsageError(
+                f"{where}: inputsHash must be {MANUAL_INPUTS_HASH!r} for an artefact supplied by hand",
+                "drop inputsHash: traces are computed by the engine, never taken from a file",
+            )
         status = record.get("status", "succeeded")
         if status not in _STATUSES:
             raise UsageError(f"{where}: status {status!r} is not one of {', '.join(_STATUSES)}")
@@ -173,7 +201,7 @@ def append_artefact_records(
                 artefact_id,
                 status=cast(ArtefactStatus, status),
                 revision=revision,
-                inputs_hash=str(record.get("inputsHash") or MANUAL_INPUTS_HASH),
+                inputs_hash=MANUAL_INPUTS_HASH,
                 produced_by=produced_by,
                 provider=str(record.get("provider") or "manual"),
                 model=record.get("model") if isinstance(record.get("model"), str) else None,

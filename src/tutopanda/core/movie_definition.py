@@ -28,7 +28,16 @@ from tutopanda.core.manifest_store import ManifestStore
 from tutopanda.core.movie_layout import ensure_initialised
 from tutopanda.core.storage import StorageContext
 
-__all__ = ["MOVIE_FILE", "DefineResult", "LoadedMovie", "MovieDefinition", "define_movie", "load_movie"]
+__all__ = [
+    "MOVIE_FILE",
+    "DefineResult",
+    "LoadedMovie",
+    "MovieDefinition",
+    "check_new_values",
+    "define_movie",
+    "defined_graph",
+    "load_movie",
+]
 
 MOVIE_FILE = "movie.json"
 
@@ -178,3 +187,26 @@ def load_movie(ctx: StorageContext, movie_id: str) -> LoadedMovie:
     values: dict[str, Any] = {key: event.payload for key, event in latest.items()}
     graph = expand(blueprint, values, definition.selection_pairs() or None)
     return LoadedMovie(movie_id, definition, blueprint, latest, graph)
+
+
+def check_new_values(ctx: StorageContext, movie_id: str, values: Mapping[str, object]) -> None:
+    """Refuse input values a defined movie could not build with (unknown names, wrong types).
+
+    Checked *before* they are appended: the input log is append-only, so a bad value recorded there
+    would break every later build of the movie. Movies without a blueprint yet accept anything.
+    """
+    definition = _read_definition(ctx, movie_id)
+    if definition is None:
+        return
+    blueprint = load_blueprint(definition.blueprint)
+    latest = latest_inputs(input_log(ctx, movie_id))
+    merged: dict[str, object] = {key: event.payload for key, event in latest.items()}
+    merged.update({_canonical(name): value for name, value in values.items()})
+    expand(blueprint, merged, definition.selection_pairs() or None)
+
+
+def defined_graph(ctx: StorageContext, movie_id: str) -> JobGraph | None:
+    """The movie's job graph, or None while it has no blueprint."""
+    if _read_definition(ctx, movie_id) is None:
+        return None
+    return load_movie(ctx, movie_id).graph
