@@ -241,13 +241,20 @@ def run_command(
             force=force or (),
             as_json=as_json,
         )
+        published = None
+        if not dry_run and not report.failed and not report.interrupted:
+            from tutopanda.core.publish import publish_current
+
+            published = publish_current(build_ctx, movie)
         if as_json:
             data = _report_dict(report)
             if dry_run:  # the scratch copy's commit is only what a real build would commit
                 data["wouldCommit"], data["revision"] = data["revision"], None
-            print_json({**data, "dryRun": dry_run})
+            print_json({**data, "dryRun": dry_run, "video": published.video if published else None})
         else:
             _print_report(report, dry_run=dry_run)
+            if published is not None:
+                stdout_console().print(f"movie: {published.video}", markup=False, highlight=False)
             if diff and report.revision and not dry_run:
                 _print_diff(build_ctx, movie, None, report.revision, as_json=False)
     raise_for_outcome(report, movie)

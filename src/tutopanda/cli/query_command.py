@@ -21,7 +21,6 @@ from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
     from tutopanda.core.blueprint import Blueprint
-    from tutopanda.core.storage import StorageContext
 
 __all__ = ["register"]
 
@@ -62,17 +61,6 @@ def _values(blueprint: Blueprint, prompt: str | None, flags: dict[str, Any]) -> 
     return values
 
 
-def _title(ctx: StorageContext, movie: str) -> str | None:
-    from tutopanda.core.blob_store import BlobStore
-    from tutopanda.core.manifest_store import ManifestStore
-
-    manifest = ManifestStore(ctx, movie).load_current()
-    for artefact_id, entry in manifest.artefacts.items():
-        if artefact_id.endswith(".MovieTitle") and entry.blob.mime_type.startswith("text/"):
-            return BlobStore(ctx, movie).get_bytes(entry.blob).decode("utf-8", "replace").strip()
-    return None
-
-
 def query(
     prompt: Annotated[
         str | None, typer.Argument(help="The question the movie answers (optional with --script).")
@@ -89,8 +77,11 @@ def query(
         typer.Option("--movie", "-m", help="Movie id to create or continue (default: from the prompt)."),
     ] = None,
     blueprint: Annotated[
-        str, typer.Option("--blueprint", "-b", help="Blueprint for a new movie.")
-    ] = "image-audio",
+        str | None,
+        typer.Option(
+            "--blueprint", "-b", help="Blueprint of a new movie (default image-audio).", show_default=False
+        ),
+    ] = None,
     segments: Annotated[int | None, typer.Option("--segments", min=1, help="Number of segments.")] = None,
     duration: Annotated[
         int | None, typer.Option("--duration", min=1, help="Total length in seconds.")
@@ -115,7 +106,7 @@ def query(
     from tutopanda.core.errors import UsageError
     from tutopanda.core.movie_definition import define_movie
     from tutopanda.core.movie_layout import init_movie, is_initialised
-    from tutopanda.core.publish import publish_movie
+    from tutopanda.core.publish import publish_current
     from tutopanda.core.script_overrides import replace_script
     from tutopanda.core.storage import StorageConfig, StorageContext, validate_movie_id
 
@@ -138,12 +129,16 @@ def query(
             )
         segments = len(parsed.segments)
         prompt = prompt or parsed.title
-    if prompt is None:
-        raise UsageError("give the question the movie answers", 'tutopanda query "How do volcanoes erupt?"')
-
     ctx = StorageContext.open(StorageConfig(root=state.storage_root()))
-    movie_id = validate_movie_id(movie) if movie else new_movie_id(prompt)
+    if prompt is None and movie is None:
+        raise UsageError("give the question the movie answers", 'tutopanda query "How do volcanoes erupt?"')
+    movie_id = validate_movie_id(movie) if movie else new_movie_id(prompt or "movie")
     existing = is_initialised(ctx, movie_id)
+    if prompt is None and not existing:
+        raise UsageError(
+            f"movie '{movie_id}' does not exist yet: give the question it answers",
+            f'tutopanda query "How do volcanoes erupt?" --movie {movie_id}',
+        )
     flags = {
         "segments": segments,
         "duration": duration,
@@ -153,14 +148,21 @@ def query(
         "resolution": resolution,
         "burn_subtitles": burn_subtitles,
     }
-    loaded_blueprint = load_blueprint(blueprint)
+    if existing:  # its own blueprint decides which flags apply (define_movie refuses another one)
+        from tutopanda.core.movie_definition import load_movie
+
+        loaded_blueprint = load_movie(ctx, movie_id).blueprint
+    else:
+        loaded_blueprint = load_blueprint(blueprint or "image-audio")
     values = _values(loaded_blueprint, prompt, flags)
     if not existing:
         from tutopanda.core.blueprint import expand
 
         expand(loaded_blueprint, values)  # validate before creating anything
         init_movie(ctx, movie_id)
-    defined = define_movie(ctx, movie_id, blueprint=None if existing else blueprint, values=values)
+    defined = define_movie(
+        ctx, movie_id, blueprint=blueprint if existing else (blueprint or "image-audio"), values=values
+    )
     if parsed is not None:
         replace_script(
             ctx, movie_id, defined.graph, title=parsed.title, summary=parsed.summary, segments=parsed.segments
@@ -169,12 +171,9 @@ def query(
         stdout_console().print(f"movie [bold]{movie_id}[/bold] ({'continued' if existing else 'new'})")
     report = execute_build(ctx, movie_id, mode=mode, concurrency=concurrency, as_json=as_json)
 
-    from tutopanda.core.manifest_store import ManifestStore
-
     published = None
     if not report.failed and not report.interrupted:
-        manifest = ManifestStore(ctx, movie_id).load_current()
-        published = publish_movie(ctx, movie_id, defined.graph, manifest, title=_title(ctx, movie_id))
+        published = publish_current(ctx, movie_id)
     if as_json:
         print_json(
             {

@@ -23,7 +23,7 @@ from tutopanda.core.hashing import CHUNK_SIZE
 from tutopanda.core.manifest import Manifest
 from tutopanda.core.storage import StorageContext, storage_error
 
-__all__ = ["PublishedMovie", "movie_file_stem", "publish_movie"]
+__all__ = ["PublishedMovie", "movie_file_stem", "publish_current", "publish_movie"]
 
 MOVIES_DIR = "movies"
 _SUFFIXES = {"video/mp4": ".mp4", "application/x-subrip": ".srt", "text/vtt": ".vtt"}
@@ -88,3 +88,20 @@ def publish_movie(
         else:
             extras.append(target)
     return PublishedMovie(video, tuple(extras)) if video else None
+
+
+def _title(blobs: BlobStore, manifest: Manifest) -> str | None:
+    for artefact_id, entry in manifest.artefacts.items():
+        if artefact_id.endswith(".MovieTitle") and entry.blob.mime_type.startswith("text/"):
+            return blobs.get_bytes(entry.blob).decode("utf-8", "replace").strip()
+    return None
+
+
+def publish_current(ctx: StorageContext, movie_id: str) -> PublishedMovie | None:
+    """Publish the movie's current manifest (named after its title artefact, when it has one)."""
+    from tutopanda.core.manifest_store import ManifestStore
+    from tutopanda.core.movie_definition import load_movie
+
+    manifest = ManifestStore(ctx, movie_id).load_current()
+    graph = load_movie(ctx, movie_id).graph
+    return publish_movie(ctx, movie_id, graph, manifest, title=_title(BlobStore(ctx, movie_id), manifest))
