@@ -308,6 +308,12 @@ def raise_for_outcome(report: BuildReport, movie: str) -> None:
     from tutopanda.core.errors import BuildFailedError
 
     if report.interrupted:
+        from tutopanda.cli.output import print_error
+
+        print_error(
+            "interrupted: finished jobs are kept and committed",
+            f"run 'tutopanda build run --movie {movie}' to continue where it stopped",
+        )
         raise typer.Exit(130)
     if report.failed:
         named = "; ".join(f"{o.job_id} ({o.status}: {o.error or 'unknown error'})" for o in report.failed[:3])

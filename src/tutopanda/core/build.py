@@ -31,7 +31,7 @@ from tutopanda.core.plan_store import PlanStore
 from tutopanda.core.planner import BuildState, Plan, compute_plan
 from tutopanda.core.provider_contract import HandlerResolver, SecretResolver
 from tutopanda.core.revisions import format_revision, parse_revision
-from tutopanda.core.run_record import list_run_records, run_record, save_run_record
+from tutopanda.core.run_record import run_record, run_revisions, save_run_record
 from tutopanda.core.runner import JobOutcome, ProgressSink, Runner, RunOptions
 from tutopanda.core.storage import StorageContext
 from tutopanda.core.trace import TraceIndex, input_value_hashes
@@ -84,7 +84,7 @@ def _estimator(resolver: HandlerResolver | None) -> Callable[[Job], float | None
 def _next_revision(ctx: StorageContext, movie_id: str, store: ManifestStore) -> str:
     """One past every manifest, the pointer and every run that finished (a plan alone reserves nothing)."""
     numbers = [parse_revision(store.next_revision()) - 1]
-    numbers += [parse_revision(str(record["revision"])) for record in list_run_records(ctx, movie_id)]
+    numbers += [parse_revision(revision) for revision in run_revisions(ctx, movie_id)]
     return format_revision(max(numbers) + 1)
 
 

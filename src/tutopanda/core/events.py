@@ -29,6 +29,7 @@ __all__ = [
     "InputEvent",
     "artefact_event",
     "error_diagnostics",
+    "error_message",
     "input_event",
 ]
 
@@ -122,6 +123,14 @@ def input_event(
             f"invalid input event for {input_id!r}: {exc}",
             "input ids look like 'Input:Name' or 'Input:Module.Name'",
         ) from exc
+
+
+def error_message(diagnostics: dict[str, Any], default: str = "unknown error") -> str:
+    """The error message recorded in an event's diagnostics, whatever shape a hand-written event gave it."""
+    error = diagnostics.get("error")
+    if isinstance(error, dict):
+        return str(error.get("message", default))
+    return str(error) if error is not None else default
 
 
 def error_diagnostics(error: BaseException | str) -> dict[str, Any]:

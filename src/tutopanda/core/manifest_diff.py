@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tutopanda.core.manifest import Manifest
+from tutopanda.core.trace import MANUAL
 
 __all__ = ["Change", "ManifestDiff", "diff_manifests"]
 
@@ -80,7 +81,9 @@ def diff_manifests(before: Manifest, after: Manifest) -> ManifestDiff:
             c.id,
             c.before,
             c.after,
-            "regenerated (inputs changed)"
+            "replaced by hand"
+            if after.artefacts[c.id].inputs_hash == MANUAL
+            else "regenerated (inputs changed)"
             if before.artefacts[c.id].inputs_hash != after.artefacts[c.id].inputs_hash
             else "replaced (same inputs)",
         )

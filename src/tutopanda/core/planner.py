@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tutopanda.core.blueprint import Job, JobGraph
+from tutopanda.core.events import error_message
 from tutopanda.core.hashing import canonical_json
 from tutopanda.core.manifest import Manifest
 from tutopanda.core.trace import TraceIndex, job_trace
@@ -202,7 +203,7 @@ def _reasons_for_known_trace(
         if latest is None:
             never_built.append(artefact_id)
         elif latest.status == "failed" and latest.inputs_hash == trace:
-            message = str(latest.diagnostics.get("error", {}).get("message", "unknown error"))
+            message = error_message(latest.diagnostics)
             reasons.append(DirtyReason("last-attempt-failed", f"{artefact_id}: {message}"))
     if never_built:
         more = f" and {len(never_built) - 1} more" if len(never_built) > 1 else ""

@@ -11,13 +11,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from tutopanda.core.atomic_file import write_atomic
+from tutopanda.core.errors import CorruptDataError
 from tutopanda.core.json_file import pretty_json_bytes
 from tutopanda.core.movie_layout import ensure_initialised
 from tutopanda.core.revisions import is_revision, revision_key
 from tutopanda.core.runner import JobOutcome
 from tutopanda.core.storage import StorageContext
 
-__all__ = ["RUN_SUFFIX", "list_run_records", "load_run_record", "run_record", "save_run_record"]
+__all__ = [
+    "RUN_SUFFIX",
+    "list_run_records",
+    "load_run_record",
+    "run_record",
+    "run_revisions",
+    "save_run_record",
+]
 
 RUN_SUFFIX = "-run.json"
 
@@ -75,20 +83,32 @@ def save_run_record(ctx: StorageContext, movie_id: str, record: dict[str, Any]) 
 
 def load_run_record(ctx: StorageContext, movie_id: str, revision: str) -> dict[str, Any] | None:
     """The run record of ``revision``, or None if that revision never ran."""
+    path = _path(ctx, movie_id, revision)
     try:
-        data: dict[str, Any] = json.loads(ctx.read_bytes(_path(ctx, movie_id, revision)))
+        data = json.loads(ctx.read_bytes(path))
     except FileNotFoundError:
         return None
+    except ValueError as exc:
+        raise CorruptDataError(
+            f"{path} is not valid JSON: {exc}", "delete it (it only records a past run)"
+        ) from exc
+    if not isinstance(data, dict):
+        raise CorruptDataError(f"{path} does not hold a run record", "delete it (it only records a past run)")
     return data
 
 
-def list_run_records(ctx: StorageContext, movie_id: str) -> list[dict[str, Any]]:
-    """Every run record of the movie, oldest first."""
+def run_revisions(ctx: StorageContext, movie_id: str) -> list[str]:
+    """Revisions that have a run record, oldest first (from file names: nothing is parsed)."""
     runs_dir = ensure_initialised(ctx, movie_id).runs_dir
     revisions = [
         name.removesuffix(RUN_SUFFIX)
         for name in ctx.list_names(runs_dir)
         if name.endswith(RUN_SUFFIX) and is_revision(name.removesuffix(RUN_SUFFIX))
     ]
-    records = [load_run_record(ctx, movie_id, revision) for revision in sorted(revisions, key=revision_key)]
+    return sorted(revisions, key=revision_key)
+
+
+def list_run_records(ctx: StorageContext, movie_id: str) -> list[dict[str, Any]]:
+    """Every run record of the movie, oldest first."""
+    records = [load_run_record(ctx, movie_id, revision) for revision in run_revisions(ctx, movie_id)]
     return [record for record in records if record is not None]

@@ -29,7 +29,7 @@ from tutopanda.core.blob_store import BlobStore
 from tutopanda.core.blueprint import FanIn, Job
 from tutopanda.core.errors import ProviderError, StorageError, TutopandaError
 from tutopanda.core.event_log import EventLog
-from tutopanda.core.events import ArtefactEvent, artefact_event
+from tutopanda.core.events import ArtefactEvent, artefact_event, error_message
 from tutopanda.core.logger import Logger
 from tutopanda.core.planner import BuildState, Plan, PlannedJob
 from tutopanda.core.provider_contract import (
@@ -276,7 +276,7 @@ class Runner:
         outcome.artefacts = [event.artefact_id for event in stored if event.status == "succeeded"]
         failures = [event for event in stored if event.status != "succeeded"]
         if failures:
-            message = str(failures[0].diagnostics.get("error", {}).get("message", "failed"))
+            message = error_message(failures[0].diagnostics, "failed")
             self._finish(outcome, "failed", error=f"{failures[0].artefact_id}: {message}", failed=True)
         else:
             self._finish(outcome, "succeeded")
