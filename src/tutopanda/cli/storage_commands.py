@@ -182,20 +182,23 @@ def manifest_build(movie: MovieOpt, as_json: JsonOpt = False) -> None:
 
     Each input takes its latest event; each artefact its latest *succeeded* event.
     """
+    from tutopanda.core.locks import movie_lock
     from tutopanda.core.manifest_builder import build_manifest_from_logs
     from tutopanda.core.manifest_store import ManifestStore
+    from tutopanda.core.pending_revision import pending_revision
 
     ctx = _context()
     store = ManifestStore(ctx, movie)
-    snapshot = store.snapshot()
-    revision = store.next_revision()
-    manifest = build_manifest_from_logs(
-        ctx,
-        movie,
-        revision=revision,
-        base_revision=snapshot.manifest.revision if snapshot.pointer.revision else None,
-    )
-    pointer = store.save(manifest, snapshot.pointer_hash)
+    lock = movie_lock(ctx, movie, "build", command=f"tutopanda manifest:build --movie {movie}")
+    with lock:  # a build in progress owns the pointer until it commits
+        snapshot = store.snapshot()
+        manifest = build_manifest_from_logs(
+            ctx,
+            movie,
+            revision=pending_revision(ctx, movie),
+            base_revision=snapshot.manifest.revision if snapshot.pointer.revision else None,
+        )
+        pointer = store.save(manifest, snapshot.pointer_hash)
     if as_json:
         print_json(
             {

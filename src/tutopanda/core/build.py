@@ -27,11 +27,11 @@ from tutopanda.core.locks import movie_lock
 from tutopanda.core.manifest import Manifest, ManifestArtefact, ManifestInput
 from tutopanda.core.manifest_store import ManifestStore
 from tutopanda.core.movie_definition import LoadedMovie, load_movie
+from tutopanda.core.pending_revision import pending_revision
 from tutopanda.core.plan_store import PlanStore
 from tutopanda.core.planner import BuildState, Plan, compute_plan
 from tutopanda.core.provider_contract import HandlerResolver, SecretResolver
-from tutopanda.core.revisions import format_revision, parse_revision
-from tutopanda.core.run_record import run_record, run_revisions, save_run_record
+from tutopanda.core.run_record import run_record, save_run_record
 from tutopanda.core.runner import JobOutcome, ProgressSink, Runner, RunOptions
 from tutopanda.core.storage import StorageContext
 from tutopanda.core.trace import TraceIndex, input_value_hashes
@@ -81,13 +81,6 @@ def _estimator(resolver: HandlerResolver | None) -> Callable[[Job], float | None
     return estimate
 
 
-def _next_revision(ctx: StorageContext, movie_id: str, store: ManifestStore) -> str:
-    """One past every manifest, the pointer and every run that finished (a plan alone reserves nothing)."""
-    numbers = [parse_revision(store.next_revision()) - 1]
-    numbers += [parse_revision(revision) for revision in run_revisions(ctx, movie_id)]
-    return format_revision(max(numbers) + 1)
-
-
 def prepare_build(
     ctx: StorageContext,
     movie_id: str,
@@ -105,7 +98,7 @@ def prepare_build(
         movie_id=movie_id,
         state=state,
         manifest=snapshot.manifest,
-        revision=_next_revision(ctx, movie_id, store),
+        revision=pending_revision(ctx, movie_id),
         base_pointer_hash=snapshot.pointer_hash,
         created_at=ctx.clock.timestamp(),
         forced=forced,
@@ -125,7 +118,9 @@ def plan_build(
     """Plan the next revision and (unless nothing is dirty or ``save`` is false) save it to ``runs/``."""
     prepared = prepare_build(ctx, movie_id, resolver=resolver, forced=forced)
     if save and not prepared.plan.is_empty:
-        PlanStore(ctx, movie_id).save(prepared.plan.revision, prepared.plan.to_dict())
+        # Under the build lock: a running build owns runs/<rev>-plan.json of the same revision.
+        with movie_lock(ctx, movie_id, "build", timeout=0.0, command="tutopanda build plan"):
+            PlanStore(ctx, movie_id).save(prepared.plan.revision, prepared.plan.to_dict())
     return prepared.plan
 
 

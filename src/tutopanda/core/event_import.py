@@ -28,8 +28,8 @@ from tutopanda.core.errors import UsageError
 from tutopanda.core.event_log import artefact_log, input_log
 from tutopanda.core.events import ArtefactEvent, ArtefactStatus, InputEvent, artefact_event, input_event
 from tutopanda.core.hashing import canonical_json
-from tutopanda.core.manifest_store import ManifestStore
 from tutopanda.core.movie_definition import check_new_values, defined_graph
+from tutopanda.core.pending_revision import pending_revision
 from tutopanda.core.storage import StorageContext
 from tutopanda.core.trace import MANUAL
 
@@ -85,7 +85,7 @@ def append_input_records(
     ctx: StorageContext, movie_id: str, records: Sequence[Mapping[str, Any]], *, source: str
 ) -> list[InputEvent]:
     """Validate ``records``, hash their payloads and append them to the movie's input log (all or none)."""
-    revision = ManifestStore(ctx, movie_id).next_revision()
+    revision = pending_revision(ctx, movie_id)
     events: list[InputEvent] = []
     for index, record in enumerate(records):
         where = f"{source} event {index + 1}"
@@ -165,7 +165,7 @@ def append_artefact_records(
     Blobs written before a later record turns out invalid stay in the store: they are content-addressed
     and unreferenced blobs are harmless.
     """
-    revision = ManifestStore(ctx, movie_id).next_revision()
+    revision = pending_revision(ctx, movie_id)
     blobs = BlobStore(ctx, movie_id)
     graph = defined_graph(ctx, movie_id)
     events: list[ArtefactEvent] = []

@@ -24,8 +24,8 @@ from tutopanda.core.event_log import input_log
 from tutopanda.core.events import InputEvent, input_event
 from tutopanda.core.json_file import pretty_json_bytes, validation_summary
 from tutopanda.core.manifest_builder import latest_inputs
-from tutopanda.core.manifest_store import ManifestStore
 from tutopanda.core.movie_layout import ensure_initialised
+from tutopanda.core.pending_revision import pending_revision
 from tutopanda.core.storage import StorageContext
 
 __all__ = [
@@ -147,7 +147,7 @@ def define_movie(
     merged.update(given)
     graph = expand(loaded, merged, chosen or None)
 
-    revision = ManifestStore(ctx, movie_id).next_revision()
+    revision = pending_revision(ctx, movie_id)
     events: list[InputEvent] = []
     for input_id, item in graph.inputs.values.items():
         # Only given values and inputs never recorded before can differ from the log: the latter are defaults.
