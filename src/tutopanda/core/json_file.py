@@ -8,11 +8,15 @@ format must come from one place.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-__all__ = ["pretty_json_bytes", "validation_summary"]
+from tutopanda.core.errors import CorruptDataError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+__all__ = ["parse_json_model", "pretty_json_bytes", "validation_summary"]
 
 
 def pretty_json_bytes(data: Any) -> bytes:
@@ -30,3 +34,11 @@ def validation_summary(exc: ValidationError) -> str:
     where = ".".join(str(part) for part in first.get("loc", ()))
     message = str(first.get("msg", "invalid"))
     return f"{where}: {message}" if where else message
+
+
+def parse_json_model(model: type[ModelT], data: bytes, source: str, what: str, hint: str) -> ModelT:
+    """Parse a stored JSON file into ``model``; :class:`CorruptDataError` naming ``source`` and the field."""
+    try:
+        return model.model_validate_json(data)
+    except ValidationError as exc:
+        raise CorruptDataError(f"{source} is not a valid {what} ({validation_summary(exc)})", hint) from exc

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from tutopanda.core.blob_ref import BlobRef
-from tutopanda.core.errors import CorruptDataError
-from tutopanda.core.json_file import pretty_json_bytes, validation_summary
+from tutopanda.core.json_file import parse_json_model, pretty_json_bytes
 from tutopanda.core.revisions import EMPTY_REVISION, REVISION_PATTERN, parse_revision
 
 __all__ = [
@@ -113,10 +112,10 @@ def manifest_bytes(manifest: Manifest) -> bytes:
 
 def parse_manifest(data: bytes, source: str) -> Manifest:
     """Parse manifest file bytes; :class:`CorruptDataError` naming ``source`` if they are not a manifest."""
-    try:
-        return Manifest.model_validate_json(data)
-    except ValidationError as exc:
-        raise CorruptDataError(
-            f"{source} is not a valid manifest ({validation_summary(exc)})",
-            "restore it from a backup, or point current.json at an earlier manifest in manifests/",
-        ) from exc
+    return parse_json_model(
+        Manifest,
+        data,
+        source,
+        "manifest",
+        "restore it from a backup, or point current.json at an earlier manifest in manifests/",
+    )

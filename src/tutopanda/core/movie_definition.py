@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from tutopanda.core.atomic_file import write_atomic
 from tutopanda.core.blueprint import Blueprint, JobGraph, expand, load_blueprint
 from tutopanda.core.blueprint.loader import bundled_blueprint_names
-from tutopanda.core.errors import CorruptDataError, UsageError
+from tutopanda.core.errors import UsageError
 from tutopanda.core.event_log import input_log
 from tutopanda.core.events import InputEvent, input_event
-from tutopanda.core.json_file import pretty_json_bytes, validation_summary
+from tutopanda.core.json_file import parse_json_model, pretty_json_bytes
 from tutopanda.core.manifest_builder import latest_inputs
 from tutopanda.core.movie_layout import ensure_initialised
 from tutopanda.core.pending_revision import pending_revision
@@ -95,13 +95,9 @@ def _read_definition(ctx: StorageContext, movie_id: str) -> MovieDefinition | No
         data = ctx.read_bytes(path)
     except FileNotFoundError:
         return None
-    try:
-        return MovieDefinition.model_validate_json(data)
-    except ValidationError as exc:
-        raise CorruptDataError(
-            f"{path} is not a valid movie definition ({validation_summary(exc)})",
-            "fix the file by hand or restore it from a backup",
-        ) from exc
+    return parse_json_model(
+        MovieDefinition, data, path, "movie definition", "fix the file by hand or restore it from a backup"
+    )
 
 
 def _blueprint_ref(name_or_path: str) -> str:

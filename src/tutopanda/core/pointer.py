@@ -8,11 +8,10 @@ All four fields are ``null`` before the first manifest.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from tutopanda.core.errors import CorruptDataError
-from tutopanda.core.json_file import pretty_json_bytes, validation_summary
+from tutopanda.core.json_file import parse_json_model, pretty_json_bytes
 from tutopanda.core.revisions import REVISION_PATTERN
 
 __all__ = ["CurrentPointer", "parse_pointer", "pointer_bytes"]
@@ -49,10 +48,10 @@ def pointer_bytes(pointer: CurrentPointer) -> bytes:
 
 def parse_pointer(data: bytes, source: str) -> CurrentPointer:
     """Parse ``current.json``; :class:`CorruptDataError` naming ``source`` if it is not a valid pointer."""
-    try:
-        return CurrentPointer.model_validate_json(data)
-    except ValidationError as exc:
-        raise CorruptDataError(
-            f"{source} is not a valid current-manifest pointer ({validation_summary(exc)})",
-            "restore it from a backup, or rewrite it to name the newest complete file in manifests/",
-        ) from exc
+    return parse_json_model(
+        CurrentPointer,
+        data,
+        source,
+        "current-manifest pointer",
+        "restore it from a backup, or rewrite it to name the newest complete file in manifests/",
+    )
