@@ -16,7 +16,14 @@ from typing import Annotated
 import typer
 
 from tutopanda import __version__
-from tutopanda.cli import blueprint_commands, build_commands, init_command, query_command, storage_commands
+from tutopanda.cli import (
+    blueprint_commands,
+    build_commands,
+    init_command,
+    movies_commands,
+    query_command,
+    storage_commands,
+)
 from tutopanda.cli.output import print_error
 from tutopanda.cli.settings import state
 from tutopanda.core.errors import TutopandaError
@@ -62,6 +69,7 @@ def _global_options(
 
 init_command.register(app)
 query_command.register(app)
+movies_commands.register(app)
 blueprint_commands.register(app)
 build_commands.register(app)
 storage_commands.register(app)
