@@ -136,7 +136,8 @@ def ensure_initialised(ctx: StorageContext, movie_id: str) -> MoviePaths:
     if not ctx.exists(paths.current):
         raise MovieNotInitialisedError(
             f"movie '{movie_id}' is not initialised (no {paths.current})",
-            f"run 'tutopanda storage:init --movie {movie_id}' first, or check the storage root and movie id",
+            f"create it with 'tutopanda query \"...\" --movie {movie_id}' or "
+            f"'tutopanda storage:init --movie {movie_id} --blueprint image-audio', or check the root and id",
         )
     return paths
 
