@@ -3,6 +3,11 @@
 Creates (or continues) a movie, records the given values, optionally takes the user's own script,
 builds it with the local offline providers, and publishes the MP4 to ``<root>/movies/<id>/<title>.mp4``.
 Every step is an engine verb; this module only maps flags to input values and prints the result.
+
+Values of a new movie come from, in order of precedence: a flag, ``<root>/settings.toml`` (``[general]``
+blueprint, language, audience, style, voice and the ``[[producers]]`` model choices), the blueprint's
+default. An existing movie keeps its recorded values and selection: only flags change them, so editing
+the settings file never dirties a movie. ``--concurrency`` falls back to the settings, then to 2.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
     from tutopanda.core.blueprint import Blueprint
+    from tutopanda.core.settings import Settings
 
 __all__ = ["register"]
 
@@ -33,6 +39,11 @@ _FLAG_INPUTS = {
     "resolution": "Resolution",
     "burn_subtitles": "BurnSubtitles",
 }
+
+_SETTINGS_INPUTS = {"language": "Language", "audience": "Audience", "style": "Style", "voice": "VoiceId"}
+"""``[general]`` keys of settings.toml -> the blueprint input they set for a new movie."""
+
+_QUERY_CONCURRENCY = 2
 
 
 def new_movie_id(text: str) -> str:
@@ -59,6 +70,46 @@ def _values(blueprint: Blueprint, prompt: str | None, flags: dict[str, Any]) -> 
             )
         values[name] = value
     return values
+
+
+def _settings_values(blueprint: Blueprint, settings: Settings, given: dict[str, object]) -> dict[str, object]:
+    """The settings' input values for a new movie: only inputs the blueprint has and no flag set."""
+    values: dict[str, object] = {}
+    for key, name in _SETTINGS_INPUTS.items():
+        value = getattr(settings.general, key)
+        if value is None or name in given or blueprint.input(name) is None:
+            continue  # unset, overridden by a flag, or not an input of this blueprint (skipped silently)
+        values[name] = value
+    return values
+
+
+def _settings_selection(blueprint: Blueprint, settings: Settings) -> dict[str, tuple[str, str]]:
+    """The ``[[producers]]`` choices for a new movie's modules (entries for other modules are skipped)."""
+    from tutopanda.core.settings import SettingsError
+
+    selection: dict[str, tuple[str, str]] = {}
+    for index, entry in enumerate(settings.producers, start=1):
+        module = blueprint.module(entry.producer)
+        if module is None:
+            continue
+        if not any(v.provider == entry.provider and v.model == entry.model for v in module.variants):
+            offered = ", ".join(f"{v.provider}/{v.model}" for v in module.variants)
+            raise SettingsError(
+                f"producers[{index}]: blueprint {blueprint.meta.id} has no variant "
+                f"{entry.provider}/{entry.model} for {entry.producer}",
+                f"use one of {offered}, or delete the entry",
+                file=settings.path,
+            )
+        selection[entry.producer] = (entry.provider, entry.model)
+    return selection
+
+
+def _concurrency(flag: int | None, settings: Settings) -> int:
+    if flag is not None:
+        return flag
+    if settings.from_file and "concurrency" in settings.general.model_fields_set:
+        return settings.general.concurrency
+    return _QUERY_CONCURRENCY
 
 
 def query(
@@ -96,8 +147,16 @@ def query(
     ] = None,
     providers: ModeOpt = "live",
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", min=1, max=256, help="Jobs at once.")
-    ] = 2,
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            min=1,
+            max=256,
+            help="Jobs at once (default: concurrency in settings.toml, else 2).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Make a narrated movie from a question (offline by default), and print where it is."""
@@ -108,6 +167,7 @@ def query(
     from tutopanda.core.movie_layout import init_movie, is_initialised
     from tutopanda.core.publish import publish_current
     from tutopanda.core.script_overrides import replace_script
+    from tutopanda.core.settings import load_settings
     from tutopanda.core.storage import StorageConfig, StorageContext, validate_movie_id
 
     mode = provider_mode(providers)
@@ -130,6 +190,7 @@ def query(
         segments = len(parsed.segments)
         prompt = prompt or parsed.title
     ctx = StorageContext.open(StorageConfig(root=state.storage_root()))
+    settings = load_settings(ctx)
     if prompt is None and movie is None:
         raise UsageError("give the question the movie answers", 'tutopanda query "How do volcanoes erupt?"')
     movie_id = validate_movie_id(movie) if movie else new_movie_id(prompt or "movie")
@@ -153,23 +214,36 @@ def query(
 
         loaded_blueprint = load_movie(ctx, movie_id).blueprint
     else:
-        loaded_blueprint = load_blueprint(blueprint or "image-audio")
+        blueprint = blueprint or settings.general.blueprint
+        loaded_blueprint = load_blueprint(blueprint)
     values = _values(loaded_blueprint, prompt, flags)
-    if not existing:
+    selection: dict[str, tuple[str, str]] = {}
+    if not existing:  # settings fill in what no flag gave; an existing movie keeps its recorded values
         from tutopanda.core.blueprint import expand
 
-        expand(loaded_blueprint, values)  # validate before creating anything
+        from_settings = _settings_values(loaded_blueprint, settings, values)
+        values.update(from_settings)
+        selection = _settings_selection(loaded_blueprint, settings)
+        try:
+            expand(loaded_blueprint, values, selection or None)  # validate before creating anything
+        except UsageError as exc:
+            if not from_settings:
+                raise
+            names = ", ".join(sorted(from_settings))
+            raise UsageError(
+                exc.message, f"{exc.hint or 'fix the value'} ({names} came from {settings.path})"
+            ) from exc
         init_movie(ctx, movie_id)
-    defined = define_movie(
-        ctx, movie_id, blueprint=blueprint if existing else (blueprint or "image-audio"), values=values
-    )
+    defined = define_movie(ctx, movie_id, blueprint=blueprint, values=values, selection=selection or None)
     if parsed is not None:
         replace_script(
             ctx, movie_id, defined.graph, title=parsed.title, summary=parsed.summary, segments=parsed.segments
         )
     if not as_json:
         stdout_console().print(f"movie [bold]{movie_id}[/bold] ({'continued' if existing else 'new'})")
-    report = execute_build(ctx, movie_id, mode=mode, concurrency=concurrency, as_json=as_json)
+    report = execute_build(
+        ctx, movie_id, mode=mode, concurrency=_concurrency(concurrency, settings), as_json=as_json
+    )
 
     published = None
     if not report.failed and not report.interrupted:
