@@ -50,3 +50,34 @@ def test_movie_file_stem_is_safe() -> None:
     assert movie_file_stem("Fire: how volcanoes / erupt?", "x") == "Fire how volcanoes erupt"
     assert movie_file_stem("Éruptions — volcaniques", "x") == "Eruptions volcaniques"
     assert movie_file_stem("../../", "fallback") == "fallback"
+
+
+def test_provider_flag_selects_a_variant_for_new_and_existing_movies(cli: CliRunner) -> None:
+    created = cli(
+        "query",
+        "Q?",
+        "--movie",
+        "p",
+        "--segments",
+        "2",
+        "--provider",
+        "Narration=openai/gpt-4o-mini-tts",
+        "--json",
+    )
+    assert created.code == 0, created.stderr
+    built = cli("build", "plan", "--movie", "p", "--force", "Producer:Narration.Narrator[0]", "--json")
+    job = json.loads(built.stdout)["layers"][1]["jobs"][0]
+    assert (job["jobId"], job["provider"], job["model"]) == (
+        "Producer:Narration.Narrator[0]",
+        "openai",
+        "gpt-4o-mini-tts",
+    )
+    switched = cli(
+        "query", "--movie", "p", "--provider", "Narration=elevenlabs/eleven_multilingual_v2", "--json"
+    )
+    assert switched.code == 0, switched.stderr
+    assert json.loads(switched.stdout)["calls"] > 0  # a new variant changes the narration jobs' traces
+    again = cli("query", "--movie", "p", "--json")
+    assert json.loads(again.stdout)["calls"] == 0
+    unknown = cli("query", "--movie", "p", "--provider", "Narration=nobody/nothing")
+    assert unknown.code == 2 and "Narration" in unknown.stderr

@@ -146,6 +146,15 @@ def query(
         typer.Option("--burn-subtitles/--soft-subtitles", help="Draw subtitles into the picture."),
     ] = None,
     providers: ModeOpt = "live",
+    provider: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--provider",
+            help="Run one producer with another variant: Module=provider/model (repeatable; "
+            "see 'tutopanda blueprints describe'). Wins over settings.toml.",
+            show_default=False,
+        ),
+    ] = None,
     concurrency: Annotated[
         int | None,
         typer.Option(
@@ -216,14 +225,17 @@ def query(
     else:
         blueprint = blueprint or settings.general.blueprint
         loaded_blueprint = load_blueprint(blueprint)
+    from tutopanda.core.blueprint import parse_model_options
+
     values = _values(loaded_blueprint, prompt, flags)
-    selection: dict[str, tuple[str, str]] = {}
+    chosen = parse_model_options(provider or [])  # flags: always applied, also to an existing movie
+    selection: dict[str, tuple[str, str]] = dict(chosen)
     if not existing:  # settings fill in what no flag gave; an existing movie keeps its recorded values
         from tutopanda.core.blueprint import expand
 
         from_settings = _settings_values(loaded_blueprint, settings, values)
         values.update(from_settings)
-        selection = _settings_selection(loaded_blueprint, settings)
+        selection = {**_settings_selection(loaded_blueprint, settings), **chosen}
         try:
             expand(loaded_blueprint, values, selection or None)  # validate before creating anything
         except UsageError as exc:
