@@ -19,11 +19,9 @@ import json
 import signal
 import socket
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.e2e.build_helpers import (
     EXPORT,
@@ -32,7 +30,6 @@ from tests.e2e.build_helpers import (
     JobGraph,
     MovieCli,
     artefact_events,
-    clear_handler_cache,
     completed_jobs,
     define_image_audio,
     illustrator,
@@ -44,7 +41,6 @@ from tests.e2e.build_helpers import (
 )
 from tutopanda.core.provider_contract import HandlerLimits, JobContext, JobResult, Mode
 from tutopanda.providers.mock import MockHandler
-from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV
 from tutopanda.providers.mock.handler import MOCK_KINDS
 from tutopanda.providers.mock.options import MockOptions
 from tutopanda.providers.mock.png import write_png
@@ -54,14 +50,6 @@ from tutopanda.providers.registry import HandlerFactory, HandlerSpec
 M = "demo"
 
 
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MovieCli]:
-    call_log = tmp_path / "calls.jsonl"
-    monkeypatch.setenv(MOCK_CALL_LOG_ENV, str(call_log))
-    monkeypatch.delenv("TUTOPANDA_MOCK_OPTIONS", raising=False)
-    clear_handler_cache()
-    yield MovieCli(tmp_path / "store", call_log)
-    clear_handler_cache()
 
 
 def build(cli: MovieCli, *extra: str) -> dict[str, Any]:

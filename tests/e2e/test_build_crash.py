@@ -21,24 +21,20 @@ import bisect
 import random
 import signal
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from tests.e2e.build_helpers import (
     MovieCli,
     artefact_events,
     call_lines,
     check_current_pointer,
-    clear_handler_cache,
     completed_jobs,
     define_image_audio,
     plan_produces,
     wait_for_calls,
 )
-from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV, read_call_log
+from tutopanda.providers.mock.counter import read_call_log
 
 M = "crash"
 SEGMENTS = 6
@@ -47,14 +43,6 @@ SEED = 20261125
 MOCK = {"latency": 0.03}
 
 
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MovieCli]:
-    call_log = tmp_path / "rerun-calls.jsonl"
-    monkeypatch.setenv(MOCK_CALL_LOG_ENV, str(call_log))
-    monkeypatch.delenv("TUTOPANDA_MOCK_OPTIONS", raising=False)
-    clear_handler_cache()
-    yield MovieCli(tmp_path / "store", call_log)
-    clear_handler_cache()
 
 
 @dataclass(frozen=True)
