@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.build_helpers import tutopanda_command
+
 README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def _tutopanda() -> list[str]:
-    script = Path(sys.executable).with_name("tutopanda")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("tutopanda")
-    return [found] if found else [sys.executable, "-m", "tutopanda"]
 
 
 def run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TUTOPANDA_HOME": str(home)}
     env.pop("TUTOPANDA_DEBUG", None)
     return subprocess.run(
-        [*_tutopanda(), *args], capture_output=True, text=True, env=env, timeout=60, check=False
+        [*tutopanda_command(), *args], capture_output=True, text=True, env=env, timeout=60, check=False
     )
 
 

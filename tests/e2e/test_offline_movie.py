@@ -12,13 +12,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 import wave
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.build_helpers import tutopanda_command
 from tutopanda.core.timeline import TimelineDocument
 from tutopanda.providers.render.ffmpeg import ffmpeg_exe, probe
 
@@ -26,11 +26,9 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _tutopanda(*args: str, root: Path) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).with_name("tutopanda")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "tutopanda"]
     env = {**os.environ, "TUTOPANDA_PROVIDERS": "live"}
     return subprocess.run(
-        [*command, "--root", str(root), *args],
+        [*tutopanda_command(), "--root", str(root), *args],
         capture_output=True,
         text=True,
         env=env,

@@ -23,7 +23,7 @@ from tutopanda.core.locks import movie_lock
 from tutopanda.core.manifest import Manifest
 from tutopanda.core.manifest_store import ManifestStore
 from tutopanda.core.movie_layout import is_initialised
-from tutopanda.core.publish import MOVIES_DIR
+from tutopanda.core.publish import MOVIES_DIR, movie_title
 from tutopanda.core.run_record import list_run_records
 from tutopanda.core.storage import StorageContext, storage_error, validate_movie_id
 
@@ -123,21 +123,13 @@ def _summary(ctx: StorageContext, movie_id: str) -> MovieSummary:
         )
         manifest = store.snapshot().manifest
         blobs = BlobStore(ctx, movie_id)
-        fields["title"] = _title(blobs, manifest)
+        fields["title"] = movie_title(blobs, manifest)
         fields["duration"] = _duration(blobs, manifest)
     except TutopandaError as exc:
         fields["error"] = exc.message
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         fields["error"] = f"{type(exc).__name__}: {exc}"
     return MovieSummary(movie_id, **fields)
-
-
-def _title(blobs: BlobStore, manifest: Manifest) -> str | None:
-    for artefact_id, entry in sorted(manifest.artefacts.items()):
-        if artefact_id.endswith(".MovieTitle") and entry.blob.mime_type.startswith("text/"):
-            title = blobs.get_bytes(entry.blob).decode("utf-8", "replace").strip()
-            return " ".join(title.split()) or None
-    return None
 
 
 def _duration(blobs: BlobStore, manifest: Manifest) -> float | None:

@@ -23,7 +23,7 @@ from tutopanda.core.hashing import CHUNK_SIZE
 from tutopanda.core.manifest import Manifest
 from tutopanda.core.storage import StorageContext, storage_error
 
-__all__ = ["PublishedMovie", "movie_file_stem", "publish_current", "publish_movie"]
+__all__ = ["PublishedMovie", "movie_file_stem", "movie_title", "publish_current", "publish_movie"]
 
 MOVIES_DIR = "movies"
 _SUFFIXES = {"video/mp4": ".mp4", "application/x-subrip": ".srt", "text/vtt": ".vtt"}
@@ -90,10 +90,12 @@ def publish_movie(
     return PublishedMovie(video, tuple(extras)) if video else None
 
 
-def _title(blobs: BlobStore, manifest: Manifest) -> str | None:
-    for artefact_id, entry in manifest.artefacts.items():
+def movie_title(blobs: BlobStore, manifest: Manifest) -> str | None:
+    """The movie's title: its script's ``*.MovieTitle`` text artefact, whitespace collapsed (None if none)."""
+    for artefact_id, entry in sorted(manifest.artefacts.items()):
         if artefact_id.endswith(".MovieTitle") and entry.blob.mime_type.startswith("text/"):
-            return blobs.get_bytes(entry.blob).decode("utf-8", "replace").strip()
+            title = blobs.get_bytes(entry.blob).decode("utf-8", "replace").strip()
+            return " ".join(title.split()) or None
     return None
 
 
@@ -104,4 +106,6 @@ def publish_current(ctx: StorageContext, movie_id: str) -> PublishedMovie | None
 
     manifest = ManifestStore(ctx, movie_id).load_current()
     graph = load_movie(ctx, movie_id).graph
-    return publish_movie(ctx, movie_id, graph, manifest, title=_title(BlobStore(ctx, movie_id), manifest))
+    return publish_movie(
+        ctx, movie_id, graph, manifest, title=movie_title(BlobStore(ctx, movie_id), manifest)
+    )
