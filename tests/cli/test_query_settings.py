@@ -24,7 +24,11 @@ def _inputs(root: Path, movie: str) -> dict[str, Any]:
 
 
 def _movie_json(root: Path, movie: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((root / "builds" / movie / "movie.json").read_text(encoding="utf-8"))
+    """movie.json with the selection from providers.json merged in (where the movie keeps it)."""
+    folder = root / "builds" / movie
+    data: dict[str, Any] = json.loads((folder / "movie.json").read_text(encoding="utf-8"))
+    assert "selection" not in data
+    data["selection"] = json.loads((folder / "providers.json").read_text(encoding="utf-8"))["selection"]
     return data
 
 

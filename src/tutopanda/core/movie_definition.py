@@ -1,13 +1,17 @@
 """What a movie *is*: its blueprint, its model choices and its current input values.
 
-``movie.json`` names the blueprint (a bundled name or an absolute file path) and the per-module model
-selection; the input values live in ``events/inputs.log`` (the latest event per input id wins), so every
-value the movie ever had stays on record. :func:`load_movie` turns both into the expanded job graph the
-planner works on.
+``movie.json`` names the blueprint (a bundled name or an absolute file path); ``providers.json`` holds the
+per-module provider selection (``Module -> provider/model``; modules not named run their blueprint's
+first variant). They are separate files because they change at different rates: the blueprint never
+changes after creation, the provider choice is what users switch (local -> live, one model for
+another). The input values live in ``events/inputs.log`` (the latest event per input id wins), so every
+value the movie ever had stays on record. :func:`load_movie` turns all three into the expanded job graph
+the planner works on.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +34,7 @@ from tutopanda.core.storage import StorageContext
 
 __all__ = [
     "MOVIE_FILE",
+    "PROVIDERS_FILE",
     "DefineResult",
     "LoadedMovie",
     "MovieDefinition",
@@ -40,16 +45,26 @@ __all__ = [
 ]
 
 MOVIE_FILE = "movie.json"
+PROVIDERS_FILE = "providers.json"
+
+
+class ProviderSelection(BaseModel):
+    """``providers.json``: ``{selection: {Module: "provider/model"}, updatedAt}``."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+
+    selection: dict[str, str] = Field(default_factory=dict)
+    updated_at: str
 
 
 class MovieDefinition(BaseModel):
-    """``{blueprint, selection, createdAt}``: which blueprint the movie uses and non-default variants."""
+    """Which blueprint the movie uses (``movie.json``) and its variant selection (``providers.json``)."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
 
     blueprint: str = Field(min_length=1)
-    selection: dict[str, str] = Field(default_factory=dict)
-    """Module name -> ``provider/model``."""
+    selection: dict[str, str] = Field(default_factory=dict, exclude=True)
+    """Module name -> ``provider/model``; stored in ``providers.json``, not in ``movie.json``."""
     created_at: str
 
     def selection_pairs(self) -> dict[str, tuple[str, str]]:
@@ -89,15 +104,52 @@ def _definition_path(ctx: StorageContext, movie_id: str) -> str:
     return ctx.join(ensure_initialised(ctx, movie_id).root, MOVIE_FILE)
 
 
+def _providers_path(ctx: StorageContext, movie_id: str) -> str:
+    return ctx.join(ensure_initialised(ctx, movie_id).root, PROVIDERS_FILE)
+
+
+class _StoredDefinition(BaseModel):
+    """``movie.json`` as read; ``selection`` is accepted from movies made before ``providers.json``."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+
+    blueprint: str = Field(min_length=1)
+    selection: dict[str, str] | None = None
+    created_at: str
+
+
 def _read_definition(ctx: StorageContext, movie_id: str) -> MovieDefinition | None:
     path = _definition_path(ctx, movie_id)
     try:
         data = ctx.read_bytes(path)
     except FileNotFoundError:
         return None
-    return parse_json_model(
-        MovieDefinition, data, path, "movie definition", "fix the file by hand or restore it from a backup"
+    stored = parse_json_model(
+        _StoredDefinition, data, path, "movie definition", "fix the file by hand or restore it from a backup"
     )
+    selection = stored.selection or {}
+    providers = _providers_path(ctx, movie_id)
+    with contextlib.suppress(FileNotFoundError):
+        selection = parse_json_model(
+            ProviderSelection,
+            ctx.read_bytes(providers),
+            providers,
+            "provider selection",
+            'fix the file by hand ({"selection": {"Module": "provider/model"}, "updatedAt": "..."})',
+        ).selection
+    return MovieDefinition(blueprint=stored.blueprint, selection=selection, created_at=stored.created_at)
+
+
+def _write_definition(
+    ctx: StorageContext, movie_id: str, definition: MovieDefinition, *, created: bool
+) -> None:
+    """Write ``providers.json`` (always) and ``movie.json`` (when ``created``), each atomically."""
+    providers = ProviderSelection(selection=definition.selection, updated_at=ctx.clock.timestamp())
+    write_atomic(ctx, _providers_path(ctx, movie_id), pretty_json_bytes(providers.model_dump(by_alias=True)))
+    if created:
+        write_atomic(
+            ctx, _definition_path(ctx, movie_id), pretty_json_bytes(definition.model_dump(by_alias=True))
+        )
 
 
 def _blueprint_ref(name_or_path: str) -> str:
@@ -158,9 +210,7 @@ def define_movie(
         definition = definition.model_copy(
             update={"selection": {module: f"{p}/{m}" for module, (p, m) in sorted(chosen.items())}}
         )
-        write_atomic(
-            ctx, _definition_path(ctx, movie_id), pretty_json_bytes(definition.model_dump(by_alias=True))
-        )
+        _write_definition(ctx, movie_id, definition, created=created)
     input_log(ctx, movie_id).append_many(events)
     return DefineResult(created, tuple(events), graph)
 

@@ -4,6 +4,8 @@
 
     <root>/<base_path>/<movie-id>/
       current.json                 pointer to the current manifest (all fields null before the first)
+      movie.json                   the blueprint the movie uses (written once, when it is defined)
+      providers.json               the provider/model chosen per module (query --provider, edit)
       manifests/rev-NNNN.json      immutable manifests
       events/inputs.log            JSON Lines, append-only
       events/artefacts.log         JSON Lines, append-only
