@@ -23,7 +23,15 @@ if TYPE_CHECKING:
     from tutopanda.core.provider_contract import HandlerResolver, Mode, SecretResolver
     from tutopanda.core.storage import StorageContext
 
-__all__ = ["ModeOpt", "execute_build", "provider_mode", "raise_for_outcome", "register"]
+__all__ = [
+    "ModeOpt",
+    "execute_build",
+    "print_plan",
+    "provider_mode",
+    "raise_for_outcome",
+    "register",
+    "resolver",
+]
 
 build_app = typer.Typer(
     name="build",
@@ -66,7 +74,8 @@ def provider_mode(value: str) -> Mode:
     return "mock" if value == "mock" else "live"
 
 
-def _resolver(mode: Mode) -> HandlerResolver:
+def resolver(mode: Mode) -> HandlerResolver:
+    """Handlers for ``mode`` from the default registry (built-ins and plugins)."""
     from tutopanda.providers.plugins import default_registry
 
     return default_registry().handler_resolver(mode, "local")
@@ -82,7 +91,8 @@ def _preflight(plan: Plan, mode: Mode, secrets: SecretResolver) -> None:
     registry.warm_start(handlers, secrets)
 
 
-def _plan_table(plan: Plan) -> None:
+def print_plan(plan: Plan) -> None:
+    """The plan as tables: dirty jobs by producer and reason, then by layer with why and cost."""
     from rich.markup import escape
 
     console = stdout_console()
@@ -126,11 +136,11 @@ def plan_command(
     """Show what a build would run and why, by layer, with the cost estimate; saves runs/<rev>-plan.json."""
     from tutopanda.core.build import plan_build
 
-    plan = plan_build(_context(), movie, resolver=_resolver(provider_mode(providers)), forced=force or ())
+    plan = plan_build(_context(), movie, resolver=resolver(provider_mode(providers)), forced=force or ())
     if as_json:
         print_json(plan.to_dict())
     else:
-        _plan_table(plan)
+        print_plan(plan)
 
 
 def _report_dict(report: BuildReport) -> dict[str, Any]:
@@ -269,8 +279,9 @@ def execute_build(
     up_to_layer: int | None = None,
     force: Collection[str] = (),
     as_json: bool = False,
+    show_plan: bool = True,
 ) -> BuildReport:
-    """Plan (showing the plan table), preflight the handlers, run with progress, commit; return the report."""
+    """Plan (showing the plan table unless ``show_plan`` is off), preflight, run with progress, commit."""
     from tutopanda.cli.build_progress import BuildProgress
     from tutopanda.core.build import run_build
     from tutopanda.core.provider_contract import EnvSecretResolver
@@ -283,14 +294,15 @@ def execute_build(
     def on_plan(plan: Plan) -> None:
         _preflight(plan, mode, secrets)
         if progress is not None:
-            _plan_table(plan)
+            if show_plan:
+                print_plan(plan)
             progress.start(len(plan.jobs))
 
     try:
         return run_build(
             ctx,
             movie,
-            resolver=_resolver(mode),
+            resolver=resolver(mode),
             options=options,
             secrets=secrets,
             forced=force,

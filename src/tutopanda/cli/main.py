@@ -19,6 +19,7 @@ from tutopanda import __version__
 from tutopanda.cli import (
     blueprint_commands,
     build_commands,
+    edit_commands,
     init_command,
     movies_commands,
     query_command,
@@ -69,6 +70,7 @@ def _global_options(
 
 init_command.register(app)
 query_command.register(app)
+edit_commands.register(app)
 movies_commands.register(app)
 blueprint_commands.register(app)
 build_commands.register(app)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-__all__ = ["make_table", "print_error", "print_json", "stderr_console", "stdout_console"]
+__all__ = ["confirm", "make_table", "print_error", "print_json", "stderr_console", "stdout_console"]
 
 _consoles: dict[str, Console] = {}
 
@@ -63,3 +63,20 @@ def make_table(*columns: str, title: str | None = None) -> Table:
     for column in columns:
         table.add_column(column, overflow="fold")
     return table
+
+
+def confirm(question: str) -> bool:
+    """Ask ``question [y/N]`` on stderr and read the answer from stdin; only y/yes is a yes.
+
+    The question goes to stderr so ``--json`` output on stdout stays clean. End of input (a script
+    piping nothing, a closed stdin) counts as *no*: nothing is ever done without a real yes.
+    """
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):
+        answer = ""
+    if not answer.endswith("\n"):
+        sys.stderr.write("\n")
+    return answer.strip().lower() in ("y", "yes")

@@ -1,0 +1,263 @@
+"""``tutopanda inspect`` and ``tutopanda edit``: change any one thing of a movie and rebuild only that.
+
+``inspect`` exports the editable state (:mod:`tutopanda.core.movie_document`); ``edit`` reads the
+user's changes back (:mod:`tutopanda.core.movie_edit`), previews the plan on a scratch copy of the
+movie (so the real one is untouched until the user says yes), then records the edits, builds and
+refreshes the exported files in place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tutopanda.cli.build_commands import ModeOpt
+from tutopanda.cli.options import JsonOpt, MovieOpt
+from tutopanda.cli.output import print_json, stdout_console
+from tutopanda.cli.settings import state
+
+if TYPE_CHECKING:
+    from tutopanda.core.movie_edit import EditSet
+    from tutopanda.core.storage import StorageContext
+
+__all__ = ["register"]
+
+_FORMATS = ("toml", "json")
+
+
+def _context() -> StorageContext:
+    from tutopanda.core.storage import StorageConfig, StorageContext
+
+    return StorageContext.open(StorageConfig(root=state.storage_root()))
+
+
+def _default_document(ctx: StorageContext, movie: str) -> str:
+    from tutopanda.core.movie_document import DOCUMENT_FILE
+    from tutopanda.core.movie_layout import ensure_initialised
+
+    return ctx.join(ensure_initialised(ctx, movie).root, DOCUMENT_FILE)
+
+
+def inspect_command(
+    movie: MovieOpt,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write the document here ('-' for stdout). Default: <movie folder>/movie.toml "
+            "(TOML) or stdout (JSON).",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="toml (commented, for editing) or json (for scripts).")
+    ] = "toml",
+) -> None:
+    """Export everything editable — inputs, providers, script, prompts — to a commented TOML file.
+
+    Each text also goes to its own file under the movie's prompts/ folder (one per segment and kind).
+    Edit either, then run 'tutopanda edit --movie ID'.
+
+    Example: tutopanda inspect --movie volcanoes && $EDITOR ~/.tutopanda/builds/volcanoes/movie.toml
+    """
+    from tutopanda.core.atomic_file import write_atomic
+    from tutopanda.core.errors import UsageError
+    from tutopanda.core.movie_document import document_data, render_toml, take_snapshot, write_prompt_files
+
+    if output_format not in _FORMATS:
+        raise UsageError(f"--format {output_format!r} is not a format", "use --format toml or --format json")
+    ctx = _context()
+    snapshot = take_snapshot(ctx, movie)
+    written = write_prompt_files(ctx, movie, snapshot)
+    if output_format == "json":
+        import json
+
+        text = json.dumps(document_data(snapshot), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = render_toml(snapshot, file_option=f" --file {out}" if out not in (None, "-") else "")
+    if out == "-" or (out is None and output_format == "json"):
+        typer.echo(text, nl=False)
+        return
+    if out is None:
+        target = _default_document(ctx, movie)
+        write_atomic(ctx, target, text.encode("utf-8"))
+    else:
+        path = Path(out).expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write {path}: {exc.strerror or exc}", "choose another --out path"
+            ) from exc
+        target = str(path)
+    console = stdout_console()
+    console.print(f"wrote {target}", markup=False)
+    console.print(
+        f"texts: {len(snapshot.texts)} under {snapshot.movie_id}/prompts/ ({len(written)} updated)",
+        markup=False,
+    )
+    console.print(
+        f"after editing: tutopanda edit --movie {movie}" + (f" --file {out}" if out else ""), markup=False
+    )
+
+
+def _read_document(
+    ctx: StorageContext, movie: str, file: Path | None
+) -> tuple[dict[str, Any] | None, str, str | None]:
+    """(parsed document or None, its name for messages, its storage path when it is the default one)."""
+    from tutopanda.core.errors import UsageError
+    from tutopanda.core.movie_edit import parse_document
+
+    if file is not None:
+        try:
+            data = file.expanduser().read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {file}: {exc.strerror or exc}", "check the --file path") from exc
+        return parse_document(data, str(file)), str(file), None
+    default = _default_document(ctx, movie)
+    try:
+        data = ctx.read_bytes(default)
+    except FileNotFoundError:
+        return None, "prompts/", None
+    return parse_document(data, "movie.toml"), "movie.toml", default
+
+
+def _print_edits(edits: EditSet) -> None:
+    from tutopanda.cli.output import make_table
+
+    table = make_table("edit", "id", "change", title="your edits")
+    for row in edits.describe():
+        table.add_row(row["what"], row["id"], row["change"])
+    stdout_console().print(table)
+
+
+def _refresh(ctx: StorageContext, movie: str, file: Path | None, default_path: str | None) -> None:
+    """Bring the edited document and the prompt files up to the new revision, keeping the user's layout."""
+    from tutopanda.core.atomic_file import write_atomic
+    from tutopanda.core.movie_document import take_snapshot, update_toml, write_prompt_files
+
+    snapshot = take_snapshot(ctx, movie)
+    write_prompt_files(ctx, movie, snapshot)
+    if file is not None and file.suffix != ".json":
+        path = file.expanduser()
+        path.write_text(update_toml(path.read_text(encoding="utf-8"), snapshot), encoding="utf-8")
+    elif default_path is not None:
+        text = ctx.read_bytes(default_path).decode("utf-8")
+        write_atomic(ctx, default_path, update_toml(text, snapshot).encode("utf-8"))
+
+
+def edit_command(
+    movie: MovieOpt,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="The edited document (TOML from 'inspect', or JSON). Default: the movie's movie.toml.",
+            show_default=False,
+        ),
+    ] = None,
+    replace: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--replace",
+            help="Use your own file for a generated artefact: ARTEFACT_ID=PATH (repeatable), e.g. "
+            "'Images.SegmentImage[0][0]=photo.png'.",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the edits and the plan; change nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before running the plan.")] = False,
+    providers: ModeOpt = "live",
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, max=256, help="Jobs at once.")
+    ] = 4,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply your edits (movie.toml, prompts/ files, --replace) and rebuild only what they touch.
+
+    Shows what you changed and the plan (which jobs re-run, why, estimated cost), asks, then builds.
+    Answering no changes nothing. Exit 1 when you decline or a job fails.
+
+    Example: tutopanda edit --movie volcanoes --replace 'Images.SegmentImage[1][0]=crater.png' --yes
+    """
+    from tutopanda.cli.build_commands import (
+        execute_build,
+        print_plan,
+        provider_mode,
+        raise_for_outcome,
+        resolver,
+    )
+    from tutopanda.cli.output import confirm, print_error
+    from tutopanda.core.build import plan_build
+    from tutopanda.core.errors import UsageError
+    from tutopanda.core.movie_document import take_snapshot
+    from tutopanda.core.movie_edit import apply_edits, collect_edits, parse_replacements
+    from tutopanda.core.publish import publish_current
+    from tutopanda.core.scratch import scratch_copy
+
+    if as_json and not (yes or dry_run):
+        raise UsageError("--json cannot ask for confirmation", "add --yes (or --dry-run) to edit with --json")
+    mode = provider_mode(providers)
+    ctx = _context()
+    snapshot = take_snapshot(ctx, movie)
+    document, source, default_path = _read_document(ctx, movie, file)
+    edits = collect_edits(ctx, movie, snapshot, document, source)
+    edits.replacements = parse_replacements(snapshot, replace or [])
+    if edits.is_empty:
+        if as_json:
+            print_json({"movie": movie, "edits": [], "plan": None, "revision": None})
+        else:
+            stdout_console().print(
+                f"no edits found in {source} or the movie's prompts/ files: nothing to do", markup=False
+            )
+        return
+    with scratch_copy(ctx, movie) as scratch:
+        apply_edits(scratch, take_snapshot(scratch, movie), edits, source=source)
+        plan = plan_build(scratch, movie, resolver=resolver(mode))
+    if not as_json:
+        _print_edits(edits)
+        print_plan(plan)
+    if dry_run:
+        if as_json:
+            print_json({"movie": movie, "edits": edits.describe(), "plan": plan.to_dict(), "revision": None})
+        else:
+            stdout_console().print("dry run: nothing was changed", markup=False)
+        return
+    if not yes and not confirm(f"Record these edits and run {len(plan.jobs)} job(s)?"):
+        print_error("cancelled: nothing was changed", "run again and answer y, or add --yes")
+        raise typer.Exit(1)
+    apply_edits(ctx, snapshot, edits, source=source)
+    report = execute_build(ctx, movie, mode=mode, concurrency=concurrency, as_json=as_json, show_plan=False)
+    published = None
+    if not report.failed and not report.interrupted:
+        published = publish_current(ctx, movie)
+    _refresh(ctx, movie, file, default_path)
+    if as_json:
+        print_json(
+            {
+                "movie": movie,
+                "edits": edits.describe(),
+                "plan": plan.to_dict(),
+                "revision": report.revision,
+                "video": published.video if published else None,
+                "failed": [{"jobId": o.job_id, "error": o.error} for o in report.failed],
+            }
+        )
+    else:
+        console = stdout_console()
+        console.print(f"committed {report.revision}" if report.revision else "no new revision", markup=False)
+        if published is not None:
+            console.print(f"movie: {published.video}", markup=False, highlight=False)
+    raise_for_outcome(report, movie)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``inspect`` and ``edit`` to ``app``."""
+    app.command("inspect")(inspect_command)
+    app.command("edit")(edit_command)
