@@ -24,8 +24,11 @@ if TYPE_CHECKING:
     from tutopanda.core.storage import StorageContext
 
 __all__ = [
+    "PROVIDER_MODES",
     "ModeOpt",
+    "check_offline",
     "execute_build",
+    "offline_only",
     "print_plan",
     "provider_mode",
     "raise_for_outcome",
@@ -47,8 +50,9 @@ ModeOpt = Annotated[
     typer.Option(
         "--providers",
         envvar="TUTOPANDA_PROVIDERS",
-        help="Which handlers run the jobs: live (the selected variants' real handlers; the defaults are "
-        "offline local ones) or mock (deterministic stand-ins, for tests and trials).",
+        help="Which handlers run the jobs: live (each module's selected provider; the defaults are the "
+        "offline local ones), local (live, but refuse anything that would use the network) or mock "
+        "(deterministic stand-ins, for tests and trials).",
         show_default=True,
     ),
 ]
@@ -64,14 +68,47 @@ def _context() -> StorageContext:
     return StorageContext.open(StorageConfig(root=state.storage_root()))
 
 
+PROVIDER_MODES = ("live", "local", "mock")
+
+
 def provider_mode(value: str) -> Mode:
+    """The handler mode for a ``--providers`` value (``local`` runs live handlers, offline ones only)."""
+    from tutopanda.core.blueprint.suggest import closest
     from tutopanda.core.errors import UsageError
 
-    if value not in ("mock", "live"):
+    if value not in PROVIDER_MODES:
+        best = closest(value, PROVIDER_MODES)
         raise UsageError(
-            f"--providers {value!r} is not a provider mode", "use --providers mock or --providers live"
+            f"--providers {value!r} is not a provider mode",
+            (f"did you mean '{best}'? " if best else "") + "use live, local or mock",
         )
     return "mock" if value == "mock" else "live"
+
+
+def offline_only(value: str) -> bool:
+    """True for ``--providers local``: every job must run on a provider that needs no network."""
+    return value == "local"
+
+
+def check_offline(plan: Plan) -> None:
+    """``--providers local``: refuse a plan with a dirty job on a provider that needs the network."""
+    from tutopanda.core.errors import UsageError
+    from tutopanda.providers.builtin import OFFLINE_PROVIDERS
+
+    online: dict[str, str] = {}
+    for planned in plan.jobs:
+        variant = planned.job.variant
+        if variant.provider not in OFFLINE_PROVIDERS:
+            online.setdefault(planned.job.module, f"{variant.provider}/{variant.model}")
+    if online:
+        named = ", ".join(f"{module} uses {choice}" for module, choice in online.items())
+        first = next(iter(online))
+        raise UsageError(
+            f"--providers local: {named}, which needs the network",
+            f"switch to an offline variant (tutopanda blueprints describe lists them), e.g. "
+            f"'tutopanda query --movie {plan.movie_id} --providers local' picks them all, "
+            f"or drop --providers local to run {first} online",
+        )
 
 
 def resolver(mode: Mode) -> HandlerResolver:
@@ -240,6 +277,7 @@ def run_command(
     from tutopanda.core.scratch import scratch_copy
 
     mode = provider_mode("mock" if dry_run else providers)
+    offline = offline_only(providers)
     ctx = _context()
     with scratch_copy(ctx, movie) if dry_run else nullcontext(ctx) as build_ctx:
         report = execute_build(
@@ -250,6 +288,7 @@ def run_command(
             up_to_layer=up_to_layer,
             force=force or (),
             as_json=as_json,
+            offline=offline,
         )
         published = None
         if not dry_run and not report.failed and not report.interrupted:
@@ -280,6 +319,7 @@ def execute_build(
     force: Collection[str] = (),
     as_json: bool = False,
     show_plan: bool = True,
+    offline: bool = False,
 ) -> BuildReport:
     """Plan (showing the plan table unless ``show_plan`` is off), preflight, run with progress, commit."""
     from tutopanda.cli.build_progress import BuildProgress
@@ -292,6 +332,8 @@ def execute_build(
     secrets = EnvSecretResolver()
 
     def on_plan(plan: Plan) -> None:
+        if offline:
+            check_offline(plan)
         _preflight(plan, mode, secrets)
         if progress is not None:
             if show_plan:

@@ -187,7 +187,9 @@ def edit_command(
     Example: tutopanda edit --movie volcanoes --replace 'Images.SegmentImage[1][0]=crater.png' --yes
     """
     from tutopanda.cli.build_commands import (
+        check_offline,
         execute_build,
+        offline_only,
         print_plan,
         provider_mode,
         raise_for_outcome,
@@ -220,6 +222,8 @@ def edit_command(
     with scratch_copy(ctx, movie) as scratch:
         apply_edits(scratch, take_snapshot(scratch, movie), edits, source=source)
         plan = plan_build(scratch, movie, resolver=resolver(mode))
+    if offline_only(providers):
+        check_offline(plan)
     if not as_json:
         _print_edits(edits)
         print_plan(plan)
@@ -233,7 +237,15 @@ def edit_command(
         print_error("cancelled: nothing was changed", "run again and answer y, or add --yes")
         raise typer.Exit(1)
     apply_edits(ctx, snapshot, edits, source=source)
-    report = execute_build(ctx, movie, mode=mode, concurrency=concurrency, as_json=as_json, show_plan=False)
+    report = execute_build(
+        ctx,
+        movie,
+        mode=mode,
+        concurrency=concurrency,
+        as_json=as_json,
+        show_plan=False,
+        offline=offline_only(providers),
+    )
     published = None
     if not report.failed and not report.interrupted:
         published = publish_current(ctx, movie)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from tutopanda.core.blueprint import Job
-from tutopanda.core.errors import TutopandaError
+from tutopanda.core.errors import ProviderConfigError, TutopandaError
 from tutopanda.core.event_log import artefact_log
 from tutopanda.core.hashing import hash_value
 from tutopanda.core.locks import movie_lock
@@ -75,7 +75,11 @@ def _estimator(resolver: HandlerResolver | None) -> Callable[[Job], float | None
         return None
 
     def estimate(job: Job) -> float | None:
-        handler = resolver(job.variant.provider, job.variant.model, job.kind)
+        # A job without a handler has no estimate; the preflight, not the planner, reports it.
+        try:
+            handler = resolver(job.variant.provider, job.variant.model, job.kind)
+        except ProviderConfigError:
+            return None
         return handler.estimate_cost(job.kind, job.variant.config, len(job.produces))
 
     return estimate

@@ -13,7 +13,10 @@ from tutopanda.providers.mock.registration import register_mocks
 from tutopanda.providers.registry import ProviderRegistry
 from tutopanda.providers.render import register_render
 
-__all__ = ["register"]
+__all__ = ["OFFLINE_PROVIDERS", "register"]
+
+OFFLINE_PROVIDERS = frozenset({"local", "tutopanda"})
+"""Providers whose built-in handlers never touch the network (``--providers local`` allows only these)."""
 
 
 def register(registry: ProviderRegistry) -> None:
