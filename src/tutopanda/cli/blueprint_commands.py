@@ -68,6 +68,11 @@ def list_blueprints(as_json: JsonOpt = False) -> None:
 
 
 def _input_rule(spec: InputSpec) -> str:
+    from tutopanda.core.vocabulary import find_vocabulary
+
+    vocabulary = find_vocabulary(spec.vocabulary) if spec.vocabulary else None
+    if vocabulary is not None:  # a long list (184 language codes) is summarised, a short one listed
+        return vocabulary.summary()
     if spec.values:
         return "one of " + ", ".join(spec.values)
     parts = []
@@ -90,7 +95,8 @@ def _describe_dict(bp: Blueprint) -> dict[str, Any]:
             "required": spec.required,
             "default": spec.default if spec.has_default else None,
             "description": spec.description,
-            "values": list(spec.values) if spec.values else None,
+            "values": list(spec.allowed_values) if spec.allowed_values else None,
+            "vocabulary": spec.vocabulary,
             "min": spec.minimum,
             "max": spec.maximum,
         }

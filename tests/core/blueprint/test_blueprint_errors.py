@@ -137,7 +137,7 @@ CASES: dict[str, tuple[str, str]] = {
             "  - name: Mood\n    type: enum\n    values: [calm, loud]\n"
             "    default: clam #!\n  - name: Topic\n",
         ),
-        "did you mean 'calm'",
+        "choices: calm, loud",  # the message itself says "did you mean 'calm'?"
     ),
     "min-greater-than-max": (
         _edit("    default: 2\n", "    default: 2\n    min: 5 #!\n    max: 1\n"),

@@ -24,8 +24,9 @@ from typing import Any, Literal
 
 from tutopanda.core.blueprint.located_yaml import YamlLocationError, load_located_yaml
 from tutopanda.core.blueprint.model import Blueprint, InputRef, InputSpec, thaw
-from tutopanda.core.blueprint.suggest import closest, did_you_mean, listing
+from tutopanda.core.blueprint.suggest import did_you_mean, listing
 from tutopanda.core.errors import InputValidationError
+from tutopanda.core.vocabulary import Vocabulary, check, find_vocabulary
 
 __all__ = [
     "ResolvedInputs",
@@ -97,6 +98,9 @@ def _coerce_string(label: str, raw: object, spec: InputSpec) -> str:
             f"expected text, got {type(raw).__name__} {raw!r}",
             f'quote the value in the inputs file, e.g. {spec.name}: "{raw}"',
         )
+    words = _words(spec)
+    if words is not None:
+        return _checked(label, raw, words)
     if spec.pattern is not None and not re.fullmatch(spec.pattern, raw):
         detail = f" ({spec.description})" if spec.description else ""
         raise _fail(
@@ -105,17 +109,38 @@ def _coerce_string(label: str, raw: object, spec: InputSpec) -> str:
     return raw
 
 
-def _coerce_enum(label: str, raw: object, values: tuple[str, ...]) -> str:
-    if isinstance(raw, str):
-        if raw in values:
-            return raw
-        folded = [choice for choice in values if choice.casefold() == raw.strip().casefold()]
-        if len(folded) == 1:
-            return folded[0]
-        best = closest(raw, values)
-        suggestion = f"did you mean '{best}'? " if best else ""
-        raise _fail(label, f"{raw!r} is not one of the choices", f"{suggestion}choices: {', '.join(values)}")
-    raise _fail(label, f"expected one of {', '.join(values)}, got {raw!r}", f"choices: {', '.join(values)}")
+def _words(spec: InputSpec) -> Vocabulary | None:
+    """The word list a value of ``spec`` must come from: its named vocabulary, or its enum choices.
+
+    Plain enum choices are checked by the same :func:`~tutopanda.core.vocabulary.check` as the shared
+    vocabularies, so every refused choice reads the same way (allowed values or "did you mean").
+    """
+    if spec.vocabulary is not None:
+        return find_vocabulary(spec.vocabulary)
+    if spec.type == "enum" and spec.values:
+        choices = ", ".join(spec.values)
+        return Vocabulary(spec.name, "one of the choices", spec.values, f"choices: {choices}")
+    return None
+
+
+def _checked(label: str, raw: str, words: Vocabulary) -> str:
+    verdict = check(words, raw)
+    if verdict.value is None:
+        raise _fail(label, verdict.message, verdict.hint)
+    return verdict.value
+
+
+def _coerce_enum(label: str, raw: object, spec: InputSpec) -> str:
+    words = _words(spec)
+    if words is None:  # pragma: no cover - loading refuses an enum without values
+        raise _fail(label, "has no choices", "give the enum values: or a vocabulary:")
+    if not isinstance(raw, str):
+        expected = f"one of {words.listing()}" if words.is_short else words.noun
+        hint = f"choices: {words.listing()}" if words.is_short else words.hint
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            hint += '; quote the value in the inputs file (e.g. "16:9", "720p")'
+        raise _fail(label, f"expected {expected}, got {raw!r}", hint)
+    return _checked(label, raw, words)
 
 
 def _split_list_text(label: str, text: str) -> list[Any]:
@@ -161,7 +186,7 @@ def coerce_value(spec: InputSpec, raw: object, label: str | None = None) -> Any:
     if kind == "bool":
         return _coerce_bool(name, raw)
     if kind == "enum":
-        return _coerce_enum(name, raw, spec.values or ())
+        return _coerce_enum(name, raw, spec)
     if kind == "list":
         items = _split_list_text(name, raw) if isinstance(raw, str) else raw
         if not isinstance(items, list | tuple):
@@ -173,6 +198,7 @@ def coerce_value(spec: InputSpec, raw: object, label: str | None = None) -> Any:
             minimum=spec.minimum,
             maximum=spec.maximum,
             pattern=spec.pattern,
+            vocabulary=spec.vocabulary,
         )
         return tuple(coerce_value(item_spec, item, f"{name}[{index}]") for index, item in enumerate(items))
     if kind == "string":

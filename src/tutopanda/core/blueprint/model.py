@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from tutopanda.core.vocabulary import find_vocabulary
+
 __all__ = [
     "ARTEFACT_KINDS",
     "PRODUCER_KINDS",
@@ -104,8 +106,9 @@ class InputSpec:
     must be wired to an artefact of that kind. ``required`` is true when there is no default and the
     author did not write ``required: false``. ``minimum``/``maximum`` bound int/number values,
     ``values`` lists enum choices, ``item_type`` types list items, ``pattern`` is a regex a string value
-    must match in full. ``fan_in`` marks a producer input that collects many artefacts (see
-    :class:`Collect`).
+    must match in full. ``vocabulary`` names a shared word list of :mod:`tutopanda.core.vocabulary`
+    (``style``, ``language``, ...): an enum takes its choices from it, a string must be one of its
+    words. ``fan_in`` marks a producer input that collects many artefacts (see :class:`Collect`).
     """
 
     name: str
@@ -119,6 +122,7 @@ class InputSpec:
     maximum: int | float | None = None
     item_type: str | None = None
     pattern: str | None = None
+    vocabulary: str | None = None
     fan_in: bool = False
     file: str = ""
     line: int | None = None
@@ -127,6 +131,14 @@ class InputSpec:
     def is_artefact(self) -> bool:
         """True when the input is fed by an artefact rather than a user value."""
         return self.type in ARTEFACT_KINDS
+
+    @property
+    def allowed_values(self) -> tuple[str, ...] | None:
+        """Every value the input accepts when that is a closed list (enum choices or vocabulary words)."""
+        if self.values is not None:
+            return self.values
+        found = find_vocabulary(self.vocabulary) if self.vocabulary else None
+        return found.words if found is not None else None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from tutopanda.core.blueprint.model import (
 from tutopanda.core.blueprint.reader import NAME_PATTERN, Reader, number, shown
 from tutopanda.core.blueprint.suggest import did_you_mean
 from tutopanda.core.errors import InputValidationError
+from tutopanda.core.vocabulary import find_vocabulary, vocabulary_names
 
 __all__ = [
     "PLACEHOLDER",
@@ -62,6 +63,7 @@ _INPUT_KEYS = {
     "max",
     "items",
     "pattern",
+    "vocabulary",
 }
 _ITEM_TYPES = ("string", "int", "number", "bool", "enum")
 
@@ -77,6 +79,20 @@ def _choices(reader: Reader, data: LocatedDict, what: str) -> tuple[str, ...] | 
             line_of(data, "values"),
         )
     return tuple(raw)
+
+
+def _vocabulary(reader: Reader, data: LocatedDict, what: str) -> str | None:
+    """The ``vocabulary:`` name, which must be one of :mod:`tutopanda.core.vocabulary`'s."""
+    if "vocabulary" not in data:
+        return None
+    name = reader.text(data, "vocabulary", what, required=True).strip()
+    if find_vocabulary(name) is None:
+        raise reader.error(
+            f"{what}: unknown vocabulary {name!r}",
+            did_you_mean(name, vocabulary_names(), "vocabularies") + " (or list the choices with values:)",
+            line_of(data, "vocabulary"),
+        )
+    return name
 
 
 def parse_input(reader: Reader, data: Any, line: int | None, *, producer: bool) -> InputSpec:
@@ -101,8 +117,12 @@ def parse_input(reader: Reader, data: Any, line: int | None, *, producer: bool) 
             line_of(data, "fanIn"),
         )
     values = _choices(reader, data, what)
+    vocabulary = _vocabulary(reader, data, what)
     item_type = reader.text(data, "items", what) or None
-    _check_type_options(reader, data, what, kind, values, item_type)
+    _check_type_options(reader, data, what, kind, values, item_type, vocabulary)
+    words = find_vocabulary(vocabulary) if vocabulary is not None else None
+    if words is not None and "enum" in (kind, item_type):
+        values = words.words  # an enum's choices are the vocabulary's words
     minimum, maximum = number(reader, data, "min", what), number(reader, data, "max", what)
     if minimum is not None and maximum is not None and minimum > maximum:
         raise reader.error(
@@ -138,6 +158,7 @@ def parse_input(reader: Reader, data: Any, line: int | None, *, producer: bool) 
         maximum=maximum,
         item_type=item_type,
         pattern=pattern,
+        vocabulary=vocabulary,
         fan_in=fan_in,
         file=reader.file,
         line=data.line,
@@ -168,10 +189,34 @@ def _check_type_options(
     kind: str,
     values: tuple[str, ...] | None,
     item_type: str | None,
+    vocabulary: str | None,
 ) -> None:
     enum_like = kind == "enum" or (kind == "list" and item_type == "enum")
-    if enum_like and values is None:
-        raise reader.error(f"{what}: an enum needs its values", "add values: [choice1, choice2]", data.line)
+    worded = kind in {"enum", "string"} or (kind == "list" and item_type in {"enum", "string"})
+    if values is not None and vocabulary is not None:
+        raise reader.error(
+            f"{what}: give values or vocabulary, not both",
+            f"keep vocabulary: {vocabulary} (its words are the choices) or list the values yourself",
+            line_of(data, "vocabulary"),
+        )
+    if vocabulary is not None and not worded:
+        raise reader.error(
+            f"{what}: vocabulary only applies to enum and string inputs",
+            "use type: enum (or string), or remove vocabulary",
+            line_of(data, "vocabulary"),
+        )
+    if vocabulary is not None and "pattern" in data:
+        raise reader.error(
+            f"{what}: pattern and vocabulary together",
+            f"remove pattern: vocabulary {vocabulary} already fixes the allowed values",
+            line_of(data, "pattern"),
+        )
+    if enum_like and values is None and vocabulary is None:
+        raise reader.error(
+            f"{what}: an enum needs its values",
+            "add values: [choice1, choice2], or vocabulary: <name> for a shared list (e.g. style)",
+            data.line,
+        )
     if values is not None and not enum_like:
         raise reader.error(
             f"{what}: values only apply to type enum",

@@ -130,10 +130,20 @@ def _count_loop(
 
 def _types_fit(source: InputSpec, target: InputSpec) -> bool:
     if target.type == source.type:
-        if target.type == "enum" and target.values is not None:
-            return set(source.values or ()) <= set(target.values)
         return target.type != "list" or target.item_type == source.item_type
     return (target.type, source.type) in {("string", "enum"), ("number", "int")}
+
+
+def _words_outside(source: InputSpec, target: InputSpec) -> list[str]:
+    """Values ``source`` allows that ``target`` refuses (both must be closed lists to compare).
+
+    A string target with a vocabulary wired from a plain string cannot be checked here (any text may
+    come); its value is checked where the user gives it, against the source's own rules.
+    """
+    wanted, offered = target.allowed_values, source.allowed_values
+    if wanted is None or (offered is None and target.type != "enum"):
+        return []
+    return [value for value in offered or () if value not in wanted]
 
 
 def _check_wire(
@@ -171,6 +181,19 @@ def _check_wire(
             raise _error(
                 f"{what} has type {target.type} but input {spec.name} has type {spec.type}",
                 "wire it to a source of the same type (or change one of the types)",
+                wire.file,
+                wire.line,
+            )
+        outside = _words_outside(spec, target)
+        if outside:
+            accepted = f"vocabulary {target.vocabulary}" if target.vocabulary else "its values"
+            raise _error(
+                f"{what} accepts only {accepted}, but input {spec.name} allows "
+                + ", ".join(repr(value) for value in outside[:5])
+                + (f" and {len(outside) - 5} more" if len(outside) > 5 else ""),
+                f"give input {spec.name} vocabulary: {target.vocabulary}"
+                if target.vocabulary
+                else f"limit input {spec.name} to the values {wire.target} accepts",
                 wire.file,
                 wire.line,
             )
