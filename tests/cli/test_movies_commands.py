@@ -123,7 +123,7 @@ def test_clean_answered_no_deletes_nothing(
     result = cli("movies", "clean", "volcano")
 
     assert result.code == 0, result.stderr
-    assert "Delete movie volcano (" in result.stdout and "MB)? [y/N]" in result.stdout
+    assert "Delete movie volcano (" in result.stderr and "MB)? [y/N]" in result.stderr  # stdout stays data
     assert "nothing deleted" in result.stdout
     assert _files(root) == before
 
@@ -150,8 +150,10 @@ def test_clean_without_input_to_answer_from_exits_2_and_suggests_yes(
     result = cli("movies", "clean", "volcano")
 
     assert result.code == 2
-    assert result.stderr.startswith("error: ")
-    assert "--yes" in result.stderr.splitlines()[-1]
+    question, error, hint = result.stderr.splitlines()
+    assert question.startswith("Delete movie volcano (")
+    assert error.startswith("error: movies clean needs a yes/no answer")
+    assert "--yes" in hint
     assert _files(root) == before
 
 

@@ -182,7 +182,7 @@ def edit_command(
     """Apply your edits (movie.toml, prompts/ files, --replace) and rebuild only what they touch.
 
     Shows what you changed and the plan (which jobs re-run, why, estimated cost), asks, then builds.
-    Answering no changes nothing. Exit 1 when you decline or a job fails.
+    Answering no changes nothing (exit 0); exit 1 when a job fails.
 
     Example: tutopanda edit --movie volcanoes --replace 'Images.SegmentImage[1][0]=crater.png' --yes
     """
@@ -195,7 +195,7 @@ def edit_command(
         raise_for_outcome,
         resolver,
     )
-    from tutopanda.cli.output import confirm, print_error
+    from tutopanda.cli.output import confirm
     from tutopanda.core.build import plan_build
     from tutopanda.core.errors import UsageError
     from tutopanda.core.movie_document import take_snapshot
@@ -233,9 +233,9 @@ def edit_command(
         else:
             stdout_console().print("dry run: nothing was changed", markup=False)
         return
-    if not yes and not confirm(f"Record these edits and run {len(plan.jobs)} job(s)?"):
-        print_error("cancelled: nothing was changed", "run again and answer y, or add --yes")
-        raise typer.Exit(1)
+    if not yes and not confirm(f"Record these edits and run {len(plan.jobs)} job(s)?", command="edit"):
+        stdout_console().print("cancelled: nothing was changed", markup=False)
+        return
     apply_edits(ctx, snapshot, edits, source=source)
     report = execute_build(
         ctx,

@@ -7,13 +7,12 @@ exits 0; with no input to read an answer from (a script, ``</dev/null``) it exit
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tutopanda.cli.options import JsonOpt
-from tutopanda.cli.output import make_table, print_json, stdout_console
+from tutopanda.cli.output import confirm, make_table, print_json, stdout_console
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
@@ -86,26 +85,6 @@ def list_command(as_json: JsonOpt = False) -> None:
         _print_table(ctx, movies)
 
 
-def _confirm(question: str) -> bool:
-    """Ask ``question`` on the terminal (or stdin); UsageError when there is nothing to read from."""
-    from tutopanda.core.errors import UsageError
-
-    no_input = UsageError(
-        "movies clean needs a yes/no answer, but there is no input to read it from",
-        "pass --yes to delete without asking",
-    )
-    if sys.stdin is None or sys.stdin.closed:
-        raise no_input
-    try:
-        return typer.confirm(question, default=False)
-    except typer.Abort as exc:
-        if isinstance(exc.__context__, KeyboardInterrupt):
-            raise KeyboardInterrupt from None
-        raise no_input from None
-    except OSError:
-        raise no_input from None
-
-
 @movies_app.command("clean")
 def clean_command(
     movie_id: Annotated[str, typer.Argument(metavar="ID", help="The movie to delete (see 'movies list').")],
@@ -123,7 +102,7 @@ def clean_command(
     footprint = movie_footprint(ctx, movie_id)
     summary = f"{footprint.files} files, {_size_text(footprint.bytes)}"
     console = stdout_console()
-    if not yes and not _confirm(f"Delete movie {movie_id} ({summary})?"):
+    if not yes and not confirm(f"Delete movie {movie_id} ({summary})?", command="movies clean"):
         console.print(f"nothing deleted: movie '{movie_id}' is unchanged")
         return
     from rich.markup import escape

@@ -65,18 +65,26 @@ def make_table(*columns: str, title: str | None = None) -> Table:
     return table
 
 
-def confirm(question: str) -> bool:
+def confirm(question: str, *, command: str) -> bool:
     """Ask ``question [y/N]`` on stderr and read the answer from stdin; only y/yes is a yes.
 
-    The question goes to stderr so ``--json`` output on stdout stays clean. End of input (a script
-    piping nothing, a closed stdin) counts as *no*: nothing is ever done without a real yes.
+    The question goes to stderr so ``--json`` output on stdout stays clean. With no input to read
+    (a closed or empty stdin, as in a script) nothing is assumed: ``command`` fails with a usage
+    error suggesting ``--yes``, since doing nothing silently would hide the question from the script.
     """
+    from tutopanda.core.errors import UsageError
+
+    no_input = UsageError(
+        f"{command} needs a yes/no answer, but there is no input to read it from",
+        "pass --yes to go ahead without asking",
+    )
     sys.stderr.write(f"{question} [y/N] ")
     sys.stderr.flush()
     try:
-        answer = sys.stdin.readline()
+        answer = sys.stdin.readline() if sys.stdin is not None else ""
     except (OSError, ValueError):
         answer = ""
-    if not answer.endswith("\n"):
+    if not answer:
         sys.stderr.write("\n")
+        raise no_input
     return answer.strip().lower() in ("y", "yes")
