@@ -170,7 +170,10 @@ def print_plan(plan: Plan) -> None:
 def plan_command(
     movie: MovieOpt, providers: ModeOpt = "live", force: ForceOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """Show what a build would run and why, by layer, with the cost estimate; saves runs/<rev>-plan.json."""
+    """Show what a build would run and why, by layer, with the cost estimate; saves runs/<rev>-plan.json.
+
+    Example: tutopanda build plan --movie volcanoes --json
+    """
     from tutopanda.core.build import plan_build
 
     plan = plan_build(_context(), movie, resolver=resolver(provider_mode(providers)), forced=force or ())
@@ -271,7 +274,10 @@ def run_command(
     force: ForceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Build a movie: plan, run the dirty jobs layer by layer, commit a new revision."""
+    """Build a movie: plan, run the dirty jobs layer by layer, commit a new revision.
+
+    Example: tutopanda build run --movie volcanoes --diff
+    """
     from contextlib import nullcontext
 
     from tutopanda.core.scratch import scratch_copy
@@ -389,13 +395,19 @@ def diff_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show inputs and artefacts added, changed and removed between two revisions."""
+    """Show inputs and artefacts added, changed and removed between two revisions.
+
+    Example: tutopanda build diff --movie volcanoes --from rev-0001 --to rev-0003
+    """
     _print_diff(_context(), movie, source, target, as_json)
 
 
 @build_app.command("status")
 def status_command(movie: MovieOpt, as_json: JsonOpt = False) -> None:
-    """Summarise a movie: current revision, failed jobs, artefacts by kind, total cost and durations."""
+    """Summarise a movie: current revision, failed jobs, artefacts by kind, total cost and durations.
+
+    Example: tutopanda build status --movie volcanoes
+    """
 
     from tutopanda.core.build_status import movie_status
 

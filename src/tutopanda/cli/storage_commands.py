@@ -49,6 +49,8 @@ def storage_init(
 
     Idempotent: running it again creates nothing and changes nothing. On a defined movie, --set/--inputs
     record the values that differ (the next build re-runs only what they touch).
+
+    Example: tutopanda storage:init --movie volcanoes --blueprint image-audio --set NumOfSegments=4
     """
     from tutopanda.core.blueprint import parse_model_options
     from tutopanda.core.movie_definition import define_movie
@@ -142,6 +144,8 @@ def events_append(
     Input event: {"id": "Input:Name", "payload": <any JSON>}. Artefact event: {"artefactId":
     "Artifact:Module.Name[0]", "producedBy": "Producer:Module.Producer[0]", and "payload" (text or JSON)
     or "path" (a file, relative to the event file), optional "mimeType", "status", "inputsHash"}.
+
+    Example: tutopanda events:append --movie volcanoes --type input --file edits.jsonl
     """
     from tutopanda.core.errors import UsageError
     from tutopanda.core.event_import import append_artefact_records, append_input_records
@@ -181,6 +185,8 @@ def manifest_build(movie: MovieOpt, as_json: JsonOpt = False) -> None:
     """Fold the event logs into a new manifest revision and make it current (atomic pointer swap).
 
     Each input takes its latest event; each artefact its latest *succeeded* event.
+
+    Example: tutopanda manifest:build --movie volcanoes
     """
     from tutopanda.core.locks import movie_lock
     from tutopanda.core.manifest_builder import build_manifest_from_logs
@@ -252,7 +258,10 @@ def manifest_show(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Print a movie's current manifest (or a past revision) as a table or JSON."""
+    """Print a movie's current manifest (or a past revision) as a table or JSON.
+
+    Example: tutopanda manifest:show --movie volcanoes --revision rev-0001 --json
+    """
     from tutopanda.core.manifest_store import ManifestStore
 
     store = ManifestStore(_context(), movie)
