@@ -8,8 +8,8 @@ formatting survive)::
     blueprint = "image-audio"         # default blueprint: a bundled name or a YAML file
     concurrency = 4                   # jobs at once, 1..256
     language = "en"                   # ISO 639-1 code; unset = the blueprint's default
-    audience = "adult"                # unset = the blueprint's default
-    style = "watercolor"              # unset = the blueprint's default
+    audience = "adult"                # child, teen, adult, expert; unset = the blueprint's default
+    style = "watercolor"              # a style of the shared list; unset = the blueprint's default
     voice = "default"                 # unset = the blueprint's default
 
     [[producers]]                     # zero or more; one per producer (blueprint module)
@@ -24,7 +24,10 @@ keys of a kind's table are that job's provider config. Secrets never go in any o
 from the environment (``OPENAI_API_KEY``, ``REPLICATE_API_TOKEN``, ``ELEVENLABS_API_KEY``).
 
 Every problem is a :class:`SettingsError` (a :class:`UsageError`, exit 2) whose one-line message names the
-file, the line when known and the field, and whose hint says how to fix it.
+file, the line when known and the field, and whose hint says how to fix it. ``language``, ``audience``
+and ``style`` are checked against the same vocabularies as the blueprint inputs they set
+(:mod:`tutopanda.core.vocabulary`), so a value the settings accept is never refused later by a blueprint,
+and ``french`` gets "did you mean 'fr' (French)?".
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tutopanda.core.atomic_file import create_exclusive, write_atomic
 from tutopanda.core.errors import UsageError
 from tutopanda.core.storage import StorageConfig, StorageContext, validate_relative_path
+from tutopanda.core.vocabulary import check
 
 __all__ = [
     "DEFAULT_BLUEPRINT",
@@ -95,7 +99,7 @@ class GeneralSettings(BaseModel):
     root: str | None = Field(default=None, min_length=1)
     blueprint: str = Field(default=DEFAULT_BLUEPRINT, min_length=1)
     concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1, le=MAX_CONCURRENCY)
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    language: str | None = Field(default=None, min_length=1)
     audience: str | None = Field(default=None, min_length=1)
     style: str | None = Field(default=None, min_length=1)
     voice: str | None = Field(default=None, min_length=1)
@@ -195,6 +199,31 @@ def _field_label(loc: tuple[int | str, ...]) -> str:
 
 
 # -- locating a field in the text ---------------------------------------------------------------------
+
+_WORDED_SETTINGS = {"language": "language", "audience": "audience", "style": "style"}
+"""``[general]`` keys checked against a vocabulary (key -> vocabulary name)."""
+
+
+def _check_words(general: GeneralSettings, text: str, path: str) -> GeneralSettings:
+    """``general`` with language/audience/style checked and spelled canonically (``EN`` -> ``en``)."""
+    canonical: dict[str, str] = {}
+    for key, vocabulary in _WORDED_SETTINGS.items():
+        value = getattr(general, key)
+        if value is None:
+            continue
+        verdict = check(vocabulary, value)
+        if verdict.value is None:
+            loc: tuple[int | str, ...] = ("general", key)
+            raise SettingsError(
+                f"{_field_label(loc)}: {verdict.message}",
+                f"{verdict.hint}; or delete the line to use the blueprint's default",
+                file=path,
+                line=_locate(text, loc),
+            )
+        if verdict.value != value:
+            canonical[key] = verdict.value
+    return general.model_copy(update=canonical) if canonical else general
+
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"-]+)\s*\]\]?\s*(#.*)?$")
 
@@ -322,7 +351,7 @@ def _validate(text: str, path: str, ctx: StorageContext) -> Settings:
                     file=path,
                     line=line,
                 )
-    general = parsed.general
+    general = _check_words(parsed.general, text, path)
     if general.root is None:
         general = general.model_copy(update={"root": ctx.root})
     return Settings(general=general, producers=tuple(parsed.producers), path=path, from_file=True)
