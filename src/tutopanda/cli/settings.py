@@ -1,17 +1,25 @@
 """Where the CLI keeps its data: the storage root.
 
 The root comes from ``--root``, else ``$TUTOPANDA_HOME``, else ``~/.tutopanda``. Movies live under
-``<root>/builds/`` (see ``docs/storage.md``). The ``init`` command of a later issue adds a settings file;
-until then these defaults are the whole configuration.
+``<root>/builds/`` (see ``docs/storage.md``). ``tutopanda init`` adds ``<root>/settings.toml``; without
+it every command works on the defaults, and says so once per root (:func:`note_defaults`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["CliState", "default_root", "state"]
+if TYPE_CHECKING:
+    from tutopanda.core.settings import Settings
+
+__all__ = ["DEFAULTS_NOTED", "CliState", "default_root", "note_defaults", "state"]
+
+DEFAULTS_NOTED = ".defaults-noted"
+"""Marker in the root: the "running on defaults" note was shown there once already."""
 
 
 def default_root() -> str:
@@ -36,3 +44,30 @@ class CliState:
 
 state = CliState()
 """The one process-wide CLI state, filled in by the top-level callback."""
+
+
+def note_defaults(settings: Settings) -> None:
+    """Tell the user, once per storage root, that there is no settings file and defaults apply.
+
+    Once, because a note on every run is noise; the marker file lives in the root itself, so a new
+    root gets the note again. Only local roots are marked (nothing is written to a remote store).
+    """
+    if settings.from_file:
+        return
+    if "://" in settings.path:
+        return
+    root = Path(settings.path).parent
+    marker = root / DEFAULTS_NOTED
+    if marker.exists():
+        return
+    from tutopanda.cli.output import stderr_console
+
+    stderr_console().print(
+        f"note: no {settings.path} yet, so the defaults apply "
+        "(run 'tutopanda init' to write a settings file you can edit)",
+        markup=False,
+        highlight=False,
+    )
+    with contextlib.suppress(OSError):
+        root.mkdir(parents=True, exist_ok=True)
+        marker.touch()
