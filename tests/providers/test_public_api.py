@@ -49,7 +49,13 @@ def test_packages_export_every_public_name_of_their_modules(name: str) -> None:
 def _internal(name: str) -> set[str]:
     """Module-level names deliberately left out of a package's surface."""
     return {
-        "tutopanda.providers": {"BUILTIN_PLUGIN", "DISABLE_PLUGINS_ENV", "register", "register_mocks"},
+        "tutopanda.providers": {
+            "BUILTIN_PLUGIN",
+            "DISABLE_PLUGINS_ENV",
+            "OFFLINE_PROVIDERS",
+            "register",
+            "register_mocks",
+        },
         "tutopanda.providers.mock": {
             "DEFAULT_MUSIC_SECONDS",
             "DEFAULT_SEGMENT_SECONDS",
