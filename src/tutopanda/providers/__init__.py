@@ -4,6 +4,7 @@
   ``resolve_many``, ``handler_resolver`` for the runner, ``warm_start`` before spending anything.
 * :func:`default_registry` — the registry with every ``tutopanda.providers`` entry-point plugin loaded.
 * :mod:`tutopanda.providers.mock` — deterministic offline handlers for every producer kind.
+* :func:`voices_for` — the voice ids a speech provider/model accepts (None: any), for ``query --voice``.
 
 Imports only :mod:`tutopanda.core` (never the CLI); see ``docs/providers.md``.
 """
@@ -20,9 +21,11 @@ from tutopanda.providers.registry import (
     ProviderRegistry,
     Registration,
 )
+from tutopanda.providers.voices import DEFAULT_VOICE, VoiceSet, handler_voices, voices_for
 from tutopanda.providers.warm_start import WarmStartHook, required_secrets, warm_start
 
 __all__ = [
+    "DEFAULT_VOICE",
     "PLUGIN_GROUP",
     "HandlerBuilder",
     "HandlerFactory",
@@ -31,9 +34,12 @@ __all__ = [
     "ModePattern",
     "ProviderRegistry",
     "Registration",
+    "VoiceSet",
     "WarmStartHook",
     "default_registry",
+    "handler_voices",
     "load_plugins",
     "required_secrets",
+    "voices_for",
     "warm_start",
 ]

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
         wrap_text,
     )
     from tutopanda.providers.local.slides_handler import SlidesHandler
-    from tutopanda.providers.local.speech import SpeechHandler, plan_speech
+    from tutopanda.providers.local.speech import SpeechHandler, plan_speech, speech_voices
     from tutopanda.providers.local.speech_clip import SpeechClip, WordTiming
     from tutopanda.providers.local.template_prompts import (
         TemplatePromptsHandler,
@@ -86,6 +86,7 @@ __all__ = [
     "render_script_markdown",
     "render_slide",
     "render_title_card",
+    "speech_voices",
     "synthesise_music",
     "video_prompt",
     "wrap_text",
@@ -126,6 +127,7 @@ _MODULE_OF: dict[str, str] = {
     "SlidesHandler": "slides_handler",
     "SpeechHandler": "speech",
     "plan_speech": "speech",
+    "speech_voices": "speech",
     "SpeechClip": "speech_clip",
     "WordTiming": "speech_clip",
     "TemplatePromptsHandler": "template_prompts",

@@ -25,8 +25,9 @@ from tutopanda.providers.local.piper_engine import (
     synthesise_piper,
 )
 from tutopanda.providers.local.speech_clip import SpeechClip
+from tutopanda.providers.voices import VoiceSet
 
-__all__ = ["ENGINES", "SpeechHandler", "SpeechPlan", "plan_speech"]
+__all__ = ["ENGINES", "SpeechHandler", "SpeechPlan", "plan_speech", "speech_voices"]
 
 ENGINES = ("auto", "espeak", "piper")
 """Values of the ``engine`` config key."""
@@ -111,6 +112,25 @@ def plan_speech(
     return SpeechPlan("espeak-ng", _espeak_voice(voice_id.strip(), language, where), rate, pitch)
 
 
+def speech_voices(
+    default_engine: str = "auto", *, provider: str = "local", model: str = "espeak-ng"
+) -> VoiceSet:
+    """The ``VoiceId`` values :func:`plan_speech` accepts with ``default_engine`` (any language allowing).
+
+    ``piper``: ``default``, ``joe`` and ``en_US-joe-medium``. ``auto`` and ``espeak``: ``default`` and
+    every installed eSpeak NG voice, with or without a variant (``en-us``, ``fr-fr+f2``); ``auto`` also
+    takes the Piper names when Piper is installed (without it, ``joe`` has no engine to read it).
+    """
+    piper_names = ("joe", PIPER_VOICE)  # with "default", every spelling in PIPER_VOICE_ALIASES
+    if default_engine == "piper":
+        return VoiceSet(provider, model, piper_names)
+    voices = espeak_voices()
+    names = tuple(sorted(voices.languages))
+    if default_engine == "auto" and piper_available():
+        names = (*piper_names, *names)
+    return VoiceSet(provider, model, names, rule=voices.knows, examples=voices.examples())
+
+
 class SpeechHandler(LocalHandler):
     """``narration`` jobs: the ``Text`` input read aloud as ``audio/wav``."""
 
@@ -127,6 +147,11 @@ class SpeechHandler(LocalHandler):
     ) -> None:
         super().__init__(provider, model, environment)
         self.default_engine = default_engine
+
+    def voices(self) -> VoiceSet:
+        """The voice ids this handler reads (see :func:`speech_voices`); ``tutopanda query`` checks
+        ``--voice`` against them before anything is recorded."""
+        return speech_voices(self.default_engine, provider=self.provider, model=self.model)
 
     def warm_start(self, secrets: SecretResolver) -> None:
         """Offline check that eSpeak NG's voices are readable and, if installed, the Piper model is intact."""

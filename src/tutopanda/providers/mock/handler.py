@@ -22,6 +22,7 @@ from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV, MockCall, MockCa
 from tutopanda.providers.mock.digest import job_digest
 from tutopanda.providers.mock.options import MockOptions
 from tutopanda.providers.mock.payloads import build_artefacts
+from tutopanda.providers.voices import VoiceSet
 
 __all__ = ["MOCK_KINDS", "MockHandler"]
 
@@ -70,6 +71,10 @@ class MockHandler:
     def estimate_cost(self, kind: str, config: Mapping[str, Any], produces: int) -> float | None:
         """Mocks are free."""
         return 0.0
+
+    def voices(self) -> VoiceSet | None:
+        """None: the mock reads no voice, so every ``VoiceId`` is accepted (see :mod:`..voices`)."""
+        return None
 
     def _record(self, context: JobContext) -> None:
         call = MockCall(context.job_id, context.kind, context.attempt, context.provider, context.model)
