@@ -42,7 +42,7 @@ def test_query_rejects_flags_the_blueprint_lacks_and_bad_values(cli: CliRunner) 
     assert no_style.code == 2
     assert "--style does not apply to blueprint audio-only" in no_style.stderr
     bad = cli("query", "Q?", "--style", "neon", "--providers", "mock")
-    assert bad.code == 2 and "Style" in bad.stderr
+    assert bad.code == 2 and "--style: 'neon' is not a style" in bad.stderr
     assert cli("query", "--providers", "mock").code == 2
 
 

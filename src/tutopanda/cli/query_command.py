@@ -8,6 +8,12 @@ Values of a new movie come from, in order of precedence: a flag, ``<root>/settin
 blueprint, language, audience, style, voice and the ``[[producers]]`` model choices), the blueprint's
 default. An existing movie keeps its recorded values and selection: only flags change them, so editing
 the settings file never dirties a movie. ``--concurrency`` falls back to the settings, then to 2.
+
+Flags are checked before anything is created: ``--style``, ``--audience``, ``--language`` and
+``--resolution`` against the vocabularies their inputs use (:mod:`tutopanda.core.vocabulary`), and
+``--voice`` against the voices of the speech provider the movie's narration module runs
+(:func:`tutopanda.providers.voices.voices_for`). A bad value exits 2 with one line naming the flag and
+the allowed values or a "did you mean".
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from tutopanda.cli.build_commands import ModeOpt, execute_build, raise_for_outco
 from tutopanda.cli.options import JsonOpt
 from tutopanda.cli.output import print_json, stdout_console
 from tutopanda.cli.settings import state
+from tutopanda.core.vocabulary import VOCABULARIES
 
 if TYPE_CHECKING:
     from tutopanda.core.blueprint import Blueprint
@@ -34,6 +41,7 @@ _FLAG_INPUTS = {
     "segments": "NumOfSegments",
     "duration": "Duration",
     "style": "Style",
+    "audience": "Audience",
     "voice": "VoiceId",
     "language": "Language",
     "resolution": "Resolution",
@@ -53,7 +61,8 @@ def new_movie_id(text: str) -> str:
 
 
 def _values(blueprint: Blueprint, prompt: str | None, flags: dict[str, Any]) -> dict[str, object]:
-    from tutopanda.core.errors import UsageError
+    from tutopanda.core.errors import InputValidationError, UsageError
+    from tutopanda.core.vocabulary import check, find_vocabulary
 
     values: dict[str, object] = {}
     if prompt is not None:
@@ -62,14 +71,50 @@ def _values(blueprint: Blueprint, prompt: str | None, flags: dict[str, Any]) -> 
         value = flags.get(flag)
         if value is None:
             continue
-        if blueprint.input(name) is None:
-            option = "--" + flag.replace("_", "-")
+        spec = blueprint.input(name)
+        option = "--" + flag.replace("_", "-")
+        if spec is None:
             raise UsageError(
                 f"{option} does not apply to blueprint {blueprint.meta.id} (it has no {name} input)",
                 f"drop {option}, or see 'tutopanda blueprints describe {blueprint.meta.id}'",
             )
+        vocabulary = find_vocabulary(spec.vocabulary) if spec.vocabulary else None
+        if vocabulary is not None and isinstance(value, str):  # the flag's name in the one-line error
+            verdict = check(vocabulary, value)
+            if verdict.value is None:
+                raise InputValidationError(f"{option}: {verdict.message}", verdict.hint)
+            value = verdict.value
         values[name] = value
     return values
+
+
+def _check_voice(blueprint: Blueprint, voice: str, selection: dict[str, tuple[str, str]]) -> None:
+    """Refuse a ``--voice`` the speech provider of a narration module that reads it does not have.
+
+    Only modules whose ``VoiceId`` is wired to the top-level ``VoiceId`` input are concerned; a provider
+    that does not list its voices (live providers, plugins) accepts any id and checks it when it runs.
+    The movie's selected variant decides, also with ``--providers mock``, because the voice is recorded
+    for every later build.
+    """
+    from tutopanda.core.blueprint.expand import select_variants
+    from tutopanda.core.blueprint.model import InputRef
+    from tutopanda.core.errors import InputValidationError
+    from tutopanda.providers.voices import voices_for
+
+    variants = select_variants(blueprint, selection or None)
+    for module in blueprint.modules:
+        wire = module.wires.get("VoiceId")
+        if module.kind != "narration" or wire is None or wire.source != InputRef("VoiceId"):
+            continue
+        variant = variants[module.name]
+        voices = voices_for(variant.provider, variant.model)
+        verdict = voices.verdict(voice) if voices is not None else None
+        if verdict is not None and not verdict.accepted:
+            raise InputValidationError(
+                f"--voice: {verdict.message}",
+                f"{verdict.hint} (module {module.name} runs {variant.provider}/{variant.model}; "
+                f"--provider {module.name}=provider/model picks another)",
+            )
 
 
 def _settings_values(blueprint: Blueprint, settings: Settings, given: dict[str, object]) -> dict[str, object]:
@@ -137,10 +182,34 @@ def query(
     duration: Annotated[
         int | None, typer.Option("--duration", min=1, help="Total length in seconds.")
     ] = None,
-    style: Annotated[str | None, typer.Option("--style", help="Visual style (e.g. watercolor).")] = None,
-    voice: Annotated[str | None, typer.Option("--voice", help="Voice id of the speech provider.")] = None,
-    language: Annotated[str | None, typer.Option("--language", help="ISO 639-1 narration language.")] = None,
-    resolution: Annotated[str | None, typer.Option("--resolution", help="480p, 720p or 1080p.")] = None,
+    style: Annotated[
+        str | None,
+        typer.Option("--style", help=f"Visual style: {VOCABULARIES['style'].listing()}.", show_default=False),
+    ] = None,
+    audience: Annotated[
+        str | None,
+        typer.Option(
+            "--audience", help=f"Who it is for: {VOCABULARIES['audience'].listing()}.", show_default=False
+        ),
+    ] = None,
+    voice: Annotated[
+        str | None,
+        typer.Option(
+            "--voice",
+            help="Voice id of the narration's speech provider ('default' always works).",
+            show_default=False,
+        ),
+    ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language", help="ISO 639-1 narration language (en, fr, de, ...).", show_default=False
+        ),
+    ] = None,
+    resolution: Annotated[
+        str | None,
+        typer.Option("--resolution", help=f"{VOCABULARIES['resolution'].listing()}.", show_default=False),
+    ] = None,
     burn_subtitles: Annotated[
         bool | None,
         typer.Option("--burn-subtitles/--soft-subtitles", help="Draw subtitles into the picture."),
@@ -213,15 +282,19 @@ def query(
         "segments": segments,
         "duration": duration,
         "style": style,
+        "audience": audience,
         "voice": voice,
         "language": language,
         "resolution": resolution,
         "burn_subtitles": burn_subtitles,
     }
+    recorded: dict[str, tuple[str, str]] = {}
     if existing:  # its own blueprint decides which flags apply (define_movie refuses another one)
         from tutopanda.core.movie_definition import load_movie
 
-        loaded_blueprint = load_movie(ctx, movie_id).blueprint
+        loaded_movie = load_movie(ctx, movie_id)
+        loaded_blueprint = loaded_movie.blueprint
+        recorded = loaded_movie.definition.selection_pairs()
     else:
         blueprint = blueprint or settings.general.blueprint
         loaded_blueprint = load_blueprint(blueprint)
@@ -245,6 +318,9 @@ def query(
             raise UsageError(
                 exc.message, f"{exc.hint or 'fix the value'} ({names} came from {settings.path})"
             ) from exc
+    if voice is not None:
+        _check_voice(loaded_blueprint, voice, {**recorded, **selection})
+    if not existing:
         init_movie(ctx, movie_id)
     defined = define_movie(ctx, movie_id, blueprint=blueprint, values=values, selection=selection or None)
     if parsed is not None:

@@ -345,7 +345,7 @@ VOCABULARIES: Mapping[str, Vocabulary] = MappingProxyType(
                 "style",
                 "a style",
                 ("illustration", "photorealistic", "watercolor", "anime", "diagram", "cinematic"),
-                "the styles are one list shared by every blueprint and settings.toml; pick the closest",
+                "pick one of the allowed styles (one list, shared by every blueprint and settings.toml)",
             ),
             Vocabulary(
                 "audience",
