@@ -81,12 +81,6 @@ def test_a_multibyte_character_cut_by_the_read_window_is_still_text(tmp_path: Pa
     assert media_type_of_bytes("hé".encode()[:-1]) == "text/plain"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="media_type.py:53-56: a UnicodeDecodeError in the last 3 bytes is taken for a cut multi-byte "
-    "character whatever the byte, so short or ending-in-garbage binary (b'\\xff', b'abc\\xfe') is "
-    "called text/plain; only 'unexpected end of data' should be forgiven",
-)
 def test_invalid_utf8_near_the_end_is_not_text() -> None:
     assert media_type_of_bytes(b"\xff") == "application/octet-stream"
     assert media_type_of_bytes(b"plain words\xfe") == "application/octet-stream"

@@ -51,8 +51,8 @@ def media_type_of_bytes(head: bytes) -> str:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of ``head`` is still text.
-        if exc.start < len(head) - 3:
+        # Only a multi-byte character cut by the end of ``head`` is forgiven; any other bad byte is binary.
+        if exc.reason != "unexpected end of data" or exc.start < len(head) - 3:
             return "application/octet-stream"
     if b"\x00" in head:
         return "application/octet-stream"

@@ -17,6 +17,7 @@ that changed in the movie since the export is a conflict rather than a silent re
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,10 +42,12 @@ __all__ = [
     "DOCUMENT_FILE",
     "EDITABLE_KINDS",
     "PROMPTS_DIR",
+    "PROMPT_INDEX",
     "EditableText",
     "MovieSnapshot",
     "TextLayout",
     "document_data",
+    "prompt_index",
     "read_prompt_file",
     "render_toml",
     "take_snapshot",
@@ -423,22 +426,55 @@ def read_prompt_file(ctx: StorageContext, movie_id: str, text: EditableText) -> 
     return content.removesuffix("\n")
 
 
+PROMPT_INDEX = "index.json"
+"""``prompts/index.json``: the hash of the text each prompt file held when Tutopanda last wrote it."""
+
+
+def _index_path(ctx: StorageContext, movie_id: str) -> str:
+    return ctx.join(ensure_initialised(ctx, movie_id).root, PROMPTS_DIR, PROMPT_INDEX)
+
+
+def prompt_index(ctx: StorageContext, movie_id: str) -> dict[str, str]:
+    """Prompt file (relative to the movie folder) -> hash of the text written into it; {} if none.
+
+    Builds do not rewrite prompt files, so after a rebuild a file may hold an older text: only a file
+    whose text differs from what was *written* into it is a user's edit.
+    """
+    try:
+        data = json.loads(ctx.read_bytes(_index_path(ctx, movie_id)))
+    except (FileNotFoundError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict):
+        return {}
+    return {str(key): str(value) for key, value in files.items()}
+
+
 def write_prompt_files(ctx: StorageContext, movie_id: str, snapshot: MovieSnapshot) -> list[str]:
     """Write each current text to its prompt file (with a trailing newline); return the files changed.
 
     Files whose text is unchanged are not rewritten, so their modification times say what changed.
+    ``prompts/index.json`` records what each file now holds (see :func:`prompt_index`).
     """
     from tutopanda.core.atomic_file import write_atomic
+    from tutopanda.core.hashing import sha256_hex
+    from tutopanda.core.json_file import pretty_json_bytes
 
     written: list[str] = []
+    index = prompt_index(ctx, movie_id)
     for text in snapshot.layout.texts:
         value = snapshot.texts.get(text.artefact_id)
-        if value is None or read_prompt_file(ctx, movie_id, text) == value:
+        if value is None:
+            continue
+        index[text.prompt_file] = sha256_hex(value.encode())
+        if read_prompt_file(ctx, movie_id, text) == value:
             continue
         path = _prompt_path(ctx, movie_id, text)
         ctx.makedirs(path.rsplit("/", 1)[0])
         write_atomic(ctx, path, (value + "\n").encode("utf-8"))
         written.append(text.prompt_file)
+    ctx.makedirs(ctx.join(ensure_initialised(ctx, movie_id).root, PROMPTS_DIR))
+    write_atomic(ctx, _index_path(ctx, movie_id), pretty_json_bytes({"files": dict(sorted(index.items()))}))
     return written
 
 

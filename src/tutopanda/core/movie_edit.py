@@ -33,6 +33,7 @@ from tutopanda.core.movie_definition import define_movie
 from tutopanda.core.movie_document import (
     MovieSnapshot,
     inputs_at,
+    prompt_index,
     read_prompt_file,
     thaw,
 )
@@ -286,32 +287,40 @@ def collect_edits(
         document_texts = _document_texts(snapshot, document, source)
 
     current = snapshot.manifest.artefacts
+    written_at = prompt_index(ctx, movie_id)
     for text in snapshot.layout.texts:
         now = current.get(text.artefact_id)
+        now_hash = now.hash if now is not None else None
         before = base_manifest.artefacts.get(text.artefact_id, now)
         base_hash = before.hash if before is not None else None
-        candidates: dict[str, str] = {}
+        # (where, text, the hash it had when exported): the document's baseline is its revision, a
+        # prompt file's is what inspect/edit last wrote into it (files are not rewritten by builds).
+        candidates: list[tuple[str, str, str | None]] = []
         written = document_texts.get(text.artefact_id)
         if written is not None:
-            candidates[f"{source} {text.label}"] = written
+            candidates.append((f"{source} {text.label}", written, base_hash))
         from_file = read_prompt_file(ctx, movie_id, text)
         if from_file is not None:
-            candidates[text.prompt_file] = from_file
-        changed = {
-            where: value for where, value in candidates.items() if sha256_hex(value.encode()) != base_hash
-        }
+            candidates.append((text.prompt_file, from_file, written_at.get(text.prompt_file, base_hash)))
+        changed = [item for item in candidates if sha256_hex(item[1].encode()) != item[2]]
         if not changed:
             continue
-        if len(set(changed.values())) > 1:
+        if len({value for _, value, _ in changed}) > 1:
             raise UsageError(
-                f"{text.artefact_id} was edited differently in {' and '.join(changed)}",
+                f"{text.artefact_id} was edited differently in {' and '.join(w for w, _, _ in changed)}",
                 "make the edit in one place only (or the same text in both)",
             )
-        where, value = next(iter(changed.items()))
-        if now is not None and sha256_hex(value.encode()) == now.hash:
+        where, value, _ = changed[0]
+        if not value.strip():
+            raise UsageError(
+                f"{where}: the text of {text.artefact_id} is empty",
+                "write the text you want (an empty narration or prompt cannot be built from); "
+                "'tutopanda inspect' restores the current one",
+            )
+        if sha256_hex(value.encode()) == now_hash:
             continue
-        if now is not None and now.hash != base_hash:
-            raise _conflict(source, text.label, base, snapshot.manifest.revision)
+        if any(baseline != now_hash for _, _, baseline in changed):
+            raise _conflict(where, text.label, base, snapshot.manifest.revision)
         edits.texts.append(TextEdit(text.artefact_id, text.producer_id, value, where))
     return edits
 
