@@ -27,6 +27,7 @@ __all__ = [
     "PROVIDER_MODES",
     "ModeOpt",
     "check_offline",
+    "cost_text",
     "execute_build",
     "offline_only",
     "print_plan",
@@ -128,6 +129,15 @@ def _preflight(plan: Plan, mode: Mode, secrets: SecretResolver) -> None:
     registry.warm_start(handlers, secrets)
 
 
+def cost_text(plan: Plan) -> str:
+    """``estimated cost $0.0120`` (``+ 2 jobs without a price`` when some handlers cannot estimate)."""
+    cost = plan.estimated_cost
+    text = f"estimated cost ${cost:.4f}" if cost is not None else "estimated cost unknown"
+    if plan.unpriced_jobs and cost is not None:
+        text += f" + {plan.unpriced_jobs} job(s) without a price"
+    return text
+
+
 def print_plan(plan: Plan) -> None:
     """The plan as tables: dirty jobs by producer and reason, then by layer with why and cost."""
     from rich.markup import escape
@@ -139,11 +149,9 @@ def print_plan(plan: Plan) -> None:
             f"movie '{plan.movie_id}' is up to date: nothing to build ({plan.total_jobs} jobs fresh)"
         )
         return
-    cost = plan.estimated_cost
     console.print(
         f"[bold]{plan.movie_id}[/bold] plan for {plan.revision} (base {plan.base_revision or 'none'}): "
-        f"{len(jobs)} of {plan.total_jobs} jobs dirty"
-        + (f", estimated cost ${cost:.4f}" if cost is not None else "")
+        f"{len(jobs)} of {plan.total_jobs} jobs dirty, {cost_text(plan)}"
     )
     groups: dict[tuple[str, str], int] = {}
     for planned in jobs:
@@ -161,8 +169,8 @@ def print_plan(plan: Plan) -> None:
             layers.add_row(str(index), f"… and {hidden} more (see --json)", "", "")
         for planned in layer[:_ROWS_PER_LAYER]:
             why = "; ".join(f"{reason.code}: {reason.detail}" for reason in planned.reasons)
-            cost_text = "-" if planned.estimated_cost is None else f"${planned.estimated_cost:.4f}"
-            layers.add_row(str(index), planned.job.id, escape(why), cost_text)
+            job_cost = "-" if planned.estimated_cost is None else f"${planned.estimated_cost:.4f}"
+            layers.add_row(str(index), planned.job.id, escape(why), job_cost)
     console.print(layers)
 
 

@@ -25,15 +25,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tutopanda.cli.build_commands import ModeOpt, execute_build, raise_for_outcome
+from tutopanda.cli.build_commands import ModeOpt, cost_text, execute_build, print_plan, raise_for_outcome
 from tutopanda.cli.options import JsonOpt
-from tutopanda.cli.output import print_json, stdout_console
+from tutopanda.cli.output import confirm, print_json, stdout_console
 from tutopanda.cli.settings import state
 from tutopanda.core.vocabulary import VOCABULARIES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tutopanda.core.blueprint import Blueprint
+    from tutopanda.core.planner import Plan
+    from tutopanda.core.provider_contract import Mode
     from tutopanda.core.settings import Settings
+    from tutopanda.core.storage import StorageContext
 
 __all__ = ["register"]
 
@@ -149,6 +154,79 @@ def _settings_selection(blueprint: Blueprint, settings: Settings) -> dict[str, t
     return selection
 
 
+def _effective_variants(
+    blueprint: Blueprint, selection: dict[str, tuple[str, str]]
+) -> dict[str, tuple[str, str]]:
+    """Module -> the (provider, model) it runs: the selection, else the blueprint's first variant."""
+    chosen: dict[str, tuple[str, str]] = {}
+    for module in blueprint.modules:
+        variants = module.producer.variants
+        if module.name in selection:
+            chosen[module.name] = selection[module.name]
+        elif variants:
+            chosen[module.name] = (variants[0].provider, variants[0].model)
+    return chosen
+
+
+def _online_modules(blueprint: Blueprint, selection: dict[str, tuple[str, str]]) -> list[str]:
+    """Modules that would run on a provider needing the network (and, usually, money)."""
+    from tutopanda.providers.builtin import OFFLINE_PROVIDERS
+
+    return [
+        module
+        for module, (provider, _) in _effective_variants(blueprint, selection).items()
+        if provider not in OFFLINE_PROVIDERS
+    ]
+
+
+def _offline_selection(
+    blueprint: Blueprint, selection: dict[str, tuple[str, str]]
+) -> dict[str, tuple[str, str]]:
+    """``--providers local``: every module that would run online switched to its first offline variant."""
+    from tutopanda.core.errors import UsageError
+    from tutopanda.providers.builtin import OFFLINE_PROVIDERS
+
+    switched: dict[str, tuple[str, str]] = {}
+    for name in _online_modules(blueprint, selection):
+        module = blueprint.module(name)
+        offline = [v for v in module.producer.variants if v.provider in OFFLINE_PROVIDERS] if module else []
+        if not offline:
+            raise UsageError(
+                f"--providers local: module {name} of blueprint {blueprint.meta.id} has no offline variant",
+                "drop --providers local, or use a blueprint whose every module can run offline",
+            )
+        switched[name] = (offline[0].provider, offline[0].model)
+    return switched
+
+
+def _preview(
+    ctx: StorageContext,
+    movie_id: str,
+    *,
+    existing: bool,
+    record: Callable[[StorageContext], None],
+    mode: Mode,
+) -> Plan:
+    """The plan the query would run, computed on a throw-away copy: the real store is not touched."""
+    import tempfile
+
+    from tutopanda.cli.build_commands import resolver
+    from tutopanda.core.build import plan_build
+    from tutopanda.core.scratch import scratch_copy
+    from tutopanda.core.storage import StorageConfig, StorageContext
+
+    if existing:
+        with scratch_copy(ctx, movie_id) as scratch:
+            record(scratch)
+            return plan_build(scratch, movie_id, resolver=resolver(mode))
+    with tempfile.TemporaryDirectory(prefix="tutopanda-preview-") as temp:
+        scratch = StorageContext.open(
+            StorageConfig(root=temp, base_path=ctx.base_path), clock=ctx.clock, logger=ctx.logger
+        )
+        record(scratch)
+        return plan_build(scratch, movie_id, resolver=resolver(mode))
+
+
 def _concurrency(flag: int | None, settings: Settings) -> int:
     if flag is not None:
         return flag
@@ -235,10 +313,26 @@ def query(
             show_default=False,
         ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Show what would run and why (and its cost); create and change nothing."
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before running paid (online) providers.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Make a narrated movie from a question (offline by default), and print where it is."""
-    from tutopanda.cli.build_commands import provider_mode
+    """Make a narrated movie from a question (offline by default), and print where it is.
+
+    Asks before a build that calls paid online providers (--yes skips the question).
+
+    Examples: tutopanda query "How do volcanoes erupt?" --segments 4 --style watercolor;
+    tutopanda query --movie how-do-volcanoes-erupt-3f9a1c --voice en-us --dry-run
+    """
+    from tutopanda.cli.build_commands import offline_only, provider_mode
+    from tutopanda.cli.settings import note_defaults
     from tutopanda.core.blueprint import load_blueprint
     from tutopanda.core.errors import UsageError
     from tutopanda.core.movie_definition import define_movie
@@ -269,6 +363,7 @@ def query(
         prompt = prompt or parsed.title
     ctx = StorageContext.open(StorageConfig(root=state.storage_root()))
     settings = load_settings(ctx)
+    note_defaults(settings)
     if prompt is None and movie is None:
         raise UsageError("give the question the movie answers", 'tutopanda query "How do volcanoes erupt?"')
     movie_id = validate_movie_id(movie) if movie else new_movie_id(prompt or "movie")
@@ -318,19 +413,68 @@ def query(
             raise UsageError(
                 exc.message, f"{exc.hint or 'fix the value'} ({names} came from {settings.path})"
             ) from exc
+    if offline_only(providers):
+        selection = {**selection, **_offline_selection(loaded_blueprint, {**recorded, **selection})}
     if voice is not None:
         _check_voice(loaded_blueprint, voice, {**recorded, **selection})
-    if not existing:
-        init_movie(ctx, movie_id)
-    defined = define_movie(ctx, movie_id, blueprint=blueprint, values=values, selection=selection or None)
-    if parsed is not None:
-        replace_script(
-            ctx, movie_id, defined.graph, title=parsed.title, summary=parsed.summary, segments=parsed.segments
+
+    def record(target: StorageContext) -> None:
+        """Create (or change) the movie in ``target``: the real store, or a throw-away preview copy."""
+        if not existing:
+            init_movie(target, movie_id)
+        defined = define_movie(
+            target, movie_id, blueprint=blueprint, values=values, selection=selection or None
         )
+        if parsed is not None:
+            replace_script(
+                target,
+                movie_id,
+                defined.graph,
+                title=parsed.title,
+                summary=parsed.summary,
+                segments=parsed.segments,
+            )
+
+    # Mocks cost nothing: only a live build on online providers is worth a question.
+    paid = _online_modules(loaded_blueprint, {**recorded, **selection}) if mode == "live" else []
+    if dry_run or (paid and not yes):
+        plan = _preview(ctx, movie_id, existing=existing, record=record, mode=mode)
+        if dry_run:
+            if as_json:
+                print_json({"movie": movie_id, "dryRun": True, "plan": plan.to_dict()})
+            else:
+                print_plan(plan)
+                stdout_console().print(
+                    f"dry run: movie '{movie_id}' was not {'changed' if existing else 'created'}",
+                    markup=False,
+                )
+            return
+        if plan.jobs:
+            if as_json:
+                raise UsageError(
+                    f"this build calls online providers ({', '.join(paid)}) and --json cannot ask first",
+                    "add --yes to run it, or --dry-run to see the plan",
+                )
+            print_plan(plan)
+            question = (
+                f"Run {len(plan.jobs)} job(s) with online providers ({', '.join(paid)}; {cost_text(plan)})?"
+            )
+            if not confirm(question, command="query"):
+                stdout_console().print(
+                    f"cancelled: movie '{movie_id}' was not {'changed' if existing else 'created'}",
+                    markup=False,
+                )
+                return
+    record(ctx)
     if not as_json:
         stdout_console().print(f"movie [bold]{movie_id}[/bold] ({'continued' if existing else 'new'})")
     report = execute_build(
-        ctx, movie_id, mode=mode, concurrency=_concurrency(concurrency, settings), as_json=as_json
+        ctx,
+        movie_id,
+        mode=mode,
+        concurrency=_concurrency(concurrency, settings),
+        as_json=as_json,
+        offline=offline_only(providers),
     )
 
     published = None

@@ -163,6 +163,11 @@ class Plan:
         known = [p.estimated_cost for p in self.jobs if p.estimated_cost is not None]
         return round(sum(known), 6) if known else None
 
+    @property
+    def unpriced_jobs(self) -> int:
+        """Dirty jobs whose handler gave no estimate: the estimate is a lower bound when this is > 0."""
+        return sum(1 for p in self.jobs if p.estimated_cost is None)
+
     def to_dict(self) -> dict[str, Any]:
         by_producer: dict[str, int] = {}
         by_reason: dict[str, int] = {}
@@ -184,6 +189,7 @@ class Plan:
                 "byProducer": by_producer,
                 "byReason": by_reason,
                 "estimatedCost": self.estimated_cost,
+                "unpricedJobs": self.unpriced_jobs,
             },
             "forced": list(self.forced),
             "layers": [
