@@ -53,3 +53,11 @@ def test_every_command_has_help_and_a_docs_entry() -> None:
         if len(parts) > 1:
             command = command.commands[parts[1]]
         assert command.help, f"'{path}' has no help text"
+        assert "Example" in command.help, f"'{path}' --help shows no example"
+
+
+def test_every_command_section_of_the_cli_reference_has_an_example() -> None:
+    reference = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    for section in re.split(r"^### ", reference, flags=re.M)[1:]:
+        title = section.splitlines()[0]
+        assert re.search(r"^    tutopanda ", section, re.M), f"docs/cli.md section {title} has no example"

@@ -42,7 +42,10 @@ def _expand(
 
 @blueprints_app.command("list")
 def list_blueprints(as_json: JsonOpt = False) -> None:
-    """List the bundled blueprints."""
+    """List the bundled blueprints.
+
+    Example: tutopanda blueprints list --json
+    """
 
     from tutopanda.core.blueprint import list_bundled_blueprints
 
@@ -133,7 +136,10 @@ def _describe_dict(bp: Blueprint) -> dict[str, Any]:
 
 @blueprints_app.command("describe")
 def describe(blueprint: BlueprintArg, as_json: JsonOpt = False) -> None:
-    """Show a blueprint's inputs, loops, producers (with their variants) and artefacts."""
+    """Show a blueprint's inputs, loops, producers (with their variants) and artefacts.
+
+    Example: tutopanda blueprints describe image-audio
+    """
 
     from tutopanda.core.blueprint import load_blueprint
 
@@ -172,7 +178,10 @@ def validate(
     models: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check a blueprint (and, if given, input values) and expand it to prove it builds a job graph."""
+    """Check a blueprint (and, if given, input values) and expand it to prove it builds a job graph.
+
+    Example: tutopanda blueprints validate image-audio --set NumOfSegments=4 --set Style=anime
+    """
     graph = _expand(blueprint, inputs, sets, models)
     if as_json:
         print_json(
@@ -199,7 +208,10 @@ def expand_command(
         Path | None, typer.Option("--out", "-o", help="Write the JSON to this file instead.")
     ] = None,
 ) -> None:
-    """Print the expanded job graph as JSON: every job with its canonical id, inputs and outputs."""
+    """Print the expanded job graph as JSON: every job with its canonical id, inputs and outputs.
+
+    Example: tutopanda blueprints expand image-audio --set NumOfSegments=2 --out graph.json
+    """
     graph = _expand(blueprint, inputs, sets, models)
     if out is None:
         print_json(graph.to_dict())
