@@ -69,7 +69,8 @@ def test_live_build_on_an_online_provider_asks_first_and_no_changes_nothing(
     monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
     result = cli("query", "How do tides work?", "--movie", "tides", "--providers", "live", *ONLINE)
     assert result.code == 0, result.stderr
-    assert "Run 17 job(s) with online providers (Narration; estimated cost $0.0000 + 3 job(s) without" in result.stderr
+    question = "Run 17 job(s) with online providers (Narration; estimated cost $0.0000 + 3 job(s) without"
+    assert question in result.stderr
     assert "cancelled: movie 'tides' was not created" in result.stdout
     assert _files(root) == {}
 

@@ -50,8 +50,6 @@ from tutopanda.providers.registry import HandlerFactory, HandlerSpec
 M = "demo"
 
 
-
-
 def build(cli: MovieCli, *extra: str) -> dict[str, Any]:
     """``build run --json`` in-process; exit code 0 required."""
     report: dict[str, Any] = cli.ok("build", "run", "--movie", M, "--json", *extra).json()
@@ -479,3 +477,33 @@ def test_status_diff_and_past_revisions_after_an_edit(cli: MovieCli) -> None:
     assert status["producers"]["Script.ScriptWriter"]["jobs"] == 1
     assert sum(item["jobs"] for item in status["producers"].values()) == len(graph.ids) + len(rebuilt)
     assert status["totalCost"] == 0.0
+
+
+# -- a provider refuses the account ----------------------------------------------------------------
+
+
+def test_an_account_error_stops_the_run_keeps_what_finished_and_the_next_run_completes(
+    cli: MovieCli,
+) -> None:
+    define_image_audio(cli, M, 3)
+    refused = narrator(0)
+    stopped = cli.process(
+        "build", "run", "--movie", M, "--concurrency", "1", mock_options={"accountErrorJobs": [refused]}
+    )
+
+    assert stopped.code == 1
+    assert stopped.stderr.startswith("error: the build stopped: local refused the account (mock account")
+    assert "fix the account or key" in stopped.stderr
+    calls = [call["jobId"] for call in cli.calls()]
+    assert calls.count(refused) == 1  # never retried
+    kept = cli.manifest(M)["artefacts"]
+    assert "Artifact:Script.MovieTitle" in kept  # layer 0 finished before the refusal and is kept
+    not_started = {
+        job["jobId"] for job in cli.ok("build", "status", "--movie", M, "--json").json()["failedJobs"]
+    }
+    assert narrator(2) in not_started and "Producer:Export.VideoExporter" in not_started
+
+    cli.reset_calls()
+    cli.ok("build", "run", "--movie", M)
+    again = {call["jobId"] for call in cli.calls()}
+    assert "Producer:Script.ScriptWriter" not in again and refused in again

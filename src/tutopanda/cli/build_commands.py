@@ -383,6 +383,13 @@ def raise_for_outcome(report: BuildReport, movie: str) -> None:
             f"run 'tutopanda build run --movie {movie}' to continue where it stopped",
         )
         raise typer.Exit(130)
+    if report.stopped:
+        kept = sum(1 for outcome in report.outcomes if outcome.status == "succeeded")
+        raise BuildFailedError(
+            f"the build stopped: {report.stopped}; {kept} job(s) finished and are kept",
+            f"fix the account or key, then run 'tutopanda build run --movie {movie}': only what is missing "
+            "will run",
+        )
     if report.failed:
         named = "; ".join(f"{o.job_id} ({o.status}: {o.error or 'unknown error'})" for o in report.failed[:3])
         more = f"; and {len(report.failed) - 3} more" if len(report.failed) > 3 else ""

@@ -58,6 +58,8 @@ class BuildReport:
     outcomes: list[JobOutcome]
     interrupted: bool
     duration: float
+    stopped: str | None = None
+    """Why the run stopped early: a provider refused the account (key, credit, quota)."""
 
     @property
     def failed(self) -> list[JobOutcome]:
@@ -242,7 +244,7 @@ def run_build(
             save_run_record(ctx, movie_id, record)
         if crash is not None:
             raise crash
-        return BuildReport(plan, committed, outcomes, interrupted, duration)
+        return BuildReport(plan, committed, outcomes, interrupted, duration, runner.stopped)
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

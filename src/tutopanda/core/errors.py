@@ -151,6 +151,17 @@ class ProviderTimeoutError(ProviderError):
         super().__init__(message, hint, retryable=True)
 
 
+class ProviderAccountError(ProviderError):
+    """The provider refused the account (bad key, no credit, quota exhausted: HTTP 401/402/403).
+
+    No further call can succeed until the user acts, so the runner stops the whole run: calls in
+    flight finish and are kept, no new job starts, and the message names the provider and the fix.
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint, retryable=False)
+
+
 class ProviderConfigError(UsageError):
     """A provider cannot run as configured: unknown model, invalid config field or a missing secret."""
 

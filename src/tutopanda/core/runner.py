@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol
 
 from tutopanda.core.blob_store import BlobStore
 from tutopanda.core.blueprint import FanIn, Job
-from tutopanda.core.errors import ProviderError, StorageError, TutopandaError
+from tutopanda.core.errors import ProviderAccountError, ProviderError, StorageError, TutopandaError
 from tutopanda.core.event_log import EventLog
 from tutopanda.core.events import ArtefactEvent, artefact_event, error_message
 from tutopanda.core.logger import Logger
@@ -198,6 +198,8 @@ class Runner:
         self._t0 = time.monotonic()
         self._random = random.Random(options.seed)
         self._failed_jobs: set[str] = set()
+        self.stopped: str | None = None
+        """Why the run stopped starting jobs (a provider refused the account), or None."""
         self.outcomes: dict[str, JobOutcome] = {
             planned.job.id: JobOutcome(
                 planned.job.id,
@@ -257,6 +259,9 @@ class Runner:
         if not forced and not self.state.missing_outputs(job, trace):
             self._finish(outcome, "cached")
             return
+        if self.stopped is not None:
+            self._finish(outcome, "blocked", error=f"not run: {self.stopped}", failed=True)
+            return
         handler = self._resolver(job.variant.provider, job.variant.model, job.kind)
         try:
             context = self._context(job, handler)
@@ -304,6 +309,8 @@ class Runner:
         attempt = 0
         while True:
             attempt += 1
+            if self.stopped is not None and attempt > 1:
+                return None, f"not retried: {self.stopped}", attempt - 1
             try:
                 # The provider's own limit first: a job waiting on its provider holds no global slot.
                 async with self._limiter(handler), self._global:
@@ -318,6 +325,10 @@ class Runner:
                         ended = time.monotonic()
                         outcome.duration += ended - began
                         outcome.ended = ended - self._t0
+            except ProviderAccountError as exc:
+                if self.stopped is None:
+                    self.stopped = f"{handler.provider} refused the account ({exc.message})"
+                return None, exc.message, attempt
             except ProviderError as exc:
                 if not exc.retryable or attempt >= self.options.max_attempts:
                     return None, exc.message, attempt

@@ -4,6 +4,8 @@
   ``resolve_many``, ``handler_resolver`` for the runner, ``warm_start`` before spending anything.
 * :func:`default_registry` — the registry with every ``tutopanda.providers`` entry-point plugin loaded.
 * :mod:`tutopanda.providers.mock` — deterministic offline handlers for every producer kind.
+* :mod:`tutopanda.providers.job_inputs` — reading a job's text/number inputs and requested artefacts
+  by name (``input_text``, ``requested_artefacts``...), shared by every handler, plugins included.
 * :func:`voices_for` — the voice ids a speech provider/model accepts (None: any), for ``query --voice``.
 
 Imports only :mod:`tutopanda.core` (never the CLI); see ``docs/providers.md``.
@@ -11,6 +13,14 @@ Imports only :mod:`tutopanda.core` (never the CLI); see ``docs/providers.md``.
 
 from __future__ import annotations
 
+from tutopanda.providers.job_inputs import (
+    RequestedArtefact,
+    config_number,
+    input_int,
+    input_text,
+    requested_artefacts,
+    strings,
+)
 from tutopanda.providers.plugins import PLUGIN_GROUP, default_registry, load_plugins
 from tutopanda.providers.registry import (
     HandlerBuilder,
@@ -34,12 +44,18 @@ __all__ = [
     "ModePattern",
     "ProviderRegistry",
     "Registration",
+    "RequestedArtefact",
     "VoiceSet",
     "WarmStartHook",
+    "config_number",
     "default_registry",
     "handler_voices",
+    "input_int",
+    "input_text",
     "load_plugins",
+    "requested_artefacts",
     "required_secrets",
+    "strings",
     "voices_for",
     "warm_start",
 ]

@@ -14,7 +14,7 @@ import asyncio
 from dataclasses import dataclass
 
 from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact
-from tutopanda.providers.local.job_inputs import input_int, input_text, requested_artefacts
+from tutopanda.providers.job_inputs import input_int, input_text, requested_artefacts
 from tutopanda.providers.local.local_handler import LocalHandler
 
 __all__ = ["DRAFT_WORDS_PER_SECOND", "DraftScript", "DraftScriptHandler", "write_draft"]

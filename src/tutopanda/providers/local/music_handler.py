@@ -12,7 +12,7 @@ import asyncio
 from tutopanda.core.errors import ProviderConfigError
 from tutopanda.core.hashing import hash_value
 from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact
-from tutopanda.providers.local.job_inputs import input_int, input_text, requested_artefacts
+from tutopanda.providers.job_inputs import input_int, input_text, requested_artefacts
 from tutopanda.providers.local.local_handler import LocalHandler
 from tutopanda.providers.local.moods import MOODS, detect_mood
 from tutopanda.providers.local.music import synthesise_music

@@ -11,7 +11,7 @@ import asyncio
 
 from tutopanda.core.movie_frame import frame_size
 from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact
-from tutopanda.providers.local.job_inputs import input_text, requested_artefacts
+from tutopanda.providers.job_inputs import input_text, requested_artefacts
 from tutopanda.providers.local.local_handler import LocalHandler
 from tutopanda.providers.local.palettes import palette_for
 from tutopanda.providers.local.slides import render_slide

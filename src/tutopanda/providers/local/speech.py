@@ -15,8 +15,8 @@ from typing import Any
 
 from tutopanda.core.errors import ProviderConfigError, ProviderError
 from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact, SecretResolver
+from tutopanda.providers.job_inputs import config_number, input_text, requested_artefacts
 from tutopanda.providers.local.espeak_engine import espeak_voices, synthesise_espeak
-from tutopanda.providers.local.job_inputs import config_number, input_text, requested_artefacts
 from tutopanda.providers.local.local_handler import LocalHandler
 from tutopanda.providers.local.piper_engine import (
     PIPER_VOICE,

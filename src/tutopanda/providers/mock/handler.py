@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tutopanda.core.blueprint import PRODUCER_KINDS
-from tutopanda.core.errors import ProviderError, RateLimitedError
+from tutopanda.core.errors import ProviderAccountError, ProviderError, RateLimitedError
 from tutopanda.core.hashing import sha256_hex
 from tutopanda.core.provider_contract import HandlerLimits, JobContext, JobResult, Mode
 from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV, MockCall, MockCallCounter, append_call_log
@@ -87,6 +87,11 @@ class MockHandler:
     @staticmethod
     def _inject_failure(context: JobContext, options: MockOptions) -> None:
         where = f"mock failure injected for {context.job_id} (attempt {context.attempt})"
+        if context.job_id in options.account_error_jobs:
+            raise ProviderAccountError(
+                f"mock account refused for {context.job_id} (injected: accountErrorJobs)",
+                "remove the job from TUTOPANDA_MOCK_OPTIONS accountErrorJobs",
+            )
         if context.job_id in options.fail_jobs:
             hint = "remove the job from the mock failJobs option"
             raise ProviderError(where, hint, retryable=options.fail_retryable)

@@ -42,6 +42,9 @@ class MockOptions(BaseModel):
     latency: float = Field(default=0.0, ge=0, description="Seconds to sleep (asyncio) before answering.")
     fail_jobs: tuple[str, ...] = Field(default=(), description="Job ids whose every call raises.")
     fail_retryable: bool = Field(default=False, description="Whether failJobs errors are retryable.")
+    account_error_jobs: tuple[str, ...] = Field(
+        default=(), description="Job ids whose calls raise ProviderAccountError (key/credit refused)."
+    )
     fail_first_attempts: int = Field(
         default=0, ge=0, description="Attempts 1..N of every job raise a retryable ProviderError."
     )
