@@ -2,12 +2,13 @@
 
 ``pyproject.toml`` points the ``tutopanda.providers`` entry point ``builtin`` here. It registers the
 mocks (mode ``mock``), the offline local content providers (speech, slides, music, draft script,
-template prompts) and the ffmpeg renderer (segment clips, timeline, MP4 export) for mode ``live``; the
-cloud providers join through this same function.
+template prompts), the ffmpeg renderer (segment clips, timeline, MP4 export) and the cloud providers
+(OpenAI, Replicate, ElevenLabs; imported only when a job uses them) for mode ``live``.
 """
 
 from __future__ import annotations
 
+from tutopanda.providers.live import register_live
 from tutopanda.providers.local import register_local
 from tutopanda.providers.mock.registration import register_mocks
 from tutopanda.providers.registry import ProviderRegistry
@@ -24,3 +25,4 @@ def register(registry: ProviderRegistry) -> None:
     register_mocks(registry)
     register_local(registry)
     register_render(registry)
+    register_live(registry)

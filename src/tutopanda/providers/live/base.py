@@ -1,0 +1,128 @@
+"""What every live (cloud) handler shares: identity, secret, throttles, prices and diagnostics.
+
+A live handler subclasses :class:`LiveHandler`, sets ``secret_name``, ``kinds`` and its default
+throttles, implements ``produce`` and ``typical_usage`` (what one call usually consumes, for plan
+estimates), and reports the actual usage of each call through :meth:`LiveHandler.cost_of`. Building a
+handler never touches the network; :meth:`warm_start` checks the secret offline.
+
+Throttles come from the variant config when given (``maxInFlight``, ``requestsPerMinute``: e.g. your
+ElevenLabs plan's concurrency), else from the handler's defaults, and are keyed by provider so every
+job on the same account shares them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from tutopanda.core.errors import ProviderConfigError
+from tutopanda.core.provider_contract import HandlerLimits, JobContext, JobResult, Mode, SecretResolver
+from tutopanda.providers.pricing import price_for
+
+__all__ = ["LiveHandler", "config_limits"]
+
+
+def config_limits(
+    config: Mapping[str, Any], key: str, default_in_flight: int | None, default_rpm: float | None
+) -> HandlerLimits:
+    """Throttles from ``maxInFlight``/``requestsPerMinute`` in ``config``, else the defaults."""
+    in_flight = config.get("maxInFlight", default_in_flight)
+    rpm = config.get("requestsPerMinute", default_rpm)
+    if in_flight is not None and (
+        isinstance(in_flight, bool) or not isinstance(in_flight, int) or in_flight < 1
+    ):
+        raise ProviderConfigError(f"maxInFlight must be a whole number >= 1, not {in_flight!r}")
+    if rpm is not None and (isinstance(rpm, bool) or not isinstance(rpm, int | float) or rpm <= 0):
+        raise ProviderConfigError(f"requestsPerMinute must be a number > 0, not {rpm!r}")
+    return HandlerLimits(key=key, max_in_flight=in_flight, requests_per_minute=rpm)
+
+
+class LiveHandler:
+    """Base of the cloud handlers (see the module docstring)."""
+
+    secret_name: ClassVar[str] = ""
+    """Environment variable holding the API key."""
+    secret_hint: ClassVar[str] = ""
+    """Where to get the key (shown when it is missing or refused)."""
+    kinds: ClassVar[frozenset[str]] = frozenset()
+    default_max_in_flight: ClassVar[int | None] = 4
+    default_requests_per_minute: ClassVar[float | None] = None
+
+    mode: Mode = "live"
+
+    def __init__(
+        self, provider: str, model: str, environment: str, config: Mapping[str, Any] | None = None
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.environment = environment
+        self._limits = config_limits(
+            config or {}, provider, self.default_max_in_flight, self.default_requests_per_minute
+        )
+
+    @property
+    def needs_secrets(self) -> tuple[str, ...]:
+        return (self.secret_name,) if self.secret_name else ()
+
+    @property
+    def limits(self) -> HandlerLimits:
+        return self._limits
+
+    def warm_start(self, secrets: SecretResolver) -> None:
+        """Offline check: the secret is set (its validity is only known on the first call)."""
+        if self.secret_name and not secrets.get(self.secret_name):
+            raise ProviderConfigError(
+                f"{self.provider}/{self.model} needs the environment variable {self.secret_name}",
+                self._key_hint,
+            )
+
+    def api_key(self, context: JobContext) -> str:
+        """The secret for this call; ProviderConfigError naming the variable when it is not set."""
+        value = context.secrets.get(self.secret_name) if self.secret_name else None
+        if not value:
+            raise ProviderConfigError(
+                f"{self.provider}/{self.model}: {self.secret_name} is not set",
+                self._key_hint,
+            )
+        return value
+
+    @property
+    def _key_hint(self) -> str:
+        where = self.secret_hint or f"from your {self.provider} account"
+        return f"export {self.secret_name}=... ({where})"
+
+    @property
+    def account_hint(self) -> str:
+        """What to do when the provider refuses the account (401/402/403, quota)."""
+        return f"check {self.secret_name} and the {self.provider} account's credit and limits" + (
+            f" ({self.secret_hint})" if self.secret_hint else ""
+        )
+
+    # -- costs -------------------------------------------------------------------------------------
+
+    def typical_usage(self, kind: str, config: Mapping[str, Any], produces: int) -> Mapping[str, float]:
+        """What one call usually consumes (``input_tokens``, ``characters``, ``images``, ``seconds``...)."""
+        return {}
+
+    def estimate_cost(self, kind: str, config: Mapping[str, Any], produces: int) -> float | None:
+        """Plan estimate: the typical usage priced by the price table; None when the model has no price."""
+        price = price_for(self.provider, self.model)
+        if price is None:
+            return None
+        return price.cost(self.typical_usage(kind, config, produces))
+
+    def cost_of(self, usage: Mapping[str, float]) -> float | None:
+        """The actual cost of a call that consumed ``usage``; None when the model has no price."""
+        price = price_for(self.provider, self.model)
+        return None if price is None else price.cost(usage)
+
+    def result(
+        self, artefacts: list[Any], usage: Mapping[str, float], diagnostics: Mapping[str, Any]
+    ) -> JobResult:
+        """A JobResult with the usage and cost added to the diagnostics."""
+        cost = self.cost_of(usage)
+        details = {"usage": dict(usage), **diagnostics}
+        return JobResult(artefacts=artefacts, diagnostics=details, cost=cost)
+
+    async def produce(self, context: JobContext) -> JobResult:  # pragma: no cover - subclasses implement
+        raise NotImplementedError
