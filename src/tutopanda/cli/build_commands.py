@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tutopanda.cli.options import JsonOpt, MovieOpt
-from tutopanda.cli.output import make_table, print_json, stdout_console
+from tutopanda.cli.output import confirm, make_table, print_json, stdout_console
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
@@ -94,13 +94,8 @@ def offline_only(value: str) -> bool:
 def check_offline(plan: Plan) -> None:
     """``--providers local``: refuse a plan with a dirty job on a provider that needs the network."""
     from tutopanda.core.errors import UsageError
-    from tutopanda.providers.builtin import OFFLINE_PROVIDERS
 
-    online: dict[str, str] = {}
-    for planned in plan.jobs:
-        variant = planned.job.variant
-        if variant.provider not in OFFLINE_PROVIDERS:
-            online.setdefault(planned.job.module, f"{variant.provider}/{variant.model}")
+    online = online_jobs(plan)
     if online:
         named = ", ".join(f"{module} uses {choice}" for module, choice in online.items())
         first = next(iter(online))
@@ -113,8 +108,18 @@ def check_offline(plan: Plan) -> None:
 
 
 def resolver(mode: Mode) -> HandlerResolver:
-    """Handlers for ``mode`` from the default registry (built-ins and plugins)."""
+    """Handlers for ``mode`` from the default registry (built-ins and plugins).
+
+    Also points the price table at ``<root>/prices.toml``, the user's price overrides, so plans and
+    costs use them.
+    """
+    from pathlib import Path
+
     from tutopanda.providers.plugins import default_registry
+    from tutopanda.providers.pricing import use_price_overrides
+
+    root = state.storage_root()
+    use_price_overrides(None if "://" in root else Path(root).expanduser() / "prices.toml")
 
     return default_registry().handler_resolver(mode, "local")
 
@@ -136,6 +141,45 @@ def cost_text(plan: Plan) -> str:
     if plan.unpriced_jobs and cost is not None:
         text += f" + {plan.unpriced_jobs} job(s) without a price"
     return text
+
+
+def online_jobs(plan: Plan) -> dict[str, str]:
+    """Module -> ``provider/model`` of the plan's dirty jobs that run on a provider needing the network."""
+    from tutopanda.providers.builtin import OFFLINE_PROVIDERS
+
+    online: dict[str, str] = {}
+    for planned in plan.jobs:
+        variant = planned.job.variant
+        if variant.provider not in OFFLINE_PROVIDERS:
+            online.setdefault(planned.job.module, f"{variant.provider}/{variant.model}")
+    return online
+
+
+def confirm_paid_plan(plan: Plan, *, as_json: bool, command: str) -> bool:
+    """Before a live build calls online (paid) providers: show the plan and its cost, and ask.
+
+    Returns whether the plan was printed. Exits 0 when the user declines (nothing has run or been
+    written); with ``--json`` there is no one to ask, so it is a usage error suggesting ``--yes``.
+    """
+    from tutopanda.core.errors import UsageError
+
+    online = online_jobs(plan)
+    if not online:
+        return False
+    modules = ", ".join(online)
+    if as_json:
+        raise UsageError(
+            f"this build calls online providers ({modules}) and --json cannot ask first",
+            "add --yes to run it, or look at 'tutopanda build plan --json' first",
+        )
+    print_plan(plan)
+    count = sum(1 for planned in plan.jobs if planned.job.module in online)
+    if not confirm(
+        f"Run {count} job(s) with online providers ({modules}; {cost_text(plan)})?", command=command
+    ):
+        stdout_console().print("cancelled: nothing ran and nothing was changed", markup=False)
+        raise typer.Exit(0)
+    return True
 
 
 def print_plan(plan: Plan) -> None:
@@ -280,9 +324,15 @@ def run_command(
         int | None, typer.Option("--up-to-layer", min=0, help="Stop after this layer (later layers wait).")
     ] = None,
     force: ForceOpt = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before running jobs on paid online providers.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Build a movie: plan, run the dirty jobs layer by layer, commit a new revision.
+
+    Before a live build that calls online (paid) providers it shows the plan and its estimated cost
+    and asks; --yes skips the question.
 
     Example: tutopanda build run --movie volcanoes --diff
     """
@@ -303,6 +353,7 @@ def run_command(
             force=force or (),
             as_json=as_json,
             offline=offline,
+            ask_before_paid=not yes and not dry_run,
         )
         published = None
         if not dry_run and not report.failed and not report.interrupted:
@@ -334,6 +385,7 @@ def execute_build(
     as_json: bool = False,
     show_plan: bool = True,
     offline: bool = False,
+    ask_before_paid: bool = False,
 ) -> BuildReport:
     """Plan (showing the plan table unless ``show_plan`` is off), preflight, run with progress, commit."""
     from tutopanda.cli.build_progress import BuildProgress
@@ -349,8 +401,11 @@ def execute_build(
         if offline:
             check_offline(plan)
         _preflight(plan, mode, secrets)
+        shown = False
+        if ask_before_paid and mode == "live":
+            shown = confirm_paid_plan(plan, as_json=as_json, command=f"build run --movie {movie}")
         if progress is not None:
-            if show_plan:
+            if show_plan and not shown:
                 print_plan(plan)
             progress.start(len(plan.jobs))
 
