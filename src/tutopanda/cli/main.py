@@ -22,6 +22,7 @@ from tutopanda.cli import (
     edit_commands,
     init_command,
     movies_commands,
+    providers_commands,
     query_command,
     storage_commands,
 )
@@ -74,6 +75,7 @@ edit_commands.register(app)
 movies_commands.register(app)
 blueprint_commands.register(app)
 build_commands.register(app)
+providers_commands.register(app)
 storage_commands.register(app)
 
 

@@ -1,0 +1,158 @@
+"""``tutopanda providers:list`` (alias ``providers list``): who can run each producer, and are they ready?
+
+One row per (module, variant) of a blueprint: provider/model, the environment and mode it would run in,
+whether a handler is installed for it, whether its secret is set (names only — never values), and its
+price from the price table. Answers "what do I need to run this movie live?" without a single call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tutopanda.cli.options import JsonOpt
+from tutopanda.cli.output import make_table, print_json, stdout_console
+from tutopanda.cli.settings import state
+
+if TYPE_CHECKING:
+    from tutopanda.core.blueprint import Blueprint
+
+__all__ = ["register"]
+
+providers_app = typer.Typer(
+    name="providers",
+    help="See which providers can run each producer, and what they need.",
+    no_args_is_help=True,
+)
+
+BlueprintOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--blueprint",
+        "-b",
+        help="Blueprint name or file (default: the settings' blueprint, else image-audio).",
+        show_default=False,
+    ),
+]
+
+
+def _price_text(rates: dict[str, float]) -> str:
+    labels = {
+        "usd_per_1m_input_tokens": "/1M in tokens",
+        "usd_per_1m_output_tokens": "/1M out tokens",
+        "usd_per_1k_characters": "/1k chars",
+        "usd_per_image": "/image",
+        "usd_per_second": "/s",
+        "usd_per_call": "/call",
+    }
+    return ", ".join(f"${value:g}{labels.get(key, ' ' + key)}" for key, value in rates.items())
+
+
+def provider_rows(blueprint: Blueprint) -> list[dict[str, Any]]:
+    """One row per (module, variant) of ``blueprint`` with readiness and price."""
+    from tutopanda.core.errors import TutopandaError
+    from tutopanda.core.provider_contract import EnvSecretResolver
+    from tutopanda.providers.builtin import OFFLINE_PROVIDERS
+    from tutopanda.providers.plugins import default_registry
+    from tutopanda.providers.pricing import price_for
+    from tutopanda.providers.warm_start import required_secrets
+
+    registry = default_registry()
+    secrets = EnvSecretResolver()
+    rows: list[dict[str, Any]] = []
+    for module in blueprint.modules:
+        kind = module.producer.kind
+        for index, variant in enumerate(module.producer.variants):
+            handler_present = True
+            needed: tuple[str, ...] = ()
+            problem = None
+            try:
+                handler = registry.resolve(variant.provider, variant.model, "local", "live", kind)
+                needed = required_secrets(handler)
+            except TutopandaError as exc:
+                handler_present, problem = False, exc.message
+            except Exception as exc:  # a plugin's factory that cannot build: report, do not crash the listing
+                handler_present, problem = False, f"{type(exc).__name__}: {exc}"
+            price = price_for(variant.provider, variant.model)
+            offline = variant.provider in OFFLINE_PROVIDERS
+            rows.append(
+                {
+                    "producer": f"{module.name}.{module.producer.name}",
+                    "kind": kind,
+                    "provider": variant.provider,
+                    "model": variant.model,
+                    "default": index == 0,
+                    "environment": "local",
+                    "mode": "live",
+                    "network": not offline,
+                    "handler": handler_present,
+                    "problem": problem,
+                    "secrets": {name: secrets.get(name) is not None for name in needed},
+                    "price": price.to_dict() if price is not None else None,
+                    "free": offline,
+                }
+            )
+    return rows
+
+
+def _list(blueprint: str | None, as_json: bool) -> None:
+    from tutopanda.core.blueprint import load_blueprint
+    from tutopanda.core.settings import load_settings
+    from tutopanda.core.storage import StorageConfig, StorageContext
+
+    if blueprint is None:
+        settings = load_settings(StorageContext.open(StorageConfig(root=state.storage_root())))
+        blueprint = settings.general.blueprint
+    loaded = load_blueprint(blueprint)
+    rows = provider_rows(loaded)
+    if as_json:
+        print_json({"blueprint": loaded.meta.id, "providers": rows})
+        return
+    table = make_table(
+        "producer",
+        "provider/model",
+        "environment",
+        "mode",
+        "handler",
+        "secret",
+        "price",
+        title=f"providers for blueprint {loaded.meta.id}",
+    )
+    for row in rows:
+        choice = f"{row['provider']}/{row['model']}" + (" (default)" if row["default"] else "")
+        secret = (
+            ", ".join(f"{name} {'set' if ok else 'MISSING'}" for name, ok in row["secrets"].items()) or "-"
+        )
+        if row["free"]:
+            price = "free (offline)"
+        elif row["price"]:
+            price = _price_text(row["price"])
+        else:
+            price = "unknown"
+        handler = "yes" if row["handler"] else "no"
+        table.add_row(row["producer"], choice, row["environment"], row["mode"], handler, secret, price)
+    stdout_console().print(table)
+
+
+@providers_app.command("list")
+def list_command(blueprint: BlueprintOpt = None, as_json: JsonOpt = False) -> None:
+    """List each producer's provider/model variants: handler installed, secret set, price.
+
+    Example: tutopanda providers list --blueprint image-audio --json
+    """
+    _list(blueprint, as_json)
+
+
+def providers_list(blueprint: BlueprintOpt = None, as_json: JsonOpt = False) -> None:
+    """List each producer's provider/model variants: handler installed, secret set, price.
+
+    Example: tutopanda providers:list --blueprint video-audio-music
+    """
+    _list(blueprint, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``providers:list`` and the ``providers`` group to ``app``."""
+    app.command("providers:list")(providers_list)
+    app.add_typer(providers_app)
