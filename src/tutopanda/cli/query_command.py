@@ -154,6 +154,32 @@ def _settings_selection(blueprint: Blueprint, settings: Settings) -> dict[str, t
     return selection
 
 
+def _settings_config(
+    blueprint: Blueprint, settings: Settings, selection: dict[str, tuple[str, str]]
+) -> dict[str, dict[str, Any]]:
+    """``[[producers]]`` entries with a ``config`` file: that file's table for the module's job kind.
+
+    Only for modules that run the entry's own provider/model (a ``--provider`` flag choosing another
+    variant leaves that variant's config alone).
+
+    Read and validated before anything is created (a missing file or a non-table value exits 2 naming
+    the file and line); the values go into the new movie's providers.json and so into its traces.
+    """
+    from tutopanda.core.settings import load_provider_config
+
+    configs: dict[str, dict[str, Any]] = {}
+    for entry in settings.producers:
+        module = blueprint.module(entry.producer)
+        if module is None or not entry.config:
+            continue
+        if selection.get(entry.producer) != (entry.provider, entry.model):
+            continue
+        table = load_provider_config(Path(settings.path).parent, entry.config, module.producer.kind)
+        if table:
+            configs[entry.producer] = table
+    return configs
+
+
 def _effective_variants(
     blueprint: Blueprint, selection: dict[str, tuple[str, str]]
 ) -> dict[str, tuple[str, str]]:
@@ -384,6 +410,7 @@ def query(
         "burn_subtitles": burn_subtitles,
     }
     recorded: dict[str, tuple[str, str]] = {}
+    configs: dict[str, dict[str, Any]] = {}
     if existing:  # its own blueprint decides which flags apply (define_movie refuses another one)
         from tutopanda.core.movie_definition import load_movie
 
@@ -404,8 +431,10 @@ def query(
         from_settings = _settings_values(loaded_blueprint, settings, values)
         values.update(from_settings)
         selection = {**_settings_selection(loaded_blueprint, settings), **chosen}
+        configs = _settings_config(loaded_blueprint, settings, selection) if settings.from_file else {}
         try:
-            expand(loaded_blueprint, values, selection or None)  # validate before creating anything
+            # validate before creating anything
+            expand(loaded_blueprint, values, selection or None, configs or None)
         except UsageError as exc:
             if not from_settings:
                 raise
@@ -423,7 +452,12 @@ def query(
         if not existing:
             init_movie(target, movie_id)
         defined = define_movie(
-            target, movie_id, blueprint=blueprint, values=values, selection=selection or None
+            target,
+            movie_id,
+            blueprint=blueprint,
+            values=values,
+            selection=selection or None,
+            config=configs or None,
         )
         if parsed is not None:
             replace_script(

@@ -49,11 +49,13 @@ PROVIDERS_FILE = "providers.json"
 
 
 class ProviderSelection(BaseModel):
-    """``providers.json``: ``{selection: {Module: "provider/model"}, updatedAt}``."""
+    """``providers.json``: ``{selection: {Module: "provider/model"}, config: {Module: {...}}, updatedAt}``."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
 
     selection: dict[str, str] = Field(default_factory=dict)
+    config: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Module -> settings laid over its variant's config (from a provider config file)."""
     updated_at: str
 
 
@@ -65,6 +67,8 @@ class MovieDefinition(BaseModel):
     blueprint: str = Field(min_length=1)
     selection: dict[str, str] = Field(default_factory=dict, exclude=True)
     """Module name -> ``provider/model``; stored in ``providers.json``, not in ``movie.json``."""
+    config: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
+    """Module name -> provider config over the variant's; stored in ``providers.json``."""
     created_at: str
 
     def selection_pairs(self) -> dict[str, tuple[str, str]]:
@@ -128,23 +132,29 @@ def _read_definition(ctx: StorageContext, movie_id: str) -> MovieDefinition | No
         _StoredDefinition, data, path, "movie definition", "fix the file by hand or restore it from a backup"
     )
     selection = stored.selection or {}
+    config: dict[str, dict[str, Any]] = {}
     providers = _providers_path(ctx, movie_id)
     with contextlib.suppress(FileNotFoundError):
-        selection = parse_json_model(
+        chosen = parse_json_model(
             ProviderSelection,
             ctx.read_bytes(providers),
             providers,
             "provider selection",
             'fix the file by hand ({"selection": {"Module": "provider/model"}, "updatedAt": "..."})',
-        ).selection
-    return MovieDefinition(blueprint=stored.blueprint, selection=selection, created_at=stored.created_at)
+        )
+        selection, config = chosen.selection, chosen.config
+    return MovieDefinition(
+        blueprint=stored.blueprint, selection=selection, config=config, created_at=stored.created_at
+    )
 
 
 def _write_definition(
     ctx: StorageContext, movie_id: str, definition: MovieDefinition, *, created: bool
 ) -> None:
     """Write ``providers.json`` (always) and ``movie.json`` (when ``created``), each atomically."""
-    providers = ProviderSelection(selection=definition.selection, updated_at=ctx.clock.timestamp())
+    providers = ProviderSelection(
+        selection=definition.selection, config=definition.config, updated_at=ctx.clock.timestamp()
+    )
     write_atomic(ctx, _providers_path(ctx, movie_id), pretty_json_bytes(providers.model_dump(by_alias=True)))
     if created:
         write_atomic(
@@ -166,8 +176,12 @@ def define_movie(
     blueprint: str | None,
     values: Mapping[str, object],
     selection: Mapping[str, tuple[str, str]] | None = None,
+    config: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> DefineResult:
     """Give an initialised movie its blueprint and input values (or change values of a defined movie).
+
+    ``selection`` picks variants per module; ``config`` replaces a module's provider config (both go to
+    ``providers.json``, and both are in the jobs' traces).
 
     The blueprint is loaded and the movie expanded *before* anything is written, so invalid values never
     reach the logs. Only values that differ from the movie's latest ones are appended, as input events
@@ -188,12 +202,15 @@ def define_movie(
         )
     chosen = existing.selection_pairs() if existing else {}
     chosen.update(selection or {})
+    configs = dict(existing.config) if existing else {}
+    configs.update({module: dict(table) for module, table in (config or {}).items()})
+    configs = {module: table for module, table in configs.items() if table}
     loaded = load_blueprint(ref or (existing.blueprint if existing else ""))
     latest = latest_inputs(input_log(ctx, movie_id))
     merged: dict[str, object] = {key: event.payload for key, event in latest.items()}
     given = {_canonical(name): value for name, value in values.items()}
     merged.update(given)
-    graph = expand(loaded, merged, chosen or None)
+    graph = expand(loaded, merged, chosen or None, configs or None)
 
     revision = pending_revision(ctx, movie_id)
     events: list[InputEvent] = []
@@ -206,9 +223,12 @@ def define_movie(
             events.append(event)
     created = existing is None
     definition = existing or MovieDefinition(blueprint=ref or "", created_at=ctx.clock.timestamp())
-    if created or selection:
+    if created or selection or config:
         definition = definition.model_copy(
-            update={"selection": {module: f"{p}/{m}" for module, (p, m) in sorted(chosen.items())}}
+            update={
+                "selection": {module: f"{p}/{m}" for module, (p, m) in sorted(chosen.items())},
+                "config": dict(sorted(configs.items())),
+            }
         )
         _write_definition(ctx, movie_id, definition, created=created)
     input_log(ctx, movie_id).append_many(events)
@@ -231,7 +251,7 @@ def load_movie(ctx: StorageContext, movie_id: str) -> LoadedMovie:
     blueprint = load_blueprint(definition.blueprint)
     latest = latest_inputs(input_log(ctx, movie_id))
     values: dict[str, Any] = {key: event.payload for key, event in latest.items()}
-    graph = expand(blueprint, values, definition.selection_pairs() or None)
+    graph = expand(blueprint, values, definition.selection_pairs() or None, definition.config or None)
     return LoadedMovie(movie_id, definition, blueprint, latest, graph)
 
 
@@ -248,7 +268,7 @@ def check_new_values(ctx: StorageContext, movie_id: str, values: Mapping[str, ob
     latest = latest_inputs(input_log(ctx, movie_id))
     merged: dict[str, object] = {key: event.payload for key, event in latest.items()}
     merged.update({_canonical(name): value for name, value in values.items()})
-    expand(blueprint, merged, definition.selection_pairs() or None)
+    expand(blueprint, merged, definition.selection_pairs() or None, definition.config or None)
 
 
 def defined_graph(ctx: StorageContext, movie_id: str) -> JobGraph | None:

@@ -375,7 +375,7 @@ def apply_edits(ctx: StorageContext, snapshot: MovieSnapshot, edits: EditSet, *,
         merged.update({catalogue[name][0]: value for name, value in edits.inputs.items()})
         selection = {**movie.definition.selection_pairs(), **edits.selection}
         try:
-            expand(movie.blueprint, merged, selection or None)
+            expand(movie.blueprint, merged, selection or None, movie.definition.config or None)
         except UsageError as exc:
             raise UsageError(f"{source}: {exc.message}", exc.hint) from exc
     records: list[dict[str, Any]] = [

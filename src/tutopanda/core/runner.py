@@ -237,10 +237,26 @@ class Runner:
                     group.create_task(self._run_job(planned))
         return self.outcomes
 
-    def _limiter(self, handler: ProviderHandler) -> _Limiter:
+    def _limiter(self, handler: ProviderHandler, config: Mapping[str, Any]) -> _Limiter:
+        """The throttle shared by every job on ``handler.limits.key``.
+
+        A job's config may lower or raise the handler's defaults with ``maxInFlight`` and
+        ``requestsPerMinute`` (e.g. the concurrency your provider plan allows); the first job to use a
+        key fixes its throttle for the run.
+        """
         limits = handler.limits
         if limits.key not in self._limiters:
-            self._limiters[limits.key] = _Limiter(limits.max_in_flight, limits.requests_per_minute)
+            in_flight = config.get("maxInFlight", limits.max_in_flight)
+            per_minute = config.get("requestsPerMinute", limits.requests_per_minute)
+            if isinstance(in_flight, bool) or not isinstance(in_flight, int | None) or (in_flight or 1) < 1:
+                in_flight = limits.max_in_flight
+            if (
+                isinstance(per_minute, bool)
+                or not isinstance(per_minute, int | float | None)
+                or (per_minute is not None and per_minute <= 0)
+            ):
+                per_minute = limits.requests_per_minute
+            self._limiters[limits.key] = _Limiter(in_flight, per_minute)
         return self._limiters[limits.key]
 
     async def _run_job(self, planned: PlannedJob) -> None:
@@ -313,7 +329,7 @@ class Runner:
                 return None, f"not retried: {self.stopped}", attempt - 1
             try:
                 # The provider's own limit first: a job waiting on its provider holds no global slot.
-                async with self._limiter(handler), self._global:
+                async with self._limiter(handler, job.variant.config), self._global:
                     if attempt == 1 and self._progress:
                         self._progress.job_started(job.id)
                     began = time.monotonic()

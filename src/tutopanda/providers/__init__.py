@@ -6,6 +6,7 @@
 * :mod:`tutopanda.providers.mock` — deterministic offline handlers for every producer kind.
 * :mod:`tutopanda.providers.job_inputs` — reading a job's text/number inputs and requested artefacts
   by name (``input_text``, ``requested_artefacts``...), shared by every handler, plugins included.
+* :mod:`tutopanda.providers.pricing` — the price table (``price_for``), bundled plus ``<root>/prices.toml``.
 * :func:`voices_for` — the voice ids a speech provider/model accepts (None: any), for ``query --voice``.
 
 Imports only :mod:`tutopanda.core` (never the CLI); see ``docs/providers.md``.
@@ -22,6 +23,14 @@ from tutopanda.providers.job_inputs import (
     strings,
 )
 from tutopanda.providers.plugins import PLUGIN_GROUP, default_registry, load_plugins
+from tutopanda.providers.pricing import (
+    PRICE_UNITS,
+    Price,
+    PriceTable,
+    price_for,
+    price_table,
+    use_price_overrides,
+)
 from tutopanda.providers.registry import (
     HandlerBuilder,
     HandlerFactory,
@@ -37,11 +46,14 @@ from tutopanda.providers.warm_start import WarmStartHook, required_secrets, warm
 __all__ = [
     "DEFAULT_VOICE",
     "PLUGIN_GROUP",
+    "PRICE_UNITS",
     "HandlerBuilder",
     "HandlerFactory",
     "HandlerRequest",
     "HandlerSpec",
     "ModePattern",
+    "Price",
+    "PriceTable",
     "ProviderRegistry",
     "Registration",
     "RequestedArtefact",
@@ -53,9 +65,12 @@ __all__ = [
     "input_int",
     "input_text",
     "load_plugins",
+    "price_for",
+    "price_table",
     "requested_artefacts",
     "required_secrets",
     "strings",
+    "use_price_overrides",
     "voices_for",
     "warm_start",
 ]

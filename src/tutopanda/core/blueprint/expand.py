@@ -17,6 +17,7 @@ import itertools
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from tutopanda.core.blueprint.input_values import ResolvedInputs, resolve_inputs
 from tutopanda.core.blueprint.job_graph import (
@@ -247,12 +248,17 @@ class _Expander:
 
 
 def expand(
-    blueprint: Blueprint, values: Mapping[str, object], selection: Mapping[str, tuple[str, str]] | None = None
+    blueprint: Blueprint,
+    values: Mapping[str, object],
+    selection: Mapping[str, tuple[str, str]] | None = None,
+    config: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> JobGraph:
     """Expand ``blueprint`` with user ``values`` into a job graph.
 
     ``values`` are raw (``--set`` text) or typed (inputs file) values keyed by input name; ``selection``
-    maps a module name to ``(provider, model)`` to run a variant other than the first.
+    maps a module name to ``(provider, model)`` to run a variant other than the first; ``config`` maps a
+    module name to settings laid over its chosen variant's config (the movie's provider config). Config
+    is part of every job's trace, so changing it re-runs exactly that module's jobs and what follows.
     """
     resolved = resolve_inputs(blueprint, values)
     chosen = select_variants(blueprint, selection)
@@ -261,9 +267,9 @@ def expand(
     expander = _Expander(blueprint, resolved, sizes)
     for module in module_order(blueprint):
         variant = chosen[module.name]
-        expander.module_jobs(
-            module, SelectedVariant(variant.provider, variant.model, variant.prompt, variant.config)
-        )
+        overrides = (config or {}).get(module.name)
+        merged = MappingProxyType({**variant.config, **overrides}) if overrides else variant.config
+        expander.module_jobs(module, SelectedVariant(variant.provider, variant.model, variant.prompt, merged))
     position = {job.id: index for index, job in enumerate(expander.jobs)}
     edges = tuple(sorted(expander.edges, key=lambda edge: (position[edge[0]], position[edge[1]])))
     return JobGraph(
