@@ -493,7 +493,7 @@ def test_an_account_error_stops_the_run_keeps_what_finished_and_the_next_run_com
 
     assert stopped.code == 1
     assert stopped.stderr.startswith("error: the build stopped: local refused the account (mock account")
-    assert "fix the account or key" in stopped.stderr
+    assert "remove the job from TUTOPANDA_MOCK_OPTIONS accountErrorJobs; then run" in stopped.stderr
     calls = [call["jobId"] for call in cli.calls()]
     assert calls.count(refused) == 1  # never retried
     kept = cli.manifest(M)["artefacts"]

@@ -442,8 +442,8 @@ def raise_for_outcome(report: BuildReport, movie: str) -> None:
         kept = sum(1 for outcome in report.outcomes if outcome.status == "succeeded")
         raise BuildFailedError(
             f"the build stopped: {report.stopped}; {kept} job(s) finished and are kept",
-            f"fix the account or key, then run 'tutopanda build run --movie {movie}': only what is missing "
-            "will run",
+            f"{(report.stopped_hint or 'fix the account or key').rstrip('.')}; then run "
+            f"'tutopanda build run --movie {movie}': only what is missing will run",
         )
     if report.failed:
         named = "; ".join(f"{o.job_id} ({o.status}: {o.error or 'unknown error'})" for o in report.failed[:3])

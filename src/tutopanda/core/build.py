@@ -60,6 +60,8 @@ class BuildReport:
     duration: float
     stopped: str | None = None
     """Why the run stopped early: a provider refused the account (key, credit, quota)."""
+    stopped_hint: str | None = None
+    """What to check for that refusal (the key's variable, the account's credit)."""
 
     @property
     def failed(self) -> list[JobOutcome]:
@@ -244,7 +246,9 @@ def run_build(
             save_run_record(ctx, movie_id, record)
         if crash is not None:
             raise crash
-        return BuildReport(plan, committed, outcomes, interrupted, duration, runner.stopped)
+        return BuildReport(
+            plan, committed, outcomes, interrupted, duration, runner.stopped, runner.stopped_hint
+        )
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

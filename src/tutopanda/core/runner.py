@@ -200,6 +200,8 @@ class Runner:
         self._failed_jobs: set[str] = set()
         self.stopped: str | None = None
         """Why the run stopped starting jobs (a provider refused the account), or None."""
+        self.stopped_hint: str | None = None
+        """The provider's advice for that refusal (which key or account to check)."""
         self.outcomes: dict[str, JobOutcome] = {
             planned.job.id: JobOutcome(
                 planned.job.id,
@@ -344,6 +346,7 @@ class Runner:
             except ProviderAccountError as exc:
                 if self.stopped is None:
                     self.stopped = f"{handler.provider} refused the account ({exc.message})"
+                    self.stopped_hint = exc.hint
                 return None, exc.message, attempt
             except ProviderError as exc:
                 if not exc.retryable or attempt >= self.options.max_attempts:
