@@ -223,3 +223,25 @@ def test_a_refused_key_stops_the_run_and_is_not_echoed_anywhere_even_with_debug(
     assert files  # the failure is recorded (events, run record)
     for text in [printed.out, printed.err, *(path.read_bytes().decode("utf-8", "replace") for path in files)]:
         assert not any(secret in text for secret in SECRETS.values())
+
+
+@respx.mock
+def test_a_missing_key_stops_a_live_run_before_any_call_naming_the_variable(
+    respx_mock: respx.MockRouter,
+    root: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ELEVENLABS_API_KEY")
+    code = main(
+        [
+            "--root", str(root), "query", "How do tides work?", "--movie", "tides", "--segments", "1",
+            "--provider", "Narration=elevenlabs/eleven_multilingual_v2",
+            "--provider", "Script=openai/gpt-5-mini", "--yes",
+        ]
+    )  # fmt: skip
+    printed = capsys.readouterr()
+    assert code == 2
+    assert "ELEVENLABS_API_KEY" in printed.err and "export ELEVENLABS_API_KEY=" in printed.err
+    assert len(respx_mock.calls) == 0  # not even the OpenAI script: nothing is paid for
+    assert not list((root / "builds" / "tides" / "blobs").rglob("*.*"))
