@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from tutopanda.core.blob_store import BlobStore
-from tutopanda.core.blueprint import FanIn, Job
+from tutopanda.core.blueprint import FanIn, Job, SelectedVariant
 from tutopanda.core.errors import ProviderAccountError, ProviderError, StorageError, TutopandaError
 from tutopanda.core.event_log import EventLog
 from tutopanda.core.events import ArtefactEvent, artefact_event, error_message
@@ -292,6 +292,8 @@ class Runner:
         outcome.attempts = attempts
         if result is None:
             await asyncio.to_thread(self._record_failure, job, handler, trace, error or "unknown error")
+            handler, result, error = await self._try_fallbacks(job, handler, trace, error, outcome)
+        if result is None:
             self._finish(outcome, "failed", error=error, failed=True)
             return
         outcome.cost = result.cost
@@ -362,6 +364,50 @@ class Runner:
             except Exception as exc:  # a handler bug must not take the other jobs down
                 return None, f"{type(exc).__name__}: {exc}", attempt
 
+    async def _try_fallbacks(
+        self, job: Job, failed: ProviderHandler, trace: str, error: str | None, outcome: JobOutcome
+    ) -> tuple[ProviderHandler, JobResult | None, str | None]:
+        """After the selected variant failed: each fallback of the run's environment, in order.
+
+        A fallback without a handler or a secret here is skipped; one that fails is recorded like the
+        primary's failure. The first success is returned with the handler that made it (its events say
+        so, plus ``fallbackFrom``). Nothing is tried once the run is stopping.
+        """
+        handler: ProviderHandler = failed
+        primary = f"{job.variant.provider}/{job.variant.model}"
+        for variant in job.fallbacks_for(self.options.environment):
+            if self.stopped is not None:
+                break
+            try:
+                candidate = self._resolver(variant.provider, variant.model, job.kind)
+            except TutopandaError:
+                continue
+            needed = getattr(candidate, "needs_secrets", ())
+            if any(not self._secrets.get(name) for name in needed):
+                continue
+            try:
+                context = self._context(job, candidate, variant)
+            except (TutopandaError, ValueError):
+                continue
+            self._logger.warning(
+                f"{job.id}: {primary} failed ({error}); trying fallback {variant.provider}/{variant.model}",
+                job=job.id,
+            )
+            result, fallback_error, attempts = await self._call_with_retries(job, candidate, context, outcome)
+            outcome.attempts += attempts
+            if result is not None:
+                outcome.provider, outcome.model = candidate.provider, candidate.model
+                result.diagnostics = {**result.diagnostics, "fallbackFrom": primary}
+                return candidate, result, None
+            await asyncio.to_thread(
+                self._record_failure, job, candidate, trace, fallback_error or "unknown error"
+            )
+            handler, error = (
+                candidate,
+                f"{error}; fallback {variant.provider}/{variant.model}: {fallback_error}",
+            )
+        return handler, None, error
+
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         ceiling = min(self.options.backoff_max, self.options.backoff_base * (2 ** (attempt - 1)))
         delay = self._random.uniform(0, ceiling)
@@ -390,7 +436,9 @@ class Runner:
             local_path=path if self._ctx.is_local else None,
         )
 
-    def _context(self, job: Job, handler: ProviderHandler) -> JobContext:
+    def _context(
+        self, job: Job, handler: ProviderHandler, variant: SelectedVariant | None = None
+    ) -> JobContext:
         """The job's context for attempt 1 (text/JSON upstreams read now; binary ones as lazy handles)."""
         kinds = self._kinds
         inputs: dict[str, Any] = {}
@@ -404,16 +452,16 @@ class Runner:
         return JobContext(
             job_id=job.id,
             kind=job.kind,
-            provider=job.variant.provider,
-            model=job.variant.model,
+            provider=(variant or job.variant).provider,
+            model=(variant or job.variant).model,
             mode=self.options.mode,
             environment=self.options.environment,
             revision=self.plan.revision,
             attempt=1,
             inputs=inputs,
             produces=tuple((artefact.id, artefact.kind) for artefact in job.produces),
-            config=job.variant.config,
-            prompt=job.variant.prompt,
+            config=(variant or job.variant).config,
+            prompt=(variant or job.variant).prompt,
             secrets=self._secrets,
             logger=self._logger,
             loop_indices=dict(job.loop_indices),

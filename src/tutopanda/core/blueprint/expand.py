@@ -184,7 +184,12 @@ class _Expander:
         self.fan_in_cache[key] = fan_in
         return fan_in
 
-    def module_jobs(self, module: ModuleSpec, variant: SelectedVariant) -> None:
+    def module_jobs(
+        self,
+        module: ModuleSpec,
+        variant: SelectedVariant,
+        fallbacks: Mapping[str, tuple[SelectedVariant, ...]] = MappingProxyType({}),
+    ) -> None:
         inputs_sorted = sorted(module.producer.inputs, key=lambda spec: spec.name)
         counted = [
             (spec.name, spec.kind, module.artefact_loops[spec.name][len(module.loops) :])
@@ -243,8 +248,30 @@ class _Expander:
                     bindings=MappingProxyType(bindings),
                     produces=tuple(produces),
                     variant=variant,
+                    fallbacks=fallbacks,
                 )
             )
+
+
+def _fallbacks(module: ModuleSpec, chosen: Variant) -> Mapping[str, tuple[SelectedVariant, ...]]:
+    """The chains that list the chosen variant, without it: what to try, in order, if it fails.
+
+    A chain is a set of interchangeable variants; a variant outside it gets no fallback, so an offline
+    variant that fails never silently turns into a paid call.
+    """
+    by_key = {(v.provider, v.model): v for v in module.producer.variants}
+    chains: dict[str, tuple[SelectedVariant, ...]] = {}
+    for environment, chain in module.producer.fallbacks.items():
+        if (chosen.provider, chosen.model) not in chain:
+            continue
+        picked = [
+            SelectedVariant(v.provider, v.model, v.prompt, v.config)
+            for key in chain
+            if (v := by_key[key]) is not chosen
+        ]
+        if picked:
+            chains[environment] = tuple(picked)
+    return MappingProxyType(chains)
 
 
 def expand(
@@ -269,7 +296,11 @@ def expand(
         variant = chosen[module.name]
         overrides = (config or {}).get(module.name)
         merged = MappingProxyType({**variant.config, **overrides}) if overrides else variant.config
-        expander.module_jobs(module, SelectedVariant(variant.provider, variant.model, variant.prompt, merged))
+        expander.module_jobs(
+            module,
+            SelectedVariant(variant.provider, variant.model, variant.prompt, merged),
+            _fallbacks(module, variant),
+        )
     position = {job.id: index for index, job in enumerate(expander.jobs)}
     edges = tuple(sorted(expander.edges, key=lambda edge: (position[edge[0]], position[edge[1]])))
     return JobGraph(

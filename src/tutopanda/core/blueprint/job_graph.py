@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from tutopanda.core.blueprint.input_values import ResolvedInputs
@@ -105,9 +106,25 @@ class Job:
     bindings: Mapping[str, Binding]
     produces: tuple[ProducedArtefact, ...]
     variant: SelectedVariant
+    fallbacks: Mapping[str, tuple[SelectedVariant, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    """Environment -> variants to try, in order, when ``variant`` fails the job. Not part of the trace:
+    the outputs count for the job whichever of them made them (each event records who did)."""
+
+    def fallbacks_for(self, environment: str) -> tuple[SelectedVariant, ...]:
+        """The fallback chain for ``environment`` (else the ``*`` one; empty when there is none)."""
+        return self.fallbacks.get(environment) or self.fallbacks.get("*") or ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (what ``blueprints expand`` prints for each job)."""
+        data = self._dict()
+        if self.fallbacks:
+            data["fallbacks"] = {
+                env: [f"{item.provider}/{item.model}" for item in chain]
+                for env, chain in self.fallbacks.items()
+            }
+        return data
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "module": self.module,

@@ -178,6 +178,9 @@ class ProducerDef:
     variants: tuple[Variant, ...]
     file: str = ""
     line: int | None = None
+    fallbacks: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=lambda: MappingProxyType({}))
+    """Run environment (``local``, ``cloud`` or ``*``) -> ordered ``(provider, model)`` variants to try
+    when the selected one fails a job (see ``docs/blueprints.md``, "Fallbacks")."""
 
     def input(self, name: str) -> InputSpec | None:
         """The declared input called ``name``, if any."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from tutopanda.core.blueprint.input_values import coerce_value
@@ -402,7 +403,9 @@ def parse_producer(
     """A producer definition: a module file or an inline ``define:`` block."""
     data = reader.mapping(data, "a producer definition", line)
     reader.keys(
-        data, {"producer", "kind", "description", "inputs", "artefacts", "variants"}, "a producer definition"
+        data,
+        {"producer", "kind", "description", "inputs", "artefacts", "variants", "fallbacks"},
+        "a producer definition",
     )
     name = reader.name(data, "producer", "a producer definition")
     what = f"producer {name}"
@@ -454,7 +457,47 @@ def parse_producer(
         variants,
         reader.file,
         data.line,
+        _parse_fallbacks(reader, data, what, variants),
     )
+
+
+FALLBACK_ENVIRONMENTS = ("local", "cloud", "*")
+"""Run environments a fallback chain may be given for (``*``: any)."""
+
+
+def _parse_fallbacks(
+    reader: Reader, data: Any, what: str, variants: tuple[Variant, ...]
+) -> Mapping[str, tuple[tuple[str, str], ...]]:
+    """``fallbacks: [provider/model, ...]`` (any environment) or ``{local: [...], cloud: [...]}``."""
+    raw = data.get("fallbacks")
+    if raw is None:
+        return MappingProxyType({})
+    line = line_of(data, "fallbacks")
+    chains = raw if isinstance(raw, dict) else {"*": raw}
+    offered = [f"{variant.provider}/{variant.model}" for variant in variants]
+    parsed: dict[str, tuple[tuple[str, str], ...]] = {}
+    for environment, chain in chains.items():
+        if environment not in FALLBACK_ENVIRONMENTS:
+            raise reader.error(
+                f"{what}: fallbacks for unknown environment {environment!r}",
+                f"use {', '.join(FALLBACK_ENVIRONMENTS)} (or a plain list for every environment)",
+                line,
+            )
+        items = reader.sequence(chain, f"{what}: fallbacks", line)
+        pairs: list[tuple[str, str]] = []
+        for item in items:
+            if not isinstance(item, str) or item not in offered:
+                raise reader.error(
+                    f"{what}: fallback {item!r} is not one of its variants",
+                    did_you_mean(str(item), offered, "variants"),
+                    line,
+                )
+            provider, _, model = item.partition("/")
+            if (provider, model) in pairs:
+                raise reader.error(f"{what}: fallback {item} is listed twice", "remove one of them", line)
+            pairs.append((provider, model))
+        parsed[str(environment)] = tuple(pairs)
+    return MappingProxyType(parsed)
 
 
 def _parse_artefact(
