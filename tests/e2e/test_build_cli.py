@@ -496,6 +496,7 @@ def test_an_account_error_stops_the_run_keeps_what_finished_and_the_next_run_com
     assert "remove the job from TUTOPANDA_MOCK_OPTIONS accountErrorJobs; then run" in stopped.stderr
     calls = [call["jobId"] for call in cli.calls()]
     assert calls.count(refused) == 1  # never retried
+    assert calls[-1] == refused  # and no job waiting for a slot started after the refusal
     kept = cli.manifest(M)["artefacts"]
     assert "Artifact:Script.MovieTitle" in kept  # layer 0 finished before the refusal and is kept
     not_started = {

@@ -43,8 +43,6 @@ SEED = 20261125
 MOCK = {"latency": 0.03}
 
 
-
-
 @dataclass(frozen=True)
 class BuildProfile:
     """When each provider call of one uninterrupted build started, and when the process exited.

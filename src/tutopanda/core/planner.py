@@ -22,9 +22,8 @@ from typing import Any
 
 from tutopanda.core.blueprint import Job, JobGraph
 from tutopanda.core.events import error_message
-from tutopanda.core.hashing import canonical_json
 from tutopanda.core.manifest import Manifest
-from tutopanda.core.trace import TraceIndex, job_trace
+from tutopanda.core.trace import TraceIndex, job_trace, variant_trace_json
 
 __all__ = [
     "BuildState",
@@ -113,7 +112,7 @@ class BuildState:
             hashes[consumed] = value
         key = (job.module, job.producer)
         if key not in self._variants:  # one variant per module: serialise it once, not once per job
-            self._variants[key] = canonical_json(job.variant.to_dict())
+            self._variants[key] = variant_trace_json(job)
         return job_trace(job, hashes.__getitem__, variant_json=self._variants[key])
 
     def missing_outputs(self, job: Job, trace: str) -> list[str]:

@@ -20,14 +20,20 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from tutopanda.core.blob_store import BlobStore
 from tutopanda.core.blueprint import FanIn, Job, SelectedVariant
-from tutopanda.core.errors import ProviderAccountError, ProviderError, StorageError, TutopandaError
+from tutopanda.core.errors import (
+    ProviderAccountError,
+    ProviderConfigError,
+    ProviderError,
+    StorageError,
+    TutopandaError,
+)
 from tutopanda.core.event_log import EventLog
 from tutopanda.core.events import ArtefactEvent, artefact_event, error_message
 from tutopanda.core.logger import Logger
@@ -163,6 +169,49 @@ def _decode(kind: str, data: bytes) -> Any:
     return data
 
 
+_NOT_STARTED = "not started: the run is stopping"
+_N = TypeVar("_N", int, float)
+
+
+def _stricter(first: _N | None, second: _N | None) -> _N | None:
+    """The smaller of two optional limits (None: no limit given)."""
+    if first is None:
+        return second
+    return first if second is None else min(first, second)
+
+
+def config_throttles(jobs: Iterable[Job]) -> dict[str, tuple[int | None, float | None]]:
+    """Provider -> (``maxInFlight``, ``requestsPerMinute``) set in the configs of ``jobs``.
+
+    Decided for the whole run before it starts — the strictest value wins when jobs disagree — so the
+    throttle never depends on which job happens to call first. A value that is not a positive number
+    is a :class:`ProviderConfigError` naming the job, before any call.
+    """
+    found: dict[str, tuple[int | None, float | None]] = {}
+    for job in jobs:
+        config = job.variant.config
+        in_flight, per_minute = config.get("maxInFlight"), config.get("requestsPerMinute")
+        if in_flight is None and per_minute is None:
+            continue
+        if in_flight is not None and (
+            isinstance(in_flight, bool) or not isinstance(in_flight, int) or in_flight < 1
+        ):
+            raise ProviderConfigError(
+                f"{job.id}: maxInFlight must be a whole number >= 1, not {in_flight!r}",
+                "fix it in the module's provider config (providers.json or the settings' config file)",
+            )
+        if per_minute is not None and (
+            isinstance(per_minute, bool) or not isinstance(per_minute, int | float) or per_minute <= 0
+        ):
+            raise ProviderConfigError(
+                f"{job.id}: requestsPerMinute must be a number > 0, not {per_minute!r}",
+                "fix it in the module's provider config (providers.json or the settings' config file)",
+            )
+        old_flight, old_rate = found.get(job.variant.provider, (None, None))
+        found[job.variant.provider] = (_stricter(old_flight, in_flight), _stricter(old_rate, per_minute))
+    return found
+
+
 class Runner:
     """Runs one plan against one movie: construct, then ``await runner.run()``; ``outcomes`` fill in."""
 
@@ -198,6 +247,7 @@ class Runner:
         self._t0 = time.monotonic()
         self._random = random.Random(options.seed)
         self._failed_jobs: set[str] = set()
+        self._throttles = config_throttles(planned.job for planned in plan.jobs)
         self.stopped: str | None = None
         """Why the run stopped starting jobs (a provider refused the account), or None."""
         self.stopped_hint: str | None = None
@@ -239,26 +289,19 @@ class Runner:
                     group.create_task(self._run_job(planned))
         return self.outcomes
 
-    def _limiter(self, handler: ProviderHandler, config: Mapping[str, Any]) -> _Limiter:
+    def _limiter(self, handler: ProviderHandler) -> _Limiter:
         """The throttle shared by every job on ``handler.limits.key``.
 
-        A job's config may lower or raise the handler's defaults with ``maxInFlight`` and
-        ``requestsPerMinute`` (e.g. the concurrency your provider plan allows); the first job to use a
-        key fixes its throttle for the run.
+        Jobs' configs may override the handler's defaults with ``maxInFlight`` and ``requestsPerMinute``
+        (e.g. the concurrency your provider plan allows): see :func:`config_throttles`.
         """
         limits = handler.limits
         if limits.key not in self._limiters:
-            in_flight = config.get("maxInFlight", limits.max_in_flight)
-            per_minute = config.get("requestsPerMinute", limits.requests_per_minute)
-            if isinstance(in_flight, bool) or not isinstance(in_flight, int | None) or (in_flight or 1) < 1:
-                in_flight = limits.max_in_flight
-            if (
-                isinstance(per_minute, bool)
-                or not isinstance(per_minute, int | float | None)
-                or (per_minute is not None and per_minute <= 0)
-            ):
-                per_minute = limits.requests_per_minute
-            self._limiters[limits.key] = _Limiter(in_flight, per_minute)
+            in_flight, per_minute = self._throttles.get(handler.provider, (None, None))
+            self._limiters[limits.key] = _Limiter(
+                in_flight if in_flight is not None else limits.max_in_flight,
+                per_minute if per_minute is not None else limits.requests_per_minute,
+            )
         return self._limiters[limits.key]
 
     async def _run_job(self, planned: PlannedJob) -> None:
@@ -290,6 +333,9 @@ class Runner:
             return
         result, error, attempts = await self._call_with_retries(job, handler, context, outcome)
         outcome.attempts = attempts
+        if result is None and error == _NOT_STARTED:
+            self._finish(outcome, "blocked", error=f"not run: {self.stopped}", failed=True)
+            return
         if result is None:
             await asyncio.to_thread(self._record_failure, job, handler, trace, error or "unknown error")
             handler, result, error = await self._try_fallbacks(job, handler, trace, error, outcome)
@@ -333,7 +379,9 @@ class Runner:
                 return None, f"not retried: {self.stopped}", attempt - 1
             try:
                 # The provider's own limit first: a job waiting on its provider holds no global slot.
-                async with self._limiter(handler, job.variant.config), self._global:
+                async with self._limiter(handler), self._global:
+                    if self.stopped is not None:  # refused while this job waited for a slot
+                        return None, _NOT_STARTED, attempt - 1
                     if attempt == 1 and self._progress:
                         self._progress.job_started(job.id)
                     began = time.monotonic()
@@ -580,4 +628,8 @@ class Runner:
             self._log.append(event)
             self.state.index.add(event)
             events.append(event)
+        wanted = {artefact.id for artefact in job.produces}
+        for item in result.artefacts:  # files the runner owns but did not store: not asked for, or failed
+            if item.file is not None and (item.artefact_id not in wanted or item.status != "succeeded"):
+                item.file.unlink(missing_ok=True)
         return events

@@ -31,10 +31,22 @@ from tutopanda.core.blueprint import FanIn, Job
 from tutopanda.core.events import ArtefactEvent
 from tutopanda.core.hashing import canonical_json, hash_value, sha256_hex
 
-__all__ = ["MANUAL", "TRACE_VERSION", "TraceIndex", "input_value_hashes", "job_trace"]
+__all__ = [
+    "MANUAL",
+    "OPERATIONAL_CONFIG_KEYS",
+    "TRACE_VERSION",
+    "TraceIndex",
+    "input_value_hashes",
+    "job_trace",
+    "variant_trace_json",
+]
 
 TRACE_VERSION = 1
 """Bumped only if the trace recipe changes (which makes every stored trace stale)."""
+
+OPERATIONAL_CONFIG_KEYS = frozenset({"maxInFlight", "requestsPerMinute", "timeoutSeconds", "waitSeconds"})
+"""Variant config keys that change *how* calls are made (throttles, patience), never *what* they make:
+left out of traces, so tuning them never re-runs (or re-pays for) a job."""
 
 MANUAL = "manual"
 """``inputsHash`` of an artefact supplied by the user rather than produced by a job."""
@@ -78,7 +90,7 @@ def job_trace(job: Job, value_hash: Callable[[str], str], *, variant_json: str |
         ensure_ascii=False,
     )
     if variant_json is None:
-        variant_json = canonical_json(job.variant.to_dict())
+        variant_json = variant_trace_json(job)
     # "variant" sorts after every other key, so appending it keeps the text canonical.
     return sha256_hex(f'{head[:-1]},"variant":{variant_json}}}'.encode())
 
@@ -162,3 +174,14 @@ class TraceIndex:
             return override
         produced = self._latest_produced.get(artefact_id)
         return produced.event if produced else None
+
+
+def variant_trace_json(job: Job) -> str:
+    """The canonical JSON of the job's variant as traced: without :data:`OPERATIONAL_CONFIG_KEYS`."""
+    variant = job.variant.to_dict()
+    config = variant.get("config") or {}
+    if any(key in config for key in OPERATIONAL_CONFIG_KEYS):
+        variant["config"] = {
+            key: value for key, value in config.items() if key not in OPERATIONAL_CONFIG_KEYS
+        }
+    return canonical_json(variant)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from tests.core.engine.conftest import RecordingHandler
 from tutopanda.core.blueprint import expand, load_blueprint
 from tutopanda.core.build import BuildReport, run_build
-from tutopanda.core.errors import BlueprintError, ProviderAccountError
+from tutopanda.core.errors import BlueprintError, ProviderAccountError, ProviderConfigError
 from tutopanda.core.event_log import artefact_log
 from tutopanda.core.movie_definition import define_movie
 from tutopanda.core.provider_contract import EnvSecretResolver, JobContext, JobResult
@@ -141,3 +142,21 @@ def test_bad_fallbacks_are_located_blueprint_errors(fallbacks: str, message: str
         load_blueprint(str(path))
     assert message in caught.value.message + (caught.value.hint or "")
     assert "t.yaml:" in caught.value.message
+
+
+def test_throttles_from_configs_are_decided_up_front_and_the_strictest_wins() -> None:
+    from tutopanda.core.runner import config_throttles
+
+    graph = expand(load_blueprint("image-audio"), {"NumOfSegments": 1}, {"Narration": ELEVEN})
+    narrator = next(job for job in graph.jobs if job.module == "Narration")
+
+    def with_config(config: dict[str, Any]) -> Any:
+        return replace(narrator, variant=replace(narrator.variant, config=config))
+
+    jobs = [with_config({"maxInFlight": 5}), with_config({"maxInFlight": 3, "requestsPerMinute": 60})]
+    assert config_throttles(jobs) == {"elevenlabs": (3, 60)}
+    assert config_throttles([with_config({})]) == {}
+    for bad in ({"maxInFlight": 0}, {"maxInFlight": "5"}, {"requestsPerMinute": -1}, {"maxInFlight": True}):
+        with pytest.raises(ProviderConfigError) as caught:
+            config_throttles([with_config(bad)])
+        assert narrator.id in caught.value.message

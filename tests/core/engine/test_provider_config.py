@@ -35,3 +35,15 @@ def test_changing_one_modules_config_reruns_only_that_module_and_what_follows(tm
 
     define_movie(ctx, "m", blueprint=None, values={}, config={"Narration": {}})  # back to the blueprint's
     assert not plan_build(ctx, "m", resolver=resolver).jobs  # undo: the old outputs are found again
+
+
+def test_throttle_and_patience_keys_never_dirty_a_job(tmp_path: Path) -> None:
+    ctx = StorageContext.open(StorageConfig(root=str(tmp_path)))
+    init_movie(ctx, "m")
+    define_movie(ctx, "m", blueprint="image-audio", values={"NumOfSegments": 1})
+    resolver = default_registry().handler_resolver("mock", "local")
+    options = RunOptions(mode="mock", concurrency=4)
+    assert run_build(ctx, "m", resolver=resolver, options=options, secrets=EnvSecretResolver({})).revision
+    tuning = {"maxInFlight": 2, "requestsPerMinute": 30, "timeoutSeconds": 90, "waitSeconds": 10}
+    define_movie(ctx, "m", blueprint=None, values={}, config={"Narration": tuning})
+    assert not plan_build(ctx, "m", resolver=resolver).jobs

@@ -58,6 +58,11 @@ class FileHandler:
                 continue
             elif how == "bad-json":
                 results.append(ProducedArtefact(artefact_id, mime_type="application/json", data=b"{nope"))
+            elif how == "failed-with-file":
+                path = self.folder / f"failed-{len(self.files)}.bin"
+                path.write_bytes(b"partial download")
+                self.files.append(path)
+                results.append(ProducedArtefact(artefact_id, status="failed", error="half done", file=path))
             else:
                 path = self.folder / f"{len(self.files)}.bin"
                 text = f"{artefact_id} {sorted(context.inputs)}"
@@ -75,6 +80,27 @@ def _build(ctx: StorageContext, movie: str, handler: FileHandler) -> Any:
         options=RunOptions(mode="mock"),
         secrets=EnvSecretResolver({}),
     )
+
+
+def test_files_of_failed_or_unrequested_results_are_deleted_too(
+    ctx: StorageContext, movie: str, tmp_path: Path
+) -> None:
+    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 1})
+
+    class Extra(FileHandler):
+        async def produce(self, context: JobContext) -> JobResult:
+            result = await super().produce(context)
+            stray = self.folder / f"stray-{len(self.files)}.bin"
+            stray.write_bytes(b"not asked for")
+            self.files.append(stray)
+            result.artefacts.append(
+                ProducedArtefact("Artifact:Nobody.Asked", mime_type="text/plain", file=stray)
+            )
+            return result
+
+    handler = Extra(tmp_path, broken={"Artifact:Script.MovieTitle": "failed-with-file"})
+    _build(ctx, movie, handler)
+    assert handler.files and not any(path.exists() for path in handler.files)
 
 
 def test_returned_files_are_stored_then_deleted(ctx: StorageContext, movie: str, tmp_path: Path) -> None:
