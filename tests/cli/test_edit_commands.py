@@ -221,12 +221,10 @@ def test_inspect_json_and_stdout_forms(cli: CliRunner, movie_dir: Path) -> None:
     as_toml = cli("inspect", "--movie", MOVIE, "--out", "-")
     assert as_toml.code == 0, as_toml.stderr
     assert tomllib.loads(as_toml.stdout) == data
-    assert not (movie_dir / "movie.toml").exists()  # neither form writes the default document
+    assert not (movie_dir / "movie.toml").exists()  # the printing forms touch no file at all
+    assert not [path for path in (movie_dir / "prompts").rglob("*") if path.is_file()]
     movie_wide, segments = expected_texts(blob_texts(cli, movie_dir))
     assert data["texts"] == movie_wide and data["segments"] == segments
-    assert data["segments"][1]["NarrationScript"] == (
-        movie_dir / "prompts/segment-002/NarrationScript.txt"
-    ).read_text(encoding="utf-8").removesuffix("\n")
 
 
 def test_inspect_rejects_an_unknown_format(cli: CliRunner, movie_dir: Path) -> None:
@@ -432,7 +430,7 @@ def test_the_same_text_edited_differently_in_both_places_is_refused(cli: CliRunn
 
 
 def test_stale_prompt_files_are_not_edits(cli: CliRunner, movie_dir: Path) -> None:
-    assert cli("inspect", "--movie", MOVIE, "--format", "json").code == 0  # writes prompts/ at rev-0001
+    assert cli("inspect", "--movie", MOVIE).code == 0  # writes movie.toml and prompts/ at rev-0001
     assert cli("query", "--movie", MOVIE, "--style", "anime", "--json").code == 0
     (movie_dir / "prompts/segment-002/NarrationScript.txt").write_text(NEW_NARRATION + "\n", encoding="utf-8")
     report = edit_json(cli, "--yes")
@@ -695,3 +693,65 @@ def test_a_stale_document_refuses_a_conflicting_edit_but_applies_an_unrelated_on
     refreshed = tomllib.loads(document.read_text(encoding="utf-8"))
     assert refreshed["inputs"]["Style"] == "anime" and refreshed["inputs"]["Audience"] == "expert"
     assert "Style: anime" in refreshed["segments"][0]["ImagePrompt"][0]
+
+
+# -- review fixes ------------------------------------------------------------------------------------
+
+
+def test_inspect_never_overwrites_edits_not_applied_yet_and_keeps_comments(
+    cli: CliRunner, movie_dir: Path
+) -> None:
+    inspect(cli, movie_dir)
+    document = movie_dir / "movie.toml"
+    document.write_text("# my notes\n" + document.read_text(encoding="utf-8"), encoding="utf-8")
+    assert cli("inspect", "--movie", MOVIE).code == 0  # nothing pending: refreshed in place
+    assert document.read_text(encoding="utf-8").startswith("# my notes\n")
+
+    title = movie_dir / "prompts/MovieTitle.txt"
+    title.write_text("My own title\n", encoding="utf-8")
+    refused = cli("inspect", "--movie", MOVIE)
+    assert_usage_error(refused, "Artifact:Script.MovieTitle")
+    assert "--force" in refused.stderr
+    assert title.read_text(encoding="utf-8") == "My own title\n"
+    assert cli("inspect", "--movie", MOVIE, "--force").code == 0
+    assert title.read_text(encoding="utf-8") != "My own title\n"
+
+
+def test_a_stale_providers_line_is_a_conflict_not_a_silent_revert(cli: CliRunner, movie_dir: Path) -> None:
+    inspect(cli, movie_dir)
+    chosen = cli(
+        "query", "--movie", MOVIE, "--provider", "Narration=elevenlabs/eleven_multilingual_v2", "--json"
+    )
+    assert chosen.code == 0, chosen.stderr
+    document = movie_dir / "movie.toml"
+    text = document.read_text(encoding="utf-8")
+    document.write_text(text.replace('Style = "illustration"', 'Style = "anime"'), encoding="utf-8")
+    assert_usage_error(cli("edit", "--movie", MOVIE, "--dry-run"), "providers.Narration")
+
+
+def test_a_text_whose_producer_the_same_edit_reruns_is_refused(cli: CliRunner, movie_dir: Path) -> None:
+    inspect(cli, movie_dir)
+    (movie_dir / "prompts/segment-001/NarrationScript.txt").write_text("MY OWN TEXT\n", encoding="utf-8")
+    document = movie_dir / "movie.toml"
+    text = document.read_text(encoding="utf-8")
+    document.write_text(text.replace("Duration = 30", "Duration = 40"), encoding="utf-8")
+    files = store_files(movie_dir.parent.parent)
+    assert_usage_error(cli("edit", "--movie", MOVIE, "--yes"), "Producer:Script.ScriptWriter")
+    assert store_files(movie_dir.parent.parent) == files
+
+
+def test_edit_checks_secrets_before_recording_anything(
+    cli: CliRunner, movie_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inspect(cli, movie_dir)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    document = movie_dir / "movie.toml"
+    text = document.read_text(encoding="utf-8")
+    document.write_text(
+        text.replace('ImagePrompts = "local/template-prompts"', 'ImagePrompts = "openai/gpt-5-mini"'),
+        encoding="utf-8",
+    )
+    files = store_files(movie_dir.parent.parent)
+    result = cli("edit", "--movie", MOVIE, "--yes", "--providers", "live")
+    assert result.code == 2 and "OPENAI_API_KEY" in result.stderr
+    assert store_files(movie_dir.parent.parent) == files

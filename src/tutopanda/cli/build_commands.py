@@ -30,6 +30,7 @@ __all__ = [
     "cost_text",
     "execute_build",
     "offline_only",
+    "preflight",
     "print_plan",
     "provider_mode",
     "raise_for_outcome",
@@ -124,7 +125,7 @@ def resolver(mode: Mode) -> HandlerResolver:
     return default_registry().handler_resolver(mode, "local")
 
 
-def _preflight(plan: Plan, mode: Mode, secrets: SecretResolver) -> None:
+def preflight(plan: Plan, mode: Mode, secrets: SecretResolver) -> None:
     """Before any call: every dirty job has a handler, and every handler has its secrets and config."""
     from tutopanda.providers.plugins import default_registry
 
@@ -400,7 +401,7 @@ def execute_build(
     def on_plan(plan: Plan) -> None:
         if offline:
             check_offline(plan)
-        _preflight(plan, mode, secrets)
+        preflight(plan, mode, secrets)
         shown = False
         if ask_before_paid and mode == "live":
             shown = confirm_paid_plan(plan, as_json=as_json, command=f"build run --movie {movie}")

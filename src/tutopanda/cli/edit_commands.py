@@ -19,7 +19,9 @@ from tutopanda.cli.output import print_json, stdout_console
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
+    from tutopanda.core.movie_document import MovieSnapshot
     from tutopanda.core.movie_edit import EditSet
+    from tutopanda.core.planner import Plan
     from tutopanda.core.storage import StorageContext
 
 __all__ = ["register"]
@@ -55,45 +57,44 @@ def inspect_command(
     output_format: Annotated[
         str, typer.Option("--format", "-f", help="toml (commented, for editing) or json (for scripts).")
     ] = "toml",
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Overwrite edits not applied yet (in movie.toml or prompts/ files)."),
+    ] = False,
 ) -> None:
     """Export everything editable — inputs, providers, script, prompts — to a commented TOML file.
 
     Each text also goes to its own file under the movie's prompts/ folder (one per segment and kind).
-    Edit either, then run 'tutopanda edit --movie ID'.
+    Edit either, then run 'tutopanda edit --movie ID'. An existing movie.toml is updated in place
+    (your comments stay); edits you have not applied yet are never overwritten without --force.
+    JSON and '--out -' only print: they touch no file.
 
     Example: tutopanda inspect --movie volcanoes && $EDITOR ~/.tutopanda/builds/volcanoes/movie.toml
     """
-    from tutopanda.core.atomic_file import write_atomic
     from tutopanda.core.errors import UsageError
-    from tutopanda.core.movie_document import document_data, render_toml, take_snapshot, write_prompt_files
+    from tutopanda.core.movie_document import document_data, render_toml, take_snapshot
 
     if output_format not in _FORMATS:
         raise UsageError(f"--format {output_format!r} is not a format", "use --format toml or --format json")
     ctx = _context()
     snapshot = take_snapshot(ctx, movie)
-    written = write_prompt_files(ctx, movie, snapshot)
+    if (output_format == "json" and out is None) or out == "-":
+        if output_format == "json":
+            import json
+
+            typer.echo(json.dumps(document_data(snapshot), indent=2, ensure_ascii=False), nl=True)
+        else:
+            typer.echo(render_toml(snapshot), nl=False)
+        return
     if output_format == "json":
         import json
 
-        text = json.dumps(document_data(snapshot), indent=2, ensure_ascii=False) + "\n"
-    else:
-        text = render_toml(snapshot, file_option=f" --file {out}" if out not in (None, "-") else "")
-    if out == "-" or (out is None and output_format == "json"):
-        typer.echo(text, nl=False)
+        json_file = Path(str(out)).expanduser()
+        _write_local(json_file, json.dumps(document_data(snapshot), indent=2, ensure_ascii=False) + "\n")
+        stdout_console().print(f"wrote {json_file}", markup=False)
         return
-    if out is None:
-        target = _default_document(ctx, movie)
-        write_atomic(ctx, target, text.encode("utf-8"))
-    else:
-        path = Path(out).expanduser()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(
-                f"cannot write {path}: {exc.strerror or exc}", "choose another --out path"
-            ) from exc
-        target = str(path)
+    file = Path(out).expanduser() if out is not None else None
+    written, target = _write_document(ctx, movie, snapshot, file, force=force)
     console = stdout_console()
     console.print(f"wrote {target}", markup=False)
     console.print(
@@ -103,6 +104,64 @@ def inspect_command(
     console.print(
         f"after editing: tutopanda edit --movie {movie}" + (f" --file {out}" if out else ""), markup=False
     )
+
+
+def _write_local(path: Path, text: str) -> None:
+    from tutopanda.core.errors import UsageError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}", "choose another --out path") from exc
+
+
+def _write_document(
+    ctx: StorageContext, movie: str, snapshot: MovieSnapshot, file: Path | None, *, force: bool
+) -> tuple[list[str], str]:
+    """Write the TOML document and the prompt files; refuse to overwrite edits not applied yet.
+
+    An existing document is updated value by value (comments and layout stay); ``force`` rewrites it
+    from scratch and discards pending edits.
+    """
+    from tutopanda.core.atomic_file import write_atomic
+    from tutopanda.core.errors import UsageError
+    from tutopanda.core.movie_document import render_toml, update_toml, write_prompt_files
+    from tutopanda.core.movie_edit import collect_edits, parse_document
+
+    default = _default_document(ctx, movie)
+    existing: str | None = None
+    try:
+        if file is None:
+            existing = ctx.read_bytes(default).decode("utf-8")
+        elif file.exists():
+            existing = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        existing = None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {file or default}: {exc}", "fix or remove the file") from exc
+    if not force:
+        source = str(file) if file is not None else "movie.toml"
+        document = parse_document(existing.encode("utf-8"), source) if existing is not None else None
+        pending = collect_edits(ctx, movie, snapshot, document, source)
+        if not pending.is_empty:
+            where = ", ".join(sorted({row["id"] for row in pending.describe()}))
+            raise UsageError(
+                f"{source} or the prompts/ files hold edits not applied yet ({where})",
+                f"apply them with 'tutopanda edit --movie {movie}', or discard them with 'inspect --force'",
+            )
+    option = f" --file {file}" if file is not None else ""
+    text = (
+        update_toml(existing, snapshot)
+        if existing is not None and not force
+        else render_toml(snapshot, file_option=option)
+    )
+    written = write_prompt_files(ctx, movie, snapshot, force=force)
+    if file is None:
+        write_atomic(ctx, default, text.encode("utf-8"))
+        return written, default
+    _write_local(file, text)
+    return written, str(file)
 
 
 def _read_document(
@@ -138,16 +197,46 @@ def _print_edits(edits: EditSet) -> None:
 def _refresh(ctx: StorageContext, movie: str, file: Path | None, default_path: str | None) -> None:
     """Bring the edited document and the prompt files up to the new revision, keeping the user's layout."""
     from tutopanda.core.atomic_file import write_atomic
-    from tutopanda.core.movie_document import take_snapshot, update_toml, write_prompt_files
+    from tutopanda.core.movie_document import document_data, take_snapshot, update_toml, write_prompt_files
 
     snapshot = take_snapshot(ctx, movie)
     write_prompt_files(ctx, movie, snapshot)
-    if file is not None and file.suffix != ".json":
+    if file is not None and file.suffix == ".json":
+        import json
+
+        path = file.expanduser()
+        path.write_text(json.dumps(document_data(snapshot), indent=2, ensure_ascii=False) + "\n", "utf-8")
+    elif file is not None:
         path = file.expanduser()
         path.write_text(update_toml(path.read_text(encoding="utf-8"), snapshot), encoding="utf-8")
     elif default_path is not None:
         text = ctx.read_bytes(default_path).decode("utf-8")
         write_atomic(ctx, default_path, update_toml(text, snapshot).encode("utf-8"))
+
+
+def _check_overrides_survive(edits: EditSet, plan: Plan) -> None:
+    """Refuse a text or file whose producer this same edit re-runs: the new output would replace it.
+
+    (E.g. a new narration for segment 2 together with a new Duration: the script is written again and
+    the user's text would be lost.) Making the two edits one after the other does what the user means.
+    """
+    from tutopanda.core.errors import UsageError
+
+    rerun = {planned.job.id: planned for planned in plan.jobs}
+    mine = [(e.artefact_id, e.producer_id) for e in edits.texts]
+    mine += [(r.artefact_id, r.producer_id) for r in edits.replacements]
+    covered = {artefact_id for artefact_id, _ in mine}
+    for artefact_id, producer_id in mine:
+        planned = rerun.get(producer_id)
+        # A dirty producer whose every output this edit supplies is not called (the user's files stand
+        # in for all of them); one with any other output to make runs and replaces them all.
+        if planned is None or all(a.id in covered for a in planned.job.produces):
+            continue
+        why = "; ".join(reason.detail for reason in planned.reasons) or "it is dirty"
+        raise UsageError(
+            f"your new {artefact_id} would be replaced at once: this edit also re-runs {producer_id} ({why})",
+            "make the other change first (edit, or query with the flag), then edit this text again",
+        )
 
 
 def edit_command(
@@ -190,6 +279,7 @@ def edit_command(
         check_offline,
         execute_build,
         offline_only,
+        preflight,
         print_plan,
         provider_mode,
         raise_for_outcome,
@@ -200,6 +290,7 @@ def edit_command(
     from tutopanda.core.errors import UsageError
     from tutopanda.core.movie_document import take_snapshot
     from tutopanda.core.movie_edit import apply_edits, collect_edits, parse_replacements
+    from tutopanda.core.provider_contract import EnvSecretResolver
     from tutopanda.core.publish import publish_current
     from tutopanda.core.scratch import scratch_copy
 
@@ -224,6 +315,8 @@ def edit_command(
         plan = plan_build(scratch, movie, resolver=resolver(mode))
     if offline_only(providers):
         check_offline(plan)
+    _check_overrides_survive(edits, plan)
+    preflight(plan, mode, EnvSecretResolver())  # a missing key is found before anything is recorded
     if not as_json:
         _print_edits(edits)
         print_plan(plan)

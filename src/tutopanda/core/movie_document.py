@@ -30,6 +30,7 @@ from tomlkit.items import AoT, Table
 from tutopanda.core.blob_store import BlobStore
 from tutopanda.core.blueprint import Blueprint, InputSpec, JobGraph
 from tutopanda.core.blueprint.input_values import input_catalogue
+from tutopanda.core.errors import UsageError
 from tutopanda.core.event_log import input_log
 from tutopanda.core.manifest import Manifest
 from tutopanda.core.manifest_builder import latest_inputs
@@ -48,6 +49,7 @@ __all__ = [
     "TextLayout",
     "document_data",
     "prompt_index",
+    "providers_hash",
     "read_prompt_file",
     "render_toml",
     "take_snapshot",
@@ -248,6 +250,13 @@ def _segment_values(snapshot: MovieSnapshot, segment: int) -> dict[str, Any]:
     return values
 
 
+def providers_hash(providers: Mapping[str, str]) -> str:
+    """A short hash of the module -> provider/model choices (the ``[providers]`` baseline of an export)."""
+    from tutopanda.core.hashing import hash_value
+
+    return hash_value(dict(sorted(providers.items()))).hash[:16]
+
+
 def document_data(snapshot: MovieSnapshot) -> dict[str, Any]:
     """The document as plain data (the ``--format json`` form, and what :func:`render_toml` writes)."""
     layout = snapshot.layout
@@ -257,6 +266,7 @@ def document_data(snapshot: MovieSnapshot) -> dict[str, Any]:
             "blueprint": snapshot.movie.definition.blueprint,
             "revision": snapshot.manifest.revision,
             "input-events": snapshot.input_events,
+            "providers-hash": providers_hash(snapshot.providers),
         },
         "inputs": dict(snapshot.inputs),
         "providers": dict(snapshot.providers),
@@ -420,7 +430,13 @@ def read_prompt_file(ctx: StorageContext, movie_id: str, text: EditableText) -> 
         data = ctx.read_bytes(_prompt_path(ctx, movie_id, text))
     except FileNotFoundError:
         return None
-    content = data.decode("utf-8", errors="replace")
+    try:
+        content = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{text.prompt_file} is not UTF-8 text (byte {exc.start + 1})",
+            "save the file as UTF-8 (most editors: 'Save with encoding')",
+        ) from None
     if content.endswith("\r\n"):
         return content[:-2]
     return content.removesuffix("\n")
@@ -450,11 +466,14 @@ def prompt_index(ctx: StorageContext, movie_id: str) -> dict[str, str]:
     return {str(key): str(value) for key, value in files.items()}
 
 
-def write_prompt_files(ctx: StorageContext, movie_id: str, snapshot: MovieSnapshot) -> list[str]:
+def write_prompt_files(
+    ctx: StorageContext, movie_id: str, snapshot: MovieSnapshot, *, force: bool = False
+) -> list[str]:
     """Write each current text to its prompt file (with a trailing newline); return the files changed.
 
     Files whose text is unchanged are not rewritten, so their modification times say what changed.
-    ``prompts/index.json`` records what each file now holds (see :func:`prompt_index`).
+    ``prompts/index.json`` records what each file now holds (see :func:`prompt_index`). ``force``
+    also overwrites files that cannot be read as UTF-8.
     """
     from tutopanda.core.atomic_file import write_atomic
     from tutopanda.core.hashing import sha256_hex
@@ -467,7 +486,13 @@ def write_prompt_files(ctx: StorageContext, movie_id: str, snapshot: MovieSnapsh
         if value is None:
             continue
         index[text.prompt_file] = sha256_hex(value.encode())
-        if read_prompt_file(ctx, movie_id, text) == value:
+        try:
+            unchanged = read_prompt_file(ctx, movie_id, text) == value
+        except UsageError:
+            if not force:
+                raise
+            unchanged = False
+        if unchanged:
             continue
         path = _prompt_path(ctx, movie_id, text)
         ctx.makedirs(path.rsplit("/", 1)[0])

@@ -34,6 +34,7 @@ from tutopanda.core.movie_document import (
     MovieSnapshot,
     inputs_at,
     prompt_index,
+    providers_hash,
     read_prompt_file,
     thaw,
 )
@@ -182,8 +183,11 @@ def _input_edits(
 
 
 def _selection_edits(
-    snapshot: MovieSnapshot, document: Mapping[str, Any], source: str
+    snapshot: MovieSnapshot, document: Mapping[str, Any], source: str, exported: str | None
 ) -> dict[str, tuple[str, str]]:
+    """Changed ``[providers]`` entries. ``exported``: the export's ``providers-hash``; when the movie's
+    choices changed since, a value that differs from the movie's is ambiguous (the user's edit or a stale
+    line?), so it is refused rather than silently reverting the newer choice."""
     edits: dict[str, tuple[str, str]] = {}
     for module, value in _table(document, "providers", source).items():
         if module not in snapshot.choices:
@@ -196,6 +200,8 @@ def _selection_edits(
                 (f"did you mean '{best}'? " if best else "") + f"choices: {', '.join(offered)}",
             )
         if value != snapshot.providers.get(module):
+            if exported is not None and exported != providers_hash(snapshot.providers):
+                raise _conflict(source, f"providers.{module}", "the export", snapshot.manifest.revision)
             provider, _, model = value.partition("/")
             edits[module] = (provider, model)
     return edits
@@ -283,7 +289,10 @@ def collect_edits(
             )
         base_manifest = ManifestStore(ctx, movie_id).load_revision(base)
         edits.inputs = _input_edits(snapshot, document, inputs_at(ctx, movie_id, count), source, base)
-        edits.selection = _selection_edits(snapshot, document, source)
+        exported = movie.get("providers-hash")
+        edits.selection = _selection_edits(
+            snapshot, document, source, exported if isinstance(exported, str) else None
+        )
         document_texts = _document_texts(snapshot, document, source)
 
     current = snapshot.manifest.artefacts
