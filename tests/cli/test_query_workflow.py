@@ -66,10 +66,11 @@ def test_dry_run_of_an_existing_movie_plans_the_change_and_changes_nothing(
 def test_live_build_on_an_online_provider_asks_first_and_no_changes_nothing(
     cli: CliRunner, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "test-key")  # secrets are checked before the question
     monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
     result = cli("query", "How do tides work?", "--movie", "tides", "--providers", "live", *ONLINE)
     assert result.code == 0, result.stderr
-    question = "Run 17 job(s) with online providers (Narration; estimated cost $"
+    question = "Run 3 job(s) with online providers (Narration; estimated cost $"  # the 3 narrations
     assert question in result.stderr
     assert "cancelled: movie 'tides' was not created" in result.stdout
     assert _files(root) == {}
@@ -78,6 +79,7 @@ def test_live_build_on_an_online_provider_asks_first_and_no_changes_nothing(
 def test_the_question_needs_an_answer_or_yes(
     cli: CliRunner, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "test-key")
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     no_input = cli("query", "How do tides work?", "--movie", "tides", "--providers", "live", *ONLINE)
     assert no_input.code == 2
@@ -182,3 +184,34 @@ def test_a_missing_producer_config_file_is_refused_before_anything_is_created(
     assert result.code == 2
     assert "providers/nope.toml" in result.stderr
     assert not (root / "builds" / "tides").exists()
+
+
+def test_no_question_when_no_online_job_is_dirty(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "test-key")
+    made = cli("query", "How do tides work?", "--movie", "tides", "--segments", "1", *ONLINE, "--json")
+    assert made.code == 0, made.stderr  # built with mocks: the narration exists
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # a question would exit 2
+    again = cli("query", "--movie", "tides", "--burn-subtitles", "--providers", "live", "--json")
+    # only the exporter (offline) is dirty; the online narrations are fresh, so there is nothing to ask
+    assert again.code == 0 and "[y/N]" not in again.stderr, again.stderr
+
+
+def test_a_switched_variant_leaves_its_old_config_behind(cli: CliRunner, root: Path) -> None:
+    assert cli("init").code == 0
+    (root / "providers" / "elevenlabs.toml").write_text("[narration]\nstability = 0.3\n", encoding="utf-8")
+    with (root / "settings.toml").open("a", encoding="utf-8") as settings:
+        settings.write(
+            '\n[[producers]]\nproducer = "Narration"\nprovider = "elevenlabs"\n'
+            'model = "eleven_multilingual_v2"\nconfig = "providers/elevenlabs.toml"\n'
+        )
+    local = cli(
+        "query", "How do tides work?", "--movie", "offline", "--segments", "1", "--providers", "local"
+    )
+    assert local.code == 0, local.stderr
+    assert _providers_json(root, "offline")["config"] == {}  # config follows the final (offline) variant
+    made = cli("query", "How do tides work?", "--movie", "tides", "--segments", "1", "--json")
+    assert made.code == 0, made.stderr
+    assert _providers_json(root, "tides")["config"] == {"Narration": {"stability": 0.3}}
+    switched = cli("query", "--movie", "tides", "--provider", "Narration=local/espeak-ng", "--json")
+    assert switched.code == 0, switched.stderr
+    assert _providers_json(root, "tides")["config"] == {}

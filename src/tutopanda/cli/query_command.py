@@ -25,7 +25,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tutopanda.cli.build_commands import ModeOpt, cost_text, execute_build, print_plan, raise_for_outcome
+from tutopanda.cli.build_commands import (
+    ModeOpt,
+    cost_text,
+    execute_build,
+    online_jobs,
+    preflight,
+    print_plan,
+    raise_for_outcome,
+)
 from tutopanda.cli.options import JsonOpt
 from tutopanda.cli.output import confirm, print_json, stdout_console
 from tutopanda.cli.settings import state
@@ -363,6 +371,7 @@ def query(
     from tutopanda.core.errors import UsageError
     from tutopanda.core.movie_definition import define_movie
     from tutopanda.core.movie_layout import init_movie, is_initialised
+    from tutopanda.core.provider_contract import EnvSecretResolver
     from tutopanda.core.publish import publish_current
     from tutopanda.core.script_overrides import replace_script
     from tutopanda.core.settings import load_settings
@@ -431,10 +440,9 @@ def query(
         from_settings = _settings_values(loaded_blueprint, settings, values)
         values.update(from_settings)
         selection = {**_settings_selection(loaded_blueprint, settings), **chosen}
-        configs = _settings_config(loaded_blueprint, settings, selection) if settings.from_file else {}
         try:
             # validate before creating anything
-            expand(loaded_blueprint, values, selection or None, configs or None)
+            expand(loaded_blueprint, values, selection or None)
         except UsageError as exc:
             if not from_settings:
                 raise
@@ -444,6 +452,8 @@ def query(
             ) from exc
     if offline_only(providers):
         selection = {**selection, **_offline_selection(loaded_blueprint, {**recorded, **selection})}
+    if not existing and settings.from_file:  # after --providers local: config follows the final variant
+        configs = _settings_config(loaded_blueprint, settings, selection)
     if voice is not None:
         _check_voice(loaded_blueprint, voice, {**recorded, **selection})
 
@@ -469,10 +479,14 @@ def query(
                 segments=parsed.segments,
             )
 
-    # Mocks cost nothing: only a live build on online providers is worth a question.
+    # Mocks cost nothing: only a live build that may run online providers is previewed first — to check
+    # their secrets before anything is recorded, and to ask before paying.
     paid = _online_modules(loaded_blueprint, {**recorded, **selection}) if mode == "live" else []
-    if dry_run or (paid and not yes):
+    if dry_run or paid:
         plan = _preview(ctx, movie_id, existing=existing, record=record, mode=mode)
+        if not dry_run:
+            preflight(plan, mode, EnvSecretResolver())
+        paid = list(online_jobs(plan)) if mode == "live" else []
         if dry_run:
             if as_json:
                 print_json({"movie": movie_id, "dryRun": True, "plan": plan.to_dict()})
@@ -483,16 +497,15 @@ def query(
                     markup=False,
                 )
             return
-        if plan.jobs:
+        if paid and not yes:
             if as_json:
                 raise UsageError(
                     f"this build calls online providers ({', '.join(paid)}) and --json cannot ask first",
                     "add --yes to run it, or --dry-run to see the plan",
                 )
             print_plan(plan)
-            question = (
-                f"Run {len(plan.jobs)} job(s) with online providers ({', '.join(paid)}; {cost_text(plan)})?"
-            )
+            count = sum(1 for planned in plan.jobs if planned.job.module in paid)
+            question = f"Run {count} job(s) with online providers ({', '.join(paid)}; {cost_text(plan)})?"
             if not confirm(question, command="query"):
                 stdout_console().print(
                     f"cancelled: movie '{movie_id}' was not {'changed' if existing else 'created'}",

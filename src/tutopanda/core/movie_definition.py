@@ -203,6 +203,11 @@ def define_movie(
     chosen = existing.selection_pairs() if existing else {}
     chosen.update(selection or {})
     configs = dict(existing.config) if existing else {}
+    if existing is not None:  # a module that switches variant leaves the old variant's config behind
+        before = existing.selection_pairs()
+        for module in selection or {}:
+            if before.get(module) != chosen.get(module):
+                configs.pop(module, None)
     configs.update({module: dict(table) for module, table in (config or {}).items()})
     configs = {module: table for module, table in configs.items() if table}
     loaded = load_blueprint(ref or (existing.blueprint if existing else ""))
