@@ -391,6 +391,22 @@ def test_voice_not_found_fails_the_job_without_retry(api: respx.MockRouter) -> N
     assert "voice_not_found" in caught.message
 
 
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_not_followed_so_the_key_stays_with_elevenlabs(
+    api: respx.MockRouter, status: int
+) -> None:
+    # httpx strips only Authorization on a cross-origin redirect: xi-api-key would go along.
+    api.post(f"{TTS}/{VOICE}").mock(
+        return_value=httpx.Response(status, headers={"location": "https://collector.example.net/tts"})
+    )
+    elsewhere = api.route(host="collector.example.net").mock(return_value=audio())
+    caught = failure(speech_context())
+    assert not elsewhere.called
+    assert type(caught) is ProviderError and not caught.retryable
+    assert f"HTTP {status}" in caught.message and "redirect" in caught.message
+    assert "https://collector.example.net/tts" in caught.message
+
+
 def test_timeout_is_a_provider_timeout(api: respx.MockRouter) -> None:
     api.post(MUSIC).mock(side_effect=httpx.ReadTimeout("read timed out"))
     caught = failure(music_context())

@@ -417,6 +417,23 @@ def test_a_bad_request_fails_the_job_without_retry(api: respx.MockRouter) -> Non
     assert "Invalid schema" in error.message
 
 
+def test_a_redirect_from_the_api_is_not_followed() -> None:
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        router.post(f"{API}/responses").mock(
+            return_value=httpx.Response(307, headers={"location": "https://proxy.example.net/responses"})
+        )
+        elsewhere = router.route(host="proxy.example.net").mock(
+            return_value=httpx.Response(200, json=responses_body(json.dumps(SCRIPT_ANSWER)))
+        )
+        with pytest.raises(ProviderError) as caught:
+            run(OpenAITextHandler("openai", "gpt-5-mini", "local"), text_context("script"))
+    assert not elsewhere.called
+    error = caught.value
+    assert type(error) is ProviderError and not error.retryable
+    assert "HTTP 307" in error.message and "redirect" in error.message
+    assert "https://proxy.example.net/responses" in error.message and KEY not in error.message
+
+
 def test_a_timeout_is_a_retryable_timeout(api: respx.MockRouter) -> None:
     error, _ = _fail(api, httpx.ReadTimeout("read timed out"))
     assert isinstance(error, ProviderTimeoutError) and error.retryable

@@ -7,6 +7,7 @@ injected sleep, so polling and timeouts run instantly and deterministically.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import io
 import json
@@ -818,6 +819,106 @@ def test_a_failed_download_is_retried_then_fails_retryable_leaving_no_files(
 
     assert raised.value.retryable and bad.call_count == 3
     assert list(downloads_in_tmp.iterdir()) == []
+
+
+def test_an_expired_or_refused_output_url_fails_the_job_but_never_stops_the_run(
+    api: respx.MockRouter, fake_time: FakeTime, downloads_in_tmp: Path
+) -> None:
+    mock_model(api, FLUX)
+    mock_create(api, FLUX, httpx.Response(201, json=prediction(FLUX, "succeeded", [f"{FILES}/a.png"])))
+    gone = api.get(f"{FILES}/a.png").mock(return_value=httpx.Response(403, text="Signature expired"))
+
+    with pytest.raises(ProviderError) as raised:
+        run(handler_for(FLUX, fake_time), context_for(FLUX))
+
+    assert not isinstance(raised.value, ProviderAccountError)  # the account is fine: no run stop
+    assert not raised.value.retryable and gone.call_count == 1  # asking again will not help
+    assert raised.value.hint is not None and "expired" in raised.value.hint
+    assert list(downloads_in_tmp.iterdir()) == []
+
+
+def test_an_output_that_redirects_is_followed_without_the_token(
+    api: respx.MockRouter, fake_time: FakeTime
+) -> None:
+    image = png_bytes()
+    mock_model(api, FLUX)
+    mock_create(api, FLUX, httpx.Response(201, json=prediction(FLUX, "succeeded", [f"{FILES}/a.png"])))
+    first = api.get(f"{FILES}/a.png").mock(
+        return_value=httpx.Response(302, headers={"location": "https://cdn.example.net/a.png?sig=1"})
+    )
+    final = api.get("https://cdn.example.net/a.png").mock(return_value=httpx.Response(200, content=image))
+
+    result = run(handler_for(FLUX, fake_time), context_for(FLUX))
+
+    assert payload(result) == image
+    for route in (first, final):
+        assert "authorization" not in route.calls[0].request.headers
+
+
+def test_the_api_answering_with_a_redirect_is_not_followed(
+    api: respx.MockRouter, fake_time: FakeTime
+) -> None:
+    api.get(f"{API}/models/{FLUX}").mock(
+        return_value=httpx.Response(307, headers={"location": "https://example.com/models"})
+    )
+    elsewhere = api.route(host="example.com").mock(return_value=httpx.Response(200, json={}))
+
+    with pytest.raises(ProviderError) as raised:
+        run(handler_for(FLUX, fake_time), context_for(FLUX))
+
+    assert "redirect" in raised.value.message and "https://example.com/models" in raised.value.message
+    assert not raised.value.retryable and not elsewhere.called
+
+
+def test_an_output_sent_inline_as_a_data_uri_is_decoded_to_a_file(
+    api: respx.MockRouter, fake_time: FakeTime, downloads_in_tmp: Path
+) -> None:
+    """Sync mode (``Prefer: wait``) may answer with the file itself, base64 in a ``data:`` URI."""
+    image = png_bytes()
+    uri = "data:image/png;base64," + base64.b64encode(image).decode()
+    mock_model(api, FLUX)
+    mock_create(api, FLUX, httpx.Response(201, json=prediction(FLUX, "succeeded", [uri])))
+
+    result = run(handler_for(FLUX, fake_time), context_for(FLUX))
+
+    [artefact] = result.artefacts
+    assert artefact.mime_type == "image/png"
+    assert payload(result) == image
+    assert artefact.file is not None and artefact.file.parent == downloads_in_tmp  # the runner's to move
+    assert artefact.diagnostics["output"] == "data:image/png;base64"  # not the whole payload
+    assert artefact.diagnostics["bytes"] == len(image)
+    assert result.diagnostics["outputs"] == 1
+
+
+def test_a_data_uri_of_the_wrong_kind_fails_the_artefact_and_leaves_no_file(
+    api: respx.MockRouter, fake_time: FakeTime, downloads_in_tmp: Path
+) -> None:
+    uri = "data:image/png;base64," + base64.b64encode(b"<html>not an image</html>").decode()
+    mock_model(api, FLUX)
+    mock_create(api, FLUX, httpx.Response(201, json=prediction(FLUX, "succeeded", uri)))
+
+    [artefact] = run(handler_for(FLUX, fake_time), context_for(FLUX)).artefacts
+
+    assert artefact.status == "failed" and "text/plain, not image" in (artefact.error or "")
+    assert "PGh0bWw" not in (artefact.error or "")  # the base64 payload is not echoed
+    assert list(downloads_in_tmp.iterdir()) == []
+
+
+def test_polling_ignores_an_unreadable_retry_after(api: respx.MockRouter, fake_time: FakeTime) -> None:
+    mock_model(api, FLUX)
+    mock_create(api, FLUX, httpx.Response(201, json=prediction(FLUX, "starting")))
+    api.get(f"{API}/predictions/p1").mock(
+        side_effect=[
+            httpx.Response(429, headers={"retry-after": "later"}, json={"detail": "slow down"}),
+            httpx.Response(200, json=prediction(FLUX, "succeeded", [f"{FILES}/a.png"])),
+        ]
+    )
+    api.get(f"{FILES}/a.png").mock(return_value=httpx.Response(200, content=png_bytes()))
+
+    result = run(handler_for(FLUX, fake_time), context_for(FLUX))
+
+    assert result.artefacts[0].status == "succeeded"
+    assert fake_time.sleeps == [0.5, 1.0]  # the usual backoff: the bad header is not a wait
 
 
 # -- binding, secrets, registry ---------------------------------------------------------------------

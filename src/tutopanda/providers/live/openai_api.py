@@ -65,11 +65,15 @@ def timeout_of(context: JobContext, where: str) -> float:
 
 @asynccontextmanager
 async def openai_client(api_key: str, *, timeout: float) -> AsyncIterator[openai.AsyncOpenAI]:
-    """An SDK client for one call: no SDK retries, our ``httpx`` transport, closed afterwards."""
+    """An SDK client for one call: no SDK retries, our ``httpx`` transport, closed afterwards.
+
+    Redirects are not followed, as for every API client (:func:`tutopanda.providers.live.http.client`):
+    a 3xx answer becomes an error naming where it pointed, and the key never leaves the API host.
+    """
     http = httpx.AsyncClient(
         headers={"User-Agent": USER_AGENT},
         timeout=httpx.Timeout(timeout, connect=15.0),
-        follow_redirects=True,
+        follow_redirects=False,
     )
     async with http:
         # The SDK's annotation names its own HTTP package (httpx2 from 3.x on); it accepts httpx clients.

@@ -21,7 +21,8 @@ One call, in order:
    Ctrl-C (task cancellation), the ``timeoutSeconds`` deadline or any other error while it runs cancels
    the prediction (``POST /v1/predictions/{id}/cancel``) before re-raising.
 4. **Download** every output at once (they expire after an hour) into temporary files handed to the
-   runner, with the MIME type sniffed from the bytes.
+   runner, with the MIME type sniffed from the bytes. Downloads follow redirects and carry no token;
+   an output sent inline as a ``data:`` URI (sync mode may do that) is decoded into a file the same way.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from tutopanda.core.errors import (
     ProviderTimeoutError,
     RateLimitedError,
 )
-from tutopanda.core.media_type import ARTEFACT_KIND_TYPES
+from tutopanda.core.media_type import fits_kind
 from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact
 from tutopanda.providers.job_inputs import RequestedArtefact, input_int, input_text, requested_artefacts
 from tutopanda.providers.live import http
@@ -469,15 +470,27 @@ def _cancel_after(seconds: float) -> str:
 
 
 def _outputs(output: Any) -> list[str]:
-    """The file URLs of a prediction's ``output`` (a URL, a list of URLs, or nested lists)."""
+    """The files of a prediction's ``output`` (a URL, a list of URLs, or nested lists).
+
+    A file is an ``http(s)`` URL to download, or a ``data:`` URI carrying the file itself (sync mode,
+    ``Prefer: wait``, may answer that way).
+    """
     if isinstance(output, str):
-        return [output] if output.startswith(("https://", "http://")) else []
+        return [output] if output.lower().startswith(("https://", "http://", "data:")) else []
     if isinstance(output, list | tuple):
         return [url for item in output for url in _outputs(item)]
     return []
 
 
-def _strip_query(url: str) -> str:
+def _is_data_uri(url: str) -> bool:
+    return url[:5].lower() == "data:"
+
+
+def _output_name(url: str) -> str:
+    """How an output is named in diagnostics and errors: a URL without its (signed) query, or a
+    ``data:`` URI's header without its payload."""
+    if _is_data_uri(url):
+        return url.split(",", 1)[0][:100]
     return url.split("?", 1)[0]
 
 
@@ -569,7 +582,7 @@ class ReplicateHandler(LiveHandler):
         auth = {"Authorization": f"Bearer {token}"}
         async with (
             http.client(base_url=API_BASE, headers=auth) as api,
-            http.client(base_url="", headers={}) as files,
+            http.download_client() as files,
         ):
             schema = await self._input_schema(api, token, context, where)
             if schema is None:
@@ -793,15 +806,14 @@ class ReplicateHandler(LiveHandler):
                     outcome[0].unlink(missing_ok=True)
             raise
         by_id: dict[str, ProducedArtefact] = {}
-        accepted = ARTEFACT_KIND_TYPES.get(self.spec.artefact_kind, ())
         for (target, url), (path, mime) in zip(wanted, results, strict=True):
-            details = {"predictionId": prediction.get("id"), "output": _strip_query(url)}
-            if not mime.startswith(accepted):
+            details = {"predictionId": prediction.get("id"), "output": _output_name(url)}
+            if not fits_kind(mime, self.spec.artefact_kind):
                 path.unlink(missing_ok=True)
                 by_id[target.artefact_id] = ProducedArtefact(
                     target.artefact_id,
                     status="failed",
-                    error=f"{where}: output {_strip_query(url)} is {mime}, not {self.spec.artefact_kind}",
+                    error=f"{where}: output {_output_name(url)} is {mime}, not {self.spec.artefact_kind}",
                     diagnostics=details,
                 )
                 continue
@@ -823,7 +835,12 @@ class ReplicateHandler(LiveHandler):
         return artefacts
 
     async def _download(self, files: httpx.AsyncClient, url: str) -> tuple[Path, str]:
-        """One output, retried on temporary failures: the prediction is paid for already."""
+        """One output, retried on temporary failures: the prediction is paid for already.
+
+        A ``data:`` output holds the file itself: it is decoded, with nothing to retry.
+        """
+        if _is_data_uri(url):
+            return http.save_data_uri(url, provider=PROVIDER)
         attempt = 0
         while True:
             attempt += 1
