@@ -28,7 +28,7 @@ from tutopanda.core.errors import UsageError
 from tutopanda.core.event_import import append_artefact_records
 from tutopanda.core.hashing import hash_value, sha256_hex
 from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.media_type import ARTEFACT_KIND_TYPES, media_type_of_file
+from tutopanda.core.media_type import ARTEFACT_KIND_TYPES, fits_kind, media_type_of_file
 from tutopanda.core.movie_definition import define_movie
 from tutopanda.core.movie_document import (
     MovieSnapshot,
@@ -365,11 +365,12 @@ def parse_replacements(snapshot: MovieSnapshot, options: Sequence[str]) -> list[
         media_type = media_type_of_file(path)
         if kind == "text" and media_type == "application/json":
             media_type = "text/plain"
-        allowed = ARTEFACT_KIND_TYPES.get(kind)
-        if allowed is not None and not media_type.startswith(allowed):
+        allowed = ARTEFACT_KIND_TYPES.get(kind, ())
+        if not fits_kind(media_type, kind):
             raise UsageError(
                 f"--replace: {path} holds {media_type}, but {artefact_id} is {kind}",
-                f"give a file of type {' or '.join(prefix.rstrip('/') for prefix in allowed)}",
+                f"give a file of type {' or '.join(prefix.rstrip('/') for prefix in allowed)}"
+                + (" (an MP4 holding only audio works too)" if kind == "audio" else ""),
             )
         replacements.append(Replacement(artefact_id, job.id, path.resolve(), media_type))
     return replacements
