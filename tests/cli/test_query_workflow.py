@@ -216,3 +216,24 @@ def test_a_switched_variant_leaves_its_old_config_behind(cli: CliRunner, root: P
     switched = cli("query", "--movie", "tides", "--provider", "Narration=local/espeak-ng", "--json")
     assert switched.code == 0, switched.stderr
     assert _providers_json(root, "tides")["config"] == {}
+
+
+def test_a_misspelt_provider_config_key_is_refused_before_anything_runs(
+    cli: CliRunner, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "test-key")
+    assert cli("init").code == 0
+    (root / "providers" / "elevenlabs.toml").write_text("[narration]\nstabilty = 0.3\n", encoding="utf-8")
+    with (root / "settings.toml").open("a", encoding="utf-8") as settings:
+        settings.write(
+            '\n[[producers]]\nproducer = "Narration"\nprovider = "elevenlabs"\n'
+            'model = "eleven_multilingual_v2"\nconfig = "providers/elevenlabs.toml"\n'
+        )
+    result = cli("query", "How do tides work?", "--movie", "tides", "--providers", "live", "--yes")
+    assert result.code == 2
+    assert (
+        "Narration config: elevenlabs/eleven_multilingual_v2 (narration): unknown config key 'stabilty'"
+        in (result.stderr)
+    )
+    assert "stability" in result.stderr.splitlines()[-1]
+    assert not (root / "builds" / "tides").exists()

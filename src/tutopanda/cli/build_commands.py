@@ -8,7 +8,7 @@ failed (everything that succeeded is committed and kept), 130 when interrupted w
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -20,12 +20,13 @@ from tutopanda.cli.settings import state
 if TYPE_CHECKING:
     from tutopanda.core.build import BuildReport
     from tutopanda.core.planner import Plan
-    from tutopanda.core.provider_contract import HandlerResolver, Mode, SecretResolver
+    from tutopanda.core.provider_contract import HandlerResolver, Mode, ProviderHandler, SecretResolver
     from tutopanda.core.storage import StorageContext
 
 __all__ = [
     "PROVIDER_MODES",
     "ModeOpt",
+    "check_configs",
     "check_offline",
     "cost_text",
     "execute_build",
@@ -133,6 +134,28 @@ def preflight(plan: Plan, mode: Mode, secrets: SecretResolver) -> None:
     requests = ((p.job.variant.provider, p.job.variant.model, p.job.kind) for p in plan.jobs)
     handlers = registry.resolve_many(requests, mode=mode, environment="local")
     registry.warm_start(handlers, secrets)
+    check_configs(plan, handlers)
+
+
+def check_configs(plan: Plan, handlers: Mapping[Any, ProviderHandler]) -> None:
+    """Each dirty job's config against its handler's ``check_config`` (when it has one), offline.
+
+    Every distinct (module, handler) is checked once; the first problem is reported with its job.
+    """
+    from tutopanda.core.errors import ProviderConfigError, TutopandaError
+
+    seen: set[tuple[str, int]] = set()
+    for planned in plan.jobs:
+        job = planned.job
+        handler = handlers.get((job.variant.provider, job.variant.model, job.kind))
+        check = getattr(handler, "check_config", None)
+        if handler is None or check is None or (job.module, id(handler)) in seen:
+            continue
+        seen.add((job.module, id(handler)))
+        try:
+            check(job.kind, job.variant.config)
+        except TutopandaError as exc:
+            raise ProviderConfigError(f"{job.module} config: {exc.message}", exc.hint) from exc
 
 
 def cost_text(plan: Plan) -> str:

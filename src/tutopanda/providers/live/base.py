@@ -21,6 +21,8 @@ from tutopanda.providers.pricing import price_for
 
 __all__ = ["LiveHandler", "config_limits"]
 
+_ALWAYS_ALLOWED = frozenset({"maxInFlight", "requestsPerMinute", "timeoutSeconds", "waitSeconds"})
+
 
 def config_limits(
     config: Mapping[str, Any], key: str, default_in_flight: int | None, default_rpm: float | None
@@ -45,6 +47,9 @@ class LiveHandler:
     secret_hint: ClassVar[str] = ""
     """Where to get the key (shown when it is missing or refused)."""
     kinds: ClassVar[frozenset[str]] = frozenset()
+    config_keys: ClassVar[frozenset[str] | None] = None
+    """The variant config keys this handler reads (None: not checked). Throttle and patience keys
+    (``maxInFlight``, ``requestsPerMinute``, ``timeoutSeconds``, ``waitSeconds``) are always allowed."""
     default_max_in_flight: ClassVar[int | None] = 4
     default_requests_per_minute: ClassVar[float | None] = None
 
@@ -74,6 +79,24 @@ class LiveHandler:
             raise ProviderConfigError(
                 f"{self.provider}/{self.model} needs the environment variable {self.secret_name}",
                 self._key_hint,
+            )
+
+    def check_config(self, kind: str, config: Mapping[str, Any]) -> None:
+        """Offline, before any call of the run: refuse config keys this handler would never read.
+
+        A typo (``stabilty``) would otherwise be ignored silently and the user would pay for output
+        made with the default. Values are checked when the job runs, before its request is sent.
+        """
+        if self.config_keys is None:
+            return
+        known = self.config_keys | _ALWAYS_ALLOWED
+        unknown = sorted(key for key in config if key not in known)
+        if unknown:
+            from tutopanda.core.blueprint.suggest import did_you_mean
+
+            raise ProviderConfigError(
+                f"{self.provider}/{self.model} ({kind}): unknown config key {unknown[0]!r}",
+                did_you_mean(unknown[0], sorted(known), "config keys"),
             )
 
     def api_key(self, context: JobContext) -> str:

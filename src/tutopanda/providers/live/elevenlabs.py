@@ -26,7 +26,7 @@ import io
 import re
 import wave
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -189,6 +189,9 @@ class ElevenLabsHandler(LiveHandler):
     secret_name = "ELEVENLABS_API_KEY"
     secret_hint = "https://elevenlabs.io/app/settings/api-keys"
     kinds = frozenset({"narration", "music"})
+    config_keys: ClassVar[frozenset[str] | None] = frozenset(
+        {*VOICE_SETTINGS, "outputFormat", "voiceId", "sendLanguageCode", "forceInstrumental"}
+    )
     default_max_in_flight = DEFAULT_MAX_IN_FLIGHT
 
     def __init__(

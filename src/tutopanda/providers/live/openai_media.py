@@ -102,6 +102,7 @@ class OpenAISpeechHandler(LiveHandler):
     secret_name: ClassVar[str] = SECRET_NAME
     secret_hint: ClassVar[str] = SECRET_HINT
     kinds: ClassVar[frozenset[str]] = frozenset({"narration"})
+    config_keys: ClassVar[frozenset[str] | None] = frozenset({"voice", "speed", "responseFormat"})
 
     def typical_usage(self, kind: str, config: Mapping[str, Any], produces: int) -> Mapping[str, float]:
         """A 30-second segment: about 75 words (450 characters, some 120 tokens with the instructions)."""
@@ -211,6 +212,7 @@ class OpenAIImageHandler(LiveHandler):
     secret_name: ClassVar[str] = SECRET_NAME
     secret_hint: ClassVar[str] = SECRET_HINT
     kinds: ClassVar[frozenset[str]] = frozenset({"image"})
+    config_keys: ClassVar[frozenset[str] | None] = frozenset({"size", "quality", "outputFormat"})
 
     def typical_usage(self, kind: str, config: Mapping[str, Any], produces: int) -> Mapping[str, float]:
         """One image per requested artefact."""

@@ -225,6 +225,9 @@ class OpenAITextHandler(LiveHandler):
     secret_name: ClassVar[str] = SECRET_NAME
     secret_hint: ClassVar[str] = SECRET_HINT
     kinds: ClassVar[frozenset[str]] = frozenset(_SCHEMA_NAMES)
+    config_keys: ClassVar[frozenset[str] | None] = frozenset(
+        {"textFormat", "reasoningEffort", "maxOutputTokens", "temperature"}
+    )
 
     def typical_usage(self, kind: str, config: Mapping[str, Any], produces: int) -> Mapping[str, float]:
         """About 1500/2500 tokens in/out for a script; 800 in and 400 out per prompt for the prompt kinds."""
