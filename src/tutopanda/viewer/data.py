@@ -1,0 +1,312 @@
+"""What the viewer shows, read from the store: the JSON documents behind its pages.
+
+Kept apart from the web app so every document is a plain function of the storage context (tested
+without a server) and the app only maps URLs to them. Nothing here writes to the store.
+
+Security rule: a blob is served only if a manifest of the movie names it (:func:`artefact_blob`);
+artefact ids are looked up in manifests, never turned into paths, so no URL can reach another file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tutopanda.core.blob_ref import BlobRef
+from tutopanda.core.blob_store import BlobStore
+from tutopanda.core.errors import CorruptDataError, LockHeldError, StorageError, UsageError
+from tutopanda.core.event_log import artefact_log
+from tutopanda.core.locks import LOCKS_DIR, movie_lock
+from tutopanda.core.manifest import Manifest
+from tutopanda.core.manifest_diff import diff_manifests
+from tutopanda.core.manifest_store import ManifestStore
+from tutopanda.core.movie_layout import is_initialised
+from tutopanda.core.movies import list_movies
+from tutopanda.core.plan_store import PlanStore
+from tutopanda.core.publish import movie_title
+from tutopanda.core.revisions import is_revision
+from tutopanda.core.run_record import list_run_records
+from tutopanda.core.storage import StorageContext, validate_movie_id
+
+__all__ = [
+    "FINAL_VIDEO",
+    "TIMELINE",
+    "NotFoundError",
+    "ServedBlob",
+    "artefact_blob",
+    "build_progress",
+    "movie_detail",
+    "movie_diff",
+    "movie_list",
+    "movie_revisions",
+    "movie_timeline",
+]
+
+FINAL_VIDEO = "Artifact:Export.FinalVideo"
+TIMELINE = "Artifact:Timeline.Timeline"
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+class NotFoundError(UsageError):
+    """The movie, revision or artefact does not exist (the app answers 404 with the message)."""
+
+
+@dataclass(frozen=True)
+class ServedBlob:
+    """A blob the viewer may serve: where it is and its media type."""
+
+    path: str
+    media_type: str
+    size: int
+    local: bool
+
+
+def _checked_movie(ctx: StorageContext, movie_id: str) -> str:
+    try:
+        validate_movie_id(movie_id)
+    except UsageError:
+        raise NotFoundError(f"no movie {movie_id!r}") from None
+    if not is_initialised(ctx, movie_id):
+        raise NotFoundError(f"no movie {movie_id!r}")
+    return movie_id
+
+
+def _manifest(ctx: StorageContext, movie_id: str, revision: str | None) -> Manifest:
+    store = ManifestStore(ctx, movie_id)
+    if revision is None:
+        return store.load_current()
+    if not is_revision(revision):
+        raise NotFoundError(f"no revision {revision!r} (revisions look like rev-0003)")
+    try:
+        return store.load_revision(revision)
+    except UsageError as exc:
+        raise NotFoundError(exc.message) from None
+
+
+def movie_list(ctx: StorageContext) -> list[dict[str, Any]]:
+    """Every movie: id, title, revision, duration, cost, updated (``/api/movies``)."""
+    return [summary.to_dict() for summary in list_movies(ctx)]
+
+
+def _indices(artefact_id: str) -> tuple[int, ...]:
+    return tuple(int(i) for i in _INDEX.findall(artefact_id))
+
+
+def _provenance(artefact_id: str, manifest: Manifest) -> dict[str, Any] | None:
+    entry = manifest.artefacts.get(artefact_id)
+    if entry is None:
+        return None
+    diagnostics = entry.diagnostics
+    return {
+        "id": artefact_id,
+        "producer": entry.produced_by,
+        "provider": entry.provider,
+        "model": entry.model,
+        "inputsHash": entry.inputs_hash,
+        "hash": entry.hash,
+        "mimeType": entry.blob.mime_type,
+        "size": entry.blob.size,
+        "cost": diagnostics.get("cost"),
+        "durationSeconds": diagnostics.get("durationSeconds") or diagnostics.get("duration"),
+        "mode": diagnostics.get("mode"),
+        "createdAt": entry.created_at,
+        "manual": entry.inputs_hash == "manual",
+    }
+
+
+def _text(blobs: BlobStore, manifest: Manifest, artefact_id: str, limit: int = 20_000) -> str | None:
+    entry = manifest.artefacts.get(artefact_id)
+    if entry is None or not entry.blob.mime_type.startswith("text/") or entry.blob.size > limit:
+        return None
+    try:
+        return blobs.get_bytes(entry.blob).decode("utf-8", errors="replace")
+    except (StorageError, OSError):
+        return None
+
+
+def _timeline(blobs: BlobStore, manifest: Manifest) -> dict[str, Any] | None:
+    entry = manifest.artefacts.get(TIMELINE)
+    if entry is None:
+        return None
+    try:
+        data = json.loads(blobs.get_bytes(entry.blob))
+    except (StorageError, OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _revision_of_artefacts(ctx: StorageContext, movie_id: str) -> dict[str, str]:
+    """Artefact id -> the revision its current output was made in (from the artefact log)."""
+    made: dict[str, str] = {}
+    for event in artefact_log(ctx, movie_id):
+        if event.status == "succeeded":
+            made[event.artefact_id] = event.revision
+    return made
+
+
+def movie_detail(ctx: StorageContext, movie_id: str, revision: str | None = None) -> dict[str, Any]:
+    """The movie page: title, revision, duration, video, and per segment its texts, media and provenance."""
+    _checked_movie(ctx, movie_id)
+    manifest = _manifest(ctx, movie_id, revision)
+    blobs = BlobStore(ctx, movie_id)
+    timeline = _timeline(blobs, manifest)
+    made_in = _revision_of_artefacts(ctx, movie_id)
+    by_segment: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    for artefact_id in sorted(manifest.artefacts):
+        indices = _indices(artefact_id)
+        if not indices:
+            continue
+        provenance = _provenance(artefact_id, manifest)
+        if provenance is None:
+            continue
+        provenance["revision"] = made_in.get(artefact_id)
+        kind = provenance["mimeType"].split("/")[0]
+        by_segment.setdefault(indices[0], {}).setdefault(kind, []).append(provenance)
+    segments = []
+    timeline_segments = {item["index"]: item for item in (timeline or {}).get("segments", [])}
+    for index in sorted(set(by_segment) | set(timeline_segments)):
+        found = by_segment.get(index, {})
+        placed = timeline_segments.get(index, {})
+        narration_id = next((item["id"] for item in found.get("text", []) if "Narration" in item["id"]), None)
+        segments.append(
+            {
+                "index": index,
+                "start": placed.get("start"),
+                "duration": placed.get("duration"),
+                "narration": _text(blobs, manifest, narration_id) if narration_id else None,
+                "artefacts": [item for group in found.values() for item in group],
+            }
+        )
+    video = manifest.artefacts.get(FINAL_VIDEO)
+    costs: list[float] = []
+    for entry in manifest.artefacts.values():
+        cost = entry.diagnostics.get("cost")
+        if isinstance(cost, int | float) and not isinstance(cost, bool):
+            costs.append(float(cost))
+    return {
+        "id": movie_id,
+        "title": movie_title(blobs, manifest),
+        "revision": None if manifest.is_empty_revision else manifest.revision,
+        "duration": (timeline or {}).get("duration"),
+        "width": (timeline or {}).get("width"),
+        "height": (timeline or {}).get("height"),
+        "video": FINAL_VIDEO if video is not None else None,
+        "cost": round(sum(costs), 6) if costs else 0.0,
+        "segments": segments,
+        "progress": build_progress(ctx, movie_id),
+    }
+
+
+def movie_timeline(ctx: StorageContext, movie_id: str, revision: str | None = None) -> dict[str, Any]:
+    """The timeline document of the (current) revision; NotFound before a timeline was built."""
+    _checked_movie(ctx, movie_id)
+    timeline = _timeline(BlobStore(ctx, movie_id), _manifest(ctx, movie_id, revision))
+    if timeline is None:
+        raise NotFoundError(f"movie {movie_id!r} has no timeline yet")
+    return timeline
+
+
+def movie_revisions(ctx: StorageContext, movie_id: str) -> list[dict[str, Any]]:
+    """Every saved revision, newest first, with its run's status, cost, time and job counts."""
+    _checked_movie(ctx, movie_id)
+    store = ManifestStore(ctx, movie_id)
+    runs = {
+        record.get("committedRevision") or record.get("revision"): record
+        for record in list_run_records(ctx, movie_id)
+    }
+    rows = []
+    for revision in reversed(store.list_revisions()):
+        try:
+            manifest = store.load_revision(revision)
+        except (UsageError, CorruptDataError):
+            continue
+        run = runs.get(revision) or {}
+        totals = run.get("totals", {})
+        rows.append(
+            {
+                "revision": revision,
+                "baseRevision": manifest.base_revision,
+                "createdAt": manifest.created_at,
+                "artefacts": len(manifest.artefacts),
+                "status": run.get("status"),
+                "cost": totals.get("cost"),
+                "durationSeconds": run.get("durationSeconds"),
+                "jobs": {key: totals[key] for key in ("succeeded", "failed", "cached") if key in totals},
+            }
+        )
+    return rows
+
+
+def movie_diff(ctx: StorageContext, movie_id: str, source: str | None, target: str | None) -> dict[str, Any]:
+    """What changed between two revisions (default: the current one against its base), and why."""
+    _checked_movie(ctx, movie_id)
+    after = _manifest(ctx, movie_id, target)
+    before = _manifest(ctx, movie_id, source or after.base_revision or "rev-0000")
+    diff = diff_manifests(before, after).to_dict()
+    for changes in diff["artefacts"].values():
+        for change in changes:
+            entry = after.artefacts.get(change["id"])
+            change["provider"] = entry.provider if entry else None
+            change["manual"] = bool(entry and entry.inputs_hash == "manual")
+    return diff
+
+
+def artefact_blob(
+    ctx: StorageContext, movie_id: str, artefact_id: str, revision: str | None = None
+) -> ServedBlob:
+    """The blob of ``artefact_id`` in a manifest of the movie — the only blobs the viewer serves."""
+    _checked_movie(ctx, movie_id)
+    if not artefact_id.startswith("Artifact:"):
+        artefact_id = "Artifact:" + artefact_id
+    manifest = _manifest(ctx, movie_id, revision)
+    entry = manifest.artefacts.get(artefact_id)
+    if entry is None:
+        raise NotFoundError(f"movie {movie_id!r} has no artefact {artefact_id} in {manifest.revision}")
+    blobs = BlobStore(ctx, movie_id)
+    ref: BlobRef = entry.blob
+    if not blobs.exists(ref):
+        raise NotFoundError(f"the blob of {artefact_id} is missing from the store (run 'tutopanda verify')")
+    return ServedBlob(blobs.path_of(ref), ref.mime_type, ref.size, ctx.is_local)
+
+
+def build_progress(ctx: StorageContext, movie_id: str) -> dict[str, Any] | None:
+    """While a build holds the movie's lock: how many of its planned jobs have finished; else None."""
+    if not _building(ctx, movie_id):
+        return None
+    plans = PlanStore(ctx, movie_id)
+    revisions = plans.list_revisions()
+    if not revisions:
+        return {"building": True, "revision": None, "jobs": 0, "finished": 0}
+    revision = revisions[-1]
+    try:
+        planned = plans.load(revision)
+    except (StorageError, UsageError):
+        return {"building": True, "revision": revision, "jobs": 0, "finished": 0}
+    jobs = [job for layer in planned.get("layers", []) for job in layer.get("jobs", [])]
+    wanted = {artefact for job in jobs for artefact in job.get("produces", [])}
+    done = {
+        event.artefact_id
+        for event in artefact_log(ctx, movie_id)
+        if event.revision == revision and event.artefact_id in wanted
+    }
+    finished = sum(1 for job in jobs if set(job.get("produces", [])) <= done)
+    return {"building": True, "revision": revision, "jobs": len(jobs), "finished": finished}
+
+
+def _building(ctx: StorageContext, movie_id: str) -> bool:
+    """Whether a build holds the movie's lock right now.
+
+    Read-only first: a build writes ``.locks/build.holder.json`` while it holds the lock. Only when that
+    file exists is the lock itself probed (taken and released at once), so an idle movie is never
+    locked by the viewer, and a holder file left by a crashed build does not read as "building".
+    """
+    holder = ctx.join(ctx.movie_dir(movie_id), LOCKS_DIR, "build.holder.json")
+    if not ctx.exists(holder):
+        return False
+    try:
+        with movie_lock(ctx, movie_id, "build", timeout=0.0, command="tutopanda viewer (probe)"):
+            return False
+    except LockHeldError:
+        return True
