@@ -1,4 +1,7 @@
-"""Dependencies point one way: core imports neither providers nor cli; providers never import cli."""
+"""Dependencies point one way: core <- providers <- cli, and core <- viewer <- cli.
+
+core imports none of the others; providers and the viewer import only core; only the CLI wires them.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,11 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize(
     ("layer", "forbidden"),
-    [("core", ("tutopanda.providers", "tutopanda.cli")), ("providers", ("tutopanda.cli",))],
+    [
+        ("core", ("tutopanda.providers", "tutopanda.cli", "tutopanda.viewer")),
+        ("providers", ("tutopanda.cli", "tutopanda.viewer")),
+        ("viewer", ("tutopanda.cli", "tutopanda.providers")),
+    ],
 )
 def test_layers_do_not_import_upwards(layer: str, forbidden: tuple[str, ...]) -> None:
     offenders = [

@@ -25,6 +25,7 @@ from tutopanda.cli import (
     providers_commands,
     query_command,
     storage_commands,
+    viewer_command,
 )
 from tutopanda.cli.output import print_error
 from tutopanda.cli.settings import state
@@ -77,6 +78,7 @@ blueprint_commands.register(app)
 build_commands.register(app)
 providers_commands.register(app)
 storage_commands.register(app)
+viewer_command.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
