@@ -162,3 +162,10 @@ def test_the_root_redirects_to_the_chosen_movie(built: Path) -> None:
     app = create_app(StorageContext.open(StorageConfig(root=str(built))), default_movie=MOVIE)
     response = TestClient(app).get("/", follow_redirects=False)
     assert response.status_code == 307 and response.headers["location"] == f"/movies/{MOVIE}"
+
+
+def test_an_older_revisions_page_names_the_runs_that_made_its_own_outputs(client: TestClient) -> None:
+    old = client.get(f"/api/movies/{MOVIE}", params={"revision": "rev-0001"}).json()
+    assert old["revision"] == "rev-0001"
+    revisions = {item["revision"] for segment in old["segments"] for item in segment["artefacts"]}
+    assert revisions == {"rev-0001"}

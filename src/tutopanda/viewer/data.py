@@ -26,7 +26,7 @@ from tutopanda.core.movie_layout import is_initialised
 from tutopanda.core.movies import list_movies
 from tutopanda.core.plan_store import PlanStore
 from tutopanda.core.publish import movie_title
-from tutopanda.core.revisions import is_revision
+from tutopanda.core.revisions import is_revision, parse_revision
 from tutopanda.core.run_record import list_run_records
 from tutopanda.core.storage import StorageContext, validate_movie_id
 
@@ -137,12 +137,25 @@ def _timeline(blobs: BlobStore, manifest: Manifest) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _revision_of_artefacts(ctx: StorageContext, movie_id: str) -> dict[str, str]:
-    """Artefact id -> the revision its current output was made in (from the artefact log)."""
+def _revision_of_artefacts(ctx: StorageContext, movie_id: str, manifest: Manifest) -> dict[str, str]:
+    """Artefact id -> the revision whose run made the output ``manifest`` holds (from the artefact log).
+
+    Matched by blob hash and limited to revisions up to the manifest's, so an older revision's page
+    names the run that made *its* outputs, not a later one.
+    """
+    limit = parse_revision(manifest.revision)
     made: dict[str, str] = {}
     for event in artefact_log(ctx, movie_id):
-        if event.status == "succeeded":
-            made[event.artefact_id] = event.revision
+        entry = manifest.artefacts.get(event.artefact_id)
+        blob = event.blob
+        if (
+            entry is not None
+            and blob is not None
+            and event.status == "succeeded"
+            and blob.hash == entry.hash
+            and parse_revision(event.revision) <= limit
+        ):
+            made.setdefault(event.artefact_id, event.revision)  # the first run that made these bytes
     return made
 
 
@@ -152,7 +165,7 @@ def movie_detail(ctx: StorageContext, movie_id: str, revision: str | None = None
     manifest = _manifest(ctx, movie_id, revision)
     blobs = BlobStore(ctx, movie_id)
     timeline = _timeline(blobs, manifest)
-    made_in = _revision_of_artefacts(ctx, movie_id)
+    made_in = _revision_of_artefacts(ctx, movie_id, manifest)
     by_segment: dict[int, dict[str, list[dict[str, Any]]]] = {}
     for artefact_id in sorted(manifest.artefacts):
         indices = _indices(artefact_id)
