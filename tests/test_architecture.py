@@ -1,6 +1,7 @@
-"""Dependencies point one way: core <- providers <- cli, and core <- viewer <- cli.
+"""Dependencies point one way: core <- providers / viewer / workflow <- cli.
 
-core imports none of the others; providers and the viewer import only core; only the CLI wires them.
+core imports none of the others; providers, the viewer and the workflow import only core; only the
+CLI wires them together.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ def _imports(path: Path) -> set[str]:
 @pytest.mark.parametrize(
     ("layer", "forbidden"),
     [
-        ("core", ("tutopanda.providers", "tutopanda.cli", "tutopanda.viewer")),
-        ("providers", ("tutopanda.cli", "tutopanda.viewer")),
-        ("viewer", ("tutopanda.cli", "tutopanda.providers")),
+        ("core", ("tutopanda.providers", "tutopanda.cli", "tutopanda.viewer", "tutopanda.workflow")),
+        ("providers", ("tutopanda.cli", "tutopanda.viewer", "tutopanda.workflow")),
+        ("viewer", ("tutopanda.cli", "tutopanda.providers", "tutopanda.workflow")),
+        ("workflow", ("tutopanda.cli", "tutopanda.providers", "tutopanda.viewer")),
     ],
 )
 def test_layers_do_not_import_upwards(layer: str, forbidden: tuple[str, ...]) -> None:

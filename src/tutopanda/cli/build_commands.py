@@ -351,6 +351,27 @@ def run_command(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask before running jobs on paid online providers.")
     ] = False,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            envvar="TUTOPANDA_EXECUTOR",
+            help="local (this process, asyncio) or dbos (a durable workflow run by 'tutopanda worker' "
+            "processes; see docs/scale-out.md).",
+        ),
+    ] = "local",
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="With --executor dbos: wait for the build to finish.")
+    ] = True,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="TUTOPANDA_DBOS_DATABASE_URL",
+            help="With --executor dbos: the DBOS system database (default: sqlite under the root).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Build a movie: plan, run the dirty jobs layer by layer, commit a new revision.
@@ -362,8 +383,16 @@ def run_command(
     """
     from contextlib import nullcontext
 
+    from tutopanda.core.errors import UsageError
     from tutopanda.core.scratch import scratch_copy
 
+    if executor not in ("local", "dbos"):
+        raise UsageError(
+            f"--executor {executor!r} is not an executor", "use --executor local or --executor dbos"
+        )
+    if executor == "dbos":
+        _run_on_dbos(movie, providers, database, wait=wait, concurrency=concurrency, as_json=as_json)
+        return
     mode = provider_mode("mock" if dry_run else providers)
     offline = offline_only(providers)
     ctx = _context()
@@ -396,6 +425,58 @@ def run_command(
             if diff and report.revision and not dry_run:
                 _print_diff(build_ctx, movie, None, report.revision, as_json=False)
     raise_for_outcome(report, movie)
+
+
+def _run_on_dbos(
+    movie: str, providers: str, database: str | None, *, wait: bool, concurrency: int, as_json: bool
+) -> None:
+    """Submit the build as a DBOS workflow; with ``wait``, this process also works and waits for it."""
+    from pathlib import Path
+
+    from tutopanda.cli.worker_command import database_url, launch_dbos
+    from tutopanda.core.build import plan_build
+    from tutopanda.core.errors import BuildFailedError
+    from tutopanda.core.movie_layout import ensure_initialised
+    from tutopanda.core.provider_contract import EnvSecretResolver
+    from tutopanda.workflow.dbos_executor import submit_build
+
+    mode = provider_mode(providers)
+    ctx = _context()
+    ensure_initialised(ctx, movie)
+    plan = plan_build(ctx, movie, resolver=resolver(mode), save=False)
+    preflight(plan, mode, EnvSecretResolver())
+    if offline_only(providers):
+        check_offline(plan)
+    root = ctx.root if not ctx.is_local else str(Path(ctx.root).resolve())
+    launch_dbos(database_url(database), concurrency)
+    handle = submit_build(root, movie, mode)
+    console = stdout_console()
+    if not wait:
+        if as_json:
+            print_json({"movie": movie, "workflowId": handle.get_workflow_id(), "status": "submitted"})
+        else:
+            console.print(
+                f"submitted build {handle.get_workflow_id()} ({len(plan.jobs)} dirty job(s))", markup=False
+            )
+        return
+    if not as_json:
+        console.print(
+            f"build {handle.get_workflow_id()}: {len(plan.jobs)} dirty job(s) on the DBOS queues",
+            markup=False,
+        )
+    result = handle.get_result()
+    failed = [job for job in result["jobs"] if job["status"] in ("failed", "blocked")]
+    if as_json:
+        print_json({"movie": movie, "workflowId": handle.get_workflow_id(), **result})
+    else:
+        console.print(
+            f"committed {result['revision']}" if result["revision"] else "no new revision", markup=False
+        )
+    if failed:
+        raise BuildFailedError(
+            f"{len(failed)} job(s) failed: {failed[0]['jobId']} ({failed[0].get('error')})",
+            f"fix the cause and run 'tutopanda build run --movie {movie}' again: only failed jobs will run",
+        )
 
 
 def execute_build(

@@ -26,6 +26,7 @@ from tutopanda.cli import (
     query_command,
     storage_commands,
     viewer_command,
+    worker_command,
 )
 from tutopanda.cli.output import print_error
 from tutopanda.cli.settings import state
@@ -79,6 +80,7 @@ build_commands.register(app)
 providers_commands.register(app)
 storage_commands.register(app)
 viewer_command.register(app)
+worker_command.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

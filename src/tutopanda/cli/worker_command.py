@@ -1,0 +1,99 @@
+"""``tutopanda worker``: a process that runs build jobs from the DBOS queues until Ctrl-C.
+
+Start one or many (on one machine with SQLite, on many with a shared PostgreSQL and a shared store);
+``tutopanda build run --executor dbos`` submits builds they pick up. See ``docs/scale-out.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from tutopanda.cli.settings import state
+
+__all__ = ["database_url", "launch_dbos", "register"]
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="TUTOPANDA_DBOS_DATABASE_URL",
+        help="DBOS system database: sqlite:///file (one machine) or postgresql://... (many). "
+        "Default: sqlite under the storage root.",
+        show_default=False,
+    ),
+]
+
+
+def database_url(flag: str | None) -> str:
+    """The DBOS system database: the flag/env, else ``sqlite:///<root>/dbos.sqlite``."""
+    from pathlib import Path
+
+    from tutopanda.core.errors import UsageError
+
+    if flag:
+        return flag
+    root = state.storage_root()
+    if "://" in root:
+        raise UsageError(
+            "a remote storage root needs a shared DBOS database",
+            "pass --database-url postgresql://... (or set TUTOPANDA_DBOS_DATABASE_URL)",
+        )
+    path = Path(root).expanduser().resolve() / "dbos.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def launch_dbos(url: str, concurrency: int, executor_id: str | None = None) -> None:
+    """Start DBOS in this process with the registry's handlers (quietly)."""
+    from tutopanda.cli.build_commands import resolver
+    from tutopanda.workflow.dbos_executor import launch
+
+    launch(url, resolver_factory=resolver, concurrency=concurrency, executor_id=executor_id)
+
+
+def worker_command(
+    database: DatabaseOpt = None,
+    concurrency: Annotated[
+        int,
+        typer.Option("--concurrency", "-c", min=1, max=256, help="Jobs this worker runs at once, per queue."),
+    ] = 4,
+    worker_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            help="This worker's executor id (default: host-pid). Restarted with the same id, a worker "
+            "resumes the workflows it was running when it died.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run build jobs from the DBOS queues (submitted by 'build run --executor dbos') until Ctrl-C.
+
+    Example: tutopanda worker --database-url postgresql://builder@db.internal/tutopanda -c 8
+    """
+    from tutopanda.cli.output import stdout_console
+
+    url = database_url(database)
+    launch_dbos(url, concurrency, worker_id)
+    shown = url.split("@")[-1] if "@" in url else url
+    stdout_console().print(
+        f"worker {os.getpid()} on {shown}: running jobs (Ctrl-C to stop)", markup=False, highlight=False
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    stdout_console().print("worker stopped", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``worker`` to ``app``."""
+    app.command("worker")(worker_command)

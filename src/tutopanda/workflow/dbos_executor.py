@@ -1,0 +1,206 @@
+"""The ``dbos`` executor: a build as a durable DBOS workflow whose jobs run on worker processes.
+
+The workflow is the engine's own loop, cut into durable steps (``docs/scale-out.md``):
+
+1. **plan** — load the manifest and logs, compute the plan, save it; returns the layers' job ids.
+2. **layers** — each dirty job is a child workflow on its provider's queue (``tutopanda-<provider>``),
+   so every worker process that listens to the queue may run it, within the queue's concurrency;
+   the workflow waits for a layer before enqueuing the next.
+3. **commit** — fold the logs into a manifest and save it with compare-and-swap against the pointer
+   the plan was made from.
+
+DBOS checkpoints each finished step, so a workflow resumed after a crash does not redo them. A step
+interrupted mid-way runs again (at least once); a job step therefore re-plans from the logs first and
+finds the job fresh — its outputs already stored under its trace — without calling the provider
+again. Submitting the same build twice is one workflow: its id is the movie plus the pointer it starts
+from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from dataclasses import replace
+from typing import Any
+
+from dbos import DBOS, DBOSConfig, SetWorkflowID
+
+from tutopanda import __version__
+from tutopanda.core.build import PreparedBuild, _commit, prepare_build
+from tutopanda.core.event_log import artefact_log
+from tutopanda.core.plan_store import PlanStore
+from tutopanda.core.provider_contract import EnvSecretResolver, Mode
+from tutopanda.core.runner import Runner, RunOptions
+from tutopanda.core.storage import StorageConfig, StorageContext
+
+__all__ = [
+    "APP_NAME",
+    "BUILD_QUEUE",
+    "DEFAULT_QUEUE",
+    "QUEUE_PREFIX",
+    "build_state_hash",
+    "build_workflow",
+    "launch",
+    "queue_name",
+    "submit_build",
+    "workflow_id",
+]
+
+APP_NAME = "tutopanda"
+QUEUE_PREFIX = "tutopanda-"
+DEFAULT_QUEUE = f"{QUEUE_PREFIX}default"
+BUILD_QUEUE = f"{QUEUE_PREFIX}builds"
+"""Where submitted builds wait for a worker (so a submitter may exit at once: ``--no-wait``)."""
+KNOWN_PROVIDERS = ("local", "tutopanda", "openai", "replicate", "elevenlabs")
+"""Providers with their own queue (throttled apart); any other provider uses the default queue."""
+
+_state: dict[str, Any] = {"launched": False, "resolver": None}
+
+
+def queue_name(provider: str) -> str:
+    """The queue a job of ``provider`` waits on."""
+    return f"{QUEUE_PREFIX}{provider}" if provider in KNOWN_PROVIDERS else DEFAULT_QUEUE
+
+
+def launch(
+    database_url: str,
+    *,
+    resolver_factory: Any,
+    concurrency: int = 4,
+    executor_id: str | None = None,
+) -> None:
+    """Start DBOS in this process (once) and declare the queues it works on.
+
+    ``resolver_factory(mode)`` gives the handler resolver for a mode (the CLI passes the registry's).
+    Every worker needs its own ``executor_id`` (default host and pid) and the same application version,
+    so a restarted worker recovers only its own workflows, and all workers agree on the code.
+    """
+    if _state["launched"]:
+        return
+    config: DBOSConfig = {
+        "name": APP_NAME,
+        "system_database_url": database_url,
+        "executor_id": executor_id or f"{socket.gethostname()}-{os.getpid()}",
+        "application_version": f"tutopanda-{__version__}",
+        "log_level": "WARNING",
+        "console_log_level": "WARNING",
+    }
+    DBOS(config=config)
+    DBOS.launch()
+    for name in (*{queue_name(p) for p in KNOWN_PROVIDERS}, DEFAULT_QUEUE):
+        DBOS.register_queue(name, worker_concurrency=concurrency, polling_interval_sec=0.2)
+    DBOS.register_queue(BUILD_QUEUE, worker_concurrency=concurrency, polling_interval_sec=0.2)
+    _state["launched"] = True
+    _state["resolver"] = resolver_factory
+
+
+def _context(root: str) -> StorageContext:
+    return StorageContext.open(StorageConfig(root=root))
+
+
+@DBOS.step()
+def plan_step(root: str, movie_id: str) -> dict[str, Any]:
+    """Plan the build and save the plan; the layers as ``[[job id, provider], ...]``."""
+    ctx = _context(root)
+    prepared = prepare_build(ctx, movie_id)
+    plan = prepared.plan
+    if not plan.is_empty:
+        PlanStore(ctx, movie_id).save(plan.revision, plan.to_dict())
+    return {
+        "revision": plan.revision,
+        "basePointerHash": plan.base_pointer_hash,
+        "layers": [[[p.job.id, p.job.variant.provider] for p in layer] for layer in plan.layers if layer],
+    }
+
+
+@DBOS.step()
+def job_step(root: str, movie_id: str, job_id: str, mode: str) -> dict[str, Any]:
+    """Run one job unless its outputs are already stored under its trace (a replayed step pays nothing)."""
+    ctx = _context(root)
+    prepared = prepare_build(ctx, movie_id)
+    planned = next((p for p in prepared.plan.jobs if p.job.id == job_id), None)
+    if planned is None:
+        return {"jobId": job_id, "status": "cached", "attempts": 0}
+    single = replace(prepared.plan, layers=((planned,),))
+    run_mode: Mode = "mock" if mode == "mock" else "live"
+    runner = Runner(
+        ctx=ctx,
+        movie_id=movie_id,
+        plan=single,
+        state=prepared.state,
+        values=prepared.movie.input_values(),
+        resolver=_state["resolver"](run_mode),
+        options=RunOptions(mode=run_mode, concurrency=1),
+        secrets=EnvSecretResolver(),
+        artefact_log=artefact_log(ctx, movie_id),
+    )
+    asyncio.run(runner.run())
+    outcome = runner.outcomes[job_id]
+    return {"jobId": job_id, "status": outcome.status, "attempts": outcome.attempts, "error": outcome.error}
+
+
+@DBOS.workflow()
+def job_workflow(root: str, movie_id: str, job_id: str, mode: str) -> dict[str, Any]:
+    """One job, as a queue entry any worker may take."""
+    return job_step(root, movie_id, job_id, mode)
+
+
+@DBOS.step()
+def commit_step(root: str, movie_id: str, base_pointer_hash: str | None) -> str | None:
+    """Commit what the logs hold as the planned revision, compare-and-swap on the planned pointer."""
+    ctx = _context(root)
+    prepared = prepare_build(ctx, movie_id)
+    pinned = replace(prepared.plan, base_pointer_hash=base_pointer_hash)
+    return _commit(ctx, movie_id, PreparedBuild(prepared.movie, prepared.state, pinned, prepared.base))
+
+
+@DBOS.workflow()
+def build_workflow(root: str, movie_id: str, mode: str) -> dict[str, Any]:
+    """Plan, run the layers on the provider queues, commit (see the module docstring)."""
+    planned = plan_step(root, movie_id)
+    outcomes: list[dict[str, Any]] = []
+    for layer in planned["layers"]:
+        handles = [
+            DBOS.enqueue_workflow(queue_name(provider), job_workflow, root, movie_id, job_id, mode)
+            for job_id, provider in layer
+        ]
+        results = [handle.get_result() for handle in handles]
+        outcomes.extend(results)
+        if any(result["status"] in ("failed", "blocked") for result in results):
+            break  # later layers depend on these; what finished is committed below
+    revision = commit_step(root, movie_id, planned["basePointerHash"])
+    return {"plannedRevision": planned["revision"], "revision": revision, "jobs": outcomes}
+
+
+def workflow_id(movie_id: str, state: str) -> str:
+    """The id of the build of ``movie_id`` from ``state`` (idempotent submission)."""
+    return f"build-{movie_id}-{state[:16]}"
+
+
+def build_state_hash(root: str, movie_id: str) -> str:
+    """A hash of what a build starts from: the current pointer, the input values and the selection,
+    and the manual overrides on record. The same state twice is the same build (one workflow)."""
+    from tutopanda.core.hashing import hash_value
+    from tutopanda.core.manifest_store import ManifestStore
+    from tutopanda.core.movie_definition import load_movie
+    from tutopanda.core.trace import MANUAL, input_value_hashes
+
+    ctx = _context(root)
+    movie = load_movie(ctx, movie_id)
+    manual = sum(1 for event in artefact_log(ctx, movie_id) if event.inputs_hash == MANUAL)
+    return hash_value(
+        {
+            "pointer": ManifestStore(ctx, movie_id).snapshot().pointer_hash,
+            "inputs": input_value_hashes(movie.input_values()),
+            "selection": movie.definition.selection,
+            "config": movie.definition.config,
+            "manual": manual,
+        }
+    ).hash
+
+
+def submit_build(root: str, movie_id: str, mode: str) -> Any:
+    """Start (or find) the build workflow of ``movie_id`` from its current state; a workflow handle."""
+    with SetWorkflowID(workflow_id(movie_id, build_state_hash(root, movie_id))):
+        return DBOS.enqueue_workflow(BUILD_QUEUE, build_workflow, root, movie_id, mode)
