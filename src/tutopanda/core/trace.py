@@ -122,6 +122,16 @@ class TraceIndex:
             index.add(event)
         return index
 
+    def copy(self) -> TraceIndex:
+        """An independent index with the same events (adding to one does not change the other)."""
+        twin = TraceIndex()
+        twin._seq = self._seq
+        twin._by_trace = dict(self._by_trace)
+        twin._latest = dict(self._latest)
+        twin._latest_produced = dict(self._latest_produced)
+        twin._override = dict(self._override)
+        return twin
+
     def add(self, event: ArtefactEvent) -> None:
         """Record one event (the newest so far)."""
         self._seq += 1

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -28,11 +29,16 @@ from dbos import DBOS, DBOSConfig, SetWorkflowID
 
 from tutopanda import __version__
 from tutopanda.core.build import PreparedBuild, _commit, prepare_build
+from tutopanda.core.errors import StorageError
 from tutopanda.core.event_log import artefact_log
+from tutopanda.core.movie_definition import LoadedMovie, load_movie
+from tutopanda.core.pending_revision import pending_revision
 from tutopanda.core.plan_store import PlanStore
+from tutopanda.core.planner import BuildState, Plan, PlannedJob
 from tutopanda.core.provider_contract import EnvSecretResolver, Mode
 from tutopanda.core.runner import Runner, RunOptions
 from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.trace import TraceIndex, input_value_hashes
 
 __all__ = [
     "APP_NAME",
@@ -114,22 +120,101 @@ def plan_step(root: str, movie_id: str) -> dict[str, Any]:
     }
 
 
+_movies: dict[tuple[str, str], tuple[tuple[int, ...], LoadedMovie, TraceIndex, int]] = {}
+_movies_lock = threading.Lock()
+
+
+def _cached_movie(ctx: StorageContext, movie_id: str) -> tuple[LoadedMovie, TraceIndex]:
+    """The movie and its trace index, kept per worker process and brought up to date incrementally.
+
+    A worker runs many jobs of the same build: expanding the blueprint and re-reading the whole
+    artefact log for each would make every job cost O(movie). The movie is reloaded only when its
+    definition or input log changed; the index reads only the artefact log's new lines (``tail``).
+    """
+    paths = movie_layout_paths(ctx, movie_id)
+    signature = tuple(_size(ctx, path) for path in paths)
+    log = artefact_log(ctx, movie_id)
+    with _movies_lock:
+        cached = _movies.get((ctx.root, movie_id))
+        if cached is None or cached[0] != signature:
+            movie, index, offset = load_movie(ctx, movie_id), TraceIndex(), 0
+        else:
+            _, movie, index, offset = cached
+        tail = log.tail(offset)
+        for event in tail.events:
+            index.add(event)
+        _movies[(ctx.root, movie_id)] = (signature, movie, index, tail.offset)
+        return movie, index.copy()
+
+
+def movie_layout_paths(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
+    """The files whose change means the movie must be loaded again."""
+    folder = ctx.movie_dir(movie_id)
+    return (
+        ctx.join(folder, "movie.json"),
+        ctx.join(folder, "providers.json"),
+        ctx.join(folder, "events", "inputs.log"),
+    )
+
+
+def _size(ctx: StorageContext, path: str) -> int:
+    try:
+        return ctx.size(path)
+    except (FileNotFoundError, StorageError):
+        return -1
+
+
+def _job_run(ctx: StorageContext, movie_id: str, job_id: str) -> tuple[LoadedMovie, BuildState, Plan] | None:
+    """The state one job needs — the traces of its ancestors only — and a one-job plan; None when the
+    job is fresh (its outputs are stored under its trace: a replayed step after a crash)."""
+    movie, index = _cached_movie(ctx, movie_id)
+    graph = movie.graph
+    state = BuildState(graph, index, input_value_hashes(movie.input_values()))
+    upstream: dict[str, set[str]] = {}
+    for source, target in graph.edges:
+        upstream.setdefault(target, set()).add(source)
+    needed, frontier = {job_id}, [job_id]
+    while frontier:
+        for parent in upstream.get(frontier.pop(), ()):
+            if parent not in needed:
+                needed.add(parent)
+                frontier.append(parent)
+    for job in graph.jobs:  # topological order: every ancestor's trace before its consumers'
+        if job.id in needed:
+            state.traces[job.id] = state.trace_of(job)
+    job = graph.job(job_id)
+    trace = state.traces[job_id]
+    if trace is not None and not state.missing_outputs(job, trace):
+        return None
+    planned = PlannedJob(job, 0, (), None, trace)
+    plan = Plan(
+        movie_id=movie_id,
+        revision=pending_revision(ctx, movie_id),
+        base_revision=None,
+        base_pointer_hash=None,
+        blueprint_id=graph.blueprint_id,
+        created_at=ctx.clock.timestamp(),
+        total_jobs=1,
+        layers=((planned,),),
+    )
+    return movie, state, plan
+
+
 @DBOS.step()
 def job_step(root: str, movie_id: str, job_id: str, mode: str) -> dict[str, Any]:
     """Run one job unless its outputs are already stored under its trace (a replayed step pays nothing)."""
     ctx = _context(root)
-    prepared = prepare_build(ctx, movie_id)
-    planned = next((p for p in prepared.plan.jobs if p.job.id == job_id), None)
-    if planned is None:
+    prepared = _job_run(ctx, movie_id, job_id)
+    if prepared is None:
         return {"jobId": job_id, "status": "cached", "attempts": 0}
-    single = replace(prepared.plan, layers=((planned,),))
+    movie, state, plan = prepared
     run_mode: Mode = "mock" if mode == "mock" else "live"
     runner = Runner(
         ctx=ctx,
         movie_id=movie_id,
-        plan=single,
-        state=prepared.state,
-        values=prepared.movie.input_values(),
+        plan=plan,
+        state=state,
+        values=movie.input_values(),
         resolver=_state["resolver"](run_mode),
         options=RunOptions(mode=run_mode, concurrency=1),
         secrets=EnvSecretResolver(),
