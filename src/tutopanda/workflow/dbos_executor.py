@@ -56,6 +56,11 @@ __all__ = [
 APP_NAME = "tutopanda"
 QUEUE_PREFIX = "tutopanda-"
 DEFAULT_QUEUE = f"{QUEUE_PREFIX}default"
+QUEUE_POLLING_SECONDS = 0.2
+"""How often a worker looks for queued jobs: a job waits at most this long for a free slot's worker.
+(Much lower makes several workers contend on a SQLite system database.)"""
+RESULT_POLLING_SECONDS = 0.1
+"""How often a build checks its layer's jobs (DBOS's default, 1 s, would add a second per layer)."""
 BUILD_QUEUE = f"{QUEUE_PREFIX}builds"
 """Where submitted builds wait for a worker (so a submitter may exit at once: ``--no-wait``)."""
 KNOWN_PROVIDERS = ("local", "tutopanda", "openai", "replicate", "elevenlabs")
@@ -95,8 +100,10 @@ def launch(
     DBOS(config=config)
     DBOS.launch()
     for name in (*{queue_name(p) for p in KNOWN_PROVIDERS}, DEFAULT_QUEUE):
-        DBOS.register_queue(name, worker_concurrency=concurrency, polling_interval_sec=0.2)
-    DBOS.register_queue(BUILD_QUEUE, worker_concurrency=concurrency, polling_interval_sec=0.2)
+        DBOS.register_queue(name, worker_concurrency=concurrency, polling_interval_sec=QUEUE_POLLING_SECONDS)
+    DBOS.register_queue(
+        BUILD_QUEUE, worker_concurrency=concurrency, polling_interval_sec=QUEUE_POLLING_SECONDS
+    )
     _state["launched"] = True
     _state["resolver"] = resolver_factory
 
@@ -250,7 +257,7 @@ def build_workflow(root: str, movie_id: str, mode: str) -> dict[str, Any]:
             DBOS.enqueue_workflow(queue_name(provider), job_workflow, root, movie_id, job_id, mode)
             for job_id, provider in layer
         ]
-        results = [handle.get_result() for handle in handles]
+        results = [handle.get_result(polling_interval_sec=RESULT_POLLING_SECONDS) for handle in handles]
         outcomes.extend(results)
         if any(result["status"] in ("failed", "blocked") for result in results):
             break  # later layers depend on these; what finished is committed below
