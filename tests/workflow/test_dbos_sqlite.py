@@ -5,6 +5,7 @@ Each test runs ``tutopanda`` processes, so DBOS (a per-process singleton) starts
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections.abc import Iterator
@@ -99,3 +100,84 @@ def test_a_killed_worker_restarted_with_its_id_finishes_the_build(cli: MovieCli)
     calls = [call["jobId"] for call in cli.calls()]
     assert set(calls) == graph.ids
     assert len(calls) <= len(graph.ids) + in_flight_max  # at least once, never more than the lost ones
+
+
+def test_a_dbos_build_writes_its_run_record_and_publishes_the_movie(cli: MovieCli) -> None:
+    define_image_audio(cli, M, 2)
+    assert cli.process("build", "run", "--movie", M, "--executor", "dbos").code == 0
+    record = json.loads((cli.movie_dir(M) / "runs" / "rev-0001-run.json").read_text(encoding="utf-8"))
+    assert record["executor"] == "dbos" and record["status"] == "succeeded"
+    assert (
+        record["committedRevision"] == "rev-0001"
+        and record["totals"]["succeeded"] == record["totals"]["jobs"]
+    )
+    assert list((cli.root / "movies" / M).glob("*.mp4"))
+
+
+def test_after_a_failed_build_running_again_runs_again(cli: MovieCli) -> None:
+    define_image_audio(cli, M, 2)
+    failing = {"failJobs": ["Producer:Export.VideoExporter"]}
+    failed = cli.process("build", "run", "--movie", M, "--executor", "dbos", "--json", mock_options=failing)
+    assert failed.code == 1 and "Export.VideoExporter" in failed.stderr
+    fixed = cli.process("build", "run", "--movie", M, "--executor", "dbos", "--json")
+    assert fixed.code == 0, fixed.stderr
+    report = fixed.json()
+    assert report["workflowId"] != failed.json()["workflowId"] if failed.stdout else True
+    assert [job["jobId"] for job in report["jobs"]] == ["Producer:Export.VideoExporter"]
+    assert "Artifact:Export.FinalVideo" in cli.manifest(M)["artefacts"]
+
+
+def test_a_worker_reloads_a_movie_whose_config_changed_to_a_value_of_the_same_length(cli: MovieCli) -> None:
+    define_image_audio(cli, M, 2)
+    worker = cli.spawn("worker", "--id", "w1")
+    assert worker.stdout is not None and "running jobs" in worker.stdout.readline()  # launched (schema made)
+    try:
+        first = cli.process("build", "run", "--movie", M, "--executor", "dbos", "--no-wait")
+        assert first.code == 0, first.stderr
+        _wait_for_revision(cli, "rev-0001")
+        providers = cli.movie_dir(M) / "providers.json"
+        data = json.loads(providers.read_text(encoding="utf-8"))
+        data["config"] = {"Narration": {"wordsPerMinute": 150}}
+        providers.write_text(json.dumps(data), encoding="utf-8")
+        assert cli.process("build", "run", "--movie", M, "--executor", "dbos", "--no-wait").code == 0
+        _wait_for_revision(cli, "rev-0002")
+        data["config"] = {"Narration": {"wordsPerMinute": 170}}  # same byte size as 150
+        providers.write_text(json.dumps(data), encoding="utf-8")
+        assert cli.process("build", "run", "--movie", M, "--executor", "dbos", "--no-wait").code == 0
+        _wait_for_revision(cli, "rev-0003")
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.communicate(timeout=30)
+    graph = JobGraph.expand(cli, "image-audio", "NumOfSegments=2")
+    assert set(cli.manifest(M)["artefacts"]) == graph.outputs(graph.ids)  # nothing dropped
+    plan = cli.process("build", "plan", "--movie", M, "--json").json()
+    assert plan["summary"]["dirtyJobs"] == 0
+
+
+def _wait_for_revision(cli: MovieCli, revision: str) -> None:
+    deadline = time.monotonic() + 60
+    while f"{revision}.json" not in cli.manifests(M):
+        assert time.monotonic() < deadline, f"{revision} was not committed"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--dry-run",), "--dry-run cannot be used with --executor dbos"),
+        (("--database-url", "mysql://db/x"), "is not a SQLite or PostgreSQL URL"),
+    ],
+)
+def test_usage_errors_of_the_dbos_executor(cli: MovieCli, args: tuple[str, ...], message: str) -> None:
+    define_image_audio(cli, M, 1)
+    result = cli.process("build", "run", "--movie", M, "--executor", "dbos", *args)
+    assert result.code == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 2
+
+
+def test_an_unreachable_database_is_one_line_and_exit_1(cli: MovieCli) -> None:
+    define_image_audio(cli, M, 1)
+    url = "postgresql://u:secret-pw@127.0.0.1:1/db"
+    result = cli.process("build", "run", "--movie", M, "--executor", "dbos", "--database-url", url)
+    assert result.code == 1 and result.stderr.startswith("error: cannot open the DBOS database")
+    assert "Traceback" not in result.stderr and "secret-pw" not in result.stderr

@@ -391,7 +391,22 @@ def run_command(
             f"--executor {executor!r} is not an executor", "use --executor local or --executor dbos"
         )
     if executor == "dbos":
-        _run_on_dbos(movie, providers, database, wait=wait, concurrency=concurrency, as_json=as_json)
+        unsupported = [
+            name
+            for name, given in (
+                ("--dry-run", dry_run),
+                ("--diff", diff),
+                ("--up-to-layer", up_to_layer is not None),
+                ("--force", bool(force)),
+            )
+            if given
+        ]
+        if unsupported:
+            raise UsageError(
+                f"{', '.join(unsupported)} cannot be used with --executor dbos",
+                "drop it, or build with the local executor (--executor local)",
+            )
+        _run_on_dbos(movie, providers, database, wait=wait, concurrency=concurrency, as_json=as_json, yes=yes)
         return
     mode = provider_mode("mock" if dry_run else providers)
     offline = offline_only(providers)
@@ -428,7 +443,14 @@ def run_command(
 
 
 def _run_on_dbos(
-    movie: str, providers: str, database: str | None, *, wait: bool, concurrency: int, as_json: bool
+    movie: str,
+    providers: str,
+    database: str | None,
+    *,
+    wait: bool,
+    concurrency: int,
+    as_json: bool,
+    yes: bool,
 ) -> None:
     """Submit the build as a DBOS workflow; with ``wait``, this process also works and waits for it."""
     from pathlib import Path
@@ -447,8 +469,14 @@ def _run_on_dbos(
     preflight(plan, mode, EnvSecretResolver())
     if offline_only(providers):
         check_offline(plan)
+    if not yes and mode == "live":
+        confirm_paid_plan(plan, as_json=as_json, command=f"build run --movie {movie}")
     root = ctx.root if not ctx.is_local else str(Path(ctx.root).resolve())
-    launch_dbos(database_url(database), concurrency)
+    # A submitter that waits also works; its executor id is fixed per host, so running the command
+    # again after it was killed resumes its build instead of waiting for a dead process.
+    import socket
+
+    launch_dbos(database_url(database), concurrency, f"{socket.gethostname()}-submit" if wait else None)
     handle = submit_build(root, movie, mode)
     console = stdout_console()
     if not wait:
@@ -466,12 +494,20 @@ def _run_on_dbos(
         )
     result = handle.get_result()
     failed = [job for job in result["jobs"] if job["status"] in ("failed", "blocked")]
+    published = None
+    if not failed:
+        from tutopanda.core.publish import publish_current
+
+        published = publish_current(ctx, movie)
     if as_json:
-        print_json({"movie": movie, "workflowId": handle.get_workflow_id(), **result})
+        video = published.video if published else None
+        print_json({"movie": movie, "workflowId": handle.get_workflow_id(), **result, "video": video})
     else:
         console.print(
             f"committed {result['revision']}" if result["revision"] else "no new revision", markup=False
         )
+        if published is not None:
+            console.print(f"movie: {published.video}", markup=False, highlight=False)
     if failed:
         raise BuildFailedError(
             f"{len(failed)} job(s) failed: {failed[0]['jobId']} ({failed[0].get('error')})",

@@ -19,23 +19,30 @@ from.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from dbos import DBOS, DBOSConfig, SetWorkflowID
 
 from tutopanda import __version__
 from tutopanda.core.build import PreparedBuild, _commit, prepare_build
-from tutopanda.core.errors import StorageError
+from tutopanda.core.errors import StorageError, UsageError
 from tutopanda.core.event_log import artefact_log
+from tutopanda.core.locks import movie_lock
 from tutopanda.core.movie_definition import LoadedMovie, load_movie
 from tutopanda.core.pending_revision import pending_revision
 from tutopanda.core.plan_store import PlanStore
 from tutopanda.core.planner import BuildState, Plan, PlannedJob
 from tutopanda.core.provider_contract import EnvSecretResolver, Mode
+from tutopanda.core.run_record import save_run_record
 from tutopanda.core.runner import Runner, RunOptions
 from tutopanda.core.storage import StorageConfig, StorageContext
 from tutopanda.core.trace import TraceIndex, input_value_hashes
@@ -94,11 +101,27 @@ def launch(
         "system_database_url": database_url,
         "executor_id": executor_id or f"{socket.gethostname()}-{os.getpid()}",
         "application_version": f"tutopanda-{__version__}",
-        "log_level": "WARNING",
-        "console_log_level": "WARNING",
+        "log_level": "CRITICAL",
+        "console_log_level": "CRITICAL",
     }
-    DBOS(config=config)
-    DBOS.launch()
+    if not database_url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://", "postgres://")):
+        raise UsageError(
+            f"--database-url {database_url.split('@')[-1]!r} is not a SQLite or PostgreSQL URL",
+            "use sqlite:///path/to/dbos.sqlite (one machine) or postgresql://user@host/db (many)",
+        )
+    for name in ("dbos", "sqlalchemy"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)  # errors reach the user as one line, below
+    try:
+        DBOS(config=config)
+        DBOS.launch()
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            DBOS.destroy()
+        shown = database_url.split("@")[-1]
+        raise StorageError(
+            f"cannot open the DBOS database {shown}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+            "check --database-url (is the server running? does the folder exist?)",
+        ) from None
     for name in (*{queue_name(p) for p in KNOWN_PROVIDERS}, DEFAULT_QUEUE):
         DBOS.register_queue(name, worker_concurrency=concurrency, polling_interval_sec=QUEUE_POLLING_SECONDS)
     DBOS.register_queue(
@@ -116,18 +139,22 @@ def _context(root: str) -> StorageContext:
 def plan_step(root: str, movie_id: str) -> dict[str, Any]:
     """Plan the build and save the plan; the layers as ``[[job id, provider], ...]``."""
     ctx = _context(root)
-    prepared = prepare_build(ctx, movie_id)
-    plan = prepared.plan
-    if not plan.is_empty:
-        PlanStore(ctx, movie_id).save(plan.revision, plan.to_dict())
+    # A local build in progress owns the movie (and runs/<rev>-plan.json): refuse rather than run twice.
+    with movie_lock(ctx, movie_id, "build", timeout=0.0, command="tutopanda build run --executor dbos"):
+        prepared = prepare_build(ctx, movie_id)
+        plan = prepared.plan
+        if not plan.is_empty:
+            PlanStore(ctx, movie_id).save(plan.revision, plan.to_dict())
     return {
+        "startedAt": ctx.clock.timestamp(),
+        "started": time.time(),
         "revision": plan.revision,
         "basePointerHash": plan.base_pointer_hash,
         "layers": [[[p.job.id, p.job.variant.provider] for p in layer] for layer in plan.layers if layer],
     }
 
 
-_movies: dict[tuple[str, str], tuple[tuple[int, ...], LoadedMovie, TraceIndex, int]] = {}
+_movies: dict[tuple[str, str], tuple[tuple[str, ...], LoadedMovie, TraceIndex, int]] = {}
 _movies_lock = threading.Lock()
 
 
@@ -138,8 +165,7 @@ def _cached_movie(ctx: StorageContext, movie_id: str) -> tuple[LoadedMovie, Trac
     artefact log for each would make every job cost O(movie). The movie is reloaded only when its
     definition or input log changed; the index reads only the artefact log's new lines (``tail``).
     """
-    paths = movie_layout_paths(ctx, movie_id)
-    signature = tuple(_size(ctx, path) for path in paths)
+    signature = _signature(ctx, movie_id)
     log = artefact_log(ctx, movie_id)
     with _movies_lock:
         cached = _movies.get((ctx.root, movie_id))
@@ -164,11 +190,31 @@ def movie_layout_paths(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
     )
 
 
-def _size(ctx: StorageContext, path: str) -> int:
+def _signature(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
+    """Content hashes of the definition files, plus the blueprint file's when it is not a bundled one.
+
+    Content, not sizes or times: a config edited to a value of the same length must reload the movie
+    (a stale graph would plan nothing and commit a manifest missing the jobs' new outputs).
+    """
+    from tutopanda.core.hashing import sha256_hex
+
+    parts: list[str] = []
+    for path in movie_layout_paths(ctx, movie_id):
+        try:
+            parts.append(sha256_hex(ctx.read_bytes(path)))
+        except (FileNotFoundError, StorageError):
+            parts.append("-")
     try:
-        return ctx.size(path)
-    except (FileNotFoundError, StorageError):
-        return -1
+        blueprint = json.loads(ctx.read_bytes(movie_layout_paths(ctx, movie_id)[0])).get("blueprint", "")
+    except (FileNotFoundError, StorageError, ValueError):
+        blueprint = ""
+    if isinstance(blueprint, str) and Path(blueprint).is_absolute():
+        folder = Path(blueprint).parent  # the blueprint, its sibling module files, modules/ and prompts/
+        files = [*folder.glob("*.y*ml"), *folder.glob("modules/**/*"), *folder.glob("prompts/**/*")]
+        for file in sorted(files)[:500]:
+            if file.is_file():
+                parts.append(f"{file}:{sha256_hex(file.read_bytes())}")
+    return tuple(parts)
 
 
 def _job_run(ctx: StorageContext, movie_id: str, job_id: str) -> tuple[LoadedMovie, BuildState, Plan] | None:
@@ -229,7 +275,16 @@ def job_step(root: str, movie_id: str, job_id: str, mode: str) -> dict[str, Any]
     )
     asyncio.run(runner.run())
     outcome = runner.outcomes[job_id]
-    return {"jobId": job_id, "status": outcome.status, "attempts": outcome.attempts, "error": outcome.error}
+    return {
+        "jobId": job_id,
+        "status": outcome.status,
+        "attempts": outcome.attempts,
+        "error": outcome.error,
+        "cost": outcome.cost,
+        "durationSeconds": round(outcome.duration, 6),
+        "provider": outcome.provider,
+        "model": outcome.model,
+    }
 
 
 @DBOS.workflow()
@@ -247,6 +302,49 @@ def commit_step(root: str, movie_id: str, base_pointer_hash: str | None) -> str 
     return _commit(ctx, movie_id, PreparedBuild(prepared.movie, prepared.state, pinned, prepared.base))
 
 
+@DBOS.step()
+def record_step(
+    root: str,
+    movie_id: str,
+    planned: dict[str, Any],
+    outcomes: list[dict[str, Any]],
+    revision: str | None,
+    mode: str,
+) -> None:
+    """The run record (``runs/<rev>-run.json``), as a local build writes it: status, times, costs, jobs."""
+    ctx = _context(root)
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome["status"]] = counts.get(outcome["status"], 0) + 1
+    costs = [o["cost"] for o in outcomes if isinstance(o.get("cost"), int | float)]
+    failed = any(o["status"] in ("failed", "blocked") for o in outcomes)
+    save_run_record(
+        ctx,
+        movie_id,
+        {
+            "revision": planned["revision"],
+            "committedRevision": revision,
+            "status": "failed" if failed else "succeeded",
+            "mode": mode,
+            "executor": "dbos",
+            "concurrency": None,
+            "startedAt": planned["startedAt"],
+            "finishedAt": ctx.clock.timestamp(),
+            "durationSeconds": round(time.time() - planned["started"], 6),
+            "totals": {
+                "jobs": len(outcomes),
+                "calls": sum(int(o.get("attempts") or 0) for o in outcomes),
+                "cost": round(sum(costs), 6) if costs else 0.0,
+                **{
+                    name: counts.get(name, 0)
+                    for name in ("succeeded", "failed", "cached", "blocked", "not-run")
+                },
+            },
+            "jobs": outcomes,
+        },
+    )
+
+
 @DBOS.workflow()
 def build_workflow(root: str, movie_id: str, mode: str) -> dict[str, Any]:
     """Plan, run the layers on the provider queues, commit (see the module docstring)."""
@@ -262,6 +360,8 @@ def build_workflow(root: str, movie_id: str, mode: str) -> dict[str, Any]:
         if any(result["status"] in ("failed", "blocked") for result in results):
             break  # later layers depend on these; what finished is committed below
     revision = commit_step(root, movie_id, planned["basePointerHash"])
+    if planned["layers"]:
+        record_step(root, movie_id, planned, outcomes, revision, mode)
     return {"plannedRevision": planned["revision"], "revision": revision, "jobs": outcomes}
 
 
@@ -294,5 +394,23 @@ def build_state_hash(root: str, movie_id: str) -> str:
 
 def submit_build(root: str, movie_id: str, mode: str) -> Any:
     """Start (or find) the build workflow of ``movie_id`` from its current state; a workflow handle."""
-    with SetWorkflowID(workflow_id(movie_id, build_state_hash(root, movie_id))):
+    base = workflow_id(movie_id, build_state_hash(root, movie_id))
+    chosen = base
+    for attempt in range(1, 1000):
+        status = DBOS.get_workflow_status(chosen)
+        if status is None or not _finished_badly(chosen, status.status):
+            break
+        chosen = f"{base}-r{attempt}"  # the same state after a failed build: a new attempt
+    with SetWorkflowID(chosen):
         return DBOS.enqueue_workflow(BUILD_QUEUE, build_workflow, root, movie_id, mode)
+
+
+def _finished_badly(workflow: str, status: str) -> bool:
+    """Whether a finished build should not stand for its state: it errored, was cancelled or had
+    failed jobs (fixing the cause and running again must run again)."""
+    if status in ("ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"):
+        return True
+    if status != "SUCCESS":
+        return False  # still pending or enqueued: the same build, join it
+    result: dict[str, Any] = DBOS.retrieve_workflow(workflow).get_result()
+    return any(job["status"] in ("failed", "blocked") for job in result.get("jobs", []))
