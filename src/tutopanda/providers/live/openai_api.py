@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
 
@@ -29,6 +29,7 @@ import openai
 from tutopanda.core.errors import ProviderError, ProviderTimeoutError, RateLimitedError
 from tutopanda.core.provider_contract import JobContext
 from tutopanda.providers.job_inputs import config_number
+from tutopanda.providers.live.base import LiveHandler
 from tutopanda.providers.live.http import USER_AGENT, raise_for_response, redact
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
     "SECRET_HINT",
     "SECRET_NAME",
+    "call_openai",
     "json_body",
     "openai_client",
     "openai_errors",
@@ -175,6 +177,27 @@ def openai_errors(*, provider: str, what: str, account_hint: str, key: str) -> I
         raise ProviderError(
             f"{provider} {what}: the answer did not have the expected shape", retryable=True
         ) from None
+
+
+async def call_openai(
+    handler: LiveHandler,
+    context: JobContext,
+    what: str,
+    where: str,
+    request: Callable[[openai.AsyncOpenAI], Awaitable[Any]],
+) -> tuple[bytes, str | None]:
+    """One API call for ``handler``'s job: our client, the job's key and timeout, errors mapped.
+
+    ``request(client)`` makes the SDK call with ``with_raw_response``; the answer's bytes and its
+    ``x-request-id`` come back (the handlers parse the bytes themselves, across SDK versions).
+    """
+    timeout = timeout_of(context, where)
+    key = handler.api_key(context)
+    with openai_errors(provider=handler.provider, what=what, account_hint=handler.account_hint, key=key):
+        async with openai_client(key, timeout=timeout) as client:
+            raw = await request(client)
+            return raw.content, raw.headers.get("x-request-id")
+    raise AssertionError("unreachable")  # pragma: no cover - openai_errors re-raises as ours
 
 
 def json_body(content: bytes, *, provider: str, what: str) -> dict[str, Any]:

@@ -30,10 +30,8 @@ from tutopanda.providers.live.base import LiveHandler
 from tutopanda.providers.live.openai_api import (
     SECRET_HINT,
     SECRET_NAME,
+    call_openai,
     json_body,
-    openai_client,
-    openai_errors,
-    timeout_of,
 )
 from tutopanda.providers.live.templates import render_template
 from tutopanda.providers.registry import HandlerSpec
@@ -149,14 +147,10 @@ class OpenAISpeechHandler(LiveHandler):
                 "use more segments (NumOfSegments) or a shorter Duration",
             )
         request = self._request(context, text, where)
-        timeout = timeout_of(context, where)
-        key = self.api_key(context)
         what = f"speech for {context.job_id}"
-        with openai_errors(provider=self.provider, what=what, account_hint=self.account_hint, key=key):
-            async with openai_client(key, timeout=timeout) as client:
-                raw = await client.audio.speech.with_raw_response.create(**request)
-                data = raw.content
-                request_id = raw.headers.get("x-request-id")
+        data, request_id = await call_openai(
+            self, context, what, where, lambda client: client.audio.speech.with_raw_response.create(**request)
+        )
         if not data:
             raise ProviderError(f"{where}: the speech answer is empty", retryable=True)
         mime_type = media_type_of_bytes(data[:512])
@@ -251,14 +245,10 @@ class OpenAIImageHandler(LiveHandler):
                 f"{where}: one call draws 1 to 10 images, this job asks for {len(images)}"
             )
         request = self._request(context, len(images), where)
-        timeout = timeout_of(context, where)
-        key = self.api_key(context)
         what = f"image for {context.job_id}"
-        with openai_errors(provider=self.provider, what=what, account_hint=self.account_hint, key=key):
-            async with openai_client(key, timeout=timeout) as client:
-                raw = await client.images.with_raw_response.generate(**request)
-                content = raw.content
-                request_id = raw.headers.get("x-request-id")
+        content, request_id = await call_openai(
+            self, context, what, where, lambda client: client.images.with_raw_response.generate(**request)
+        )
         body = json_body(content, provider=self.provider, what=what)
         data = body.get("data")
         entries = data if isinstance(data, list) else []

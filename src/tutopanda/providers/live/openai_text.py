@@ -28,10 +28,8 @@ from tutopanda.providers.live.base import LiveHandler
 from tutopanda.providers.live.openai_api import (
     SECRET_HINT,
     SECRET_NAME,
+    call_openai,
     json_body,
-    openai_client,
-    openai_errors,
-    timeout_of,
 )
 from tutopanda.providers.live.templates import render_template
 from tutopanda.providers.registry import HandlerSpec
@@ -280,14 +278,10 @@ class OpenAITextHandler(LiveHandler):
         prompt = render_template(context.prompt, context.inputs, where=where)
         plan = plan_output(context, where)
         request = self._request(context, prompt, plan, where)
-        timeout = timeout_of(context, where)
-        key = self.api_key(context)
         what = f"response for {context.job_id}"
-        with openai_errors(provider=self.provider, what=what, account_hint=self.account_hint, key=key):
-            async with openai_client(key, timeout=timeout) as client:
-                raw = await client.responses.with_raw_response.create(**request)
-                content = raw.content
-                request_id = raw.headers.get("x-request-id")
+        content, request_id = await call_openai(
+            self, context, what, where, lambda client: client.responses.with_raw_response.create(**request)
+        )
         body = json_body(content, provider=self.provider, what=what)
         diagnostics: dict[str, Any] = {
             "responseId": body.get("id"),
