@@ -188,28 +188,15 @@ def _settings_config(
     return configs
 
 
-def _effective_variants(
-    blueprint: Blueprint, selection: dict[str, tuple[str, str]]
-) -> dict[str, tuple[str, str]]:
-    """Module -> the (provider, model) it runs: the selection, else the blueprint's first variant."""
-    chosen: dict[str, tuple[str, str]] = {}
-    for module in blueprint.modules:
-        variants = module.producer.variants
-        if module.name in selection:
-            chosen[module.name] = selection[module.name]
-        elif variants:
-            chosen[module.name] = (variants[0].provider, variants[0].model)
-    return chosen
-
-
 def _online_modules(blueprint: Blueprint, selection: dict[str, tuple[str, str]]) -> list[str]:
     """Modules that would run on a provider needing the network (and, usually, money)."""
+    from tutopanda.core.blueprint.expand import select_variants
     from tutopanda.providers.builtin import OFFLINE_PROVIDERS
 
     return [
         module
-        for module, (provider, _) in _effective_variants(blueprint, selection).items()
-        if provider not in OFFLINE_PROVIDERS
+        for module, variant in select_variants(blueprint, selection).items()
+        if variant.provider not in OFFLINE_PROVIDERS
     ]
 
 
