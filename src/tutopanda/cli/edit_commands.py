@@ -4,6 +4,11 @@
 user's changes back (:mod:`tutopanda.core.movie_edit`), previews the plan on a scratch copy of the
 movie (so the real one is untouched until the user says yes), then records the edits, builds and
 refreshes the exported files in place.
+
+Recording, building and refreshing happen under the movie's build lock, held throughout, and only if
+the movie is still in the state the edits were checked against: of two edits of one movie at once,
+one wins and the other records nothing (it is refused, naming the lock's holder or the change) and can
+simply be run again.
 """
 
 from __future__ import annotations
@@ -126,6 +131,7 @@ def _write_document(
     """
     from tutopanda.core.atomic_file import write_atomic
     from tutopanda.core.errors import UsageError
+    from tutopanda.core.limits import MAX_DOCUMENT_BYTES, check_file_size
     from tutopanda.core.movie_document import render_toml, update_toml, write_prompt_files
     from tutopanda.core.movie_edit import collect_edits, parse_document
 
@@ -133,8 +139,12 @@ def _write_document(
     existing: str | None = None
     try:
         if file is None:
+            check_file_size("movie.toml", ctx.size(default), limit=MAX_DOCUMENT_BYTES, error=UsageError)
             existing = ctx.read_bytes(default).decode("utf-8")
         elif file.exists():
+            if not file.is_file():
+                raise UsageError(f"--out {file} is not a regular file", "choose another --out path")
+            check_file_size(f"--out {file}", file.stat().st_size, limit=MAX_DOCUMENT_BYTES, error=UsageError)
             existing = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         existing = None
@@ -169,16 +179,22 @@ def _read_document(
 ) -> tuple[dict[str, Any] | None, str, str | None]:
     """(parsed document or None, its name for messages, its storage path when it is the default one)."""
     from tutopanda.core.errors import UsageError
+    from tutopanda.core.limits import MAX_DOCUMENT_BYTES, check_file_size
     from tutopanda.core.movie_edit import parse_document
 
     if file is not None:
+        path = file.expanduser()
         try:
-            data = file.expanduser().read_bytes()
+            if path.exists() and not path.is_file():  # a folder, FIFO or device
+                raise UsageError(f"--file {file} is not a regular file", "give the edited TOML or JSON file")
+            check_file_size(f"--file {file}", path.stat().st_size, limit=MAX_DOCUMENT_BYTES, error=UsageError)
+            data = path.read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read {file}: {exc.strerror or exc}", "check the --file path") from exc
         return parse_document(data, str(file)), str(file), None
     default = _default_document(ctx, movie)
     try:
+        check_file_size("movie.toml", ctx.size(default), limit=MAX_DOCUMENT_BYTES, error=UsageError)
         data = ctx.read_bytes(default)
     except FileNotFoundError:
         return None, "prompts/", None
@@ -212,6 +228,30 @@ def _refresh(ctx: StorageContext, movie: str, file: Path | None, default_path: s
     elif default_path is not None:
         text = ctx.read_bytes(default_path).decode("utf-8")
         write_atomic(ctx, default_path, update_toml(text, snapshot).encode("utf-8"))
+
+
+def _movie_state(ctx: StorageContext, movie: str) -> tuple[object, ...]:
+    """What an edit is checked against: the pointer, both event logs' lengths, the provider choices and
+    the prompt index. Any other command that changes the movie changes one of them."""
+    from tutopanda.core.event_log import artefact_log, input_log
+    from tutopanda.core.movie_definition import PROVIDERS_FILE
+    from tutopanda.core.movie_layout import ensure_initialised
+
+    paths = ensure_initialised(ctx, movie)
+
+    def read(path: str) -> bytes | None:
+        try:
+            return ctx.read_bytes(path)
+        except FileNotFoundError:
+            return None
+
+    return (
+        read(paths.current),
+        input_log(ctx, movie).size(),
+        artefact_log(ctx, movie).size(),
+        read(ctx.join(paths.root, PROVIDERS_FILE)),
+        read(ctx.join(paths.prompts_dir, "index.json")),
+    )
 
 
 def _check_overrides_survive(edits: EditSet, plan: Plan) -> None:
@@ -287,7 +327,8 @@ def edit_command(
     )
     from tutopanda.cli.output import confirm
     from tutopanda.core.build import plan_build
-    from tutopanda.core.errors import UsageError
+    from tutopanda.core.errors import ManifestConflictError, UsageError
+    from tutopanda.core.locks import holding_movie_lock
     from tutopanda.core.movie_document import take_snapshot
     from tutopanda.core.movie_edit import apply_edits, collect_edits, parse_replacements
     from tutopanda.core.provider_contract import EnvSecretResolver
@@ -298,6 +339,7 @@ def edit_command(
         raise UsageError("--json cannot ask for confirmation", "add --yes (or --dry-run) to edit with --json")
     mode = provider_mode(providers)
     ctx = _context()
+    baseline = _movie_state(ctx, movie)
     snapshot = take_snapshot(ctx, movie)
     document, source, default_path = _read_document(ctx, movie, file)
     edits = collect_edits(ctx, movie, snapshot, document, source)
@@ -329,20 +371,28 @@ def edit_command(
     if not yes and not confirm(f"Record these edits and run {len(plan.jobs)} job(s)?", command="edit"):
         stdout_console().print("cancelled: nothing was changed", markup=False)
         return
-    apply_edits(ctx, snapshot, edits, source=source)
-    report = execute_build(
-        ctx,
-        movie,
-        mode=mode,
-        concurrency=concurrency,
-        as_json=as_json,
-        show_plan=False,
-        offline=offline_only(providers),
-    )
-    published = None
-    if not report.failed and not report.interrupted:
-        published = publish_current(ctx, movie)
-    _refresh(ctx, movie, file, default_path)
+    with holding_movie_lock(ctx, movie, "build", command=f"tutopanda edit --movie {movie}"):
+        if _movie_state(ctx, movie) != baseline:
+            raise ManifestConflictError(
+                f"movie '{movie}' changed while this edit was being prepared (another command "
+                "recorded or built something); nothing was recorded",
+                f"run 'tutopanda edit --movie {movie}' again: your edits are read again and checked "
+                "against the movie as it is now",
+            )
+        apply_edits(ctx, snapshot, edits, source=source)
+        report = execute_build(
+            ctx,
+            movie,
+            mode=mode,
+            concurrency=concurrency,
+            as_json=as_json,
+            show_plan=False,
+            offline=offline_only(providers),
+        )
+        published = None
+        if not report.failed and not report.interrupted:
+            published = publish_current(ctx, movie)
+        _refresh(ctx, movie, file, default_path)
     if as_json:
         print_json(
             {

@@ -3,14 +3,22 @@
 :func:`main` is the single place where exceptions become exit codes: a :class:`TutopandaError` prints
 ``error: …`` and ``hint: …`` on stderr and exits with its ``exit_code`` (2 for usage, 1 for failures);
 anything unexpected exits 1 with a one-line message. Tracebacks appear only with ``--debug`` (or
-``TUTOPANDA_DEBUG=1``).
+``TUTOPANDA_DEBUG=1``). Click's own usage errors (an unknown option, ``--segments x``) take the same
+shape — ``error:`` and ``hint:`` lines, exit 2 — instead of Click's framed panel.
+
+Signals: Ctrl-C (SIGINT) exits 130 and SIGTERM exits 143 (128 + the signal number, as a shell reports a
+process killed by it), both by the same graceful path: a running build cancels its jobs in flight,
+keeps and commits what finished, writes its run record and releases its lock.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import traceback
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -25,6 +33,7 @@ from tutopanda.cli import (
     providers_commands,
     query_command,
     storage_commands,
+    store_check_commands,
     viewer_command,
     worker_command,
 )
@@ -79,19 +88,65 @@ blueprint_commands.register(app)
 build_commands.register(app)
 providers_commands.register(app)
 storage_commands.register(app)
+store_check_commands.register(app)
 viewer_command.register(app)
 worker_command.register(app)
 
 
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT)."""
+TERMINATED = 128 + signal.SIGTERM
+"""Exit code after SIGTERM (143)."""
+
+
+class _Termination:
+    """SIGTERM handled as Ctrl-C: whatever handles SIGINT now (asyncio's, during a build, which cancels
+    the jobs in flight and lets the build commit; else Python's ``KeyboardInterrupt``) handles it."""
+
+    def __init__(self) -> None:
+        self.received = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.received = True
+        on_sigint = signal.getsignal(signal.SIGINT)
+        if callable(on_sigint):
+            on_sigint(signal.SIGINT, frame)
+        else:  # SIGINT ignored (started in the background): interrupt anyway
+            raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    termination = _Termination()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, termination)
+    try:
+        code = _main(argv)
+    except KeyboardInterrupt:  # a second signal while the first one was being handled
+        code = INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return TERMINATED if termination.received and code == INTERRUPTED else code
+
+
+def _main(argv: list[str] | None) -> int:
     state.debug = os.environ.get("TUTOPANDA_DEBUG", "") not in ("", "0")
     state.root = None
     try:
-        app(args=argv, prog_name="tutopanda")
+        result = app(args=argv, prog_name="tutopanda", standalone_mode=False)
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)
+    except typer.TyperException as exc:  # Click's usage errors (Typer vendors Click)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the help was printed already
+            return exc.exit_code
+        print_error(exc.format_message(), _usage_hint(exc))
+        return exc.exit_code
+    except typer.Abort:
+        print_error("aborted")
+        return 1
     except TutopandaError as exc:
         if state.debug:
             traceback.print_exc()
@@ -99,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print_error("interrupted")
-        return 130
+        return INTERRUPTED
     except Exception as exc:
         if state.debug:
             traceback.print_exc()
@@ -108,9 +163,23 @@ def main(argv: list[str] | None = None) -> int:
             "rerun with --debug for the traceback, and please report it",
         )
         return 1
-    return 0
+    return result if isinstance(result, int) else 0
+
+
+def _usage_hint(exc: typer.TyperException) -> str:
+    context = getattr(exc, "ctx", None)
+    command = context.command_path if context is not None else "tutopanda"
+    return f"see '{command} --help'"
 
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    runner = sys.modules.get("tutopanda.core.runner")  # imported only when a build ran
+    if runner is not None and runner.stuck_threads(wait=1.0):
+        # A provider call cancelled at its deadline still blocks a thread, which Python would wait for
+        # at exit. Everything is committed and reported by now: leave without it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -356,6 +356,7 @@ def query(
     from tutopanda.cli.settings import note_defaults
     from tutopanda.core.blueprint import load_blueprint
     from tutopanda.core.errors import UsageError
+    from tutopanda.core.limits import MAX_DOCUMENT_BYTES, check_file_size, check_text
     from tutopanda.core.movie_definition import define_movie
     from tutopanda.core.movie_layout import init_movie, is_initialised
     from tutopanda.core.provider_contract import EnvSecretResolver
@@ -365,16 +366,25 @@ def query(
     from tutopanda.core.storage import StorageConfig, StorageContext, validate_movie_id
 
     mode = provider_mode(providers)
+    if prompt is not None:  # before the prompt is slugged, hashed or copied anywhere
+        check_text("the question (input InquiryPrompt)", prompt)
     parsed = None
     if script is not None:
         from tutopanda.providers.local.script_markdown import parse_script_markdown
 
         try:
+            if script.exists() and not script.is_file():  # a folder, FIFO or device
+                raise UsageError(f"--script {script} is not a file", "give the path of a Markdown file")
+            check_file_size(f"--script {script}", script.stat().st_size, limit=MAX_DOCUMENT_BYTES)
             text = script.read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(
                 f"cannot read {script}: {exc.strerror or exc}", "check the --script path"
             ) from exc
+        except UnicodeDecodeError as exc:
+            raise UsageError(
+                f"--script {script} is not UTF-8 text (byte {exc.start + 1})", "save the file as UTF-8"
+            ) from None
         parsed = parse_script_markdown(text, str(script))
         if segments is not None and segments != len(parsed.segments):
             raise UsageError(

@@ -102,8 +102,12 @@ def storage_init(
 
 def _read_event_file(path: Path) -> list[dict[str, Any]]:
     from tutopanda.core.errors import UsageError
+    from tutopanda.core.limits import MAX_DOCUMENT_BYTES, check_file_size
 
     try:
+        if path.exists() and not path.is_file():  # a folder, FIFO or device
+            raise UsageError(f"{path}: not a regular file", "give the path of a JSON event file")
+        check_file_size(str(path), path.stat().st_size, limit=MAX_DOCUMENT_BYTES, error=UsageError)
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise UsageError(f"{path}: no such file", "give the path of a JSON event file") from exc
@@ -113,6 +117,11 @@ def _read_event_file(path: Path) -> list[dict[str, Any]]:
         raise UsageError(
             f"{path}:{exc.lineno}: invalid JSON: {exc.msg}", "fix the JSON syntax at that line"
         ) from exc
+    except (ValueError, RecursionError) as exc:  # a number with too many digits; nesting too deep
+        raise UsageError(
+            f"{path}: invalid JSON: {exc if isinstance(exc, ValueError) else 'it nests too deeply'}",
+            "write plain JSON values",
+        ) from None
     items = data if isinstance(data, list) else [data]
     if not items or not all(isinstance(item, dict) for item in items):
         raise UsageError(

@@ -13,6 +13,11 @@ script job itself never re-runs, the other segments are untouched.
 The document records where it came from (``[movie] revision`` and ``input-events``) so an edit is a
 three-way comparison: a value counts as edited only if it differs from what was *exported*, and a value
 that changed in the movie since the export is a conflict rather than a silent revert.
+
+Prompt files are read and written only inside the movie's ``prompts/`` folder: a file or folder there
+that is a symbolic link leading out of it is refused (reading it would turn any file the user can read
+into a text sent to a provider; writing through it would overwrite a file elsewhere). Their size is
+checked before they are read (:data:`~tutopanda.core.limits.MAX_TEXT_FILE_BYTES`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import tomlkit
@@ -32,6 +38,7 @@ from tutopanda.core.blueprint import Blueprint, InputSpec, JobGraph
 from tutopanda.core.blueprint.input_values import input_catalogue
 from tutopanda.core.errors import UsageError
 from tutopanda.core.event_log import input_log
+from tutopanda.core.limits import MAX_TEXT_FILE_BYTES, check_file_size, check_text
 from tutopanda.core.manifest import Manifest
 from tutopanda.core.manifest_builder import latest_inputs
 from tutopanda.core.manifest_store import ManifestStore
@@ -420,14 +427,40 @@ def update_toml(text: str, snapshot: MovieSnapshot) -> str:
 # -- prompt files ------------------------------------------------------------------------------------
 
 
+def _inside_prompts(ctx: StorageContext, movie_root: str, path: str, relative: str) -> str:
+    """``path`` if it stays inside the movie's ``prompts/`` folder once symbolic links are followed.
+
+    The movie folder itself may be a link (a movie moved to another disk); below it, nothing may lead
+    out. Only local stores have links; other backends return ``path`` as it is.
+    """
+    if not ctx.is_local:
+        return path
+    prompts = Path(movie_root).resolve() / PROMPTS_DIR
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(prompts):
+        raise UsageError(
+            f"{relative} leads out of the movie's {PROMPTS_DIR}/ folder (a symbolic link to {resolved})",
+            f"Tutopanda reads and writes prompt files only inside {prompts}: delete the link "
+            "(then 'tutopanda inspect' writes a regular file), or copy the text into a regular file",
+        )
+    return path
+
+
 def _prompt_path(ctx: StorageContext, movie_id: str, text: EditableText) -> str:
-    return ctx.join(ensure_initialised(ctx, movie_id).root, *text.prompt_file.split("/"))
+    root = ensure_initialised(ctx, movie_id).root
+    return _inside_prompts(ctx, root, ctx.join(root, *text.prompt_file.split("/")), text.prompt_file)
 
 
 def read_prompt_file(ctx: StorageContext, movie_id: str, text: EditableText) -> str | None:
     """The text of ``text``'s prompt file (one trailing newline dropped), or None if there is none."""
+    path = _prompt_path(ctx, movie_id, text)
+    if ctx.is_local and Path(path).exists() and not Path(path).is_file():  # a folder, FIFO or device
+        raise UsageError(
+            f"{text.prompt_file} is not a regular file", "delete it, then run 'tutopanda inspect'"
+        )
     try:
-        data = ctx.read_bytes(_prompt_path(ctx, movie_id, text))
+        check_file_size(text.prompt_file, ctx.size(path), limit=MAX_TEXT_FILE_BYTES, error=UsageError)
+        data = ctx.read_bytes(path)
     except FileNotFoundError:
         return None
     try:
@@ -437,6 +470,7 @@ def read_prompt_file(ctx: StorageContext, movie_id: str, text: EditableText) -> 
             f"{text.prompt_file} is not UTF-8 text (byte {exc.start + 1})",
             "save the file as UTF-8 (most editors: 'Save with encoding')",
         ) from None
+    check_text(text.prompt_file, content, error=UsageError)
     if content.endswith("\r\n"):
         return content[:-2]
     return content.removesuffix("\n")
@@ -447,7 +481,9 @@ PROMPT_INDEX = "index.json"
 
 
 def _index_path(ctx: StorageContext, movie_id: str) -> str:
-    return ctx.join(ensure_initialised(ctx, movie_id).root, PROMPTS_DIR, PROMPT_INDEX)
+    root = ensure_initialised(ctx, movie_id).root
+    relative = f"{PROMPTS_DIR}/{PROMPT_INDEX}"
+    return _inside_prompts(ctx, root, ctx.join(root, PROMPTS_DIR, PROMPT_INDEX), relative)
 
 
 def prompt_index(ctx: StorageContext, movie_id: str) -> dict[str, str]:
@@ -458,7 +494,7 @@ def prompt_index(ctx: StorageContext, movie_id: str) -> dict[str, str]:
     """
     try:
         data = json.loads(ctx.read_bytes(_index_path(ctx, movie_id)))
-    except (FileNotFoundError, ValueError):
+    except (FileNotFoundError, ValueError, RecursionError):
         return {}
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(files, dict):

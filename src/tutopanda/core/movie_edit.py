@@ -13,6 +13,7 @@ changed and re-runs only that artefact's consumers.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from tutopanda.core.blueprint.suggest import closest
 from tutopanda.core.errors import UsageError
 from tutopanda.core.event_import import append_artefact_records
 from tutopanda.core.hashing import hash_value, sha256_hex
+from tutopanda.core.limits import MAX_TEXT_FILE_BYTES, check_file_size, check_text
 from tutopanda.core.manifest_store import ManifestStore
 from tutopanda.core.media_type import ARTEFACT_KIND_TYPES, fits_kind, media_type_of_file
 from tutopanda.core.movie_definition import define_movie
@@ -108,7 +110,11 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def parse_document(data: bytes, source: str) -> dict[str, Any]:
-    """The document in ``data``: TOML, or JSON when ``source`` ends in ``.json``."""
+    """The document in ``data``: TOML, or JSON when ``source`` ends in ``.json``.
+
+    Only plain values come out (text, numbers, booleans, lists, tables): a TOML date or time, or a
+    JSON ``NaN``, is refused here with the key that holds it, since no input can take one.
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -120,16 +126,46 @@ def parse_document(data: bytes, source: str) -> dict[str, Any]:
             raise UsageError(
                 f"{source}:{exc.lineno}: invalid JSON: {exc.msg}", "fix the syntax at that line"
             ) from None
+        except (ValueError, RecursionError) as exc:  # too many digits, nesting too deep
+            raise UsageError(
+                f"{source}: invalid JSON: {exc if isinstance(exc, ValueError) else 'it nests too deeply'}",
+                "export a fresh copy with 'tutopanda inspect'",
+            ) from None
     else:
         try:
             parsed = tomlkit.parse(text).unwrap()
         except TOMLKitError as exc:
             raise UsageError(f"{source}: invalid TOML: {exc}", "fix the syntax at that line") from None
+        except (ValueError, RecursionError) as exc:
+            raise UsageError(
+                f"{source}: invalid TOML: {exc if isinstance(exc, ValueError) else 'it nests too deeply'}",
+                "export a fresh copy with 'tutopanda inspect'",
+            ) from None
     if not isinstance(parsed, dict):
         raise UsageError(
             f"{source}: expected a table of sections", "export a fresh one with 'tutopanda inspect'"
         )
+    _check_plain(parsed, source, "")
     return parsed
+
+
+def _check_plain(value: Any, source: str, where: str) -> None:
+    """Refuse anything but JSON-like data (dates, times, NaN, infinity) at the key path ``where``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_plain(item, source, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_plain(item, source, f"{where}[{index}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(
+            f"{source}: {where} is {value}, not a number a movie can use", "write a finite number"
+        )
+    elif value is not None and not isinstance(value, str | int | float | bool):
+        raise UsageError(
+            f"{source}: {where} is a TOML {type(value).__name__}, which no input takes",
+            'quote it to make it text: key = "..."',
+        )
 
 
 def _table(document: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:
@@ -225,14 +261,16 @@ def _document_texts(snapshot: MovieSnapshot, document: Mapping[str, Any], source
                         f"{source}: {where} has {len(value)} texts, more than the movie has",
                         "edit the texts in place; change the count through [inputs]",
                     )
-                found[entry.artefact_id] = text
+                found[entry.artefact_id] = check_text(
+                    f"{source}: {where}[{item + 1}]", text, error=UsageError
+                )
             return
         entry = layout.by_place.get((segment, key, None))
         if entry is None:  # pragma: no cover - keys are checked against the layout first
             raise _unknown_key(source, where, key, [])
         if not isinstance(value, str):
             raise UsageError(f"{source}: {where} must be a text", f'write {key} = "..."')
-        found[entry.artefact_id] = value
+        found[entry.artefact_id] = check_text(f"{source}: {where}", value, error=UsageError)
 
     global_keys = layout.keys(segment=False)
     for key, value in _table(document, "texts", source).items():
@@ -362,7 +400,16 @@ def parse_replacements(snapshot: MovieSnapshot, options: Sequence[str]) -> list[
                 f"--replace: {path} is not a file", "give the path of your image, audio, video or text file"
             )
         kind = next(artefact.kind for artefact in job.produces if artefact.id == artefact_id)
-        media_type = media_type_of_file(path)
+        try:
+            if kind == "text":  # a text stands in for a narration or prompt: the text limits apply
+                where = f"--replace {path}"
+                check_file_size(where, path.stat().st_size, limit=MAX_TEXT_FILE_BYTES, error=UsageError)
+                check_text(where, path.read_bytes().decode("utf-8", errors="replace"), error=UsageError)
+            media_type = media_type_of_file(path)
+        except OSError as exc:
+            raise UsageError(
+                f"--replace: cannot read {path}: {exc.strerror or exc}", "check the file's permissions"
+            ) from None
         if kind == "text" and media_type == "application/json":
             media_type = "text/plain"
         allowed = ARTEFACT_KIND_TYPES.get(kind, ())

@@ -55,7 +55,7 @@ def test_blueprint_exposes_what_describe_needs() -> None:
     assert blueprint.meta.name and blueprint.meta.description
     segments = blueprint.input("NumOfSegments")
     assert segments is not None
-    assert (segments.type, segments.default, segments.minimum, segments.maximum) == ("int", 3, 1, 10_000)
+    assert (segments.type, segments.default, segments.minimum, segments.maximum) == ("int", 3, 1, 1_000)
     style = blueprint.input("Style")
     assert style is not None and style.values is not None and style.default in style.values
     assert [(loop.name, loop.count_input, loop.parent) for loop in blueprint.loops] == [

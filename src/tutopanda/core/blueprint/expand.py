@@ -32,17 +32,9 @@ from tutopanda.core.blueprint.job_graph import (
 from tutopanda.core.blueprint.model import ArtefactRef, Blueprint, Collect, InputRef, ModuleSpec, Variant
 from tutopanda.core.blueprint.suggest import did_you_mean
 from tutopanda.core.errors import InputValidationError
+from tutopanda.core.limits import MAX_BINDINGS, MAX_JOBS, MAX_LOOP_COUNT
 
 __all__ = ["MAX_BINDINGS", "MAX_JOBS", "MAX_LOOP_COUNT", "expand", "module_order", "select_variants"]
-
-MAX_LOOP_COUNT = 10_000
-"""Largest count any loop may have (e.g. NumOfSegments)."""
-
-MAX_JOBS = 100_000
-"""Largest number of jobs (producer calls) one expansion may produce."""
-
-MAX_BINDINGS = 2_000_000
-"""Largest total of produced artefacts plus consumed ids over all jobs (bounds fan-in lists)."""
 
 
 def _suffix(indices: tuple[int, ...]) -> str:
@@ -104,8 +96,9 @@ def _loop_sizes(blueprint: Blueprint, inputs: ResolvedInputs) -> dict[str, int]:
     for loop in blueprint.loops:
         count = inputs.value(f"Input:{loop.count_input}")
         if not 0 <= count <= MAX_LOOP_COUNT:
+            excess = f"more than the limit of {MAX_LOOP_COUNT:,}" if count > 0 else "a negative count"
             raise InputValidationError(
-                f"loop {loop.name} would repeat {count} times ({loop.count_input}={count})",
+                f"loop {loop.name} would repeat {count} times ({loop.count_input}={count}): {excess}",
                 f"give {loop.count_input} a value between 0 and {MAX_LOOP_COUNT}",
             )
         sizes[loop.name] = count

@@ -26,6 +26,13 @@ from tutopanda.core.blueprint.located_yaml import YamlLocationError, load_locate
 from tutopanda.core.blueprint.model import Blueprint, InputRef, InputSpec, thaw
 from tutopanda.core.blueprint.suggest import did_you_mean, listing
 from tutopanda.core.errors import InputValidationError
+from tutopanda.core.limits import (
+    MAX_DOCUMENT_BYTES,
+    MAX_LIST_ITEMS,
+    check_file_size,
+    check_text,
+    describe_size,
+)
 from tutopanda.core.vocabulary import Vocabulary, check, find_vocabulary
 
 __all__ = [
@@ -46,22 +53,33 @@ def _fail(label: str, message: str, hint: str) -> InputValidationError:
     return InputValidationError(f"input {label}: {message}", hint)
 
 
+def _shown(value: object) -> str:
+    """``repr(value)`` cut to one short line: error messages never echo a whole oversized value."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def _coerce_int(label: str, raw: object) -> int:
     if isinstance(raw, bool):
-        raise _fail(label, f"expected an integer, got {raw!r}", f"give a whole number, e.g. {label}=3")
+        raise _fail(label, f"expected an integer, got {_shown(raw)}", f"give a whole number, e.g. {label}=3")
     if isinstance(raw, int):
         return raw
     if isinstance(raw, float) and raw.is_integer():
         return int(raw)
     if isinstance(raw, str) and _INT_TEXT.fullmatch(raw.strip()):
-        return int(raw.strip())
-    raise _fail(label, f"expected an integer, got {raw!r}", f"give a whole number, e.g. {label}=3")
+        try:
+            return int(raw.strip())
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+            raise _fail(
+                label, f"{_shown(raw)} has too many digits", f"give a whole number, e.g. {label}=3"
+            ) from None
+    raise _fail(label, f"expected an integer, got {_shown(raw)}", f"give a whole number, e.g. {label}=3")
 
 
 def _coerce_number(label: str, raw: object) -> int | float:
     value: int | float
     if isinstance(raw, bool):
-        raise _fail(label, f"expected a number, got {raw!r}", f"give a number, e.g. {label}=2.5")
+        raise _fail(label, f"expected a number, got {_shown(raw)}", f"give a number, e.g. {label}=2.5")
     if isinstance(raw, int | float):
         value = raw
     elif isinstance(raw, str):
@@ -70,12 +88,14 @@ def _coerce_number(label: str, raw: object) -> int | float:
             value = int(text) if _INT_TEXT.fullmatch(text) else float(text)
         except ValueError:
             raise _fail(
-                label, f"expected a number, got {raw!r}", f"give a number, e.g. {label}=2.5"
+                label, f"expected a number, got {_shown(raw)}", f"give a number, e.g. {label}=2.5"
             ) from None
     else:
-        raise _fail(label, f"expected a number, got {raw!r}", f"give a number, e.g. {label}=2.5")
+        raise _fail(label, f"expected a number, got {_shown(raw)}", f"give a number, e.g. {label}=2.5")
     if isinstance(value, float) and not math.isfinite(value):
-        raise _fail(label, f"{raw!r} is not a finite number", "NaN and infinity cannot be stored or hashed")
+        raise _fail(
+            label, f"{_shown(raw)} is not a finite number", "NaN and infinity cannot be stored or hashed"
+        )
     return value
 
 
@@ -88,15 +108,19 @@ def _coerce_bool(label: str, raw: object) -> bool:
             return True
         if folded in _FALSE:
             return False
-    raise _fail(label, f"expected true or false, got {raw!r}", "use true/false (also yes/no, on/off, 1/0)")
+    raise _fail(
+        label, f"expected true or false, got {_shown(raw)}", "use true/false (also yes/no, on/off, 1/0)"
+    )
 
 
 def _coerce_string(label: str, raw: object, spec: InputSpec) -> str:
-    if not isinstance(raw, str):
+    if isinstance(raw, str):
+        check_text(f"input {label}", raw)
+    else:
         raise _fail(
             label,
-            f"expected text, got {type(raw).__name__} {raw!r}",
-            f'quote the value in the inputs file, e.g. {spec.name}: "{raw}"',
+            f"expected text, got {type(raw).__name__} {_shown(raw)}",
+            f'quote the value in the inputs file, e.g. {spec.name}: "{_shown(raw)[:40]}"',
         )
     words = _words(spec)
     if words is not None:
@@ -104,7 +128,9 @@ def _coerce_string(label: str, raw: object, spec: InputSpec) -> str:
     if spec.pattern is not None and not re.fullmatch(spec.pattern, raw):
         detail = f" ({spec.description})" if spec.description else ""
         raise _fail(
-            label, f"{raw!r} does not match the pattern {spec.pattern!r}{detail}", "fix the value's format"
+            label,
+            f"{_shown(raw)} does not match the pattern {spec.pattern!r}{detail}",
+            "fix the value's format",
         )
     return raw
 
@@ -139,18 +165,20 @@ def _coerce_enum(label: str, raw: object, spec: InputSpec) -> str:
         hint = f"choices: {words.listing()}" if words.is_short else words.hint
         if isinstance(raw, int | float) and not isinstance(raw, bool):
             hint += '; quote the value in the inputs file (e.g. "16:9", "720p")'
-        raise _fail(label, f"expected {expected}, got {raw!r}", hint)
+        raise _fail(label, f"expected {expected}, got {_shown(raw)}", hint)
     return _checked(label, raw, words)
 
 
 def _split_list_text(label: str, text: str) -> list[Any]:
+    check_text(f"input {label}", text)
     stripped = text.strip()
     if stripped.startswith("["):
         try:
             parsed = json.loads(stripped)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, too many digits, too deep
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "too many digits or too deep"
             raise _fail(
-                label, f"invalid JSON list: {exc.msg}", 'write a JSON list, e.g. ["a", "b"], or a,b'
+                label, f"invalid JSON list: {reason}", 'write a JSON list, e.g. ["a", "b"], or a,b'
             ) from None
         if not isinstance(parsed, list):  # pragma: no cover - a '[' that parses is a list
             raise _fail(label, "expected a list", "write a,b,c or a JSON list")
@@ -164,7 +192,9 @@ def _check_range(label: str, value: int | float, spec: InputSpec) -> None:
     low, high = spec.minimum, spec.maximum
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"{'' if low is None else low}..{'' if high is None else high}"
-        raise _fail(label, f"{value} is out of range {bounds}", f"give a value between {low} and {high}")
+        raise _fail(
+            label, f"{_shown(value)} is out of range {bounds}", f"give a value between {low} and {high}"
+        )
 
 
 def coerce_value(spec: InputSpec, raw: object, label: str | None = None) -> Any:
@@ -190,7 +220,15 @@ def coerce_value(spec: InputSpec, raw: object, label: str | None = None) -> Any:
     if kind == "list":
         items = _split_list_text(name, raw) if isinstance(raw, str) else raw
         if not isinstance(items, list | tuple):
-            raise _fail(name, f"expected a list, got {raw!r}", f"write {spec.name}=a,b,c or a YAML/JSON list")
+            raise _fail(
+                name, f"expected a list, got {_shown(raw)}", f"write {spec.name}=a,b,c or a YAML/JSON list"
+            )
+        if len(items) > MAX_LIST_ITEMS:
+            raise _fail(
+                name,
+                f"{describe_size(len(items), 'item')}, more than the limit of {MAX_LIST_ITEMS:,}",
+                "give fewer items (the limits are listed in docs/cli.md, 'Limits')",
+            )
         item_spec = InputSpec(
             name=spec.name,
             type=spec.item_type or "string",
@@ -229,6 +267,12 @@ def parse_set_options(options: Iterable[str]) -> dict[str, object]:
 
 def _read_mapping(path: Path) -> object:
     try:
+        if path.is_file():  # not a FIFO or device: those would block or never end
+            check_file_size(f"inputs file {path}", path.stat().st_size, limit=MAX_DOCUMENT_BYTES)
+        elif path.exists():
+            raise InputValidationError(
+                f"inputs file {path} is not a regular file", "give a YAML, JSON or TOML file"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputValidationError(f"inputs file {path} does not exist", "check the path") from None
@@ -251,6 +295,11 @@ def _read_mapping(path: Path) -> object:
     except YamlLocationError as exc:
         where = f"{path}:{exc.line}" if exc.line is not None else str(path)
         raise InputValidationError(f"{where}: {exc.message}", exc.hint) from None
+    except (ValueError, RecursionError) as exc:  # a number with too many digits; nesting too deep
+        raise InputValidationError(
+            f"{path}: cannot read the file: {exc if isinstance(exc, ValueError) else 'it nests too deeply'}",
+            "write plain values (numbers of at most a few digits, shallow lists)",
+        ) from None
     raise InputValidationError(
         f"inputs file {path} has an unknown extension {suffix!r}", "use .yaml, .yml, .json or .toml"
     )

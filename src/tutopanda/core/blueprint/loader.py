@@ -8,6 +8,11 @@ system. Bundled blueprints are package data under :mod:`tutopanda.blueprints`, f
 A module's ``use:`` is either a bundled module name (``narration`` -> ``modules/narration.yaml`` in the
 package) or a path ending in ``.yaml``/``.yml``, relative to the blueprint file. A variant's
 ``promptFile`` is relative to the file that declares it.
+
+Module and prompt files must lie inside the blueprint's folder (its subfolders included), after
+resolving symbolic links; the bundled modules' prompt files inside the bundled folder. A blueprint is a
+file people share: one naming ``../../.ssh/id_rsa`` as a prompt would otherwise send that file to a
+provider.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from tutopanda.core.blueprint.reader import Reader
 from tutopanda.core.blueprint.suggest import SHORT_LIST, did_you_mean, listing
 from tutopanda.core.blueprint.validate import check
 from tutopanda.core.errors import BlueprintError
+from tutopanda.core.limits import MAX_BLUEPRINT_FILE_BYTES, check_file_size
 
 __all__ = [
     "BlueprintSummary",
@@ -43,7 +49,7 @@ __all__ = [
     "resolve_blueprint_path",
 ]
 
-MAX_FILE_BYTES = 1_000_000
+MAX_FILE_BYTES = MAX_BLUEPRINT_FILE_BYTES
 """Blueprint, module and prompt files larger than this are refused (they are hand-written text)."""
 
 
@@ -66,11 +72,13 @@ def bundled_module_names() -> list[str]:
 
 
 def _read_text(path: Path, *, what: str, file: str | None = None, line: int | None = None) -> str:
+    def refuse(message: str, hint: str) -> BlueprintError:
+        return BlueprintError(message, hint, file=file, line=line)
+
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise BlueprintError(
-                f"{what} {path} is larger than {MAX_FILE_BYTES} bytes", "split it up", file=file, line=line
-            )
+        if path.exists() and not path.is_file():  # a folder, a FIFO or a device would block or fail
+            raise refuse(f"{what} {path} is not a regular file", "name a YAML or text file")
+        check_file_size(f"{what} {path}", path.stat().st_size, limit=MAX_FILE_BYTES, error=refuse)
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BlueprintError(
@@ -83,6 +91,20 @@ def _read_text(path: Path, *, what: str, file: str | None = None, line: int | No
         raise BlueprintError(
             f"cannot read {what} {path}: {exc}", "check the file is readable UTF-8 text", file=file, line=line
         ) from None
+
+
+def _inside(path: Path, root: Path, *, what: str, named: str, reader: Reader, line: int | None) -> Path:
+    """``path`` if it resolves (symbolic links followed) to a file inside ``root``, else a located error."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root):
+        raise reader.error(
+            f"{what} {named!r} is outside the blueprint's folder {root}"
+            + (f" (it leads to {resolved})" if path.is_symlink() else ""),
+            "keep module and prompt files inside the blueprint's folder or below it "
+            "(copy the file there; symbolic links may not point out of it)",
+            line,
+        )
+    return path
 
 
 def _parse_yaml(path: Path, text: str) -> Any:
@@ -118,20 +140,28 @@ class _Loader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.root = path.parent.resolve()
+        """Module and prompt files of this blueprint must resolve to a path inside this folder."""
         self.reader = Reader(str(path))
         self.producers: dict[Path, ProducerDef] = {}
 
-    def prompt_reader(self, base: Path, reader: Reader) -> Callable[[str, int | None], str]:
-        """Reads a ``promptFile`` relative to ``base``; errors point at the line that names it."""
+    def prompt_reader(self, base: Path, reader: Reader, root: Path) -> Callable[[str, int | None], str]:
+        """Reads a ``promptFile`` relative to ``base`` (inside ``root``); errors point at the naming line."""
 
         def read(relative: str, line: int | None) -> str:
-            return _read_text(base / relative, what="prompt file", file=reader.file, line=line)
+            path = _inside(
+                base / relative, root, what="prompt file", named=relative, reader=reader, line=line
+            )
+            return _read_text(path, what="prompt file", file=reader.file, line=line)
 
         return read
 
     def producer_file(self, uses: str, line: int | None) -> ProducerDef:
         if uses.endswith((".yaml", ".yml")):
-            path = self.path.parent / uses
+            root = self.root
+            path = _inside(
+                self.path.parent / uses, root, what="module file", named=uses, reader=self.reader, line=line
+            )
         else:
             modules = bundled_module_names()
             if uses not in modules:
@@ -140,12 +170,15 @@ class _Loader:
                     f"{did_you_mean(uses, modules, 'modules')}; or give a path ending in .yaml",
                     line,
                 )
+            root = bundled_root().resolve()
             path = bundled_root() / "modules" / f"{uses}.yaml"
         key = path.resolve()
         if key not in self.producers:
             data = _parse_yaml(path, _read_text(path, what="module file", file=self.reader.file, line=line))
             reader = Reader(str(path))
-            self.producers[key] = parse_producer(reader, data, 1, self.prompt_reader(path.parent, reader))
+            self.producers[key] = parse_producer(
+                reader, data, 1, self.prompt_reader(path.parent, reader, root)
+            )
         return self.producers[key]
 
     def module(self, data: Any, line: int | None) -> ModuleSpec:
@@ -166,7 +199,10 @@ class _Loader:
             producer = self.producer_file(uses, line_of(data, "use"))
         else:
             producer = parse_producer(
-                reader, data["define"], line_of(data, "define"), self.prompt_reader(self.path.parent, reader)
+                reader,
+                data["define"],
+                line_of(data, "define"),
+                self.prompt_reader(self.path.parent, reader, self.root),
             )
         loop = reader.name(data, "loop", what) if data.get("loop") is not None else None
         raw_wires = data.get("inputs")

@@ -5,6 +5,12 @@ fix. PyYAML's plain ``safe_load`` forgets positions, so this loader subclasses :
 (it never constructs arbitrary Python objects) and builds :class:`LocatedDict` / :class:`LocatedList`
 that record ``node.start_mark.line + 1``. It also refuses duplicate keys, which PyYAML would otherwise
 resolve silently by keeping the last one, and non-text keys.
+
+Only plain data comes out: mappings, lists, text, numbers, booleans, null (and dates, which every field
+then refuses as "not text"). Tags that make other things (``!!binary``, ``!!set``, ``!!omap``,
+``!!pairs``; ``!!python/...`` is unknown to the safe loader) are refused, a value a tag cannot convert
+(``!!int x``) is a located error, and a document whose aliases would expand to more than
+:data:`~tutopanda.core.limits.MAX_YAML_VALUES` values ("billion laughs") is refused before anyone walks it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+
+from tutopanda.core.limits import MAX_YAML_VALUES
 
 __all__ = ["LocatedDict", "LocatedList", "YamlLocationError", "line_of", "load_located_yaml"]
 
@@ -66,6 +74,39 @@ _SafeBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 class _LocatedLoader(_SafeBase):  # type: ignore[misc]
     """SafeLoader whose mappings and sequences remember their lines."""
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Any failure converting ``node`` becomes a :class:`YamlLocationError` at its line.
+
+        PyYAML's constructors raise plain ``ValueError``/``TypeError``/… for values an explicit tag
+        cannot convert (``!!int x``, ``!!timestamp x``, ``!!map [1]``, an impossible date).
+        """
+        try:
+            return super().construct_object(node, deep=deep)
+        except (YamlLocationError, yaml.YAMLError, RecursionError):
+            raise
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
+            reason = f" ({exc})" if isinstance(exc, ValueError | OverflowError) else ""
+            raise YamlLocationError(
+                f"invalid YAML: cannot read the value {_shown(node)}{reason}",
+                node.start_mark.line + 1,
+                "write plain values; quote text that looks like a number, date or tag",
+            ) from None
+
+
+def _shown(node: yaml.Node) -> str:
+    value = node.value if isinstance(node, yaml.ScalarNode) else f"<{getattr(node, 'id', 'node')}>"
+    text = f"{node.tag.rsplit(':', 1)[-1]} {value!r}" if node.tag.startswith("tag:yaml.org") else repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _unsupported_tag(loader: _LocatedLoader, node: yaml.Node) -> Any:
+    name = node.tag.rsplit(":", 1)[-1]
+    raise YamlLocationError(
+        f"YAML tag !!{name} is not supported here",
+        node.start_mark.line + 1,
+        "write plain mappings, lists, text, numbers and booleans",
+    )
+
 
 def _construct_mapping(loader: _LocatedLoader, node: yaml.MappingNode) -> LocatedDict:
     loader.flatten_mapping(node)
@@ -98,13 +139,50 @@ def _construct_sequence(loader: _LocatedLoader, node: yaml.SequenceNode) -> Loca
 
 _LocatedLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _LocatedLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+for _tag in ("binary", "set", "omap", "pairs"):
+    _LocatedLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _unsupported_tag)
+
+
+def _expanded_size(data: Any, limit: int) -> int:
+    """How many values ``data`` holds with every alias counted in full; stops counting past ``limit``.
+
+    Aliases make several places share one object, so sizes are memoised per object: the walk is linear
+    in the document even when its expansion is exponential.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(value: Any) -> int:
+        if isinstance(value, dict | list):
+            known = sizes.get(id(value))
+            if known is not None:
+                return known
+            items = value.values() if isinstance(value, dict) else value
+            total = 1
+            for item in items:
+                total += size(item)
+                if total > limit:
+                    break
+            sizes[id(value)] = total
+            return total
+        return 1
+
+    return size(data)
 
 
 def load_located_yaml(text: str) -> Any:
     """Parse one YAML document safely; raise :class:`YamlLocationError` with the line on any problem."""
     loader = _LocatedLoader(text)
     try:
-        return loader.get_single_data()
+        data = loader.get_single_data()
+        count = _expanded_size(data, MAX_YAML_VALUES)
+        if count > MAX_YAML_VALUES:
+            raise YamlLocationError(
+                f"the YAML document holds more than {MAX_YAML_VALUES:,} values once its aliases (*name) "
+                "are expanded",
+                None,
+                "write the values out, or use fewer aliases (the limit is MAX_YAML_VALUES, docs/cli.md)",
+            )
+        return data
     except YamlLocationError:
         raise
     except yaml.MarkedYAMLError as exc:
