@@ -34,6 +34,7 @@ from tutopanda.core.provider_contract import HandlerResolver, SecretResolver
 from tutopanda.core.run_record import run_record, save_run_record
 from tutopanda.core.runner import JobOutcome, ProgressSink, Runner, RunOptions
 from tutopanda.core.storage import StorageContext
+from tutopanda.core.store_scan import BlobPresence
 from tutopanda.core.trace import TraceIndex, input_value_hashes
 
 __all__ = ["BuildReport", "PreparedBuild", "plan_build", "prepare_build", "run_build"]
@@ -101,7 +102,8 @@ def prepare_build(
     store = ManifestStore(ctx, movie_id)
     snapshot = store.snapshot()
     index = TraceIndex.from_events(artefact_log(ctx, movie_id))
-    state = BuildState(movie.graph, index, input_value_hashes(movie.input_values()))
+    values = input_value_hashes(movie.input_values())
+    state = BuildState(movie.graph, index, values, blob_present=BlobPresence(ctx, movie_id))
     plan = compute_plan(
         movie_id=movie_id,
         state=state,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tutopanda.core.blueprint import Job, JobGraph
-from tutopanda.core.events import error_message
+from tutopanda.core.events import ArtefactEvent, error_message
 from tutopanda.core.manifest import Manifest
 from tutopanda.core.trace import TraceIndex, job_trace, variant_trace_json
 
@@ -78,6 +78,11 @@ class BuildState:
 
     ``traces[job_id]`` is the job's trace hash (None while an upstream is dirty); the artefact hash of an
     id is what :meth:`TraceIndex.resolve` finds for its producer's trace.
+
+    ``blob_present(hash)``, when given, says whether a blob is still stored: an output whose event names
+    a blob that is gone (deleted by hand, removed by ``verify --repair`` as corrupt, or by
+    ``gc --prune-trace``) counts as missing, so the job runs again instead of its consumers failing on
+    the absent bytes. Without it every recorded blob is assumed present.
     """
 
     graph: JobGraph
@@ -85,6 +90,7 @@ class BuildState:
     input_hashes: Mapping[str, str]
     traces: dict[str, str | None] = field(default_factory=dict)
     _variants: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    blob_present: Callable[[str], bool] | None = None
 
     def artefact_event_hash(self, artefact_id: str) -> str | None:
         """The blob hash standing for ``artefact_id`` now, or None if unknown/missing."""
@@ -116,8 +122,15 @@ class BuildState:
         return job_trace(job, hashes.__getitem__, variant_json=self._variants[key])
 
     def missing_outputs(self, job: Job, trace: str) -> list[str]:
-        """Outputs of ``job`` with no override and no succeeded event for ``trace``."""
-        return [a.id for a in job.produces if self.index.resolve(a.id, trace) is None]
+        """Outputs of ``job`` with no override and no succeeded event for ``trace``, or whose blob is gone."""
+        return [a.id for a in job.produces if not self._stored(self.index.resolve(a.id, trace))]
+
+    def _stored(self, event: ArtefactEvent | None) -> bool:
+        if event is None:
+            return False
+        if self.blob_present is None or event.blob is None:
+            return True
+        return self.blob_present(event.blob.hash)
 
 
 def compute_layers(graph: JobGraph) -> dict[str, int]:
@@ -204,6 +217,11 @@ def _reasons_for_known_trace(
     reasons: list[DirtyReason] = []
     never_built: list[str] = []
     for artefact_id in missing:
+        stored = state.index.resolve(artefact_id, trace)
+        if stored is not None and stored.blob is not None:  # recorded, but its blob is gone
+            gone = f"{artefact_id}: its stored blob {stored.blob.hash[:12]}… is gone"
+            reasons.append(DirtyReason("blob-missing", gone))
+            continue
         latest = state.index.latest(artefact_id)
         if latest is None:
             never_built.append(artefact_id)

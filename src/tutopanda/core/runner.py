@@ -239,7 +239,9 @@ class Runner:
         self.options = options
         self._secrets = secrets
         self._log = artefact_log
-        self._blobs = BlobStore(ctx, movie_id)
+        # Upstream bytes are re-hashed as they are read: a corrupt blob fails the job that reads it
+        # with a clear message instead of feeding it garbage (text/JSON when read; streams at their end).
+        self._blobs = BlobStore(ctx, movie_id, verify_on_read=True)
         self._progress = progress
         self._logger = logger or ctx.logger
         self._limiters: dict[str, _Limiter] = {}
