@@ -16,6 +16,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -23,19 +24,21 @@ from pydantic import BaseModel, ValidationError
 from tutopanda.core.json_file import validation_summary
 from tutopanda.core.storage import StorageContext, storage_error
 
-__all__ = ["LogLine", "blob_hashes_in", "input_blob_hashes", "scan_log"]
+__all__ = ["LogLine", "blob_hashes_in", "input_blob_hashes", "log_segments", "scan_log"]
 
 EventT = TypeVar("EventT", bound=BaseModel)
 
+_SEGMENT = re.compile(r"[0-9]{10}\.jsonl")
 _HEX64 = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
 @dataclass(frozen=True)
 class LogLine(Generic[EventT]):
-    """One line of a log: 1-based ``number``, byte ``offset`` of its start, its bytes (newline included).
+    """One line of a log: 1-based ``number``, its bytes (newline included), and where it is: the
+    ``file`` holding it and the byte ``offset`` of its start in that file.
 
-    ``torn`` marks bytes after the last newline (a write that was cut short). ``event`` is the parsed
-    event, or None with ``error`` saying why (``blank`` lines have neither).
+    ``torn`` marks bytes after the last newline of a plain log (a write that was cut short). ``event`` is
+    the parsed event, or None with ``error`` saying why (``blank`` lines have neither).
     """
 
     number: int
@@ -44,14 +47,42 @@ class LogLine(Generic[EventT]):
     torn: bool
     event: EventT | None
     error: str | None
+    file: str = ""
 
     @property
     def blank(self) -> bool:
         return not self.raw.strip()
 
 
+def log_segments(ctx: StorageContext, path: str) -> list[str] | None:
+    """The segment files of a *segmented* log (object stores: a folder of ``0000000001.jsonl``…), in
+    order; None when ``path`` is a plain file (or absent)."""
+    try:
+        is_dir = Path(path).is_dir() if ctx.is_local else bool(ctx.fs.isdir(path))
+    except OSError as exc:
+        raise storage_error(exc, "inspecting", path) from exc
+    if not is_dir:
+        return None
+    return [ctx.join(path, name) for name in ctx.list_names(path) if _SEGMENT.fullmatch(name)]
+
+
 def scan_log(ctx: StorageContext, path: str, kind: type[EventT]) -> Iterator[LogLine[EventT]]:
-    """Every line of the log at ``path`` (nothing if the file does not exist), one at a time."""
+    """Every line of the log at ``path`` (nothing if it does not exist), one at a time.
+
+    A segmented log is read segment by segment, numbering lines across them; a segment is written
+    whole, so one that does not end with a newline holds an unreadable line, not a torn one.
+    """
+    segments = log_segments(ctx, path)
+    number = 0
+    for file in segments if segments is not None else [path]:
+        for line in _scan_file(ctx, file, kind, number, segmented=segments is not None):
+            number = line.number
+            yield line
+
+
+def _scan_file(
+    ctx: StorageContext, path: str, kind: type[EventT], before: int, *, segmented: bool
+) -> Iterator[LogLine[EventT]]:
     with contextlib.ExitStack() as stack:
         try:
             stream = stack.enter_context(ctx.open_read(path))
@@ -59,18 +90,20 @@ def scan_log(ctx: StorageContext, path: str, kind: type[EventT]) -> Iterator[Log
             return
         offset = 0
         try:
-            for number, raw in enumerate(stream, 1):
-                torn = not raw.endswith(b"\n")
+            for number, raw in enumerate(stream, before + 1):
+                torn = not raw.endswith(b"\n") and not segmented
                 event: EventT | None = None
                 error: str | None = None
                 if torn:
                     error = "torn last line (no trailing newline: a write was interrupted)"
+                elif not raw.endswith(b"\n"):
+                    error = "a segment that does not end with a newline"
                 elif raw.strip():
                     try:
                         event = kind.model_validate_json(raw)
                     except ValidationError as exc:
                         error = validation_summary(exc)
-                yield LogLine(number, offset, raw, torn, event, error)
+                yield LogLine(number, offset, raw, torn, event, error, path)
                 offset += len(raw)
         except OSError as exc:
             raise storage_error(exc, "reading", path) from exc

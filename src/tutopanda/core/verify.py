@@ -54,7 +54,7 @@ from tutopanda.core.blob_ref import BlobRef
 from tutopanda.core.blob_store import hash_file
 from tutopanda.core.errors import CorruptDataError, LockHeldError, TutopandaError, UsageError
 from tutopanda.core.event_log import APPEND_LOCK_TIMEOUT
-from tutopanda.core.event_scan import LogLine, input_blob_hashes, scan_log
+from tutopanda.core.event_scan import LogLine, input_blob_hashes, log_segments, scan_log
 from tutopanda.core.events import ArtefactEvent, InputEvent
 from tutopanda.core.hashing import hash_stream, sha256_hex
 from tutopanda.core.locks import MovieLock, movie_lock
@@ -199,6 +199,7 @@ class _ManifestFile:
 class _LogState:
     name: str
     path: str
+    segmented: bool = False
     torn: LogLine[Any] | None = None
     unreadable: list[LogLine[Any]] = field(default_factory=list)
 
@@ -393,7 +394,7 @@ def _check_logs(ctx: StorageContext, found: _Inspection) -> None:
     events = 0
     for name, kind in _LOGS:
         path = ctx.join(found.paths.events_dir, f"{name}.log")
-        state = _LogState(name, path)
+        state = _LogState(name, path, segmented=log_segments(ctx, path) is not None)
         found.logs.append(state)
         for line in scan_log(ctx, path, kind):
             if line.torn:
@@ -422,13 +423,19 @@ def _check_logs(ctx: StorageContext, found: _Inspection) -> None:
                 )
             )
         for line in state.unreadable:
+            if state.segmented:  # segments are immutable: nothing to blank, and readers skip it anyway
+                where, repairable = found.relative(line.file), False
+                hint = "segments are never rewritten; readers skip the line (inspect it by hand)"
+            else:
+                where, repairable = relative, True
+                hint = f"--repair blanks it (keeping the bytes in {relative}{_REJECTED_SUFFIX})"
             found.problems.append(
                 Problem(
                     "event-unreadable",
-                    relative,
+                    where,
                     f"line {line.number} is unreadable ({line.error}); readers skip it",
-                    repairable=True,
-                    hint=f"--repair blanks it (keeping the bytes in {relative}{_REJECTED_SUFFIX})",
+                    repairable=repairable,
+                    hint=hint,
                 )
             )
     corrupt = {blob.hash for blob in found.corrupt_blobs}
@@ -680,7 +687,7 @@ def _repair_log_fsspec(ctx: StorageContext, movie_id: str, state: _LogState) -> 
 def _repair_logs(ctx: StorageContext, movie_id: str, found: _Inspection) -> list[Repair]:
     repairs: list[Repair] = []
     for state in found.logs:
-        if state.torn is None and not state.unreadable:
+        if state.segmented or (state.torn is None and not state.unreadable):
             continue
         try:
             if ctx.is_local:
