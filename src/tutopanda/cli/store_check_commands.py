@@ -92,6 +92,9 @@ def _print_verify(reports: list[VerifyReport], *, show_movie: bool) -> None:
     if problems:
         columns = ("severity", "kind", "path", "problem", "what to do")
         table = make_table(*(("movie", *columns) if show_movie else columns))
+        for column in table.columns:
+            if column.header in ("severity", "kind"):
+                column.no_wrap = True  # short codes scripts grep for: never split them
         for movie_id, problem in problems:
             severity = "[red]error[/red]" if problem.severity == "error" else "[yellow]warning[/yellow]"
             what = problem.hint or ""
