@@ -12,6 +12,10 @@ dies, so a crashed build never leaves a stale lock). The lock files live in ``<m
 holder's details are written beside the lock as ``<name>.holder.json`` purely for the error message.
 Other backends (``memory://`` and object stores) get an in-process lock: ``memory://`` is private to the
 process anyway; for shared object stores this is a documented limitation.
+
+A command whose steps each take the ``build`` lock (``edit``: check the edits, record them, build) holds
+it for all of them with :func:`holding_movie_lock`: the steps' own ``movie_lock`` calls in the same
+context join the held lock instead of being refused by it, and no other process gets in between.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import os
 import socket
 import sys
 import threading
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
@@ -31,7 +37,7 @@ import filelock
 from tutopanda.core.errors import LockHeldError, StorageError
 from tutopanda.core.storage import StorageContext, storage_error, validate_relative_path
 
-__all__ = ["LOCKS_DIR", "LockHolder", "MovieLock", "movie_lock"]
+__all__ = ["LOCKS_DIR", "LockHolder", "MovieLock", "holding_movie_lock", "movie_lock"]
 
 LOCKS_DIR = ".locks"
 """Directory inside a movie holding lock files (not part of the data contract; safe to delete when idle)."""
@@ -67,6 +73,10 @@ def _memory_lock_for(key: str) -> _MemoryLock:
         return _memory_locks.setdefault(key, _MemoryLock())
 
 
+_held_for_steps: ContextVar[frozenset[str]] = ContextVar("tutopanda_held_locks", default=frozenset())
+"""Keys of the locks :func:`holding_movie_lock` holds in this context (joined by nested takers)."""
+
+
 class MovieLock:
     """A named lock on one movie; use as a context manager (``with movie_lock(ctx, "demo"): ...``)."""
 
@@ -89,9 +99,21 @@ class MovieLock:
         self._holder_path = ctx.join(self._dir, f"{self.name}.holder.json")
         self._file_lock: filelock.BaseFileLock | None = None
         self._memory: _MemoryLock | None = None
+        self._joined = False
+
+    @property
+    def key(self) -> str:
+        """Identifies the lock across :class:`MovieLock` objects (storage root and lock file)."""
+        return f"{self._ctx.key}|{self._lock_path}"
 
     def acquire(self) -> MovieLock:
-        """Take the lock, waiting at most :attr:`timeout` seconds; raise :class:`LockHeldError` if not."""
+        """Take the lock, waiting at most :attr:`timeout` seconds; raise :class:`LockHeldError` if not.
+
+        Inside :func:`holding_movie_lock` for the same lock, join it instead (release is then a no-op).
+        """
+        if self.key in _held_for_steps.get():
+            self._joined = True
+            return self
         holder = LockHolder(os.getpid(), socket.gethostname(), self.command, self._ctx.clock.timestamp())
         if self._ctx.is_local:
             self._ctx.makedirs(self._dir)
@@ -119,6 +141,7 @@ class MovieLock:
 
     def release(self) -> None:
         """Release the lock (no-op if not held by this object)."""
+        self._joined = False
         if self._file_lock is not None:
             with contextlib.suppress(OSError):
                 Path(self._holder_path).unlink(missing_ok=True)
@@ -131,7 +154,7 @@ class MovieLock:
 
     @property
     def is_held(self) -> bool:
-        return self._file_lock is not None or self._memory is not None
+        return self._joined or self._file_lock is not None or self._memory is not None
 
     def _read_holder(self) -> LockHolder | None:
         try:
@@ -166,3 +189,25 @@ def movie_lock(
 ) -> MovieLock:
     """A :class:`MovieLock` (not yet acquired). ``timeout`` 0 = fail at once, < 0 = wait forever."""
     return MovieLock(ctx, movie_id, name, timeout=timeout, command=command)
+
+
+@contextlib.contextmanager
+def holding_movie_lock(
+    ctx: StorageContext,
+    movie_id: str,
+    name: str = "build",
+    *,
+    timeout: float = 0.0,
+    command: str | None = None,
+) -> Iterator[MovieLock]:
+    """Hold a lock for several steps of one command: nested takers of it in this context join it.
+
+    Raises :class:`LockHeldError` like :func:`movie_lock` when another process (or another holder in
+    this process) has it.
+    """
+    with movie_lock(ctx, movie_id, name, timeout=timeout, command=command) as lock:
+        token = _held_for_steps.set(_held_for_steps.get() | {lock.key})
+        try:
+            yield lock
+        finally:
+            _held_for_steps.reset(token)

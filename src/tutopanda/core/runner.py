@@ -11,6 +11,10 @@ Guarantees (each tested):
   requests per minute), shared by every job with the same limits key.
 * **Retries** with exponential backoff and full jitter for errors a handler marks retryable
   (``retry_after`` is honoured as a minimum).
+* **A deadline per call.** A call still running after the job's ``jobTimeoutSeconds`` (config; default
+  :data:`DEFAULT_JOB_TIMEOUT`, or twice the handler's own ``timeoutSeconds`` when that is longer) is
+  cancelled and the job fails (not retried); the other jobs go on. A hung handler thread is left behind
+  rather than waited for (see :func:`stuck_threads`).
 * Jobs downstream of a failed job are ``blocked`` (not attempted) and retried by the next build.
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -50,9 +55,21 @@ from tutopanda.core.provider_contract import (
 )
 from tutopanda.core.storage import StorageContext
 
-__all__ = ["JobOutcome", "ProgressSink", "RunOptions", "Runner"]
+__all__ = [
+    "DEFAULT_JOB_TIMEOUT",
+    "JobOutcome",
+    "ProgressSink",
+    "RunOptions",
+    "Runner",
+    "call_deadline",
+    "stuck_threads",
+]
 
 JobStatus = Literal["succeeded", "failed", "cached", "blocked", "not-run"]
+
+DEFAULT_JOB_TIMEOUT = 3600.0
+"""Seconds one call of a job may take when its config sets no ``jobTimeoutSeconds``: a backstop against
+a provider that never answers, far above any real call (handlers enforce their own, shorter timeouts)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,9 @@ class RunOptions:
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     seed: int | None = None
+    job_timeout: float | None = DEFAULT_JOB_TIMEOUT
+    """Default deadline of one call (seconds) for jobs whose config has no ``jobTimeoutSeconds``;
+    None: no deadline."""
 
 
 @dataclass
@@ -170,7 +190,17 @@ def _decode(kind: str, data: bytes) -> Any:
 
 
 _NOT_STARTED = "not started: the run is stopping"
+
+
+def _timeout_message(deadline: float | None) -> str:
+    return (
+        f"timed out: no result after {deadline:g} s (the job's deadline, config jobTimeoutSeconds); "
+        "the call was cancelled"
+    )
+
+
 _N = TypeVar("_N", int, float)
+_R = TypeVar("_R")
 
 
 def _stricter(first: _N | None, second: _N | None) -> _N | None:
@@ -212,6 +242,60 @@ def config_throttles(jobs: Iterable[Job]) -> dict[str, tuple[int | None, float |
     return found
 
 
+def _seconds(value: object) -> float | None:
+    """``value`` as a positive number of seconds, or None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return None
+    return float(value)
+
+
+def call_deadline(config: Mapping[str, Any], default: float | None, where: str) -> float | None:
+    """Seconds one call of a job with ``config`` may run before the runner cancels it (None: no limit).
+
+    ``jobTimeoutSeconds`` when the config sets it (a number > 0, else :class:`ProviderConfigError`
+    naming ``where``); otherwise ``default``, raised to twice the handler's own ``timeoutSeconds`` when
+    that is longer (a handler's timeout covers one request or one prediction, not the downloads after
+    it, and it should fire first: its error says more and is retried).
+    """
+    if "jobTimeoutSeconds" in config:
+        seconds = _seconds(config["jobTimeoutSeconds"])
+        if seconds is None:
+            raise ProviderConfigError(
+                f"{where}: jobTimeoutSeconds must be a number of seconds > 0, "
+                f"not {config['jobTimeoutSeconds']!r}",
+                "fix it in the module's provider config (providers.json or the settings' config file)",
+            )
+        return seconds
+    if default is None:
+        return None
+    own = _seconds(config.get("timeoutSeconds"))
+    return max(default, 2 * own) if own is not None else default
+
+
+_abandoned: list[str] = []
+"""Name prefixes of handler thread pools left running: a call cancelled at its deadline or by Ctrl-C
+may still block one of their threads."""
+
+
+def stuck_threads(wait: float = 0.0) -> list[threading.Thread]:
+    """Threads still running a handler call that was cancelled (Python cannot stop a thread).
+
+    Waits up to ``wait`` seconds in all for them to end first. The CLI exits without joining the ones
+    left, so a provider that hangs in blocking code cannot keep the process alive after the build
+    reported and committed.
+    """
+    prefixes = tuple(_abandoned)
+    if not prefixes:
+        return []
+    deadline = time.monotonic() + wait
+    alive = [
+        thread for thread in threading.enumerate() if thread.name.startswith(prefixes) and thread.is_alive()
+    ]
+    for thread in alive:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [thread for thread in alive if thread.is_alive()]
+
+
 class Runner:
     """Runs one plan against one movie: construct, then ``await runner.run()``; ``outcomes`` fill in."""
 
@@ -250,6 +334,11 @@ class Runner:
         self._random = random.Random(options.seed)
         self._failed_jobs: set[str] = set()
         self._throttles = config_throttles(planned.job for planned in plan.jobs)
+        for planned in plan.jobs:  # a bad jobTimeoutSeconds is refused before any call
+            call_deadline(planned.job.variant.config, options.job_timeout, planned.job.id)
+        self._timed_out = False
+        self._store_pool: ThreadPoolExecutor | None = None
+        """Where results are stored (created by :meth:`run`)."""
         self.stopped: str | None = None
         """Why the run stopped starting jobs (a provider refused the account), or None."""
         self.stopped_hint: str | None = None
@@ -278,18 +367,44 @@ class Runner:
         # Storing results is fsync-bound I/O done in threads: one thread per job in flight lets the
         # durable writes overlap instead of queueing behind the default pool's few workers.
         workers = max(4, self.options.concurrency + 2)
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(workers, "tutopanda-store"))
-        for index, layer in enumerate(self.plan.layers):
-            if not layer:
-                continue
-            if self.options.up_to_layer is not None and index > self.options.up_to_layer:
-                break
-            if self._progress:
-                self._progress.layer_started(index, len(layer))
-            async with asyncio.TaskGroup() as group:
-                for planned in layer:
-                    group.create_task(self._run_job(planned))
+        loop = asyncio.get_running_loop()
+        prefix = f"tutopanda-run-{id(self):x}"
+        # Two pools: the runner's own (storing results) and the loop's default one, where handlers'
+        # asyncio.to_thread work runs. A store is always finished before the build commits; a handler
+        # thread whose call was cancelled (deadline, Ctrl-C) is never waited for.
+        self._store_pool = ThreadPoolExecutor(workers, f"{prefix}-store")
+        calls_pool = ThreadPoolExecutor(workers, f"{prefix}-call")
+        loop.set_default_executor(calls_pool)
+        finished = False
+        try:
+            for index, layer in enumerate(self.plan.layers):
+                if not layer:
+                    continue
+                if self.options.up_to_layer is not None and index > self.options.up_to_layer:
+                    break
+                if self._progress:
+                    self._progress.layer_started(index, len(layer))
+                async with asyncio.TaskGroup() as group:
+                    for planned in layer:
+                        group.create_task(self._run_job(planned))
+            finished = True
+        finally:
+            # Results already handed to the store are written (and indexed) before anything commits;
+            # each takes milliseconds. Waiting blocks the loop, which has nothing left to run.
+            self._store_pool.shutdown(wait=True)
+            if self._timed_out or not finished:
+                # asyncio.run would wait for a thread blocked in a cancelled call before the build could
+                # commit: hand the loop an empty pool instead and leave those threads behind.
+                loop.set_default_executor(ThreadPoolExecutor(1, f"{prefix}-idle"))
+                calls_pool.shutdown(wait=False)
+                _abandoned.append(f"{prefix}-call")
         return self.outcomes
+
+    async def _stored(self, function: Callable[..., _R], *args: Any) -> _R:
+        """``function(*args)`` in the runner's store pool (blocking, fsync-bound I/O)."""
+        if self._store_pool is None:
+            raise RuntimeError("the runner stores results only while run() runs")
+        return await asyncio.get_running_loop().run_in_executor(self._store_pool, function, *args)
 
     def _limiter(self, handler: ProviderHandler) -> _Limiter:
         """The throttle shared by every job on ``handler.limits.key``.
@@ -330,7 +445,7 @@ class Runner:
             context = self._context(job, handler)
         except (TutopandaError, ValueError) as exc:  # e.g. an upstream artefact that cannot be read
             message = exc.message if isinstance(exc, TutopandaError) else f"cannot read an input: {exc}"
-            await asyncio.to_thread(self._record_failure, job, handler, trace, message)
+            await self._stored(self._record_failure, job, handler, trace, message)
             self._finish(outcome, "failed", error=message, failed=True)
             return
         result, error, attempts = await self._call_with_retries(job, handler, context, outcome)
@@ -339,13 +454,13 @@ class Runner:
             self._finish(outcome, "blocked", error=f"not run: {self.stopped}", failed=True)
             return
         if result is None:
-            await asyncio.to_thread(self._record_failure, job, handler, trace, error or "unknown error")
+            await self._stored(self._record_failure, job, handler, trace, error or "unknown error")
             handler, result, error = await self._try_fallbacks(job, handler, trace, error, outcome)
         if result is None:
             self._finish(outcome, "failed", error=error, failed=True)
             return
         outcome.cost = result.cost
-        stored = await asyncio.to_thread(self._store_result, job, handler, trace, result)
+        stored = await self._stored(self._store_result, job, handler, trace, result)
         outcome.artefacts = [event.artefact_id for event in stored if event.status == "succeeded"]
         failures = [event for event in stored if event.status != "succeeded"]
         if failures:
@@ -389,8 +504,18 @@ class Runner:
                     began = time.monotonic()
                     if outcome.started is None:
                         outcome.started = began - self._t0
+                    deadline = call_deadline(context.config, self.options.job_timeout, job.id)
+                    scope = asyncio.timeout(deadline)
                     try:
-                        return await handler.produce(replace(context, attempt=attempt)), None, attempt
+                        async with scope:
+                            return await handler.produce(replace(context, attempt=attempt)), None, attempt
+                    except TimeoutError:
+                        if not scope.expired():
+                            raise  # the handler's own TimeoutError: handled below like any error
+                        # Cancelled at the deadline. Not retried: a call that hung once would most
+                        # likely hang again; the next build runs the job again.
+                        self._timed_out = True
+                        return None, _timeout_message(deadline), attempt
                     finally:
                         ended = time.monotonic()
                         outcome.duration += ended - began
@@ -449,9 +574,7 @@ class Runner:
                 outcome.provider, outcome.model = candidate.provider, candidate.model
                 result.diagnostics = {**result.diagnostics, "fallbackFrom": primary}
                 return candidate, result, None
-            await asyncio.to_thread(
-                self._record_failure, job, candidate, trace, fallback_error or "unknown error"
-            )
+            await self._stored(self._record_failure, job, candidate, trace, fallback_error or "unknown error")
             handler, error = (
                 candidate,
                 f"{error}; fallback {variant.provider}/{variant.model}: {fallback_error}",

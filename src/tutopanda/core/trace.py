@@ -44,7 +44,9 @@ __all__ = [
 TRACE_VERSION = 1
 """Bumped only if the trace recipe changes (which makes every stored trace stale)."""
 
-OPERATIONAL_CONFIG_KEYS = frozenset({"maxInFlight", "requestsPerMinute", "timeoutSeconds", "waitSeconds"})
+OPERATIONAL_CONFIG_KEYS = frozenset(
+    {"jobTimeoutSeconds", "maxInFlight", "requestsPerMinute", "timeoutSeconds", "waitSeconds"}
+)
 """Variant config keys that change *how* calls are made (throttles, patience), never *what* they make:
 left out of traces, so tuning them never re-runs (or re-pays for) a job."""
 

@@ -21,7 +21,11 @@ from tutopanda.providers.pricing import price_for
 
 __all__ = ["LiveHandler", "config_limits"]
 
-_ALWAYS_ALLOWED = frozenset({"maxInFlight", "requestsPerMinute", "timeoutSeconds", "waitSeconds"})
+_ALWAYS_ALLOWED = frozenset(
+    {"jobTimeoutSeconds", "maxInFlight", "requestsPerMinute", "timeoutSeconds", "waitSeconds"}
+)
+"""The operational keys (core.trace.OPERATIONAL_CONFIG_KEYS): throttles and deadlines, read by the runner
+or by every handler."""
 
 
 def config_limits(
@@ -49,7 +53,8 @@ class LiveHandler:
     kinds: ClassVar[frozenset[str]] = frozenset()
     config_keys: ClassVar[frozenset[str] | None] = None
     """The variant config keys this handler reads (None: not checked). Throttle and patience keys
-    (``maxInFlight``, ``requestsPerMinute``, ``timeoutSeconds``, ``waitSeconds``) are always allowed."""
+    (``maxInFlight``, ``requestsPerMinute``, ``timeoutSeconds``, ``waitSeconds``, and the runner's
+    ``jobTimeoutSeconds``) are always allowed."""
     default_max_in_flight: ClassVar[int | None] = 4
     default_requests_per_minute: ClassVar[float | None] = None
 

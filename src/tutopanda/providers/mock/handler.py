@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,9 @@ __all__ = ["MOCK_KINDS", "MockHandler"]
 
 MOCK_KINDS: frozenset[str] = frozenset(PRODUCER_KINDS)
 """The producer kinds the bundled modules declare; the mock is registered for exactly these."""
+
+_NEVER = threading.Event()
+"""What ``hangInThread`` calls wait for: never set (the knob is for subprocess tests)."""
 
 
 class MockHandler:
@@ -110,6 +114,11 @@ class MockHandler:
         options = self.options.for_job(context.config)
         if options.latency > 0:
             await asyncio.sleep(options.latency)
+        if context.job_id in options.hang_jobs:
+            if options.hang_in_thread:
+                await asyncio.to_thread(_NEVER.wait)
+            else:
+                await asyncio.Event().wait()
         self._inject_failure(context, options)
         digest = job_digest(context)
         artefacts = await asyncio.to_thread(build_artefacts, context, digest, sample_rate=options.sample_rate)

@@ -62,6 +62,14 @@ class MockOptions(BaseModel):
     empty_artefacts: tuple[str, ...] = Field(
         default=(), description="Artefact ids returned as succeeded but EMPTY (a contract breach)."
     )
+    hang_jobs: tuple[str, ...] = Field(
+        default=(), description="Job ids whose calls never return (until the runner's deadline cancels them)."
+    )
+    hang_in_thread: bool = Field(
+        default=False,
+        description="hangJobs block a worker thread (like blocking code without a timeout: cancelling the "
+        "call cannot stop it) instead of waiting in asyncio.",
+    )
     sample_rate: int = Field(default=8000, ge=1000, le=48000, description="Sample rate of mock WAVs (Hz).")
     max_in_flight: int | None = Field(default=None, ge=1, description="limits.max_in_flight.")
     requests_per_minute: float | None = Field(default=None, gt=0, description="limits.requests_per_minute.")
