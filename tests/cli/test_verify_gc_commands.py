@@ -46,7 +46,7 @@ def movie_dir(cli: MovieCli) -> Path:
 
 
 def current_blob(cli: MovieCli, artefact_id: str) -> Path:
-    digest = cli.manifest(M)["artefacts"][artefact_id]["hash"]
+    digest: str = cli.manifest(M)["artefacts"][artefact_id]["hash"]
     [path] = (movie_dir(cli) / "blobs" / digest[:2]).glob(f"{digest}.*")
     return path
 
