@@ -151,6 +151,8 @@ def scan_movie(ctx: StorageContext, movie_id: str) -> MovieScan:
 def blob_hashes(ctx: StorageContext, movie_id: str) -> set[str]:
     """The hashes of every blob file of ``movie_id`` (names only: nothing is read or stat'ed)."""
     blobs_dir = movie_paths(ctx, movie_id).blobs_dir
+    if ctx.is_local:
+        return _local_blob_hashes(blobs_dir)
     found: set[str] = set()
     for shard in ctx.list_names(blobs_dir):
         if not _SHARD.fullmatch(shard):
@@ -159,6 +161,24 @@ def blob_hashes(ctx: StorageContext, movie_id: str) -> set[str]:
             match = _BLOB_NAME.fullmatch(name)
             if match and match.group(1)[:2] == shard:
                 found.add(match.group(1))
+    return found
+
+
+def _local_blob_hashes(blobs_dir: str) -> set[str]:
+    """:func:`blob_hashes` with bare ``scandir`` calls (the planner asks on every plan: keep it cheap)."""
+    found: set[str] = set()
+    try:
+        shards = [entry for entry in os.scandir(blobs_dir) if len(entry.name) == 2 and entry.is_dir()]
+        for shard in shards:
+            with os.scandir(shard.path) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if len(name) > 65 and name[64] == "." and name.startswith(shard.name):
+                        found.add(name[:64])
+    except FileNotFoundError:
+        return found
+    except OSError as exc:
+        raise storage_error(exc, "listing", blobs_dir) from exc
     return found
 
 
