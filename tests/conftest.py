@@ -6,6 +6,7 @@ and builds default to the mock providers (``TUTOPANDA_PROVIDERS=mock``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,3 +20,20 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     # Builds in tests use the deterministic mocks unless a test asks for --providers live explicitly.
     monkeypatch.setenv("TUTOPANDA_PROVIDERS", "mock")
     return home
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A loopback S3 server (moto) for the whole session; see ``tests/object_store.py``."""
+    from tests.object_store import s3_endpoint as start
+
+    with start() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def s3_bucket(s3_endpoint: str) -> str:
+    """One bucket for the session; tests use their own prefixes inside it."""
+    from tests.object_store import make_bucket
+
+    return make_bucket()

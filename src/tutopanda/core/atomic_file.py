@@ -3,8 +3,8 @@
 A reader (or a process started after a crash) must see either the old file or the new one, never a
 half-written mix: ``current.json`` and manifests depend on it. On the local filesystem we write a temp
 file next to the target, ``fsync`` it, ``rename`` it over the target (atomic on POSIX) and ``fsync`` the
-directory so the rename itself survives a power cut. Other fsspec backends get "write temp, then move",
-which is the best their API offers (object stores make a single ``put`` visible atomically anyway).
+directory so the rename itself survives a power cut. Other fsspec backends get one whole-content write
+(``pipe_file``): object stores make a single ``PUT`` visible atomically, and have no cheap rename.
 
 Temp files are named ``.<name>.tmp-<pid>-<random>``: hidden, recognisable (:func:`is_temp_name`) and
 never mistaken for data, so leftovers from a crash are ignored by readers and removed by
@@ -20,7 +20,6 @@ import contextlib
 import errno
 import os
 import secrets
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,12 +101,10 @@ def write_atomic(
         _step(hook, "before-temp-write", path)
         if ctx.is_local:
             _write_local(tmp, path, data, hook)
-        else:
-            with ctx.fs.open(tmp, "wb") as stream:
-                stream.write(data)
+        else:  # one PUT: other backends (object stores above all) make a whole write visible at once
             _step(hook, "after-temp-write", path)
             _step(hook, "after-fsync", path)
-            ctx.fs.mv(tmp, path)
+            ctx.fs.pipe_file(path, bytes(data))
     except OSError as exc:
         _discard(ctx, tmp)
         raise storage_error(exc, "writing", path) from exc
@@ -194,12 +191,9 @@ def clean_temp_files(ctx: StorageContext, directory: str, *, older_than: float |
         if not is_temp_name(name):
             continue
         path = ctx.join(directory, name)
-        if older_than is not None and ctx.is_local:
-            try:
-                age = time.time() - Path(path).stat().st_mtime
-            except FileNotFoundError:
-                continue
-            if age < older_than:
+        if older_than is not None:
+            age = ctx.modified_age(path)
+            if age is None or age < older_than:  # gone, too young, or of unknown age: leave it
                 continue
         ctx.remove(path)
         removed.append(path)

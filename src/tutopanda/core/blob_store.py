@@ -3,7 +3,8 @@
 A blob's name is the SHA-256 of its bytes, so storing the same bytes twice writes them once (the second
 put only hashes), and a blob file is never modified after it appears. Puts stream: bytes go to a temp
 file under ``blobs/.tmp/`` while being hashed, and the finished file is renamed into place — a reader
-never sees a partial blob, and a 1 GiB payload needs no more than one chunk of memory.
+never sees a partial blob, and a 1 GiB payload needs no more than one chunk of memory. On object stores
+(no rename) the hashing happens in a local spool first and the upload goes straight to the final name.
 
 With ``verify_on_read`` every read re-hashes the bytes and raises :class:`CorruptDataError` naming the
 blob if they no longer match (for streaming reads: when the stream has been read to the end).
@@ -15,6 +16,8 @@ import contextlib
 import hashlib
 import io
 import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +37,10 @@ __all__ = ["BlobStore", "Chunk", "hash_file"]
 
 Chunk = bytes | bytearray | memoryview
 """What a streaming put accepts from an iterator."""
+
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+"""Object stores: blobs up to this size are hashed in memory before the upload; bigger ones spill to a
+local temp file (the upload streams from it either way)."""
 
 
 def _file_chunks(path: str | Path) -> Iterator[memoryview]:
@@ -111,10 +118,10 @@ class BlobStore:
         """Where the blob ``ref`` lives (whether or not it exists)."""
         return self._paths.blob(ref.hash, ref.extension)
 
-    def _find(self, ref_or_hash: BlobRef | str) -> str | None:
+    def _find(self, ref_or_hash: BlobRef | str, *, assume_named: bool = False) -> str | None:
         if isinstance(ref_or_hash, BlobRef):
             path = self.path_of(ref_or_hash)
-            if self._ctx.exists(path):
+            if assume_named or self._ctx.exists(path):
                 return path
             blob_hash = ref_or_hash.hash
         else:
@@ -125,8 +132,8 @@ class BlobStore:
                 return self._ctx.join(shard, name)
         return None
 
-    def _require(self, ref_or_hash: BlobRef | str) -> tuple[str, str]:
-        path = self._find(ref_or_hash)
+    def _require(self, ref_or_hash: BlobRef | str, *, assume_named: bool = False) -> tuple[str, str]:
+        path = self._find(ref_or_hash, assume_named=assume_named)
         blob_hash = ref_or_hash.hash if isinstance(ref_or_hash, BlobRef) else ref_or_hash
         if path is None:
             raise BlobNotFoundError(
@@ -179,6 +186,8 @@ class BlobStore:
 
     def _commit(self, chunks: Iterable[Chunk], expected: BlobRef | None, *, mime_type: str = "") -> BlobRef:
         """Write chunks to a temp file while hashing, then rename it to its content address."""
+        if self._ctx.is_object_store:
+            return self._commit_object(chunks, expected, mime_type=mime_type)
         temp_dir = self._paths.blob_temp_dir
         self._ctx.makedirs(temp_dir)
         tmp = temp_path_for(self._ctx, self._ctx.join(temp_dir, "blob"), temp_dir)
@@ -205,6 +214,44 @@ class BlobStore:
         finally:
             with contextlib.suppress(OSError, StorageError):
                 self._ctx.remove(tmp)
+
+    def _commit_object(
+        self, chunks: Iterable[Chunk], expected: BlobRef | None, *, mime_type: str = ""
+    ) -> BlobRef:
+        """Object stores: spool locally while hashing, then upload once to the content address.
+
+        An object store has no rename (a "move" is a server-side copy plus a delete), so the name must be
+        known before the upload: the chunks go to a local spool file (in memory up to a few MiB) while
+        being hashed, and the finished spool is uploaded straight to ``blobs/<h>/<hash>.<ext>`` (multipart,
+        streamed from the spool, for big blobs). A partial upload never becomes visible, and the blob is
+        not uploaded at all when it is already stored.
+        """
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    spool.write(chunk)
+                    size += len(chunk)
+                ref = BlobRef(
+                    hash=digest.hexdigest(),
+                    size=size,
+                    mime_type=expected.mime_type if expected else mime_type,
+                )
+                if expected is not None and (ref.hash, ref.size) != (expected.hash, expected.size):
+                    raise StorageError(
+                        f"content changed while being stored (expected blob {expected.hash}, got {ref.hash})",
+                        "make sure nothing writes to the file while it is being stored, then retry",
+                    )
+                if expected is None and self._is_stored(ref):
+                    return ref
+                spool.seek(0)
+                with self._ctx.fs.open(self.path_of(ref), "wb") as stream:
+                    shutil.copyfileobj(spool, stream, CHUNK_SIZE)
+        except OSError as exc:
+            raise storage_error(exc, "writing a blob of movie", self.movie_id) from exc
+        return ref
 
     def _write_temp(self, tmp: str, chunks: Iterable[Chunk]) -> tuple[str, int]:
         digest = hashlib.sha256()
@@ -235,11 +282,17 @@ class BlobStore:
 
     def get_bytes(self, ref_or_hash: BlobRef | str) -> bytes:
         """All bytes of a blob (:class:`BlobNotFoundError` if it is missing)."""
-        path, blob_hash = self._require(ref_or_hash)
+        # A reference names its file: read it straight away (one request on an object store) and look
+        # for the hash under another extension only if that file is missing.
+        path, blob_hash = self._require(ref_or_hash, assume_named=True)
         try:
             data = self._ctx.read_bytes(path)
         except FileNotFoundError:
-            raise BlobNotFoundError(f"blob {blob_hash} vanished while being read", "retry") from None
+            path, blob_hash = self._require(ref_or_hash)
+            try:
+                data = self._ctx.read_bytes(path)
+            except FileNotFoundError:
+                raise BlobNotFoundError(f"blob {blob_hash} vanished while being read", "retry") from None
         if self.verify_on_read and sha256_hex(data) != blob_hash:
             raise CorruptDataError(
                 f"blob {blob_hash} of movie '{self.movie_id}' is corrupt: "

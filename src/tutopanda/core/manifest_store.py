@@ -1,6 +1,7 @@
 """Loading and saving a movie's manifests, and moving ``current.json`` by compare-and-swap.
 
-A save runs under the movie's ``pointer`` lock and in this order:
+A save runs under the movie's ``pointer`` lock (on object stores: with conditional writes instead, see
+:meth:`ManifestStore._save_conditional`) and in this order:
 
 1. re-read ``current.json`` and compare its ``hash`` with the hash the caller started from (a mismatch
    means another writer got there first: :class:`ManifestConflictError`);
@@ -21,7 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tutopanda.core.atomic_file import StepHook, clean_temp_files, write_atomic
+from tutopanda.core.atomic_file import WRITE_STEPS, StepHook, clean_temp_files, write_atomic
+from tutopanda.core.conditional_write import put_if_absent, put_if_match, read_versioned
 from tutopanda.core.errors import (
     CorruptDataError,
     ManifestConflictError,
@@ -40,6 +42,9 @@ __all__ = ["POINTER_LOCK_TIMEOUT", "SAVE_STEPS", "ManifestSnapshot", "ManifestSt
 
 POINTER_LOCK_TIMEOUT = 60.0
 """Seconds a save waits for another save of the same movie (saves take milliseconds)."""
+
+POINTER_SWAP_ATTEMPTS = 3
+"""Object stores: conditional replaces of ``current.json`` tried before giving up (a lost one re-reads)."""
 
 SAVE_STEPS = tuple(
     f"{target}:{step}"
@@ -164,35 +169,78 @@ class ManifestStore:
         if manifest.revision == EMPTY_REVISION:
             raise UsageError(f"cannot save the synthetic {EMPTY_REVISION} manifest", "save rev-0001 or later")
         data = manifest_bytes(manifest)
+        if self._ctx.is_object_store:
+            return self._save_conditional(manifest, data, expected_pointer_hash)
         with movie_lock(self._ctx, self.movie_id, "pointer", timeout=POINTER_LOCK_TIMEOUT):
-            pointer = self.read_pointer()
-            if pointer.hash != expected_pointer_hash:
-                found = f"{pointer.revision} ({pointer.hash})" if pointer.revision else "no manifest"
-                raise ManifestConflictError(
-                    f"current manifest of movie '{self.movie_id}' changed while saving {manifest.revision}: "
-                    f"expected {expected_pointer_hash or 'no manifest'}, found {found}",
-                    "another command saved a manifest meanwhile; reload the current manifest and plan again",
-                )
-            if manifest.base_revision != pointer.revision:
-                raise UsageError(
-                    f"manifest {manifest.revision} is based on {manifest.base_revision or 'nothing'}, "
-                    f"but the current revision is {pointer.revision or 'none'}",
-                    "build the new manifest from the current one (its revision is the base revision)",
-                )
+            self._check_base(manifest, self.read_pointer(), expected_pointer_hash)
             self._clean_leftovers()
             self._write_manifest(manifest.revision, data)
-            new_pointer = CurrentPointer(
-                revision=manifest.revision,
-                manifest_path=MoviePaths.manifest_relative(manifest.revision),
-                hash=sha256_hex(data),
-                updated_at=self._ctx.clock.timestamp(),
-            )
+            new_pointer = self._pointer_for(manifest, data)
             pointer_data = pointer_bytes(new_pointer)
             write_atomic(self._ctx, self._paths.current, pointer_data, hook=self._step_hook("pointer"))
         return new_pointer
 
+    def _save_conditional(
+        self, manifest: Manifest, data: bytes, expected_pointer_hash: str | None
+    ) -> CurrentPointer:
+        """Object stores: the same checks, with the pointer swapped by ``If-Match`` instead of a lock.
+
+        Whoever replaces ``current.json`` first wins; a writer whose ``If-Match`` fails re-reads the
+        pointer and (since it moved) raises the same :class:`ManifestConflictError` as the locked path.
+        """
+        path = self._paths.current
+        for _ in range(POINTER_SWAP_ATTEMPTS):
+            current = read_versioned(self._ctx, path)
+            if current.data is None:
+                self.read_pointer()  # raises MovieNotInitialisedError
+            pointer = parse_pointer(current.data or b"", path)
+            self._check_base(manifest, pointer, expected_pointer_hash)
+            self._write_manifest(manifest.revision, data)
+            new_pointer = self._pointer_for(manifest, data)
+            hook = self._step_hook("pointer")
+            _run_steps(hook, path, WRITE_STEPS[:3])
+            if put_if_match(self._ctx, path, pointer_bytes(new_pointer), current.tag):
+                _run_steps(hook, path, WRITE_STEPS[3:])
+                return new_pointer
+        raise ManifestConflictError(
+            f"current.json of movie '{self.movie_id}' kept changing while saving {manifest.revision}",
+            "other writers are saving this movie right now; reload the current manifest and plan again",
+        )
+
+    def _check_base(
+        self, manifest: Manifest, pointer: CurrentPointer, expected_pointer_hash: str | None
+    ) -> None:
+        """Refuse a save whose starting point is no longer current (the compare of compare-and-swap)."""
+        if pointer.hash != expected_pointer_hash:
+            found = f"{pointer.revision} ({pointer.hash})" if pointer.revision else "no manifest"
+            raise ManifestConflictError(
+                f"current manifest of movie '{self.movie_id}' changed while saving {manifest.revision}: "
+                f"expected {expected_pointer_hash or 'no manifest'}, found {found}",
+                "another command saved a manifest meanwhile; reload the current manifest and plan again",
+            )
+        if manifest.base_revision != pointer.revision:
+            raise UsageError(
+                f"manifest {manifest.revision} is based on {manifest.base_revision or 'nothing'}, "
+                f"but the current revision is {pointer.revision or 'none'}",
+                "build the new manifest from the current one (its revision is the base revision)",
+            )
+
+    def _pointer_for(self, manifest: Manifest, data: bytes) -> CurrentPointer:
+        return CurrentPointer(
+            revision=manifest.revision,
+            manifest_path=MoviePaths.manifest_relative(manifest.revision),
+            hash=sha256_hex(data),
+            updated_at=self._ctx.clock.timestamp(),
+        )
+
     def _write_manifest(self, revision: str, data: bytes) -> None:
         path = self._paths.manifest(revision)
+        if self._ctx.is_object_store:  # create-only: of two racing writers of one revision, one wins
+            hook = self._step_hook("manifest")
+            _run_steps(hook, path, WRITE_STEPS[:3])
+            if put_if_absent(self._ctx, path, data):
+                _run_steps(hook, path, WRITE_STEPS[3:])
+                return
         try:
             existing: bytes | None = self._ctx.read_bytes(path)
         except FileNotFoundError:
@@ -221,3 +269,10 @@ class ManifestStore:
             hook(f"{target}:{step}", path)
 
         return prefixed
+
+
+def _run_steps(hook: StepHook | None, path: str, steps: tuple[str, ...]) -> None:
+    """Report write steps to ``hook`` where a backend has no such steps of its own (one conditional PUT)."""
+    if hook is not None:
+        for step in steps:
+            hook(step, path)

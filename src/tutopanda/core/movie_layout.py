@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from tutopanda.core.atomic_file import create_exclusive
 from tutopanda.core.blob_ref import validate_blob_hash
+from tutopanda.core.conditional_write import put_if_absent
 from tutopanda.core.errors import MovieNotInitialisedError
 from tutopanda.core.revisions import parse_revision
 from tutopanda.core.storage import StorageContext, validate_relative_path
@@ -152,6 +153,10 @@ def init_movie(ctx: StorageContext, movie_id: str) -> InitResult:
     """
     paths = movie_paths(ctx, movie_id)
     created: list[str] = []
+    if ctx.is_object_store:  # no directories there, and an event log is a (possibly empty) set of segments
+        if put_if_absent(ctx, paths.current, CURRENT_STUB):
+            created.append("current.json")
+        return InitResult(paths.root, tuple(created))
     for relative in ("", "manifests", "events", "runs", "blobs", "prompts"):
         directory = ctx.join(paths.root, relative) if relative else paths.root
         if not ctx.exists(directory):

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import errno
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,12 +29,16 @@ from tutopanda.core.logger import Logger, StdlibLogger
 
 __all__ = [
     "MOVIE_ID_MAX_LENGTH",
+    "OBJECT_STORE_SCHEMES",
     "StorageConfig",
     "StorageContext",
     "storage_error",
     "validate_movie_id",
     "validate_relative_path",
 ]
+
+OBJECT_STORE_SCHEMES = frozenset({"s3", "s3a"})
+"""URL schemes of object stores with server-side conditional writes (``If-None-Match``/``If-Match``)."""
 
 MOVIE_ID_MAX_LENGTH = 64
 """Longest accepted movie id (it becomes a directory name, so keep it short and portable)."""
@@ -122,8 +128,11 @@ class StorageContext:
             fs = fsspec.filesystem("file")
             resolved = Path(root).expanduser().resolve().as_posix()
         else:
+            scheme = root.split("://", 1)[0].lower()
+            # Object stores: never answer from a stale listing cache (other workers write the same bucket).
+            options: dict[str, Any] = {"use_listings_cache": False} if scheme in OBJECT_STORE_SCHEMES else {}
             try:
-                fs, resolved = fsspec.core.url_to_fs(root)
+                fs, resolved = fsspec.core.url_to_fs(root, **options)
             except (ImportError, ValueError) as exc:
                 raise UsageError(
                     f"unsupported storage root {root!r}: {exc}",
@@ -144,6 +153,17 @@ class StorageContext:
         protocol = self.fs.protocol
         protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol)
         return "file" in protocols
+
+    @property
+    def is_object_store(self) -> bool:
+        """True for shared object stores (S3 and compatibles): no appends, no renames, no shared locks.
+
+        The store then keeps event logs as immutable segments and moves the pointer by conditional
+        writes (see ``event_log`` and ``conditional_write``).
+        """
+        protocol = self.fs.protocol
+        protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol)
+        return any(p in OBJECT_STORE_SCHEMES for p in protocols)
 
     @property
     def key(self) -> str:
@@ -207,6 +227,24 @@ class StorageContext:
             raise
         except OSError as exc:
             raise storage_error(exc, "inspecting", path) from exc
+
+    def modified_age(self, path: str) -> float | None:
+        """Seconds since the file at ``path`` was last written (``None`` if unknown or gone)."""
+        try:
+            if self.is_local:
+                return time.time() - Path(path).stat().st_mtime
+            info = self.fs.info(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise storage_error(exc, "inspecting", path) from exc
+        stamp = info.get("LastModified") or info.get("mtime") or info.get("created")
+        if isinstance(stamp, datetime):
+            when = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+            return (datetime.now(UTC) - when).total_seconds()
+        if isinstance(stamp, int | float):
+            return time.time() - float(stamp)
+        return None
 
     def list_names(self, path: str) -> list[str]:
         """Sorted base names of the entries directly inside ``path`` (empty if it does not exist)."""

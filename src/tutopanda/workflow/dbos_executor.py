@@ -35,7 +35,7 @@ from dbos import DBOS, DBOSConfig, SetWorkflowID
 from tutopanda import __version__
 from tutopanda.core.build import PreparedBuild, _commit, prepare_build
 from tutopanda.core.errors import StorageError, UsageError
-from tutopanda.core.event_log import artefact_log
+from tutopanda.core.event_log import artefact_log, input_log
 from tutopanda.core.locks import movie_lock
 from tutopanda.core.movie_definition import LoadedMovie, load_movie
 from tutopanda.core.pending_revision import pending_revision
@@ -181,13 +181,9 @@ def _cached_movie(ctx: StorageContext, movie_id: str) -> tuple[LoadedMovie, Trac
 
 
 def movie_layout_paths(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
-    """The files whose change means the movie must be loaded again."""
+    """The definition files whose change means the movie must be loaded again (plus the input log)."""
     folder = ctx.movie_dir(movie_id)
-    return (
-        ctx.join(folder, "movie.json"),
-        ctx.join(folder, "providers.json"),
-        ctx.join(folder, "events", "inputs.log"),
-    )
+    return (ctx.join(folder, "movie.json"), ctx.join(folder, "providers.json"))
 
 
 def _signature(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
@@ -204,6 +200,7 @@ def _signature(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
             parts.append(sha256_hex(ctx.read_bytes(path)))
         except (FileNotFoundError, StorageError):
             parts.append("-")
+    parts.append(input_log(ctx, movie_id).fingerprint())  # a file locally, segments on object stores
     try:
         blueprint = json.loads(ctx.read_bytes(movie_layout_paths(ctx, movie_id)[0])).get("blueprint", "")
     except (FileNotFoundError, StorageError, ValueError):

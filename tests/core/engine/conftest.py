@@ -129,3 +129,10 @@ def image_movie(ctx: StorageContext, movie: str) -> str:
     """``demo`` defined as image-audio with 3 segments x 2 images."""
     define_movie(ctx, movie, blueprint="image-audio", values={"NumOfSegments": 3, "NumOfImagesPerSegment": 2})
     return movie
+
+
+@pytest.fixture(params=["local", "memory"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Engine tests run on local and ``memory://`` storage; S3 builds are covered by
+    ``tests/core/test_object_store_build.py`` (every request to moto costs milliseconds)."""
+    return str(request.param)
