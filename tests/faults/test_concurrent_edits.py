@@ -95,7 +95,7 @@ def narration_of_segment_2(cli: MovieCli) -> str:
 
 def one_error(stderr: str) -> str:
     """The ``error:`` line of a one-error stderr (asserting there is exactly that and a hint)."""
-    lines = stderr.splitlines()
+    lines = [line for line in stderr.splitlines() if not line.startswith("note: ")]  # no settings.toml
     assert [line.split(":")[0] for line in lines] == ["error", "hint"], stderr
     return lines[0]
 
@@ -212,6 +212,22 @@ def test_an_edit_confirmed_while_another_edit_builds_is_refused_before_recording
     assert narration_of_segment_2(cli) != NEW_NARRATION
     assert inputs(cli)["Style"] == "watercolor"
     check_current_pointer(cli.movie_dir(MOVIE))
+
+
+def test_a_query_on_a_movie_that_is_building_is_refused_before_recording_anything(
+    cli: MovieCli, built: Path
+) -> None:
+    cli.ok("storage:init", "--movie", MOVIE, "--set", "Style=anime")
+    winner = spawn_holder(cli, "build", "run", "--movie", MOVIE, "--json")
+    before = logs(cli)[0]
+
+    loser = cli.run("query", "--movie", MOVIE, "--style", "watercolor", "--json")
+
+    assert loser.code == 1, loser.stderr
+    assert f"is locked (build) by pid {winner.pid}" in one_error(loser.stderr)
+    assert logs(cli)[0] == before  # the new Style was not recorded
+    finish(winner)
+    assert inputs(cli)["Style"] == "anime"
 
 
 def test_two_builds_at_once_one_runs_the_other_is_refused_naming_it(cli: MovieCli, built: Path) -> None:

@@ -357,6 +357,7 @@ def query(
     from tutopanda.core.blueprint import load_blueprint
     from tutopanda.core.errors import UsageError
     from tutopanda.core.limits import MAX_DOCUMENT_BYTES, check_file_size, check_text
+    from tutopanda.core.locks import holding_movie_lock
     from tutopanda.core.movie_definition import define_movie
     from tutopanda.core.movie_layout import init_movie, is_initialised
     from tutopanda.core.provider_contract import EnvSecretResolver
@@ -509,21 +510,23 @@ def query(
                     markup=False,
                 )
                 return
-    record(ctx)
-    if not as_json:
-        stdout_console().print(f"movie [bold]{movie_id}[/bold] ({'continued' if existing else 'new'})")
-    report = execute_build(
-        ctx,
-        movie_id,
-        mode=mode,
-        concurrency=_concurrency(concurrency, settings),
-        as_json=as_json,
-        offline=offline_only(providers),
-    )
-
-    published = None
-    if not report.failed and not report.interrupted:
-        published = publish_current(ctx, movie_id)
+    # Record and build under the build lock: while another command builds the movie, this one is
+    # refused before it records anything (rather than recording values and then failing to build them).
+    with holding_movie_lock(ctx, movie_id, "build", command=f"tutopanda query --movie {movie_id}"):
+        record(ctx)
+        if not as_json:
+            stdout_console().print(f"movie [bold]{movie_id}[/bold] ({'continued' if existing else 'new'})")
+        report = execute_build(
+            ctx,
+            movie_id,
+            mode=mode,
+            concurrency=_concurrency(concurrency, settings),
+            as_json=as_json,
+            offline=offline_only(providers),
+        )
+        published = None
+        if not report.failed and not report.interrupted:
+            published = publish_current(ctx, movie_id)
     if as_json:
         print_json(
             {
