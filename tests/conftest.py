@@ -37,3 +37,12 @@ def s3_bucket(s3_endpoint: str) -> str:
     from tests.object_store import make_bucket
 
     return make_bucket()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A loopback PostgreSQL server for the whole session; see ``tests/postgres_server.py``."""
+    from tests.postgres_server import postgres_server
+
+    with postgres_server() as url:
+        yield url

@@ -472,11 +472,19 @@ def _run_on_dbos(
     if not yes and mode == "live":
         confirm_paid_plan(plan, as_json=as_json, command=f"build run --movie {movie}")
     root = ctx.root if not ctx.is_local else str(Path(ctx.root).resolve())
-    # A submitter that waits also works; its executor id is fixed per host, so running the command
-    # again after it was killed resumes its build instead of waiting for a dead process.
+    # A submitter that waits also works. On SQLite its executor id is fixed per host, so running the
+    # command again after it was killed resumes its build; on PostgreSQL live peers recover a dead
+    # process's work (workflow/liveness.py), so each submitter has its own id. One that does not wait
+    # takes no work at all: it would leave with it.
+    import os
     import socket
 
-    launch_dbos(database_url(database), concurrency, f"{socket.gethostname()}-submit" if wait else None)
+    from tutopanda.workflow.liveness import is_postgres
+
+    url = database_url(database)
+    host = socket.gethostname()
+    submitter = f"{host}-submit-{os.getpid()}" if is_postgres(url) else f"{host}-submit"
+    launch_dbos(url, concurrency, submitter if wait else None, None if wait else [])
     handle = submit_build(root, movie, mode)
     console = stdout_console()
     if not wait:

@@ -15,7 +15,7 @@ import typer
 
 from tutopanda.cli.settings import state
 
-__all__ = ["database_url", "launch_dbos", "register"]
+__all__ = ["database_url", "launch_dbos", "queue_names", "register"]
 
 DatabaseOpt = Annotated[
     str | None,
@@ -48,12 +48,36 @@ def database_url(flag: str | None) -> str:
     return f"sqlite:///{path}"
 
 
-def launch_dbos(url: str, concurrency: int, executor_id: str | None = None) -> None:
+def launch_dbos(
+    url: str, concurrency: int, executor_id: str | None = None, queues: list[str] | None = None
+) -> None:
     """Start DBOS in this process with the registry's handlers (quietly)."""
     from tutopanda.cli.build_commands import resolver
     from tutopanda.workflow.dbos_executor import launch
 
-    launch(url, resolver_factory=resolver, concurrency=concurrency, executor_id=executor_id)
+    launch(url, resolver_factory=resolver, concurrency=concurrency, executor_id=executor_id, queues=queues)
+
+
+def queue_names(given: str | None) -> list[str] | None:
+    """``--queues openai,replicate,builds`` as DBOS queue names (``None``: every queue)."""
+    from tutopanda.core.errors import UsageError
+    from tutopanda.workflow.dbos_executor import BUILD_QUEUE, DEFAULT_QUEUE, KNOWN_PROVIDERS, queue_name
+
+    if given is None:
+        return None
+    names: list[str] = []
+    for raw in given.split(","):
+        name = raw.strip()
+        if name == "builds":
+            names.append(BUILD_QUEUE)
+        elif name == "default":
+            names.append(DEFAULT_QUEUE)
+        elif name in KNOWN_PROVIDERS:
+            names.append(queue_name(name))
+        else:
+            choices = ", ".join(("builds", "default", *KNOWN_PROVIDERS))
+            raise UsageError(f"--queues: unknown queue {name!r}", f"use a comma-separated list of: {choices}")
+    return names
 
 
 def worker_command(
@@ -62,6 +86,15 @@ def worker_command(
         int,
         typer.Option("--concurrency", "-c", min=1, max=256, help="Jobs this worker runs at once, per queue."),
     ] = 4,
+    queues: Annotated[
+        str | None,
+        typer.Option(
+            "--queues",
+            help="Take work only from these queues (comma-separated: builds, default, local, tutopanda, "
+            "openai, replicate, elevenlabs). Default: all.",
+            show_default=False,
+        ),
+    ] = None,
     worker_id: Annotated[
         str | None,
         typer.Option(
@@ -75,11 +108,13 @@ def worker_command(
     """Run build jobs from the DBOS queues (submitted by 'build run --executor dbos') until Ctrl-C.
 
     Example: tutopanda worker --database-url postgresql://builder@db.internal/tutopanda -c 8
+
+    Example: tutopanda worker --queues openai,replicate -c 16   (a machine for the online providers)
     """
     from tutopanda.cli.output import stdout_console
 
     url = database_url(database)
-    launch_dbos(url, concurrency, worker_id)
+    launch_dbos(url, concurrency, worker_id, queue_names(queues))
     shown = url.split("@")[-1] if "@" in url else url
     stdout_console().print(
         f"worker {os.getpid()} on {shown}: running jobs (Ctrl-C to stop)", markup=False, highlight=False

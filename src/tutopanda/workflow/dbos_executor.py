@@ -46,11 +46,13 @@ from tutopanda.core.run_record import save_run_record
 from tutopanda.core.runner import Runner, RunOptions
 from tutopanda.core.storage import StorageConfig, StorageContext
 from tutopanda.core.trace import TraceIndex, input_value_hashes
+from tutopanda.workflow.liveness import Liveness, is_postgres
 
 __all__ = [
     "APP_NAME",
     "BUILD_QUEUE",
     "DEFAULT_QUEUE",
+    "IDLE_QUEUE",
     "QUEUE_PREFIX",
     "build_state_hash",
     "build_workflow",
@@ -68,6 +70,8 @@ QUEUE_POLLING_SECONDS = 0.2
 (Much lower makes several workers contend on a SQLite system database.)"""
 RESULT_POLLING_SECONDS = 0.1
 """How often a build checks its layer's jobs (DBOS's default, 1 s, would add a second per layer)."""
+IDLE_QUEUE = f"{QUEUE_PREFIX}none"
+"""A queue nobody enqueues on: what a process that must not take work listens to."""
 BUILD_QUEUE = f"{QUEUE_PREFIX}builds"
 """Where submitted builds wait for a worker (so a submitter may exit at once: ``--no-wait``)."""
 KNOWN_PROVIDERS = ("local", "tutopanda", "openai", "replicate", "elevenlabs")
@@ -87,19 +91,23 @@ def launch(
     resolver_factory: Any,
     concurrency: int = 4,
     executor_id: str | None = None,
+    queues: list[str] | None = None,
 ) -> None:
     """Start DBOS in this process (once) and declare the queues it works on.
 
     ``resolver_factory(mode)`` gives the handler resolver for a mode (the CLI passes the registry's).
     Every worker needs its own ``executor_id`` (default host and pid) and the same application version,
     so a restarted worker recovers only its own workflows, and all workers agree on the code.
+    ``queues`` limits the queues this process takes work from (``None``: all; ``[]``: none, for a
+    submitter that only enqueues). On PostgreSQL the process also joins peer recovery (``liveness``).
     """
     if _state["launched"]:
         return
+    executor = executor_id or f"{socket.gethostname()}-{os.getpid()}"
     config: DBOSConfig = {
         "name": APP_NAME,
         "system_database_url": database_url,
-        "executor_id": executor_id or f"{socket.gethostname()}-{os.getpid()}",
+        "executor_id": executor,
         "application_version": f"tutopanda-{__version__}",
         "log_level": "CRITICAL",
         "console_log_level": "CRITICAL",
@@ -111,10 +119,23 @@ def launch(
         )
     for name in ("dbos", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.CRITICAL)  # errors reach the user as one line, below
+    liveness = (
+        Liveness(database_url, executor, DBOS._recover_pending_workflows)
+        if is_postgres(database_url)
+        else None
+    )
     try:
+        if liveness is not None:
+            liveness.acquire()  # before launch: launch resumes this id's pending work, which must be ours
         DBOS(config=config)
+        if queues is not None:
+            DBOS.listen_queues(queues or [IDLE_QUEUE])
         DBOS.launch()
+    except UsageError:
+        raise
     except Exception as exc:
+        if liveness is not None:
+            liveness.stop()
         with contextlib.suppress(Exception):
             DBOS.destroy()
         shown = database_url.split("@")[-1]
@@ -129,6 +150,9 @@ def launch(
     )
     _state["launched"] = True
     _state["resolver"] = resolver_factory
+    if liveness is not None:
+        liveness.start()
+        _state["liveness"] = liveness
 
 
 def _context(root: str) -> StorageContext:
