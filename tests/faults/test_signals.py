@@ -39,7 +39,7 @@ from tests.e2e.build_helpers import (
 from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV, read_call_log
 
 MOVIE = "signalled"
-SEGMENTS = 3
+SEGMENTS = 2
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def test_a_signal_mid_build_exits_cleanly_keeps_what_finished_and_the_rerun_redo
     graph = JobGraph.expand(cli, "image-audio", f"NumOfSegments={SEGMENTS}")
     produces = plan_produces(cli.ok("build", "plan", "--movie", MOVIE, "--json").json())
     movie = cli.movie_dir(MOVIE)
-    process = cli.spawn("build", "run", "--movie", MOVIE, "--json", mock_options={"latency": 0.3})
+    process = cli.spawn("build", "run", "--movie", MOVIE, "--json", mock_options={"latency": 0.2})
     assert wait_for_calls(cli.call_log, 3, process), process.communicate()
 
     process.send_signal(signum)
