@@ -7,12 +7,13 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
 
 from tutopanda.core.errors import LockHeldError
-from tutopanda.core.locks import movie_lock
+from tutopanda.core.locks import holding_movie_lock, movie_lock
 from tutopanda.core.storage import StorageConfig, StorageContext
 
 
@@ -46,10 +47,34 @@ def test_locks_of_different_movies_are_independent(ctx: StorageContext) -> None:
         pass
 
 
+def test_a_lock_held_for_a_commands_steps_is_joined_by_them_and_refuses_everyone_else(
+    ctx: StorageContext, movie: str
+) -> None:
+    """``edit`` holds the build lock while it records and builds; the build's own lock joins it."""
+    refused: list[str] = []
+
+    def other_taker() -> None:  # another thread starts with its own context: not one of the steps
+        try:
+            movie_lock(ctx, movie, command="tutopanda build").acquire().release()
+        except LockHeldError as exc:
+            refused.append(exc.message)
+
+    with holding_movie_lock(ctx, movie, command="tutopanda edit") as held:
+        with movie_lock(ctx, movie, command="tutopanda build run") as step:
+            assert step.is_held
+        assert held.is_held  # the step's release left the command's lock alone
+        thread = threading.Thread(target=other_taker)
+        thread.start()
+        thread.join()
+    assert len(refused) == 1 and "(tutopanda edit)" in refused[0]
+    with movie_lock(ctx, movie), pytest.raises(LockHeldError):  # free again, and no longer joinable
+        movie_lock(ctx, movie).acquire()
+
+
 _HOLDER = textwrap.dedent(
     """
     import sys
-    from tutopanda.core.locks import movie_lock
+    from tutopanda.core.locks import holding_movie_lock, movie_lock
     from tutopanda.core.storage import StorageConfig, StorageContext
     ctx = StorageContext.open(StorageConfig(sys.argv[1]))
     with movie_lock(ctx, "demo", command="tutopanda build demo"):
