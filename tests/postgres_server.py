@@ -9,7 +9,6 @@ where ``.ci/run`` installs it and a missing server is a failure.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import socket
@@ -18,16 +17,17 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 
 def _bin_dir() -> str | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[4]))
     if found:
-        return os.path.dirname(found[-1])
+        return str(found[-1].parent)
     initdb = shutil.which("initdb")
-    return os.path.dirname(initdb) if initdb else None
+    return str(Path(initdb).parent) if initdb else None
 
 
 def _free_port() -> int:
@@ -53,26 +53,25 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    data = os.path.join(folder, "data")
+    data = str(Path(folder) / "data")
     port = _free_port()
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
-    subprocess.run(
-        [*as_user, f"{bin_dir}/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
-        **quiet,  # type: ignore[call-overload]
-    )
+    initdb = [f"{bin_dir}/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]
+    subprocess.run([*as_user, *initdb], **quiet)  # type: ignore[call-overload]
     options = (
         f"-p {port} -c listen_addresses=127.0.0.1 -k {folder} -c fsync=off -c synchronous_commit=off "
         "-c full_page_writes=off -c max_connections=200"
     )
     pg_ctl = [*as_user, f"{bin_dir}/pg_ctl", "-D", data]
     subprocess.run(
-        [*pg_ctl, "-l", os.path.join(folder, "log"), "-w", "-t", "30", "-o", options, "start"],
+        [*pg_ctl, "-l", str(Path(folder) / "log"), "-w", "-t", "30", "-o", options, "start"],
         **quiet,  # type: ignore[call-overload]
     )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stop = [*pg_ctl, "-m", "immediate", "stop"]
+        subprocess.run(stop, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -453,7 +453,6 @@ def _run_on_dbos(
     yes: bool,
 ) -> None:
     """Submit the build as a DBOS workflow; with ``wait``, this process also works and waits for it."""
-    from pathlib import Path
 
     from tutopanda.cli.worker_command import database_url, launch_dbos
     from tutopanda.core.build import plan_build
@@ -471,7 +470,7 @@ def _run_on_dbos(
         check_offline(plan)
     if not yes and mode == "live":
         confirm_paid_plan(plan, as_json=as_json, command=f"build run --movie {movie}")
-    root = ctx.root if not ctx.is_local else str(Path(ctx.root).resolve())
+    root = ctx.url
     # A submitter that waits also works. On SQLite its executor id is fixed per host, so running the
     # command again after it was killed resumes its build; on PostgreSQL live peers recover a dead
     # process's work (workflow/liveness.py), so each submitter has its own id. One that does not wait

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -49,13 +50,24 @@ def database_url(flag: str | None) -> str:
 
 
 def launch_dbos(
-    url: str, concurrency: int, executor_id: str | None = None, queues: list[str] | None = None
+    url: str,
+    concurrency: int,
+    executor_id: str | None = None,
+    queues: list[str] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> None:
     """Start DBOS in this process with the registry's handlers (quietly)."""
     from tutopanda.cli.build_commands import resolver
     from tutopanda.workflow.dbos_executor import launch
 
-    launch(url, resolver_factory=resolver, concurrency=concurrency, executor_id=executor_id, queues=queues)
+    launch(
+        url,
+        resolver_factory=resolver,
+        concurrency=concurrency,
+        executor_id=executor_id,
+        queues=queues,
+        notify=notify,
+    )
 
 
 def queue_names(given: str | None) -> list[str] | None:
@@ -114,9 +126,14 @@ def worker_command(
     from tutopanda.cli.output import stdout_console
 
     url = database_url(database)
-    launch_dbos(url, concurrency, worker_id, queue_names(queues))
+    console = stdout_console()
+
+    def notify(message: str) -> None:
+        console.print(message, markup=False, highlight=False)
+
+    launch_dbos(url, concurrency, worker_id, queue_names(queues), notify)
     shown = url.split("@")[-1] if "@" in url else url
-    stdout_console().print(
+    console.print(
         f"worker {os.getpid()} on {shown}: running jobs (Ctrl-C to stop)", markup=False, highlight=False
     )
     stop = threading.Event()

@@ -166,6 +166,13 @@ class StorageContext:
         return any(p in OBJECT_STORE_SCHEMES for p in protocols)
 
     @property
+    def url(self) -> str:
+        """The root as another process would open it: a local path, or ``<protocol>://<root>``."""
+        if self.is_local:
+            return self.root
+        return str(self.fs.unstrip_protocol(self.root))
+
+    @property
     def key(self) -> str:
         """A string naming this root across contexts (used to key in-process locks)."""
         protocol = self.fs.protocol

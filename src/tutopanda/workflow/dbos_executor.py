@@ -92,6 +92,7 @@ def launch(
     concurrency: int = 4,
     executor_id: str | None = None,
     queues: list[str] | None = None,
+    notify: Any = None,
 ) -> None:
     """Start DBOS in this process (once) and declare the queues it works on.
 
@@ -120,7 +121,7 @@ def launch(
     for name in ("dbos", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.CRITICAL)  # errors reach the user as one line, below
     liveness = (
-        Liveness(database_url, executor, DBOS._recover_pending_workflows)
+        Liveness(database_url, executor, DBOS._recover_pending_workflows, notify=notify)
         if is_postgres(database_url)
         else None
     )

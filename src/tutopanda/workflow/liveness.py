@@ -57,11 +57,13 @@ class Liveness:
         recover: Callable[[list[str]], Any],
         *,
         interval: float = LIVENESS_INTERVAL_SECONDS,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.database_url = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
         self.executor_id = executor_id
         self._recover = recover
         self._interval = interval
+        self._notify = notify
         self._stop = threading.Event()
         self._connection: Any = None
         self._thread: threading.Thread | None = None
@@ -109,8 +111,11 @@ class Liveness:
             if not got or not got[0]:
                 continue  # alive: it holds its lock
             try:
-                self._recover([executor])
+                handles = self._recover([executor])
                 found.append(executor)
+                if self._notify is not None:
+                    count = len(handles) if isinstance(handles, list) else 0
+                    self._notify(f"worker {executor} is gone: resumed its {count} unfinished workflow(s)")
             except Exception as exc:
                 _log.warning("could not recover the workflows of %s: %s", executor, exc)
             finally:
