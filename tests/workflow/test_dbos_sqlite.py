@@ -181,3 +181,40 @@ def test_an_unreachable_database_is_one_line_and_exit_1(cli: MovieCli) -> None:
     result = cli.process("build", "run", "--movie", M, "--executor", "dbos", "--database-url", url)
     assert result.code == 1 and result.stderr.startswith("error: cannot open the DBOS database")
     assert "Traceback" not in result.stderr and "secret-pw" not in result.stderr
+
+
+def test_build_status_shows_a_submitted_durable_build_and_then_its_finished_jobs(cli: MovieCli) -> None:
+    define_image_audio(cli, M, 1)
+    submitted = cli.process("build", "run", "--movie", M, "--executor", "dbos", "--no-wait", "--json")
+    assert submitted.code == 0, submitted.stderr
+    workflow = submitted.json()["workflowId"]
+    waiting = cli.process("build", "status", "--movie", M, "--json")
+    assert waiting.code == 0, waiting.stderr
+    [build] = waiting.json()["durableBuilds"]
+    assert build["workflowId"] == workflow and build["status"] == "ENQUEUED"
+    assert build["plannedJobs"] is None  # nobody has planned it yet: no worker runs
+
+    worker = cli.spawn("worker", "--id", "w1")
+    try:
+        deadline = time.monotonic() + 60
+        while not cli.manifests(M):
+            assert time.monotonic() < deadline, "the worker did not build the movie"
+            time.sleep(0.2)
+        time.sleep(0.5)  # the manifest is committed just before the workflow records its end
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.communicate(timeout=30)
+    done = cli.process("build", "status", "--movie", M)
+    assert done.code == 0, done.stderr
+    graph = JobGraph.expand(cli, "image-audio", "NumOfSegments=1")
+    jobs = len(graph.ids)
+    assert f"durable build {workflow}: success on w1, {jobs}/{jobs} job(s) done" in done.stdout
+
+
+def test_settings_choose_the_dbos_executor(cli: MovieCli) -> None:
+    define_image_audio(cli, M, 1)
+    (cli.root / "settings.toml").write_text('[general]\nexecutor = "dbos"\n', encoding="utf-8")
+    result = cli.process("build", "run", "--movie", M, "--json")
+    assert result.code == 0, result.stderr
+    assert result.json()["workflowId"].startswith(f"build-{M}-")  # the durable executor ran it
+    assert (cli.root / "dbos.sqlite").exists()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tutopanda.cli.options import JsonOpt, MovieOpt
-from tutopanda.cli.output import confirm, make_table, print_json, stdout_console
+from tutopanda.cli.output import confirm, make_table, print_json, stderr_console, stdout_console
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
@@ -352,14 +352,15 @@ def run_command(
         bool, typer.Option("--yes", "-y", help="Do not ask before running jobs on paid online providers.")
     ] = False,
     executor: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--executor",
             envvar="TUTOPANDA_EXECUTOR",
             help="local (this process, asyncio) or dbos (a durable workflow run by 'tutopanda worker' "
-            "processes; see docs/scale-out.md).",
+            "processes; see docs/scale-out.md). Default: 'executor' in settings.toml, else local.",
+            show_default=False,
         ),
-    ] = "local",
+    ] = None,
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="With --executor dbos: wait for the build to finish.")
     ] = True,
@@ -386,6 +387,10 @@ def run_command(
     from tutopanda.core.errors import UsageError
     from tutopanda.core.scratch import scratch_copy
 
+    if executor is None:
+        from tutopanda.core.settings import load_settings
+
+        executor = load_settings(state.storage_root()).general.executor
     if executor not in ("local", "dbos"):
         raise UsageError(
             f"--executor {executor!r} is not an executor", "use --executor local or --executor dbos"
@@ -620,9 +625,47 @@ def diff_command(
     _print_diff(_context(), movie, source, target, as_json)
 
 
+def _durable_builds(movie: str, database: str | None) -> list[dict[str, Any]] | None:
+    """The movie's newest DBOS builds, when a DBOS database is configured or exists under the root."""
+    from pathlib import Path
+
+    from tutopanda.cli.worker_command import database_url
+
+    root = state.storage_root()
+    if database is None and "://" not in root and not (Path(root).expanduser() / "dbos.sqlite").exists():
+        from tutopanda.core.settings import load_settings
+
+        if load_settings(root).dbos.database_url is None:
+            return None  # never built durably here: no database to read
+    from tutopanda.workflow.build_progress import durable_builds
+
+    try:
+        return durable_builds(database_url(database), movie)
+    except Exception as exc:  # a status report must not fail because the workflow database is away
+        reason = str(exc).splitlines()[0][:160] if str(exc) else ""
+        stderr_console().print(
+            f"warning: could not read durable builds: {type(exc).__name__}: {reason}", markup=False
+        )
+        return None
+
+
 @build_app.command("status")
-def status_command(movie: MovieOpt, as_json: JsonOpt = False) -> None:
+def status_command(
+    movie: MovieOpt,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="TUTOPANDA_DBOS_DATABASE_URL",
+            help="The DBOS system database to read durable builds from (default: as build run).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Summarise a movie: current revision, failed jobs, artefacts by kind, total cost and durations.
+
+    Durable builds (--executor dbos) in progress or recent are listed with their job counts.
 
     Example: tutopanda build status --movie volcanoes
     """
@@ -630,10 +673,24 @@ def status_command(movie: MovieOpt, as_json: JsonOpt = False) -> None:
     from tutopanda.core.build_status import movie_status
 
     status = movie_status(_context(), movie)
+    durable = _durable_builds(movie, database)
+    if durable is not None:
+        status["durableBuilds"] = durable
     if as_json:
         print_json(status)
         return
     console = stdout_console()
+    for build in durable or []:
+        jobs = build["jobs"]
+        planned = build["plannedJobs"]
+        done = jobs["succeeded"] + jobs["cached"]
+        console.print(
+            f"durable build {build['workflowId']}: {build['status'].lower()} on {build['executor']}, "
+            f"{done}/{planned if planned is not None else '?'} job(s) done, {jobs['running']} running, "
+            f"{jobs['queued']} queued, {jobs['failed'] + jobs['blocked']} failed",
+            markup=False,
+            highlight=False,
+        )
     console.print(
         f"[bold]{movie}[/bold] revision {status['revision'] or 'none'}; "
         f"{status['runs']} run(s), total cost ${status['totalCost']:.4f}, "

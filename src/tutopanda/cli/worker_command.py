@@ -31,14 +31,19 @@ DatabaseOpt = Annotated[
 
 
 def database_url(flag: str | None) -> str:
-    """The DBOS system database: the flag/env, else ``sqlite:///<root>/dbos.sqlite``."""
+    """The DBOS system database: the flag/env, else ``[dbos] database_url`` in the settings, else
+    ``sqlite:///<root>/dbos.sqlite``."""
     from pathlib import Path
 
     from tutopanda.core.errors import UsageError
+    from tutopanda.core.settings import load_settings
 
     if flag:
         return flag
     root = state.storage_root()
+    configured = load_settings(root).dbos.database_url
+    if configured:
+        return configured
     if "://" in root:
         raise UsageError(
             "a remote storage root needs a shared DBOS database",

@@ -38,7 +38,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import tomlkit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -103,6 +103,15 @@ class GeneralSettings(BaseModel):
     audience: str | None = Field(default=None, min_length=1)
     style: str | None = Field(default=None, min_length=1)
     voice: str | None = Field(default=None, min_length=1)
+    executor: Literal["local", "dbos"] = "local"
+
+
+class DbosSettings(BaseModel):
+    """The ``[dbos]`` table: where durable builds keep their state (``docs/scale-out.md``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    database_url: str | None = Field(default=None, min_length=1, pattern=r"^(sqlite|postgres|postgresql)")
 
 
 class ProducerSettings(BaseModel):
@@ -121,6 +130,7 @@ class _SettingsFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     general: GeneralSettings = Field(default_factory=GeneralSettings)
+    dbos: DbosSettings = Field(default_factory=DbosSettings)
     producers: list[ProducerSettings] = Field(default_factory=list)
 
 
@@ -133,6 +143,7 @@ class Settings:
     producers: tuple[ProducerSettings, ...]
     path: str
     from_file: bool
+    dbos: DbosSettings = field(default_factory=DbosSettings)
 
     def producer(self, name: str) -> ProducerSettings | None:
         """The entry for producer (module) ``name``, if the file has one."""
@@ -161,6 +172,8 @@ _HINTS: dict[str, str] = {
     "audience": 'set audience to a string, e.g. audience = "adult", or delete the line',
     "style": 'set style to a string, e.g. style = "watercolor", or delete the line',
     "voice": 'set voice to a provider voice id, e.g. voice = "default", or delete the line',
+    "executor": 'set executor to "local" (this process) or "dbos" (durable, on workers), or delete the line',
+    "database_url": 'set database_url = "sqlite:///path/dbos.sqlite" or "postgresql://user@host/db"',
     "producer": 'name a blueprint module in letters, digits and "_", e.g. producer = "Narration"',
     "provider": 'use a provider name in lower-case letters, digits, "-" and "_", e.g. provider = "local"',
     "model": 'set model to the model id without spaces, e.g. model = "espeak-ng"',
@@ -354,7 +367,9 @@ def _validate(text: str, path: str, ctx: StorageContext) -> Settings:
     general = _check_words(parsed.general, text, path)
     if general.root is None:
         general = general.model_copy(update={"root": ctx.root})
-    return Settings(general=general, producers=tuple(parsed.producers), path=path, from_file=True)
+    return Settings(
+        general=general, producers=tuple(parsed.producers), path=path, from_file=True, dbos=parsed.dbos
+    )
 
 
 def load_settings(root: str | Path | StorageContext) -> Settings:
@@ -469,6 +484,14 @@ concurrency = {DEFAULT_CONCURRENCY}
 # style = "illustration"
 # Narration voice id; "default" lets each provider pick its standard voice.
 # voice = "default"
+# Who runs `build run`: "local" (this process) or "dbos" (a durable workflow run by
+# `tutopanda worker` processes; see docs/scale-out.md). The --executor flag wins.
+# executor = "local"
+
+# [dbos]
+# The DBOS system database of durable builds: SQLite under the root by default (one machine), a shared
+# PostgreSQL for a fleet. The --database-url flag and TUTOPANDA_DBOS_DATABASE_URL win.
+# database_url = "postgresql://builder@db.internal/tutopanda"
 
 # Which provider and model runs a producer (a module of the blueprint: Script, Narration, Images,
 # Music, ...). A producer without an entry runs the blueprint's first (default) variant.

@@ -296,17 +296,7 @@ def job_step(root: str, movie_id: str, job_id: str, mode: str) -> dict[str, Any]
         artefact_log=artefact_log(ctx, movie_id),
     )
     asyncio.run(runner.run())
-    outcome = runner.outcomes[job_id]
-    return {
-        "jobId": job_id,
-        "status": outcome.status,
-        "attempts": outcome.attempts,
-        "error": outcome.error,
-        "cost": outcome.cost,
-        "durationSeconds": round(outcome.duration, 6),
-        "provider": outcome.provider,
-        "model": outcome.model,
-    }
+    return runner.outcomes[job_id].to_dict()  # the same job record a local run writes
 
 
 @DBOS.workflow()

@@ -1,0 +1,70 @@
+"""What ``tutopanda build status`` shows of a movie's durable builds: read from the DBOS database.
+
+A DBOS build is a workflow ``build-<movie>-<state>`` whose jobs are child workflows; their statuses and
+results in the system database are the progress (no extra bookkeeping to keep in step). Read through
+``DBOSClient``, so asking does not start DBOS or take any work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+__all__ = ["durable_builds"]
+
+_JOB_STATES = ("succeeded", "cached", "failed", "blocked", "running", "queued")
+
+
+def _planned_jobs(client: Any, workflow_id: str) -> int | None:
+    """How many jobs the build's plan step planned (None until it has run)."""
+    for step in client.list_workflow_steps(workflow_id):
+        if step.get("function_name", "").endswith("plan_step") and isinstance(step.get("output"), dict):
+            return sum(len(layer) for layer in step["output"].get("layers", []))
+    return None
+
+
+def durable_builds(database_url: str, movie_id: str, *, limit: int = 3) -> list[dict[str, Any]]:
+    """The newest ``limit`` durable builds of ``movie_id``: status, executor and job counts."""
+    from dbos import DBOSClient
+
+    for name in ("dbos", "sqlalchemy"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    client = DBOSClient(system_database_url=database_url)
+    try:
+        builds = client.list_workflows(
+            workflow_id_prefix=f"build-{movie_id}-",
+            has_parent=False,
+            sort_desc=True,
+            limit=limit,
+            load_input=False,
+        )
+        found: list[dict[str, Any]] = []
+        for build in builds:
+            counts = dict.fromkeys(_JOB_STATES, 0)
+            children = client.list_workflows(parent_workflow_id=build.workflow_id, load_input=False)
+            for child in children:
+                if child.status == "SUCCESS" and isinstance(child.output, dict):
+                    state = str(child.output.get("status", "succeeded"))
+                    counts[state if state in counts else "succeeded"] += 1
+                elif child.status == "PENDING":
+                    counts["running"] += 1
+                elif child.status == "ENQUEUED":
+                    counts["queued"] += 1
+                else:
+                    counts["failed"] += 1
+            result = build.output if isinstance(build.output, dict) else {}
+            found.append(
+                {
+                    "workflowId": build.workflow_id,
+                    "status": build.status,
+                    "executor": build.executor_id,
+                    "plannedJobs": _planned_jobs(client, build.workflow_id),
+                    "jobs": counts,
+                    "revision": result.get("revision"),
+                }
+            )
+        return found
+    finally:
+        with contextlib.suppress(Exception):
+            client.destroy()
