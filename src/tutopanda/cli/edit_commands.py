@@ -95,10 +95,13 @@ def inspect_command(
         import json
 
         json_file = Path(str(out)).expanduser()
+        _check_out(ctx, movie, json_file)
         _write_local(json_file, json.dumps(document_data(snapshot), indent=2, ensure_ascii=False) + "\n")
         stdout_console().print(f"wrote {json_file}", markup=False)
         return
     file = Path(out).expanduser() if out is not None else None
+    if file is not None:
+        _check_out(ctx, movie, file)
     written, target = _write_document(ctx, movie, snapshot, file, force=force)
     console = stdout_console()
     console.print(f"wrote {target}", markup=False)
@@ -109,6 +112,25 @@ def inspect_command(
     console.print(
         f"after editing: tutopanda edit --movie {movie}" + (f" --file {out}" if out else ""), markup=False
     )
+
+
+def _check_out(ctx: StorageContext, movie: str, path: Path) -> None:
+    """Refuse an ``--out`` inside the movie's folder (other than its movie.toml): Tutopanda's own files
+    live there, and overwriting one (``current.json``, a manifest) would break the movie."""
+    from tutopanda.core.errors import UsageError
+
+    if not ctx.is_local:
+        return
+    folder = Path(_default_document(ctx, movie)).parent.resolve()
+    try:
+        target = path.resolve()
+    except OSError as exc:
+        raise UsageError(f"--out {path}: {exc.strerror or exc}", "choose another --out path") from None
+    if target.is_relative_to(folder) and target != folder / "movie.toml":
+        raise UsageError(
+            f"--out {path} is inside the movie's folder {folder}, which holds Tutopanda's own files",
+            "write the document elsewhere, or leave --out out to update the movie's movie.toml",
+        )
 
 
 def _write_local(path: Path, text: str) -> None:

@@ -118,7 +118,11 @@ def _store_payload(blobs: BlobStore, record: Mapping[str, Any], base_dir: Path, 
         if not isinstance(relative, str) or not relative:
             raise UsageError(f"{where}: 'path' must be a file path string", 'use "path": "image.png"')
         path = (base_dir / relative) if not Path(relative).is_absolute() else Path(relative)
-        if not path.is_file():
+        try:
+            is_file = path.is_file()
+        except OSError:  # a name too long for the file system, ...
+            is_file = False
+        if not is_file:
             raise UsageError(
                 f"{where}: payload file {path} does not exist", "fix 'path' (relative to the event file)"
             )

@@ -395,7 +395,11 @@ def parse_replacements(snapshot: MovieSnapshot, options: Sequence[str]) -> list[
                 f"did you mean '{best}'?" if best else "list them with 'tutopanda manifest:show'",
             )
         path = Path(raw_path.strip()).expanduser()
-        if not path.is_file():
+        try:
+            is_file = path.is_file()
+        except OSError:  # a name too long for the file system, ...
+            is_file = False
+        if not is_file:
             raise UsageError(
                 f"--replace: {path} is not a file", "give the path of your image, audio, video or text file"
             )

@@ -206,6 +206,14 @@ def clean_movie(ctx: StorageContext, movie_id: str) -> CleanResult:
     """
     footprint = movie_footprint(ctx, movie_id)
     build_dir = ctx.movie_dir(movie_id)
+    if ctx.is_local:  # a link is never followed: what it leads to is not Tutopanda's to delete
+        for folder in footprint.folders:
+            if Path(folder).is_symlink():
+                raise UsageError(
+                    f"cannot delete movie '{movie_id}': {folder} is a symbolic link "
+                    f"(to {Path(folder).resolve()}), not a folder of the storage root",
+                    f"remove the link yourself (rm {folder}), and what it leads to if you mean to",
+                )
     if build_dir not in footprint.folders:
         for folder in footprint.folders:
             _remove_tree(ctx, folder)

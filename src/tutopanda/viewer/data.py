@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tutopanda.core.blob_ref import BlobRef
@@ -281,7 +282,24 @@ def artefact_blob(
     ref: BlobRef = entry.blob
     if not blobs.exists(ref):
         raise NotFoundError(f"the blob of {artefact_id} is missing from the store (run 'tutopanda verify')")
-    return ServedBlob(blobs.path_of(ref), ref.mime_type, ref.size, ctx.is_local)
+    path = blobs.path_of(ref)
+    if ctx.is_local and not _inside_blobs(ctx, movie_id, path):
+        raise NotFoundError(
+            f"the blob of {artefact_id} is not a file of the store (a symbolic link leading out of it)",
+            "run 'tutopanda verify' on the movie",
+        )
+    return ServedBlob(path, ref.mime_type, ref.size, ctx.is_local)
+
+
+def _inside_blobs(ctx: StorageContext, movie_id: str, path: str) -> bool:
+    """Whether local ``path`` is a regular file inside the movie's ``blobs/`` once links are followed.
+
+    A blob is named by the manifest, but the file at that name could have been replaced by a link to
+    any file on the machine; the viewer serves only what is really in the store.
+    """
+    blobs_dir = Path(ctx.movie_dir(movie_id)).resolve() / "blobs"
+    resolved = Path(path).resolve()
+    return resolved.is_relative_to(blobs_dir) and resolved.is_file()
 
 
 def build_progress(ctx: StorageContext, movie_id: str) -> dict[str, Any] | None:

@@ -95,11 +95,15 @@ def _read_text(path: Path, *, what: str, file: str | None = None, line: int | No
 
 def _inside(path: Path, root: Path, *, what: str, named: str, reader: Reader, line: int | None) -> Path:
     """``path`` if it resolves (symbolic links followed) to a file inside ``root``, else a located error."""
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+        link = path.is_symlink()
+    except OSError as exc:
+        raise reader.error(f"{what} {named!r}: {exc.strerror or exc}", "check the path", line) from None
     if not resolved.is_relative_to(root):
         raise reader.error(
             f"{what} {named!r} is outside the blueprint's folder {root}"
-            + (f" (it leads to {resolved})" if path.is_symlink() else ""),
+            + (f" (it leads to {resolved})" if link else ""),
             "keep module and prompt files inside the blueprint's folder or below it "
             "(copy the file there; symbolic links may not point out of it)",
             line,
@@ -118,8 +122,15 @@ def resolve_blueprint_path(name_or_path: str) -> Path:
     """A bundled name (``image-audio``) or a path to a YAML file -> the file to load."""
     candidate = Path(name_or_path)
     looks_like_path = candidate.suffix in {".yaml", ".yml"} or "/" in name_or_path or "\\" in name_or_path
-    if looks_like_path or candidate.is_file():
-        if not candidate.is_file():
+    try:
+        is_file = candidate.is_file()
+    except OSError as exc:  # a name too long for the file system, a path through a file, ...
+        raise BlueprintError(
+            f"blueprint {name_or_path[:80]!r} cannot be a file: {exc.strerror or exc}",
+            f"give a bundled name ({listing(bundled_blueprint_names())}) or the path of a YAML file",
+        ) from None
+    if looks_like_path or is_file:
+        if not is_file:
             raise BlueprintError(
                 f"blueprint file {name_or_path} does not exist",
                 f"check the path, or use a bundled blueprint: {listing(bundled_blueprint_names())}",
