@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tests.badinput.clean_errors import assert_clean_error, examples, run_cli
 from tests.security.conftest import MOVIE
 
-HOSTILE = ["..", ".", "../outside", "../../etc", "/etc", "a/b", "a\\b", "~", "x" * 65, " ", "a b", "é",
+HOSTILE = ["", "..", ".", "../outside", "../../etc", "/etc", "a/b", "a\\b", "~", "x" * 65, " ", "a b", "é",
            "a\x00b", "%2e%2e", ".hidden", "builds/../x", "_x"]  # fmt: skip
 
 
@@ -53,7 +53,7 @@ def _listing(folder: Path) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("movie", "every"), [(movie, movie in ("..", "../outside", "/etc", "a\x00b")) for movie in HOSTILE]
+    ("movie", "every"), [(movie, movie in ("", "..", "../outside", "/etc", "a\x00b")) for movie in HOSTILE]
 )
 def test_hostile_ids_are_refused_by_every_command(ids_root: Path, movie: str, every: bool) -> None:
     """Four ids through every command that takes one; the others through the storage-level commands."""

@@ -399,7 +399,7 @@ def query(
     note_defaults(settings)
     if prompt is None and movie is None:
         raise UsageError("give the question the movie answers", 'tutopanda query "How do volcanoes erupt?"')
-    movie_id = validate_movie_id(movie) if movie else new_movie_id(prompt or "movie")
+    movie_id = validate_movie_id(movie) if movie is not None else new_movie_id(prompt or "movie")
     existing = is_initialised(ctx, movie_id)
     if prompt is None and not existing:
         raise UsageError(
