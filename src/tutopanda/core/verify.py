@@ -860,13 +860,13 @@ def verify_movie(
     """
     _require_movie(ctx, movie_id)
     moment = time.time() if now is None else now
-    found = _inspect(ctx, movie_id, grace=grace, now=moment)
     if not repair:
+        found = _inspect(ctx, movie_id, grace=grace, now=moment)
         return VerifyReport(movie_id, found.problems, found.checked, found=found.problems)
-    if not any(problem.repairable for problem in found.problems):
-        return VerifyReport(movie_id, found.problems, found.checked, found=found.problems, repaired=True)
     with movie_lock(ctx, movie_id, "build", timeout=0.0, command=command):
-        found = _inspect(ctx, movie_id, grace=grace, now=moment)  # again, now that nothing else writes
+        found = _inspect(ctx, movie_id, grace=grace, now=moment)
+        if not any(problem.repairable for problem in found.problems):
+            return VerifyReport(movie_id, found.problems, found.checked, found.problems, repaired=True)
         repairs = _repair(ctx, movie_id, found, grace=grace, now=moment)
         after = _inspect(ctx, movie_id, grace=grace, now=moment)
     return VerifyReport(movie_id, after.problems, after.checked, found.problems, repairs, repaired=True)
