@@ -164,7 +164,26 @@ def text_edits(draw: st.DrawFn, text: str) -> str:
         if operation == "insert":
             piece = draw(
                 st.sampled_from(
-                    [":", "-", "[", "]", "{", "}", "&a ", "*a", "!!int ", "'", '"', "#", "\n", "= "]
+                    [
+                        ":",
+                        "-",
+                        "[",
+                        "]",
+                        "{",
+                        "}",
+                        "&a ",
+                        "*a",
+                        "!!int ",
+                        "'",
+                        '"',
+                        "#",
+                        "\n",
+                        "= ",
+                        "nan",
+                        "1979-05-27",
+                        "\\u0000",
+                        "9" * 5000,
+                    ]
                 )
                 | st.text(max_size=4)
             )

@@ -33,6 +33,7 @@ and ``french`` gets "did you mean 'fr' (French)?".
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -306,6 +307,12 @@ def _parse_toml(text: str, path: str) -> dict[str, Any]:
             file=path,
             line=int(found.group(1)) if found else None,
         ) from exc
+    except (ValueError, RecursionError) as exc:  # a number with too many digits; nesting too deep
+        raise SettingsError(
+            f"not valid TOML: {exc if isinstance(exc, ValueError) else 'it nests too deeply'}",
+            "write plain values (numbers of at most a few digits, shallow tables)",
+            file=path,
+        ) from None
 
 
 def _read_text(ctx: StorageContext, path: str) -> str:
@@ -372,6 +379,28 @@ def _validate(text: str, path: str, ctx: StorageContext) -> Settings:
     )
 
 
+def _check_json_values(value: Any, loc: tuple[str, ...], text: str, path: str) -> None:
+    """Refuse what a provider config cannot hold: it is stored as JSON and hashed into traces.
+
+    TOML has ``nan``, ``inf`` and dates; JSON has none of them.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_json_values(item, (*loc, key), text, path)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json_values(item, loc, text, path)
+    elif (isinstance(value, float) and not math.isfinite(value)) or not isinstance(
+        value, str | int | float | bool
+    ):
+        raise SettingsError(
+            f"{'.'.join(loc)} = {value!r}: a provider config takes text, numbers, booleans, lists and tables",
+            "write a finite number, or quote the value to make it text",
+            file=path,
+            line=_locate(text, loc),
+        )
+
+
 def load_settings(root: str | Path | StorageContext) -> Settings:
     """The settings of ``root``: ``<root>/settings.toml`` validated, or every default when it is missing.
 
@@ -414,6 +443,7 @@ def load_provider_config(
                 file=path,
                 line=_locate(text, (name,)),
             )
+        _check_json_values(value, (name,), text, path)
     if kind is None:
         return data
     section = data.get(kind, {})
