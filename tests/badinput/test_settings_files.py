@@ -7,6 +7,7 @@ with a provider config) and of the provider configs ``tutopanda init`` writes, p
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def test_mutated_settings_load_or_fail_cleanly(root: Path, data: st.DataObject) 
     if not isinstance(loaded, Exception):
         for entry in loaded.producers:
             if entry.config:
-                clean_call(lambda entry=entry: load_provider_config(root, entry.config, "narration"))
+                clean_call(partial(load_provider_config, root, entry.config, "narration"))
 
 
 @FAST
