@@ -9,6 +9,7 @@ processes, one ``build run --executor dbos --no-wait``, timed until the manifest
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -24,19 +26,23 @@ def _cli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "tutopanda"]
 
 
-def _env(latency: float) -> dict[str, str]:
+def _env(latency: float, database_url: str | None) -> dict[str, str]:
     env = dict(os.environ)
     env["TUTOPANDA_PROVIDERS"] = "mock"
     env["TUTOPANDA_MOCK_OPTIONS"] = json.dumps({"latency": latency})
     env.pop("TUTOPANDA_DBOS_DATABASE_URL", None)
+    if database_url:
+        env["TUTOPANDA_DBOS_DATABASE_URL"] = database_url
     return env
 
 
-def run(workers: int, segments: int, concurrency: int, latency: float) -> tuple[int, float]:
+def run(
+    workers: int, segments: int, concurrency: int, latency: float, database_url: str | None = None
+) -> tuple[int, float]:
     """(jobs, seconds from submission to the committed manifest) for ``workers`` processes."""
     with tempfile.TemporaryDirectory(prefix="tutopanda-scale-") as temp:
         root = Path(temp) / "store"
-        env = _env(latency)
+        env = _env(latency, database_url)
         base = [*_cli(), "--root", str(root)]
         subprocess.run(
             [*base, "storage:init", "--movie", "bench", "--blueprint", "image-audio",
@@ -85,10 +91,27 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="use a throw-away PostgreSQL system database (Debian package) instead of SQLite",
+    )
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        server = None
+        if args.postgres:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+            from tests.postgres_server import fresh_database, postgres_server
+
+            server = stack.enter_context(postgres_server())
+        _measure(args, lambda: fresh_database(server) if server else None)
+
+
+def _measure(args: argparse.Namespace, database: Callable[[], str | None]) -> None:
     base_rate = None
+    print(f"scale_database: {'postgresql' if args.postgres else 'sqlite'}")
     for workers in (1, 2, 4):
-        jobs, seconds = run(workers, args.segments, args.concurrency, args.latency)
+        jobs, seconds = run(workers, args.segments, args.concurrency, args.latency, database())
         rate = jobs / seconds
         base_rate = base_rate or rate
         print(f"scale_{workers}_workers_jobs: {jobs} jobs")

@@ -24,6 +24,14 @@ def _planned_jobs(client: Any, workflow_id: str) -> int | None:
     return None
 
 
+def _batch_size(workflow_input: Any) -> int:
+    """How many jobs a batch workflow was given (its third argument), 1 if unknown."""
+    args = workflow_input.get("args") if isinstance(workflow_input, dict) else None
+    if isinstance(args, list | tuple) and len(args) > 2 and isinstance(args[2], list):
+        return len(args[2])
+    return 1
+
+
 def durable_builds(database_url: str, movie_id: str, *, limit: int = 3) -> list[dict[str, Any]]:
     """The newest ``limit`` durable builds of ``movie_id``: status, executor and job counts."""
     from dbos import DBOSClient
@@ -42,17 +50,20 @@ def durable_builds(database_url: str, movie_id: str, *, limit: int = 3) -> list[
         found: list[dict[str, Any]] = []
         for build in builds:
             counts = dict.fromkeys(_JOB_STATES, 0)
-            children = client.list_workflows(parent_workflow_id=build.workflow_id, load_input=False)
-            for child in children:
-                if child.status == "SUCCESS" and isinstance(child.output, dict):
-                    state = str(child.output.get("status", "succeeded"))
-                    counts[state if state in counts else "succeeded"] += 1
-                elif child.status == "PENDING":
-                    counts["running"] += 1
+            children = client.list_workflows(parent_workflow_id=build.workflow_id)
+            for child in children:  # each child is a batch of jobs (dbos_executor.batch_workflow)
+                if child.status == "SUCCESS" and isinstance(child.output, list):
+                    for record in child.output:
+                        state = str(record.get("status", "succeeded")) if isinstance(record, dict) else ""
+                        counts[state if state in counts else "succeeded"] += 1
+                    continue
+                size = _batch_size(child.input)
+                if child.status == "PENDING":
+                    counts["running"] += size
                 elif child.status == "ENQUEUED":
-                    counts["queued"] += 1
+                    counts["queued"] += size
                 else:
-                    counts["failed"] += 1
+                    counts["failed"] += size
             result = build.output if isinstance(build.output, dict) else {}
             found.append(
                 {

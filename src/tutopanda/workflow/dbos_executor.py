@@ -72,6 +72,11 @@ RESULT_POLLING_SECONDS = 0.1
 """How often a build checks its layer's jobs (DBOS's default, 1 s, would add a second per layer)."""
 IDLE_QUEUE = f"{QUEUE_PREFIX}none"
 """A queue nobody enqueues on: what a process that must not take work listens to."""
+BATCH_JOBS = 4
+"""Jobs of one layer and provider per queue entry (one DBOS step runs them together)."""
+BATCH_CONCURRENCY = 2
+"""Jobs of a batch running at once; a worker runs ``--concurrency`` / this many batches at a time, so
+its jobs in flight stay at ``--concurrency`` while a finished batch's slot is already refilled."""
 BUILD_QUEUE = f"{QUEUE_PREFIX}builds"
 """Where submitted builds wait for a worker (so a submitter may exit at once: ``--no-wait``)."""
 KNOWN_PROVIDERS = ("local", "tutopanda", "openai", "replicate", "elevenlabs")
@@ -144,8 +149,9 @@ def launch(
             f"cannot open the DBOS database {shown}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
             "check --database-url (is the server running? does the folder exist?)",
         ) from None
+    batch_slots = max(1, concurrency // BATCH_CONCURRENCY)
     for name in (*{queue_name(p) for p in KNOWN_PROVIDERS}, DEFAULT_QUEUE):
-        DBOS.register_queue(name, worker_concurrency=concurrency, polling_interval_sec=QUEUE_POLLING_SECONDS)
+        DBOS.register_queue(name, worker_concurrency=batch_slots, polling_interval_sec=QUEUE_POLLING_SECONDS)
     DBOS.register_queue(
         BUILD_QUEUE, worker_concurrency=concurrency, polling_interval_sec=QUEUE_POLLING_SECONDS
     )
@@ -239,16 +245,19 @@ def _signature(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def _job_run(ctx: StorageContext, movie_id: str, job_id: str) -> tuple[LoadedMovie, BuildState, Plan] | None:
-    """The state one job needs — the traces of its ancestors only — and a one-job plan; None when the
-    job is fresh (its outputs are stored under its trace: a replayed step after a crash)."""
+def _jobs_run(
+    ctx: StorageContext, movie_id: str, job_ids: list[str]
+) -> tuple[LoadedMovie, BuildState, Plan | None]:
+    """The state some jobs need (the traces of their ancestors only) and a plan of those not fresh yet;
+    the plan is None when all are fresh (their outputs are stored under their traces: a replayed step
+    after a crash finds them and pays nothing)."""
     movie, index = _cached_movie(ctx, movie_id)
     graph = movie.graph
     state = BuildState(graph, index, input_value_hashes(movie.input_values()))
     upstream: dict[str, set[str]] = {}
     for source, target in graph.edges:
         upstream.setdefault(target, set()).add(source)
-    needed, frontier = {job_id}, [job_id]
+    needed, frontier = set(job_ids), list(job_ids)
     while frontier:
         for parent in upstream.get(frontier.pop(), ()):
             if parent not in needed:
@@ -257,11 +266,14 @@ def _job_run(ctx: StorageContext, movie_id: str, job_id: str) -> tuple[LoadedMov
     for job in graph.jobs:  # topological order: every ancestor's trace before its consumers'
         if job.id in needed:
             state.traces[job.id] = state.trace_of(job)
-    job = graph.job(job_id)
-    trace = state.traces[job_id]
-    if trace is not None and not state.missing_outputs(job, trace):
-        return None
-    planned = PlannedJob(job, 0, (), None, trace)
+    planned: list[PlannedJob] = []
+    for job_id in job_ids:
+        job = graph.job(job_id)
+        trace = state.traces[job_id]
+        if trace is None or state.missing_outputs(job, trace):
+            planned.append(PlannedJob(job, 0, (), None, trace))
+    if not planned:
+        return movie, state, None
     plan = Plan(
         movie_id=movie_id,
         revision=pending_revision(ctx, movie_id),
@@ -269,20 +281,26 @@ def _job_run(ctx: StorageContext, movie_id: str, job_id: str) -> tuple[LoadedMov
         base_pointer_hash=None,
         blueprint_id=graph.blueprint_id,
         created_at=ctx.clock.timestamp(),
-        total_jobs=1,
-        layers=((planned,),),
+        total_jobs=len(planned),
+        layers=(tuple(planned),),
     )
     return movie, state, plan
 
 
 @DBOS.step()
-def job_step(root: str, movie_id: str, job_id: str, mode: str) -> dict[str, Any]:
-    """Run one job unless its outputs are already stored under its trace (a replayed step pays nothing)."""
+def batch_step(
+    root: str, movie_id: str, job_ids: list[str], mode: str, concurrency: int
+) -> list[dict[str, Any]]:
+    """Run a batch of one layer's jobs at once, skipping those already stored under their trace.
+
+    One step (and one queue entry) per batch rather than per job: the queue's per-entry costs (the
+    poll, the workflow rows) are paid once for the whole batch. A replayed batch pays nothing twice.
+    """
     ctx = _context(root)
-    prepared = _job_run(ctx, movie_id, job_id)
-    if prepared is None:
-        return {"jobId": job_id, "status": "cached", "attempts": 0}
-    movie, state, plan = prepared
+    movie, state, plan = _jobs_run(ctx, movie_id, job_ids)
+    cached = {"status": "cached", "attempts": 0}
+    if plan is None:
+        return [{"jobId": job_id, **cached} for job_id in job_ids]
     run_mode: Mode = "mock" if mode == "mock" else "live"
     runner = Runner(
         ctx=ctx,
@@ -291,18 +309,35 @@ def job_step(root: str, movie_id: str, job_id: str, mode: str) -> dict[str, Any]
         state=state,
         values=movie.input_values(),
         resolver=_state["resolver"](run_mode),
-        options=RunOptions(mode=run_mode, concurrency=1),
+        options=RunOptions(mode=run_mode, concurrency=max(1, concurrency)),
         secrets=EnvSecretResolver(),
         artefact_log=artefact_log(ctx, movie_id),
     )
     asyncio.run(runner.run())
-    return runner.outcomes[job_id].to_dict()  # the same job record a local run writes
+    return [  # the same job records a local run writes
+        runner.outcomes[job_id].to_dict() if job_id in runner.outcomes else {"jobId": job_id, **cached}
+        for job_id in job_ids
+    ]
 
 
 @DBOS.workflow()
-def job_workflow(root: str, movie_id: str, job_id: str, mode: str) -> dict[str, Any]:
-    """One job, as a queue entry any worker may take."""
-    return job_step(root, movie_id, job_id, mode)
+def batch_workflow(
+    root: str, movie_id: str, job_ids: list[str], mode: str, concurrency: int
+) -> list[dict[str, Any]]:
+    """A batch of jobs, as a queue entry any worker may take."""
+    return batch_step(root, movie_id, job_ids, mode, concurrency)
+
+
+def batches(layer: list[list[str]], size: int) -> list[tuple[str, list[str]]]:
+    """A layer's ``[job id, provider]`` pairs as ``(provider, job ids)`` batches of at most ``size``."""
+    by_provider: dict[str, list[str]] = {}
+    for job_id, provider in layer:
+        by_provider.setdefault(provider, []).append(job_id)
+    return [
+        (provider, ids[start : start + size])
+        for provider, ids in by_provider.items()
+        for start in range(0, len(ids), size)
+    ]
 
 
 @DBOS.step()
@@ -364,10 +399,16 @@ def build_workflow(root: str, movie_id: str, mode: str) -> dict[str, Any]:
     outcomes: list[dict[str, Any]] = []
     for layer in planned["layers"]:
         handles = [
-            DBOS.enqueue_workflow(queue_name(provider), job_workflow, root, movie_id, job_id, mode)
-            for job_id, provider in layer
+            DBOS.enqueue_workflow(
+                queue_name(provider), batch_workflow, root, movie_id, ids, mode, BATCH_CONCURRENCY
+            )
+            for provider, ids in batches(layer, BATCH_JOBS)
         ]
-        results = [handle.get_result(polling_interval_sec=RESULT_POLLING_SECONDS) for handle in handles]
+        results = [
+            record
+            for handle in handles
+            for record in handle.get_result(polling_interval_sec=RESULT_POLLING_SECONDS)
+        ]
         outcomes.extend(results)
         if any(result["status"] in ("failed", "blocked") for result in results):
             break  # later layers depend on these; what finished is committed below
