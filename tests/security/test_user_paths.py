@@ -79,3 +79,14 @@ def test_inspect_out_never_overwrites_the_movies_own_files(root: Path, target: s
         run_cli("--root", str(root), "inspect", "--movie", MOVIE, "--out", str(folder / "movie.toml")).code
         == 0
     )
+
+
+def test_a_title_naming_a_path_publishes_inside_the_movies_folder(root: Path, outside: Path) -> None:
+    """The published file is named after the movie's title — text the user (or a model) writes."""
+    title = root / "builds" / MOVIE / "prompts" / "MovieTitle.txt"
+    title.write_text(f"../../../{outside.name}/evil /etc/passwd\n", encoding="utf-8")
+    result = run_cli("--root", str(root), "edit", "--movie", MOVIE, "--yes", "--providers", "mock")
+    assert result.code == 0, result.stderr
+    published = sorted(path.name for path in (root / "movies" / MOVIE).iterdir())
+    assert published and all("/" not in name and ".." not in name for name in published)
+    assert sorted(path.name for path in outside.iterdir()) == ["secret.txt"]
