@@ -37,7 +37,12 @@ def _env(latency: float, database_url: str | None) -> dict[str, str]:
 
 
 def run(
-    workers: int, segments: int, concurrency: int, latency: float, database_url: str | None = None
+    workers: int,
+    segments: int,
+    concurrency: int,
+    latency: float,
+    database_url: str | None = None,
+    queues: tuple[str, ...] = (),
 ) -> tuple[int, float]:
     """(jobs, seconds from submission to the committed manifest) for ``workers`` processes."""
     with tempfile.TemporaryDirectory(prefix="tutopanda-scale-") as temp:
@@ -62,7 +67,7 @@ def run(
         for index in range(workers):
             processes.append(
                 subprocess.Popen(
-                    [*base, "worker", "--id", f"bench-{index}", "--concurrency", str(concurrency)],
+                    [*base, "worker", "--id", f"bench-{index}", "--concurrency", str(concurrency), *queues],
                     env=env,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -91,6 +96,12 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--workers", default="1,2,4", help="worker counts to measure, e.g. 1,2")
+    parser.add_argument(
+        "--queues",
+        default="builds,local,tutopanda",
+        help="the queues workers listen to (default: those image-audio's jobs use); 'all' for every queue",
+    )
     parser.add_argument(
         "--postgres",
         action="store_true",
@@ -110,8 +121,9 @@ def main() -> None:
 def _measure(args: argparse.Namespace, database: Callable[[], str | None]) -> None:
     base_rate = None
     print(f"scale_database: {'postgresql' if args.postgres else 'sqlite'}")
-    for workers in (1, 2, 4):
-        jobs, seconds = run(workers, args.segments, args.concurrency, args.latency, database())
+    for workers in (int(n) for n in args.workers.split(",")):
+        queues = () if args.queues == "all" else ("--queues", args.queues)
+        jobs, seconds = run(workers, args.segments, args.concurrency, args.latency, database(), queues)
         rate = jobs / seconds
         base_rate = base_rate or rate
         print(f"scale_{workers}_workers_jobs: {jobs} jobs")

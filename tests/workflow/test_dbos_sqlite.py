@@ -227,3 +227,18 @@ def test_settings_choose_the_dbos_executor(cli: MovieCli) -> None:
     assert result.code == 0, result.stderr
     assert result.json()["workflowId"].startswith(f"build-{M}-")  # the durable executor ran it
     assert (cli.root / "dbos.sqlite").exists()
+
+
+def test_a_dbos_build_makes_a_deleted_blob_again(cli: MovieCli) -> None:
+    define_image_audio(cli, M, 1)
+    assert cli.process("build", "run", "--movie", M, "--executor", "dbos").code == 0
+    manifest = cli.manifest(M)
+    victim = next(key for key in manifest["artefacts"] if "Narration" in key)
+    blob_hash = manifest["artefacts"][victim]["hash"]
+    [blob] = (cli.movie_dir(M) / "blobs" / blob_hash[:2]).glob(f"{blob_hash}.*")
+    blob.unlink()
+    cli.reset_calls()
+    again = cli.process("build", "run", "--movie", M, "--executor", "dbos", "--json")
+    assert again.code == 0, again.stderr
+    assert any("Narration" in call["jobId"] for call in cli.calls())  # planned and run, not "cached"
+    assert blob.exists()
