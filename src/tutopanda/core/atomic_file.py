@@ -92,9 +92,9 @@ def write_atomic(
     """Replace (or create) ``path`` with exactly ``data``, atomically.
 
     On failure the target is untouched and the temp file removed; an ``OSError`` becomes a
-    :class:`StorageError` (``disk full writing <path>`` for ``ENOSPC``). A :class:`BaseException` that is
-    not an :class:`Exception` (a simulated crash, ``KeyboardInterrupt``) leaves the temp file behind,
-    as a real crash would.
+    :class:`StorageError` (``disk full writing <path>`` for ``ENOSPC``). An interrupt (Ctrl-C, or SIGTERM,
+    which the CLI turns into one) removes the temp file too; any other :class:`BaseException` (a
+    simulated crash in tests) leaves it behind, as a real crash would.
     """
     tmp = temp_path_for(ctx, path, temp_dir)
     try:
@@ -108,7 +108,7 @@ def write_atomic(
     except OSError as exc:
         _discard(ctx, tmp)
         raise storage_error(exc, "writing", path) from exc
-    except Exception:
+    except (Exception, KeyboardInterrupt):  # Ctrl-C and SIGTERM unwind in order: leave nothing behind
         _discard(ctx, tmp)
         raise
     _step(hook, "after-rename", path)

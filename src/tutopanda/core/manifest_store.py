@@ -257,6 +257,9 @@ class ManifestStore:
     def _clean_leftovers(self) -> None:
         removed = clean_temp_files(self._ctx, self._paths.manifests_dir)
         removed += clean_temp_files(self._ctx, self._paths.root)
+        # plan and run records are written by this movie's builds only, under the build lock; a crash
+        # can leave their temp files too (prompts/ is the user's: left to `verify --repair`)
+        removed += clean_temp_files(self._ctx, self._paths.runs_dir, older_than=60.0)
         for path in removed:
             self._ctx.logger.info(f"removed leftover temp file {path}", file=path)
 
