@@ -476,18 +476,14 @@ def _run_on_dbos(
     if not yes and mode == "live":
         confirm_paid_plan(plan, as_json=as_json, command=f"build run --movie {movie}")
     root = ctx.url
-    # A submitter that waits also works. On SQLite its executor id is fixed per host, so running the
-    # command again after it was killed resumes its build; on PostgreSQL live peers recover a dead
-    # process's work (workflow/liveness.py), so each submitter has its own id. One that does not wait
-    # takes no work at all: it would leave with it.
+    # A submitter that waits also works, under its own executor id: if it is killed, the live workers
+    # (or the next submitter) find its lock free and resume its work (workflow/liveness.py). One that
+    # does not wait takes no work at all: it would leave with it.
     import os
     import socket
 
-    from tutopanda.workflow.liveness import is_postgres
-
     url = database_url(database)
-    host = socket.gethostname()
-    submitter = f"{host}-submit-{os.getpid()}" if is_postgres(url) else f"{host}-submit"
+    submitter = f"{socket.gethostname()}-submit-{os.getpid()}"
     launch_dbos(url, concurrency, submitter if wait else None, None if wait else [])
     handle = submit_build(root, movie, mode)
     console = stdout_console()
@@ -642,7 +638,9 @@ def _durable_builds(movie: str, database: str | None) -> list[dict[str, Any]] | 
     try:
         return durable_builds(database_url(database), movie)
     except Exception as exc:  # a status report must not fail because the workflow database is away
-        reason = str(exc).splitlines()[0][:160] if str(exc) else ""
+        from tutopanda.workflow.dbos_executor import without_credentials
+
+        reason = without_credentials(str(exc).splitlines()[0][:160] if str(exc) else "", database or "")
         stderr_console().print(
             f"warning: could not read durable builds: {type(exc).__name__}: {reason}", markup=False
         )

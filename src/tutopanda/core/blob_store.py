@@ -247,8 +247,15 @@ class BlobStore:
                 if expected is None and self._is_stored(ref):
                     return ref
                 spool.seek(0)
-                with self._ctx.fs.open(self.path_of(ref), "wb") as stream:
+                stream = self._ctx.fs.open(self.path_of(ref), "wb")
+                try:
                     shutil.copyfileobj(spool, stream, CHUNK_SIZE)
+                except BaseException:  # never publish a prefix under the content address
+                    with contextlib.suppress(Exception):
+                        stream.discard()  # aborts the (multipart) upload; close() would commit it
+                    stream.closed = True  # so that nothing (not even __del__) commits the prefix
+                    raise
+                stream.close()
         except OSError as exc:
             raise storage_error(exc, "writing a blob of movie", self.movie_id) from exc
         return ref

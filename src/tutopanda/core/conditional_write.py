@@ -64,10 +64,10 @@ def put_if_absent(ctx: StorageContext, path: str, data: bytes) -> bool:
         try:
             ctx.fs.pipe_file(path, data, mode="create")
         except FileExistsError:
-            return False
+            return _is_ours(ctx, path, data)
         except OSError as exc:
             if _lost_precondition(exc):
-                return False
+                return _is_ours(ctx, path, data)
             raise storage_error(exc, "creating", path) from exc
         return True
     with _local_lock:
@@ -75,6 +75,16 @@ def put_if_absent(ctx: StorageContext, path: str, data: bytes) -> bool:
             return False
         write_atomic(ctx, path, data)
         return True
+
+
+def _is_ours(ctx: StorageContext, path: str, data: bytes) -> bool:
+    """After a refused conditional write: whether the object holds exactly our bytes anyway.
+
+    The client retries a PUT whose response was lost; the retry then fails its own precondition
+    against the write that did land. Our bytes are unique (pointers carry a time, segments carry
+    events with their own times and ids), so finding them means the write was ours.
+    """
+    return read_versioned(ctx, path).data == bytes(data)
 
 
 def read_versioned(ctx: StorageContext, path: str) -> Versioned:
@@ -116,7 +126,7 @@ def put_if_match(ctx: StorageContext, path: str, data: bytes, tag: str | None) -
             return False
         except OSError as exc:
             if _lost_precondition(exc):
-                return False
+                return _is_ours(ctx, path, data)
             raise storage_error(exc, "writing", path) from exc
         return True
     with _local_lock:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import random
 import re
 import sys
 import threading
@@ -62,8 +63,6 @@ EventT = TypeVar("EventT", bound=BaseModel)
 APPEND_LOCK_TIMEOUT = 60.0
 """Seconds an append waits for another writer of the same log before giving up."""
 
-SEGMENT_CREATE_ATTEMPTS = 50
-"""Object stores: how many times an append retries after other writers took the segment number."""
 
 _SEGMENT_NAME = re.compile(r"[0-9]{10}\.jsonl")
 
@@ -199,21 +198,37 @@ class EventLog(Generic[EventT]):
         again and takes the next number. Segments are never rewritten, so readers need no lock.
         """
         key = f"{self._ctx.key}|{self.path}"
+        deadline = time.monotonic() + APPEND_LOCK_TIMEOUT
         with _segment_lock(key):  # writers in one process queue up instead of racing each other
-            number = _next_segment.get(key)
-            for attempt in range(SEGMENT_CREATE_ATTEMPTS):
+            number = self._checked_hint(key)
+            attempt = 0
+            while time.monotonic() < deadline:
                 if number is None:
                     segments = self._segments()
                     number = _segment_number(segments[-1][0]) + 1 if segments else 1
                 if put_if_absent(self._ctx, self._ctx.join(self.path, _segment_name(number)), data):
                     _next_segment[key] = number + 1
                     return
-                number = None  # another process took it: list again
-                time.sleep(min(0.001 * 2**attempt, 0.2))
+                number = None  # another process took it: list again, after a jittered pause
+                attempt += 1
+                time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.25)))
         raise StorageError(
-            f"could not append to {self.path}: {SEGMENT_CREATE_ATTEMPTS} other writers got there first",
+            f"could not append to {self.path}: other writers kept taking the next segment for "
+            f"{APPEND_LOCK_TIMEOUT:.0f} s",
             "too many processes are appending to this log at once; retry",
         )
+
+    def _checked_hint(self, key: str) -> int | None:
+        """This process's guess at the next segment number, if the segment before it still exists
+        (a movie deleted and made again starts from 1: an old, higher guess would sort new events
+        before older ones)."""
+        number = _next_segment.get(key)
+        if number is None or number == 1:
+            return number
+        if self._ctx.exists(self._ctx.join(self.path, _segment_name(number - 1))):
+            return number
+        _next_segment.pop(key, None)
+        return None
 
     def _segments(self) -> list[tuple[str, int]]:
         """The segment files of an object-store log, in order, with their sizes."""

@@ -36,9 +36,23 @@ def durable_builds(database_url: str, movie_id: str, *, limit: int = 3) -> list[
     """The newest ``limit`` durable builds of ``movie_id``: status, executor and job counts."""
     from dbos import DBOSClient
 
+    from tutopanda.workflow.liveness import sqlite_path
+
     for name in ("dbos", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    client = DBOSClient(system_database_url=database_url)
+    database = sqlite_path(database_url)
+    if database is not None:
+        if not database.exists():
+            return []  # never built durably with this database (and asking must not create it)
+        import sqlalchemy
+
+        # read only, and never wait long behind a writer: a status report is not worth blocking for
+        engine = sqlalchemy.create_engine(
+            f"sqlite:///file:{database}?mode=ro&uri=true", connect_args={"timeout": 2.0}
+        )
+        client = DBOSClient(system_database_engine=engine)
+    else:
+        client = DBOSClient(system_database_url=database_url)
     try:
         builds = client.list_workflows(
             workflow_id_prefix=f"build-{movie_id}-",

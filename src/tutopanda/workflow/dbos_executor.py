@@ -109,16 +109,17 @@ def launch(
     Every worker needs its own ``executor_id`` (default host and pid) and the same application version,
     so a restarted worker recovers only its own workflows, and all workers agree on the code.
     ``queues`` limits the queues this process takes work from (``None``: all; ``[]``: none, for a
-    submitter that only enqueues). On PostgreSQL the process also joins peer recovery (``liveness``).
+    submitter that only enqueues). Every process joins peer recovery (``liveness``).
     """
     if _state["launched"]:
         return
     executor = executor_id or f"{socket.gethostname()}-{os.getpid()}"
+    version = f"tutopanda-{__version__}"
     config: DBOSConfig = {
         "name": APP_NAME,
         "system_database_url": database_url,
         "executor_id": executor,
-        "application_version": f"tutopanda-{__version__}",
+        "application_version": version,
         "log_level": "CRITICAL",
         "console_log_level": "CRITICAL",
     }
@@ -129,14 +130,11 @@ def launch(
         )
     for name in ("dbos", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.CRITICAL)  # errors reach the user as one line, below
-    liveness = (
-        Liveness(database_url, executor, DBOS._recover_pending_workflows, notify=notify)
-        if is_postgres(database_url)
-        else None
+    liveness = Liveness(
+        database_url, executor, DBOS._recover_pending_workflows, application_version=version, notify=notify
     )
     try:
-        if liveness is not None:
-            liveness.acquire()  # before launch: launch resumes this id's pending work, which must be ours
+        liveness.acquire()  # before launch: launch resumes this id's pending work, which must be ours
         DBOS(config=config)
         if queues is not None:
             DBOS.listen_queues(queues or [IDLE_QUEUE])
@@ -144,13 +142,13 @@ def launch(
     except UsageError:
         raise
     except Exception as exc:
-        if liveness is not None:
-            liveness.stop()
+        liveness.stop()
         with contextlib.suppress(Exception):
             DBOS.destroy()
         shown = database_url.split("@")[-1]
+        reason = without_credentials(str(exc).splitlines()[0][:200] if str(exc) else "", database_url)
         raise StorageError(
-            f"cannot open the DBOS database {shown}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+            f"cannot open the DBOS database {shown}: {type(exc).__name__}: {reason}",
             "check --database-url (is the server running? does the folder exist?)",
         ) from None
     batch_slots = max(1, concurrency // BATCH_CONCURRENCY)
@@ -160,9 +158,20 @@ def launch(
     DBOS.register_queue(BUILD_QUEUE, worker_concurrency=concurrency, polling_interval_sec=polling)
     _state["launched"] = True
     _state["resolver"] = resolver_factory
-    if liveness is not None:
-        liveness.start()
-        _state["liveness"] = liveness
+    liveness.start()
+    _state["liveness"] = liveness
+
+
+def without_credentials(text: str, database_url: str) -> str:
+    """``text`` with the URL's user name and password (as written and decoded) blanked out: drivers
+    quote parts of the URL in their errors."""
+    from urllib.parse import unquote
+
+    userinfo = database_url.split("://", 1)[-1].rpartition("@")[0]
+    secrets = {part for piece in userinfo.split(":", 1) for part in (piece, unquote(piece)) if len(part) > 1}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def _context(root: str) -> StorageContext:
@@ -185,7 +194,32 @@ def plan_step(root: str, movie_id: str) -> dict[str, Any]:
         "revision": plan.revision,
         "basePointerHash": plan.base_pointer_hash,
         "layers": [[[p.job.id, p.job.variant.provider] for p in layer] for layer in plan.layers if layer],
+        "needs": planned_needs(prepared.movie.graph.edges, {p.job.id for p in plan.jobs}),
     }
+
+
+def planned_needs(edges: Any, planned: set[str]) -> dict[str, list[str]]:
+    """For each planned job, the planned jobs it must wait for: its nearest planned ancestors (a job
+    that is not planned is fresh, so its stored outputs stand in for whatever is upstream of it)."""
+    upstream: dict[str, set[str]] = {}
+    for source, target in edges:
+        upstream.setdefault(target, set()).add(source)
+    needs: dict[str, list[str]] = {}
+    for job_id in planned:
+        found: set[str] = set()
+        seen: set[str] = set()
+        frontier = list(upstream.get(job_id, ()))
+        while frontier:
+            parent = frontier.pop()
+            if parent in seen:
+                continue
+            seen.add(parent)
+            if parent in planned:
+                found.add(parent)
+            else:
+                frontier.extend(upstream.get(parent, ()))
+        needs[job_id] = sorted(found)
+    return needs
 
 
 _movies: dict[tuple[str, str], tuple[tuple[str, ...], LoadedMovie, TraceIndex, int]] = {}
@@ -398,24 +432,47 @@ def record_step(
 
 @DBOS.workflow()
 def build_workflow(root: str, movie_id: str, mode: str) -> dict[str, Any]:
-    """Plan, run the layers on the provider queues, commit (see the module docstring)."""
+    """Plan, run the jobs on the provider queues as their inputs become ready, commit.
+
+    Dataflow rather than layer by layer: a batch is enqueued as soon as every planned job it needs has
+    finished, so one slow job holds up only what consumes it, not the whole next layer. The order of
+    everything this function does is a function of the checkpointed results (``DBOS.wait_first`` is
+    recorded), so a resumed workflow replays the same enqueues.
+    """
     planned = plan_step(root, movie_id)
+    order = [job_id for layer in planned["layers"] for job_id, _ in layer]
+    provider_of = {job_id: provider for layer in planned["layers"] for job_id, provider in layer}
+    waiting = {job_id: set(planned["needs"].get(job_id, ())) for job_id in order}
+    consumers: dict[str, list[str]] = {}
+    for job_id in order:
+        for need in planned["needs"].get(job_id, ()):
+            consumers.setdefault(need, []).append(job_id)
+    ready = [job_id for job_id in order if not waiting[job_id]]
+    outstanding: dict[str, Any] = {}
     outcomes: list[dict[str, Any]] = []
-    for layer in planned["layers"]:
-        handles = [
-            DBOS.enqueue_workflow(
-                queue_name(provider), batch_workflow, root, movie_id, ids, mode, BATCH_CONCURRENCY
-            )
-            for provider, ids in batches(layer, BATCH_JOBS)
-        ]
-        results = [
-            record
-            for handle in handles
-            for record in handle.get_result(polling_interval_sec=RESULT_POLLING_SECONDS)
-        ]
+    stopped = False
+    while ready or outstanding:
+        if ready and not stopped:
+            for provider, ids in batches([[job_id, provider_of[job_id]] for job_id in ready], BATCH_JOBS):
+                handle = DBOS.enqueue_workflow(
+                    queue_name(provider), batch_workflow, root, movie_id, ids, mode, BATCH_CONCURRENCY
+                )
+                outstanding[handle.workflow_id] = handle
+        ready = []
+        if not outstanding:
+            break
+        finished = DBOS.wait_first(list(outstanding.values()), polling_interval_sec=RESULT_POLLING_SECONDS)
+        del outstanding[finished.workflow_id]
+        results = finished.get_result(polling_interval_sec=RESULT_POLLING_SECONDS)
         outcomes.extend(results)
-        if any(result["status"] in ("failed", "blocked") for result in results):
-            break  # later layers depend on these; what finished is committed below
+        for result in results:
+            if result["status"] in ("failed", "blocked"):
+                stopped = True  # start nothing new; what is running finishes and is committed
+                continue
+            for consumer in consumers.get(result["jobId"], ()):
+                waiting[consumer].discard(result["jobId"])
+                if not waiting[consumer]:
+                    ready.append(consumer)
     revision = commit_step(root, movie_id, planned["basePointerHash"])
     if planned["layers"]:
         record_step(root, movie_id, planned, outcomes, revision, mode)
