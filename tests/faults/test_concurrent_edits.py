@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,25 +24,13 @@ import tomlkit
 from tests.e2e.build_helpers import (
     MovieCli,
     check_current_pointer,
-    clear_handler_cache,
     define_image_audio,
     narrator,
     wait_for_calls,
 )
-from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV
 
 MOVIE = "shared"
 NEW_NARRATION = "Part 2, rewritten by the second editor: magma rises because it is lighter than rock."
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MovieCli]:
-    call_log = tmp_path / "calls.jsonl"
-    monkeypatch.setenv(MOCK_CALL_LOG_ENV, str(call_log))
-    monkeypatch.delenv("TUTOPANDA_MOCK_OPTIONS", raising=False)
-    clear_handler_cache()
-    yield MovieCli(tmp_path / "store", call_log)
-    clear_handler_cache()
 
 
 @pytest.fixture

@@ -8,25 +8,10 @@ the following build produces exactly that artefact again, with no other provider
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from tests.e2e.build_helpers import MovieCli, clear_handler_cache, define_image_audio, narrator
-from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV
+from tests.e2e.build_helpers import MovieCli, define_image_audio, narrator
 
 M = "demo"
 SCRIPT_TEXT = "Artifact:Script.NarrationScript[0]"
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MovieCli]:
-    monkeypatch.setenv(MOCK_CALL_LOG_ENV, str(tmp_path / "calls.jsonl"))
-    monkeypatch.delenv("TUTOPANDA_MOCK_OPTIONS", raising=False)
-    clear_handler_cache()
-    yield MovieCli(tmp_path / "store", tmp_path / "calls.jsonl")
-    clear_handler_cache()
 
 
 def test_a_corrupt_blob_is_found_by_verify_and_by_the_build_that_reads_it(cli: MovieCli) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,9 @@ from tests.e2e.build_helpers import (
     MovieCli,
     artefact_events,
     check_current_pointer,
-    clear_handler_cache,
     completed_jobs,
     define_image_audio,
 )
-from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="finds a descriptor's file through /proc/self/fd"
@@ -63,15 +61,6 @@ class FillingDisk:
                 view = memoryview(data)
                 return self.real_write(fd, view[: max(1, len(view) // 2)])
         return self.real_write(fd, data)
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MovieCli]:
-    monkeypatch.setenv(MOCK_CALL_LOG_ENV, str(tmp_path / "calls.jsonl"))
-    monkeypatch.delenv("TUTOPANDA_MOCK_OPTIONS", raising=False)
-    clear_handler_cache()
-    yield MovieCli(tmp_path / "store", tmp_path / "calls.jsonl")
-    clear_handler_cache()
 
 
 def _blob_put(path: str) -> bool:

@@ -28,7 +28,6 @@ from tests.e2e.build_helpers import (
     MovieCli,
     artefact_events,
     check_current_pointer,
-    clear_handler_cache,
     completed_jobs,
     define_image_audio,
     illustrator,
@@ -51,7 +50,6 @@ from tutopanda.core.provider_contract import (
 from tutopanda.core.run_record import load_run_record
 from tutopanda.core.runner import DEFAULT_JOB_TIMEOUT, RunOptions, call_deadline, stuck_threads
 from tutopanda.core.storage import StorageConfig, StorageContext
-from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV
 
 MOVIE = "hang"
 HUNG = "Producer:Images.Illustrator[1][0]"
@@ -276,16 +274,6 @@ def test_a_handlers_own_timeout_error_is_an_ordinary_failure_not_the_deadline(ct
 
 
 # -- the CLI -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MovieCli]:
-    call_log = tmp_path / "calls.jsonl"
-    monkeypatch.setenv(MOCK_CALL_LOG_ENV, str(call_log))
-    monkeypatch.delenv("TUTOPANDA_MOCK_OPTIONS", raising=False)
-    clear_handler_cache()
-    yield MovieCli(tmp_path / "store", call_log)
-    clear_handler_cache()
 
 
 def test_build_run_with_a_provider_hung_in_blocking_code_exits_1_with_one_clear_error_and_keeps_the_rest(

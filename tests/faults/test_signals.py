@@ -18,7 +18,6 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,27 +28,16 @@ from tests.e2e.build_helpers import (
     MovieCli,
     artefact_events,
     check_current_pointer,
-    clear_handler_cache,
     completed_jobs,
     define_image_audio,
     illustrator,
     plan_produces,
     wait_for_calls,
 )
-from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV, read_call_log
+from tutopanda.providers.mock.counter import read_call_log
 
 MOVIE = "signalled"
 SEGMENTS = 2
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MovieCli]:
-    call_log = tmp_path / "calls.jsonl"
-    monkeypatch.setenv(MOCK_CALL_LOG_ENV, str(call_log))
-    monkeypatch.delenv("TUTOPANDA_MOCK_OPTIONS", raising=False)
-    clear_handler_cache()
-    yield MovieCli(tmp_path / "store", call_log)
-    clear_handler_cache()
 
 
 def temp_files(movie: Path) -> list[str]:
