@@ -628,11 +628,12 @@ def _durable_builds(movie: str, database: str | None) -> list[dict[str, Any]] | 
     from tutopanda.cli.worker_command import database_url
 
     root = state.storage_root()
-    if database is None and "://" not in root and not (Path(root).expanduser() / "dbos.sqlite").exists():
+    local_database = "://" not in root and (Path(root).expanduser() / "dbos.sqlite").exists()
+    if database is None and not local_database:
         from tutopanda.core.settings import load_settings
 
         if load_settings(root).dbos.database_url is None:
-            return None  # never built durably here: no database to read
+            return None  # never built durably here (or nowhere to look): no database to read
     from tutopanda.workflow.build_progress import durable_builds
 
     try:
