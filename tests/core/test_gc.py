@@ -220,3 +220,57 @@ def test_gc_all_skips_what_it_cannot_collect(ctx: StorageContext, built: str) ->
     assert [report.movie_id for report in reports] == ["other"]
     assert sorted(skip.movie_id for skip in skipped) == ["broken", built]
     assert not ctx.exists(lost)
+
+
+def test_keeping_more_revisions_than_exist_keeps_them_all(ctx: StorageContext, built: str) -> None:
+    edited_twice(ctx, built)
+    for keep in (3, 4, 10):
+        report = gc_movie(ctx, built, keep_revisions=keep, prune_trace=True, now=LATER)
+        assert report.kept_revisions == ["rev-0001", "rev-0002", "rev-0003"], keep
+
+
+def test_a_blob_named_while_gc_runs_is_spared(
+    ctx: StorageContext, built: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer without the build lock (events:append, a DBOS job) names an old stray blob between gc
+    reading the logs and removing: gc reads the logs again before it deletes."""
+    old = stray(ctx, built, "my own narration")
+    digest = old.rsplit("/", 1)[-1].split(".", 1)[0]
+    real_scan = scan_movie
+
+    def scan_then_record(context: StorageContext, movie_id: str) -> object:
+        found = real_scan(context, movie_id)
+        blob = BlobStore(context, movie_id).put_bytes(b"my own narration", "text/plain")
+        assert blob.hash == digest
+        artefact_log(context, movie_id).append(
+            artefact_event(
+                SCRIPT_TEXT,
+                status="succeeded",
+                revision="rev-0002",
+                inputs_hash="manual",
+                produced_by="user",
+                provider="user",
+                clock=context.clock,
+                blob=blob,
+            )
+        )
+        return found
+
+    monkeypatch.setattr("tutopanda.core.gc.scan_movie", scan_then_record)
+    report = gc_movie(ctx, built, dry_run=False, now=LATER)
+    assert digest not in {blob.hash for blob in report.blobs}
+    assert ctx.exists(old)
+
+
+def test_a_put_that_finds_its_bytes_stored_refreshes_them_for_the_grace_period(
+    ctx: StorageContext, built: str
+) -> None:
+    if not ctx.is_local:
+        pytest.skip("file times are a local-disk notion here")
+    import os
+
+    old = stray(ctx, built, "stored long ago")
+    os.utime(old, (time.time() - 3 * 3600, time.time() - 3 * 3600))
+    stray(ctx, built, "stored long ago")  # the same bytes put again: a fresh write for gc
+    report = gc_movie(ctx, built, dry_run=True, now=time.time())
+    assert old not in {blob.path for blob in report.blobs}

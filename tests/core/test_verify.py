@@ -254,3 +254,28 @@ def test_a_missing_input_value_blob_cannot_be_repaired(ctx: StorageContext, buil
     report = verify_movie(ctx, built, repair=True)
     [problem] = report.problems
     assert problem.kind == "blob-missing" and "Input:Logo" in problem.message and not report.ok
+
+
+def test_a_commit_landing_during_verify_is_never_rolled_back(
+    ctx: StorageContext, built: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit that does not take the build lock (a DBOS commit step) lands while verify lists the
+    manifests: the pointer it made must not look broken, and repair must not re-point it backwards."""
+    from tutopanda.core import verify as verify_module
+
+    real = verify_module._check_manifests
+    committed: list[str] = []
+
+    def list_then_commit(context: StorageContext, found: object) -> None:
+        real(context, found)  # type: ignore[arg-type]
+        if not committed:  # what a DBOS commit step does: a compare-and-swap save, no build lock
+            store = ManifestStore(context, built)
+            snapshot = store.snapshot()
+            newer = snapshot.manifest.model_copy(update={"revision": "rev-0002", "base_revision": "rev-0001"})
+            committed.append(store.save(newer, snapshot.pointer_hash).revision or "")
+
+    monkeypatch.setattr(verify_module, "_check_manifests", list_then_commit)
+    report = verify_movie(ctx, built, repair=True)
+    assert committed == ["rev-0002"]
+    assert not [p for p in report.problems if p.kind.startswith("pointer")]
+    assert ManifestStore(ctx, built).read_pointer().revision == "rev-0002"

@@ -179,10 +179,17 @@ class BlobStore:
         return ref
 
     def _is_stored(self, ref: BlobRef) -> bool:
+        """Whether ``ref`` is stored; if so (locally) its time is refreshed: a put that found its bytes
+        already there counts as a fresh write for ``gc``'s grace period, as a real write would."""
+        path = self.path_of(ref)
         try:
-            return self._ctx.size(self.path_of(ref)) == ref.size
+            stored = self._ctx.size(path) == ref.size
         except FileNotFoundError:
             return False
+        if stored and self._ctx.is_local:
+            with contextlib.suppress(OSError):
+                os.utime(path)
+        return stored
 
     def _commit(self, chunks: Iterable[Chunk], expected: BlobRef | None, *, mime_type: str = "") -> BlobRef:
         """Write chunks to a temp file while hashing, then rename it to its content address."""

@@ -140,7 +140,7 @@ def _kept_revisions(
         ),
         key=parse_revision,
     )
-    kept = revisions if keep is None else revisions[len(revisions) - keep :]
+    kept = revisions if keep is None else revisions[max(0, len(revisions) - keep) :]
     if current is not None and current not in kept:
         kept = sorted([*kept, current], key=parse_revision)
     return kept
@@ -254,6 +254,10 @@ def gc_movie(
             (report.blobs if blob.age(moment) >= grace else report.young).append(blob)
         report.temps = [temp for temp in scan.temps if temp.age(moment) >= grace]
         if not dry_run:
+            # Writers that do not take the build lock (events:append, a DBOS job) may have named one of
+            # these blobs since the logs were read: read them again and spare anything now referenced.
+            named = _event_blobs(ctx, paths, prune_trace=prune_trace, current=current)
+            report.blobs = [blob for blob in report.blobs if blob.hash not in named]
             for item in (*report.blobs, *report.temps):
                 ctx.remove(item.path)
             _remove_empty_shards(ctx, report.blobs)

@@ -52,7 +52,8 @@ from typing import Any, BinaryIO, Literal, cast
 from tutopanda.core.atomic_file import write_atomic
 from tutopanda.core.blob_ref import BlobRef
 from tutopanda.core.blob_store import hash_file
-from tutopanda.core.errors import CorruptDataError, LockHeldError, TutopandaError, UsageError
+from tutopanda.core.conditional_write import put_if_match, read_versioned
+from tutopanda.core.errors import CorruptDataError, LockHeldError, StorageError, TutopandaError, UsageError
 from tutopanda.core.event_log import APPEND_LOCK_TIMEOUT
 from tutopanda.core.event_scan import LogLine, input_blob_hashes, log_segments, scan_log
 from tutopanda.core.events import ArtefactEvent, InputEvent
@@ -214,6 +215,7 @@ class _Inspection:
     manifests: dict[str, _ManifestFile] = field(default_factory=dict)
     pointer: CurrentPointer | None = None
     pointer_problem: str | None = None
+    pointer_data: bytes | None = None  # current.json as read, before the manifests were listed
     logs: list[_LogState] = field(default_factory=list)
     input_events: list[InputEvent] = field(default_factory=list)
     artefact_events: list[ArtefactEvent] = field(default_factory=list)
@@ -308,12 +310,10 @@ def _check_manifests(ctx: StorageContext, found: _Inspection) -> None:
 
 
 def _check_pointer(ctx: StorageContext, found: _Inspection) -> None:
-    paths = found.paths
     relative = "current.json"
     hint = "--repair re-points it at the newest complete manifest (or rebuilds one from the event logs)"
-    try:
-        data = ctx.read_bytes(paths.current)
-    except FileNotFoundError:
+    data = found.pointer_data
+    if data is None:
         found.pointer_problem = "pointer-missing"
         found.problems.append(
             Problem("pointer-missing", relative, "current.json is missing", repairable=True, hint=hint)
@@ -544,6 +544,12 @@ def _check_temps(found: _Inspection, temps: list[StoreFile], grace: float, now: 
 
 def _inspect(ctx: StorageContext, movie_id: str, *, grace: float, now: float) -> _Inspection:
     found = _Inspection(movie_paths(ctx, movie_id))
+    # The pointer first, then the manifests: a commit landing in between then names a manifest that
+    # is already listed, never one that looks missing.
+    try:
+        found.pointer_data = ctx.read_bytes(found.paths.current)
+    except FileNotFoundError:
+        found.pointer_data = None
     scan = scan_movie(ctx, movie_id)
     _check_blobs(ctx, found, scan.blobs)
     _check_manifests(ctx, found)
@@ -718,8 +724,21 @@ def _newest_complete(found: _Inspection, excluded: str | None) -> str | None:
 
 
 def _write_pointer(ctx: StorageContext, found: _Inspection, pointer_data: bytes) -> None:
+    """Replace current.json only if it still holds what was inspected (a commit may have moved it)."""
+    path = found.paths.current
+    changed = StorageError(
+        "current.json changed while verify was repairing it (a build committed meanwhile)",
+        "run 'tutopanda verify --repair' again: it checks the new state",
+    )
     with movie_lock(ctx, found.paths.movie_id, "pointer", timeout=POINTER_LOCK_TIMEOUT):
-        write_atomic(ctx, found.paths.current, pointer_data)
+        current = read_versioned(ctx, path)
+        if current.data != found.pointer_data:
+            raise changed
+        if ctx.is_object_store:  # saves there swap with If-Match, not under our lock: do the same
+            if not put_if_match(ctx, path, pointer_data, current.tag):
+                raise changed
+        else:
+            write_atomic(ctx, path, pointer_data)
 
 
 def _pointer_to(ctx: StorageContext, found: _Inspection, revision: str, data: bytes) -> bytes:
