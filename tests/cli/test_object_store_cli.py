@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+from pathlib import Path
 
 from tests.e2e.build_helpers import tutopanda_command
 
@@ -38,3 +39,4 @@ def test_a_movie_made_checked_and_edited_on_s3(s3_bucket: str) -> None:
         assert "warning" not in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
     plan = run("build", "plan", "--movie", "sky")
     assert plan.returncode == 0 and "nothing to build" in plan.stdout
+    assert not (Path.cwd() / s3_bucket).exists()  # nothing took the bucket for a local folder

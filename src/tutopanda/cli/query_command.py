@@ -182,7 +182,7 @@ def _settings_config(
             continue
         if selection.get(entry.producer) != (entry.provider, entry.model):
             continue
-        table = load_provider_config(Path(settings.path).parent, entry.config, module.producer.kind)
+        table = load_provider_config(settings.path.rpartition("/")[0], entry.config, module.producer.kind)
         if table:
             configs[entry.producer] = table
     return configs

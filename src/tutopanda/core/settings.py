@@ -408,11 +408,12 @@ def load_settings(root: str | Path | StorageContext) -> Settings:
     """
     ctx = _open(root)
     path = ctx.join(ctx.root, SETTINGS_FILE)
+    shown = path if ctx.is_local else ctx.join(ctx.url, SETTINGS_FILE)  # s3://bucket/…, never bare
     try:
         text = _read_text(ctx, path)
     except FileNotFoundError:
-        return Settings(general=GeneralSettings(root=ctx.root), producers=(), path=path, from_file=False)
-    return _validate(text, path, ctx)
+        return Settings(general=GeneralSettings(root=ctx.url), producers=(), path=shown, from_file=False)
+    return _validate(text, shown, ctx)
 
 
 def load_provider_config(
