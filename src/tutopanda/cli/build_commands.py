@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tutopanda.cli.options import JsonOpt, MovieOpt
+from tutopanda.cli.options import DatabaseOpt, JsonOpt, MovieOpt
 from tutopanda.cli.output import confirm, make_table, print_json, stderr_console, stdout_console
 from tutopanda.cli.settings import state
 
@@ -364,15 +364,7 @@ def run_command(
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="With --executor dbos: wait for the build to finish.")
     ] = True,
-    database: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            envvar="TUTOPANDA_DBOS_DATABASE_URL",
-            help="With --executor dbos: the DBOS system database (default: sqlite under the root).",
-            show_default=False,
-        ),
-    ] = None,
+    database: DatabaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Build a movie: plan, run the dirty jobs layer by layer, commit a new revision.
@@ -651,15 +643,7 @@ def _durable_builds(movie: str, database: str | None) -> list[dict[str, Any]] | 
 @build_app.command("status")
 def status_command(
     movie: MovieOpt,
-    database: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            envvar="TUTOPANDA_DBOS_DATABASE_URL",
-            help="The DBOS system database to read durable builds from (default: as build run).",
-            show_default=False,
-        ),
-    ] = None,
+    database: DatabaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Summarise a movie: current revision, failed jobs, artefacts by kind, total cost and durations.

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["InputsOpt", "JsonOpt", "ModelOpt", "MovieOpt", "SetOpt", "input_values"]
+__all__ = ["DatabaseOpt", "InputsOpt", "JsonOpt", "ModelOpt", "MovieOpt", "SetOpt", "input_values"]
 
 MovieOpt = Annotated[
     str,
@@ -19,6 +19,17 @@ MovieOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="TUTOPANDA_DBOS_DATABASE_URL",
+        help="The DBOS system database of durable builds: sqlite:///file (one machine) or "
+        "postgresql://... (many). Default: [dbos] database_url in settings.toml, else sqlite under the root.",
+        show_default=False,
+    ),
+]
 
 InputsOpt = Annotated[
     Path | None,

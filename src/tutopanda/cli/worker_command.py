@@ -14,21 +14,10 @@ from typing import Annotated
 
 import typer
 
+from tutopanda.cli.options import DatabaseOpt
 from tutopanda.cli.settings import state
 
 __all__ = ["database_url", "launch_dbos", "queue_names", "register"]
-
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="TUTOPANDA_DBOS_DATABASE_URL",
-        help="DBOS system database: sqlite:///file (one machine) or postgresql://... (many). "
-        "Default: sqlite under the storage root.",
-        show_default=False,
-    ),
-]
-
 
 def database_url(flag: str | None) -> str:
     """The DBOS system database: the flag/env, else ``[dbos] database_url`` in the settings, else
