@@ -61,20 +61,29 @@ def put_if_absent(ctx: StorageContext, path: str, data: bytes) -> bool:
     if ctx.is_local:
         return create_exclusive(ctx, path, data)
     if ctx.is_object_store:
-        try:
-            ctx.fs.pipe_file(path, data, mode="create")
-        except FileExistsError:
-            return _is_ours(ctx, path, data)
-        except OSError as exc:
-            if _lost_precondition(exc):
-                return _is_ours(ctx, path, data)
-            raise storage_error(exc, "creating", path) from exc
-        return True
+        return _conditional_put(ctx, path, data, "creating", mode="create")  # If-None-Match: *
     with _local_lock:
         if ctx.exists(path):
             return False
         write_atomic(ctx, path, data)
         return True
+
+
+def _conditional_put(ctx: StorageContext, path: str, data: bytes, action: str, **condition: str) -> bool:
+    """One conditional ``PUT`` on an object store; False when the condition did not hold.
+
+    A refusal (an existing object for a create, a changed or vanished one for a swap) is checked
+    against our own bytes first: see :func:`_is_ours`.
+    """
+    try:
+        ctx.fs.pipe_file(path, data, **condition)
+    except (FileExistsError, FileNotFoundError):
+        return _is_ours(ctx, path, data)
+    except OSError as exc:
+        if _lost_precondition(exc):
+            return _is_ours(ctx, path, data)
+        raise storage_error(exc, action, path) from exc
+    return True
 
 
 def _is_ours(ctx: StorageContext, path: str, data: bytes) -> bool:
@@ -120,15 +129,7 @@ def put_if_match(ctx: StorageContext, path: str, data: bytes, tag: str | None) -
     if tag is None:
         return put_if_absent(ctx, path, data)
     if ctx.is_object_store:
-        try:
-            ctx.fs.pipe_file(path, data, IfMatch=tag)
-        except FileNotFoundError:
-            return False
-        except OSError as exc:
-            if _lost_precondition(exc):
-                return _is_ours(ctx, path, data)
-            raise storage_error(exc, "writing", path) from exc
-        return True
+        return _conditional_put(ctx, path, data, "writing", IfMatch=tag)
     with _local_lock:
         if read_versioned(ctx, path).tag != tag:
             return False

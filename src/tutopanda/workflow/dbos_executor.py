@@ -47,7 +47,7 @@ from tutopanda.core.run_record import save_run_record
 from tutopanda.core.runner import Runner, RunOptions
 from tutopanda.core.storage import StorageConfig, StorageContext
 from tutopanda.core.trace import TraceIndex, input_value_hashes
-from tutopanda.workflow.liveness import Liveness, is_postgres
+from tutopanda.workflow.liveness import Liveness, is_postgres, sqlite_path
 
 __all__ = [
     "APP_NAME",
@@ -123,7 +123,7 @@ def launch(
         "log_level": "CRITICAL",
         "console_log_level": "CRITICAL",
     }
-    if not database_url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://", "postgres://")):
+    if not is_postgres(database_url) and sqlite_path(database_url) is None:
         raise UsageError(
             f"--database-url {database_url.split('@')[-1]!r} is not a SQLite or PostgreSQL URL",
             "use sqlite:///path/to/dbos.sqlite (one machine) or postgresql://user@host/db (many)",
@@ -249,7 +249,7 @@ def _cached_movie(ctx: StorageContext, movie_id: str) -> tuple[LoadedMovie, Trac
 
 
 def movie_layout_paths(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
-    """The definition files whose change means the movie must be loaded again (plus the input log)."""
+    """The definition files whose change means the movie must be loaded again (``movie.json`` first)."""
     folder = ctx.movie_dir(movie_id)
     return (ctx.join(folder, "movie.json"), ctx.join(folder, "providers.json"))
 
@@ -263,15 +263,18 @@ def _signature(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
     from tutopanda.core.hashing import sha256_hex
 
     parts: list[str] = []
+    contents: list[bytes] = []
     for path in movie_layout_paths(ctx, movie_id):
         try:
-            parts.append(sha256_hex(ctx.read_bytes(path)))
+            contents.append(ctx.read_bytes(path))
+            parts.append(sha256_hex(contents[-1]))
         except (FileNotFoundError, StorageError):
+            contents.append(b"")
             parts.append("-")
     parts.append(input_log(ctx, movie_id).fingerprint())  # a file locally, segments on object stores
     try:
-        blueprint = json.loads(ctx.read_bytes(movie_layout_paths(ctx, movie_id)[0])).get("blueprint", "")
-    except (FileNotFoundError, StorageError, ValueError):
+        blueprint = json.loads(contents[0]).get("blueprint", "")  # movie.json, read once above
+    except (ValueError, AttributeError):
         blueprint = ""
     if isinstance(blueprint, str) and Path(blueprint).is_absolute():
         folder = Path(blueprint).parent  # the blueprint, its sibling module files, modules/ and prompts/
