@@ -29,6 +29,7 @@ from tutopanda.cli import (
     build_commands,
     edit_commands,
     init_command,
+    models_commands,
     movies_commands,
     providers_commands,
     query_command,
@@ -78,6 +79,7 @@ def _global_options(
     """Turn one prompt into a narrated educational movie, and rebuild only what an edit made dirty."""
     state.root = root
     state.debug = debug or state.debug
+    models_commands.export_models_root(state.storage_root())  # handlers find <root>/models through it
 
 
 init_command.register(app)
@@ -87,6 +89,7 @@ movies_commands.register(app)
 blueprint_commands.register(app)
 build_commands.register(app)
 providers_commands.register(app)
+models_commands.register(app)
 storage_commands.register(app)
 store_check_commands.register(app)
 viewer_command.register(app)
@@ -121,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, termination)
+    models_env = os.environ.get("TUTOPANDA_MODELS")  # exported for one invocation (models_commands)
     try:
         code = _main(argv)
     except KeyboardInterrupt:  # a second signal while the first one was being handled
@@ -128,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        models_commands.restore_models_env(models_env)
     return TERMINATED if termination.received and code == INTERRUPTED else code
 
 
