@@ -1,4 +1,7 @@
-"""Local narration: real, deterministic speech from eSpeak NG (always) and Piper (when installed)."""
+"""Local narration: real, deterministic speech from eSpeak NG (always) and Piper (when installed).
+
+The variant names the engine: local/espeak-ng always speaks eSpeak NG, local/piper always Piper.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import pytest
 from tutopanda.core.errors import ProviderConfigError, ProviderError
 from tutopanda.core.provider_contract import EnvSecretResolver
 from tutopanda.providers.local import PIPER_VOICE, SpeechHandler, piper_available, plan_speech
+from tutopanda.providers.local.speech import choose_local_speech
 from tutopanda.providers.local.piper_engine import verify_piper_model
 from tutopanda.providers.mock.wav import read_wav_info
 from tutopanda.testing import check_payload
@@ -18,18 +22,26 @@ from .conftest import Transcriber, local_context, run
 needs_piper = pytest.mark.skipif(not piper_available(), reason="the neural extra is not installed")
 
 
+@pytest.fixture(autouse=True)
+def _empty_models_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Piper voice pulled for other languages (whatever the machine's own store holds)."""
+    monkeypatch.setenv("TUTOPANDA_MODELS", str(tmp_path / "models"))
+
+
 def _speak(
     text: str, *, engine: str = "espeak", voice: str = "default", language: str = "en", **config: object
 ):
     inputs = {"Text": text, "VoiceId": voice, "Language": language, "Emotion": "neutral"}
+    model = "piper" if engine == "piper" else "espeak-ng"
     context = local_context(
         "narration",
         [("Artifact:Narration.SegmentAudio[0]", "audio")],
         inputs,
-        model="espeak-ng",
-        config={"engine": engine, "wordsPerMinute": 160, **config},
+        model=model,
+        config={"wordsPerMinute": 160, **config},
     )
-    [artefact] = run(SpeechHandler("local", "espeak-ng"), context).artefacts
+    handler = SpeechHandler("local", model, default_engine="piper" if engine == "piper" else "espeak")
+    [artefact] = run(handler, context).artefacts
     assert artefact.status == "succeeded" and artefact.data is not None
     return artefact
 
@@ -59,9 +71,10 @@ def test_espeak_diagnostics_name_engine_voice_duration_and_word_timings() -> Non
     assert diagnostics["voice"] == "en-gb-x-rp"
     assert diagnostics["durationSeconds"] > 0.5
     words = diagnostics["words"]
-    assert [word["text"] for word in words] == ["Welcome", "to", "the", "water", "cycle"]
+    assert [word["text"] for word in words] == ["Welcome", "to", "the", "water", "cycle."]
     starts = [word["start"] for word in words]
     assert starts == sorted(starts) and starts[0] == 0
+    assert all(word["start"] <= word["end"] <= diagnostics["durationSeconds"] for word in words)
 
 
 def test_a_slower_rate_gives_longer_audio() -> None:
@@ -108,16 +121,43 @@ def test_empty_text_fails_the_job() -> None:
         _speak("   ")
 
 
-def test_piper_refuses_other_languages_and_voices() -> None:
-    with pytest.raises(ProviderConfigError, match="English"):
-        plan_speech({"engine": "piper"}, "default", "de")
-    with pytest.raises(ProviderConfigError, match="one voice"):
-        plan_speech({"engine": "piper"}, "en-gb-x-rp", "en")
+def test_piper_refuses_a_language_without_a_pulled_voice_and_espeak_voices() -> None:
+    with pytest.raises(ProviderConfigError, match="no Piper voice for language 'de'") as caught:
+        plan_speech({}, "default", "de", default_engine="piper")
+    if piper_available():
+        assert "tutopanda models pull de_DE-thorsten-medium" in (caught.value.hint or "")
+    with pytest.raises(ProviderConfigError, match="not a Piper voice"):
+        plan_speech({}, "en-gb-x-rp", "en", default_engine="piper")
+    with pytest.raises(ProviderConfigError, match="speaks English"):
+        plan_speech({}, "joe", "fr", default_engine="piper")
+
+
+def test_the_engine_config_cannot_contradict_the_variant() -> None:
+    with pytest.raises(ProviderConfigError, match="contradicts") as caught:
+        plan_speech({"engine": "piper"}, "default", "en", default_engine="espeak")
+    assert "local/piper" in (caught.value.hint or "")
+    with pytest.raises(ProviderConfigError, match="contradicts"):
+        plan_speech({"engine": "espeak"}, "default", "en", default_engine="piper")
+
+
+def test_espeak_ng_speaks_espeak_even_when_piper_is_installed() -> None:
+    artefact = _speak("Hello there.", engine="auto")
+    assert artefact.diagnostics["engine"] == "espeak-ng"
+    assert SpeechHandler("local", "espeak-ng", default_engine="espeak").speaks("en") == "eSpeak NG en-us"
 
 
 def test_auto_picks_espeak_for_an_espeak_voice_or_another_language() -> None:
     assert plan_speech({}, "en-gb-x-rp", "en").engine == "espeak-ng"
     assert plan_speech({}, "default", "de").engine == "espeak-ng"
+
+
+def test_a_french_movie_without_a_french_piper_voice_gets_espeak_fr_with_a_warning() -> None:
+    choice = choose_local_speech("fr")
+    assert (choice.model, choice.voice, choice.label) == ("espeak-ng", "fr", "eSpeak NG fr")
+    assert choice.warning is not None and "\n" not in choice.warning
+    if piper_available():
+        assert "tutopanda models pull fr_FR-siwis-medium" in choice.warning
+    assert choose_local_speech("en", "en-gb-x-rp").warning is None
 
 
 def test_a_voice_model_with_the_wrong_hash_is_refused(tmp_path: Path) -> None:
@@ -131,6 +171,8 @@ def test_a_voice_model_with_the_wrong_hash_is_refused(tmp_path: Path) -> None:
 def test_auto_picks_piper_for_english_when_installed() -> None:
     plan = plan_speech({}, "default", "en")
     assert (plan.engine, plan.voice) == ("piper", PIPER_VOICE)
+    choice = choose_local_speech("en")
+    assert (choice.model, choice.label, choice.warning) == ("piper", "Piper en_US-joe-medium", None)
 
 
 @needs_piper

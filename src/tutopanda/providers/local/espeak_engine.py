@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutopanda.core.errors import ProviderConfigError, ProviderError
-from tutopanda.providers.local.speech_clip import SpeechClip, WordTiming
+from tutopanda.providers.local.speech_clip import SpeechClip, WordTiming, text_tokens
 
 __all__ = ["DEFAULT_ESPEAK_VOICES", "EspeakVoices", "espeak_voices", "synthesise_espeak"]
 
@@ -85,14 +85,48 @@ def espeak_voices() -> EspeakVoices:
     return EspeakVoices(frozenset(languages), frozenset(variants))
 
 
-def _word_timings(text: str, words: list[list[int]]) -> tuple[WordTiming, ...]:
-    """Word events (1-based character position, length, milliseconds) to words of ``text``."""
-    timings = []
-    for position, length, milliseconds in words:
-        word = text[max(position - 1, 0) : max(position - 1, 0) + max(length, 0)].strip()
-        if word:
-            timings.append(WordTiming(word, milliseconds / 1000))
-    return tuple(timings)
+def _voiced_end(pcm: bytes, sample_rate: int) -> float:
+    """Seconds to the last sample louder than about -40 dBFS (the end of speech before trailing silence)."""
+    samples = memoryview(pcm[: len(pcm) // 2 * 2]).cast("h")
+    for index in range(len(samples) - 1, -1, -1):
+        if abs(samples[index]) > 330:
+            return (index + 1) / sample_rate
+    return 0.0
+
+
+def _word_timings(text: str, words: list[list[int]], voiced_end: float) -> tuple[WordTiming, ...]:
+    """Word events (1-based character position, length, milliseconds) to timed tokens of ``text``.
+
+    Each whitespace token starts at its first word event; a token eSpeak did not announce (a lone dash)
+    gets the next word's start (it is silent). A token ends where the next one starts, the last at the
+    end of voiced audio.
+    """
+    tokens = text_tokens(text)
+    starts: list[float | None] = [None] * len(tokens)
+    cursor = 0
+    for position, _length, milliseconds in sorted(words, key=lambda row: (row[2], row[0])):
+        offset = max(position - 1, 0)
+        while cursor < len(tokens) and tokens[cursor][1] <= offset:
+            cursor += 1
+        if cursor < len(tokens) and tokens[cursor][0] <= offset and starts[cursor] is None:
+            starts[cursor] = milliseconds / 1000
+    known = [value for value in starts if value is not None]
+    if not known:
+        return ()
+    filled: list[float] = []
+    following = known[-1]
+    for value in reversed(starts):  # an unannounced token (a lone dash) sits where the next word starts
+        following = value if value is not None else following
+        filled.append(following)
+    filled.reverse()
+    for index in range(1, len(filled)):  # monotonic even if eSpeak reported out of order
+        filled[index] = max(filled[index], filled[index - 1])
+    last = max(voiced_end, filled[-1])
+    ends = [*filled[1:], last]
+    return tuple(
+        WordTiming(token, round(start, 3), round(max(start, end), 3))
+        for (_a, _b, token), start, end in zip(tokens, filled, ends, strict=True)
+    )
 
 
 def synthesise_espeak(text: str, voice: str, *, rate: int, pitch: int) -> SpeechClip:
@@ -120,11 +154,13 @@ def synthesise_espeak(text: str, voice: str, *, rate: int, pitch: int) -> Speech
         ) from None
     if not answer.get("ok"):
         raise ProviderError(f"eSpeak NG failed: {answer.get('error')}", retryable=False)
+    sample_rate = int(answer["sampleRate"])
+    pcm = pcm[: len(pcm) // 2 * 2]
     return SpeechClip(
         engine="espeak-ng",
         voice=voice,
-        sample_rate=int(answer["sampleRate"]),
-        pcm=pcm[: len(pcm) // 2 * 2],
-        words=_word_timings(text, answer["words"]),
+        sample_rate=sample_rate,
+        pcm=pcm,
+        words=_word_timings(text, answer["words"], _voiced_end(pcm, sample_rate)),
         extra={"wordsPerMinute": rate, "pitch": pitch},
     )

@@ -19,8 +19,12 @@ __all__ = ["LOCAL_MODELS", "LOCAL_PROVIDER", "register_local"]
 LOCAL_PROVIDER = "local"
 
 LOCAL_MODELS: dict[str, tuple[frozenset[str], str]] = {
-    "espeak-ng": (frozenset({"narration"}), "offline speech: Piper when installed (English), else eSpeak NG"),
-    "piper": (frozenset({"narration"}), "offline neural speech (Piper, en_US-joe-medium; the neural extra)"),
+    "espeak-ng": (frozenset({"narration"}), "offline speech with eSpeak NG (robotic; 100+ languages)"),
+    "piper": (
+        frozenset({"narration"}),
+        "offline neural speech with Piper: en_US-joe-medium (the neural extra), other languages "
+        "from tutopanda models pull",
+    ),
     "slides": (frozenset({"image"}), "styled Pillow slide showing the prompt (Roboto), PNG"),
     "synth": (frozenset({"music"}), "numpy-synthesised background music bed, WAV"),
     "draft-script": (frozenset({"script"}), "a clearly marked DRAFT script sized to the duration"),
@@ -38,7 +42,7 @@ def _builder(model: str) -> Callable[[HandlerSpec], ProviderHandler]:
         if model in ("espeak-ng", "piper"):
             from tutopanda.providers.local.speech import SpeechHandler
 
-            return SpeechHandler(*where, default_engine="piper" if model == "piper" else "auto")
+            return SpeechHandler(*where, default_engine="piper" if model == "piper" else "espeak")
         if model == "slides":
             from tutopanda.providers.local.slides_handler import SlidesHandler
 
