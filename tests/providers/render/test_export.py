@@ -16,7 +16,6 @@ from tutopanda.core.logger import MemoryLogger
 from tutopanda.core.provider_contract import ArtefactInput, JobContext, ProducedArtefact
 from tutopanda.core.timeline import TimelineDocument
 from tutopanda.providers.render import PROGRESS_MESSAGE, RenderHandler
-from tutopanda.providers.render.exporter import ducking_ratio
 from tutopanda.providers.render.ffmpeg import ffmpeg_exe
 from tutopanda.testing import EXPORT_PRODUCES, ProviderContractTests, make_job_context, sample_job_context
 
@@ -172,11 +171,6 @@ def test_a_timeline_for_other_clips_is_refused(rendered: Rendered) -> None:
             rendered,
             inputs={"Timeline": _timeline(clips, narrations, None), "Clips": [[c] for c in clips[:2]]},
         )
-
-
-def test_ducking_ratio() -> None:
-    assert ducking_ratio(-12) == 7.0
-    assert ducking_ratio(-60) == 20.0 and ducking_ratio(-1) < 1.1
 
 
 class TestExportContract(ProviderContractTests):

@@ -2,11 +2,29 @@
 
 Why a stream copy: clips are the expensive part and are already encoded with identical parameters, so
 the concat demuxer with ``-c:v copy`` joins them in about the time it takes to copy the bytes. Editing
-one segment therefore costs one clip render plus this cheap join. Audio *is* re-encoded (cheap): the
-clips' narration is mixed with the music bed, looped or trimmed to the movie and ducked under the voice
-with ``sidechaincompress`` (keyed by the narration), summed with ``amix normalize=0`` (the default
-halves the voice) and limited. A soft ``mov_text`` subtitle track is muxed in, and SubRip and WebVTT
-files are produced from the timeline's caption cues. ``BurnSubtitles`` draws them into the picture with
+one segment therefore costs one clip render plus this cheap join. A soft ``mov_text`` subtitle track is
+muxed in, and SubRip and WebVTT files are produced from the timeline's caption cues.
+
+Audio *is* re-encoded, to sound like online video (-16 LUFS integrated, true peak <= -1.5 dBTP, music
+ducked ~14 LU under the voice). Audio-only passes cost a fraction of a second per minute, so we measure
+rather than guess (see :mod:`~tutopanda.providers.render.loudness` for the maths and the ducking design):
+
+1. *Sources*: one decode gives the momentary loudness of the narration and of the music bed. Each
+   segment's narration gets its own gain to the target, so a quiet take and a loud take sound alike
+   (the voice level matters more than the integrated figure); the change happens between segments,
+   where the clips are silent. The bed gets the gain that puts it ``musicUnderVoice`` under the voice
+   while ducked, ``duckingDb`` higher in pauses (the timeline's ``volume`` scales it relative to the
+   default 0.35).
+2. *Mix*: voice and bed, multiplied by their gain curves (``amultiply``), summed (``amix
+   normalize=0``) and limited exactly as in the final pass, are measured again; the residual from the
+   target becomes the master gain. Measuring *after* the limiter folds its small loudness cost in, so
+   the result lands within a tenth of a LU.
+3. *Export*: the same graph with the master gain, a linear gain (no dynamic "loudnorm", which pumps),
+   then a look-ahead limiter run at 4x the sample rate (``aresample=192000``) so that it catches the
+   peaks between samples, ceiling 0.5 dB under ``truePeak`` to leave room for AAC's overshoot.
+
+Every stateful filter gets fixed-size frames, and curves are precomputed files, so the same inputs give
+the same bytes whatever ffmpeg's thread scheduling. ``BurnSubtitles`` draws them into the picture with
 libass instead, which re-encodes the video (the documented trade-off).
 
 No ``-shortest``: with a subtitle input it cuts the movie at the last cue. The video's end and
@@ -15,7 +33,9 @@ No ``-shortest``: with a subtitle input it cuts the movie at the last cue. The v
 
 from __future__ import annotations
 
+import math
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,27 +47,108 @@ from tutopanda.core.provider_contract import ArtefactInput, JobContext, Produced
 from tutopanda.core.timeline import TimelineDocument, cues_from_document, render_srt, render_vtt
 from tutopanda.providers.render.clip import AUDIO_RATE
 from tutopanda.providers.render.ffmpeg import ProgressCallback, probe, run_ffmpeg
+from tutopanda.providers.render.loudness import (
+    ENVELOPE_RATE,
+    MEASURE_FRAME,
+    Span,
+    duck_curve,
+    gated_loudness,
+    read_momentary,
+    step_curve,
+    write_envelope,
+)
 from tutopanda.providers.render.settings import ExportSettings, parse_settings
 from tutopanda.providers.render.workspace import artefact_groups, outbox_file, place, work_directory
 
-__all__ = ["ducking_ratio", "export_command", "export_job"]
-
-_SPEECH_OVER_THRESHOLD_DB = 14.0
-"""How far narration typically sits above the compressor threshold (0.02, about -34 dBFS)."""
-
+__all__ = ["AudioLevels", "export_command", "export_job", "plan_levels"]
 
 _FIXED_FRAMES = "asetnsamples=n=1024:p=0"
+_DEFAULT_MUSIC_VOLUME = 0.35
+"""The timeline's default ``volume``: the bed sits exactly ``musicUnderVoice`` under the voice at it."""
+_GAIN_RANGE = (-30.0, 40.0)
+"""Per-segment narration gains are kept in this range (dB); a near-silent take is not blown up to noise."""
+_CODEC_MARGIN_DB = 0.5
+"""How far under ``truePeak`` the limiter aims: AAC encoding adds overshoot between samples."""
+_VOICE_GAIN, _MUSIC_GAIN = "voice.gain", "music.gain"
 
 
-def ducking_ratio(ducking_db: float) -> float:
-    """The ``sidechaincompress`` ratio that dips the music by about ``ducking_db`` under typical speech.
+@dataclass(frozen=True)
+class AudioLevels:
+    """What the measurements decided: gains in dB (rounded to 0.01 so the command is byte-stable)."""
 
-    A compressor reduces a signal ``over`` dB above threshold by ``over * (1 - 1/ratio)``; with speech
-    about 14 dB over the threshold, -12 dB needs a ratio of 7. Approximate by nature: the dip follows
-    the voice's level.
-    """
-    wanted = min(abs(ducking_db), _SPEECH_OVER_THRESHOLD_DB - 0.7)
-    return round(min(20.0, _SPEECH_OVER_THRESHOLD_DB / (_SPEECH_OVER_THRESHOLD_DB - wanted)), 2)
+    segment_gains: tuple[float, ...] = ()
+    """Gain of each segment's narration; empty for one gain (``voice_gain``) over the whole movie."""
+    voice_gain: float = 0.0
+    music_gain: float | None = None
+    """Gain of the bed in pauses; None plays no music."""
+    master_gain: float = 0.0
+    measured: dict[str, Any] = field(default_factory=dict, compare=False)
+    """Figures for the job's diagnostics (LUFS of the sources and the mix)."""
+
+
+def _audio_format(label: str) -> str:
+    return f"[{label}]aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
+
+
+def _source_inputs(document: TimelineDocument, music: str | None) -> list[str]:
+    inputs = ["-f", "concat", "-safe", "0", "-i", "clips.txt"]
+    if music is not None and document.music is not None:
+        if document.music.loop:
+            inputs += ["-stream_loop", "-1"]
+        inputs += ["-i", music]
+    return inputs
+
+
+def _bed_chain(document: TimelineDocument) -> str:
+    return f"{_audio_format('1:a')},atrim=end={document.duration},asetpts=N/SR/TB"
+
+
+def _db(value: float) -> str:
+    return f"{value:.2f}dB"
+
+
+def limiter_chain(settings: ExportSettings) -> str:
+    """Linear gain is applied before; this holds true peaks: a look-ahead limiter at 4x the sample rate."""
+    ceiling = 10 ** ((settings.true_peak - _CODEC_MARGIN_DB) / 20)
+    return (
+        f"aresample={AUDIO_RATE * 4},asetnsamples=n=4096:p=0,"
+        f"alimiter=limit={ceiling:.5f}:attack=5:release=80:level=0:latency=1,aresample={AUDIO_RATE}"
+    )
+
+
+def _mix_chains(
+    document: TimelineDocument, levels: AudioLevels, first_curve: int
+) -> tuple[list[str], list[str]]:
+    """(extra inputs, filter chains ending in ``[mix]``): voice and bed with their gain curves, summed."""
+    inputs: list[str] = []
+    chains: list[str] = []
+    curve = first_curve
+
+    def curve_input(name: str) -> str:
+        nonlocal curve
+        inputs.extend(["-f", "f32le", "-ar", str(ENVELOPE_RATE), "-ac", "2", "-i", name])
+        curve += 1
+        return f"{_audio_format(f'{curve - 1}:a')}"
+
+    voice = _audio_format("0:a")
+    if levels.segment_gains:
+        chains += [f"{voice}[v0]", f"{curve_input(_VOICE_GAIN)}[vg]", "[v0][vg]amultiply[voice]"]
+    else:
+        chains.append(f"{voice},volume={_db(levels.voice_gain)}[voice]")
+    plan = document.music
+    if levels.music_gain is None or plan is None:
+        chains.append(f"[voice]volume={_db(levels.master_gain)}[mix]")
+        return inputs, chains
+    bed = f"{_bed_chain(document)},volume={_db(levels.music_gain)}"
+    if plan.ducking_db < 0:
+        chains += [f"{bed}[b0]", f"{curve_input(_MUSIC_GAIN)}[bg]", "[b0][bg]amultiply[bed]"]
+    else:
+        chains.append(f"{bed}[bed]")
+    chains.append(
+        f"[voice][bed]amix=inputs=2:duration=first:normalize=0,{_FIXED_FRAMES},"
+        f"volume={_db(levels.master_gain)}[mix]"
+    )
+    return inputs, chains
 
 
 def _font_dir() -> Path | None:
@@ -66,34 +167,18 @@ def export_command(
     subtitles: str | None,
     burn: bool,
     output: str,
+    levels: AudioLevels | None = None,
 ) -> list[str]:
-    """ffmpeg arguments joining ``clips.txt`` (concat list) with ``music`` and ``subtitles`` (file names)."""
-    inputs = ["-f", "concat", "-safe", "0", "-i", "clips.txt"]
-    voice = f"[0:a]aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
-    chains: list[str] = []
-    plan = document.music
-    if music is not None and plan is not None:
-        if plan.loop:
-            inputs += ["-stream_loop", "-1"]
-        inputs += ["-i", music]
-        level = (
-            f"[1:a]aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
-            f"atrim=end={document.duration},asetpts=N/SR/TB,volume={plan.volume}"
-        )
-        if plan.ducking_db < 0:
-            ratio = ducking_ratio(plan.ducking_db)
-            # sidechaincompress output depends on how its inputs are chunked, which depends on thread
-            # scheduling; fixed 1024-sample frames on both inputs make it byte-stable.
-            chains += [
-                f"{voice},{_FIXED_FRAMES},asplit=2[voice][key]",
-                f"{level},{_FIXED_FRAMES}[bed]",
-                f"[bed][key]sidechaincompress=threshold=0.02:ratio={ratio}:attack=20:release=600:makeup=1[duck]",
-            ]
-        else:
-            chains += [f"{voice}[voice]", f"{level}[duck]"]
-        chains.append("[voice][duck]amix=inputs=2:duration=first:normalize=0,alimiter=limit=0.95[a]")
-    else:
-        chains.append(f"{voice},alimiter=limit=0.95[a]")
+    """ffmpeg arguments joining ``clips.txt`` (concat list) with ``music`` and ``subtitles`` (file names).
+
+    ``levels`` come from :func:`plan_levels` (its curve files must be in the work directory); without
+    them the narration is only limited, and no music is mixed.
+    """
+    levels = levels or AudioLevels()
+    inputs = _source_inputs(document, music if levels.music_gain is not None else None)
+    curve_inputs, chains = _mix_chains(document, levels, sum(1 for arg in inputs if arg == "-i"))
+    inputs += curve_inputs
+    chains.append(f"[mix]{limiter_chain(settings)}[a]")
     subtitle_input = None
     if subtitles is not None:  # the soft track is always included, burned in or not
         subtitle_input = sum(1 for arg in inputs if arg == "-i")
@@ -123,6 +208,81 @@ def export_command(
         "-movflags", "+faststart", output,
     ]  # fmt: skip
     return command
+
+
+def _measure(work: Path, inputs: list[str], chains: dict[str, str], what: str) -> dict[str, list[float]]:
+    """Run ``chains`` (name -> chain without its sink) to a null output; their momentary loudness series."""
+    graph, maps = [], []
+    for name, chain in chains.items():
+        graph.append(
+            f"{chain},{MEASURE_FRAME},ebur128=metadata=1,"
+            f"ametadata=mode=print:key=lavfi.r128.M:file={name}.loudness[{name}]"
+        )
+        maps += ["-map", f"[{name}]"]
+    run_ffmpeg([*inputs, "-filter_complex", ";".join(graph), *maps, "-f", "null", "-"], cwd=work, what=what)
+    return {name: read_momentary(work / f"{name}.loudness") for name in chains}
+
+
+def _rounded(value: float) -> float:
+    return round(value, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _gain_to(target: float, loudness: float) -> float:
+    """The gain (dB) bringing ``loudness`` to ``target``, within :data:`_GAIN_RANGE`."""
+    return _rounded(min(max(target - loudness, _GAIN_RANGE[0]), _GAIN_RANGE[1]))
+
+
+def plan_levels(
+    work: Path, document: TimelineDocument, settings: ExportSettings, music: str | None
+) -> AudioLevels:
+    """Measure the narration and the bed, then the mix; write the gain curves into ``work``.
+
+    Two audio-only ffmpeg runs (see the module docstring). The curve files are named in the command
+    :func:`export_command` builds from the returned levels.
+    """
+    target = settings.loudness
+    plan = document.music if music is not None else None
+    sources = {"voice": _audio_format("0:a")}
+    if plan is not None and plan.volume > 0:
+        sources["bed"] = _bed_chain(document)
+    series = _measure(work, _source_inputs(document, music), sources, "measuring the narration loudness")
+    voice = series["voice"]
+    whole = gated_loudness(voice)
+    measured: dict[str, Any] = {"narrationLufs": None if whole is None else round(whole, 2)}
+    voice_gain = 0.0 if whole is None else _gain_to(target, whole)
+    segment_gains: tuple[float, ...] = ()
+    if settings.level_segments and len(document.segments) > 1:
+        found = [gated_loudness(voice, Span(s.start, s.end)) for s in document.segments]
+        measured["segmentLufs"] = [None if value is None else round(value, 2) for value in found]
+        gains = [voice_gain if value is None else _gain_to(target, value) for value in found]
+        segment_gains = tuple(gains)
+        curve = step_curve(document.duration, [s.start for s in document.segments], gains)
+        write_envelope(work / _VOICE_GAIN, curve)
+    music_gain = None
+    bed = gated_loudness(series["bed"]) if "bed" in series and plan is not None else None
+    if bed is not None and plan is not None:
+        measured["musicLufs"] = round(bed, 2)
+        # The ducked bed sits musicUnderVoice under the voice; pauses are duckingDb higher.
+        pause_level = target + settings.music_under_voice - plan.ducking_db
+        music_gain = _rounded(pause_level - bed + 20 * math.log10(plan.volume / _DEFAULT_MUSIC_VOLUME))
+        if plan.ducking_db < 0:
+            speech = [
+                Span(s.narration_start, s.narration_start + s.narration_duration) for s in document.segments
+            ]
+            curve = duck_curve(
+                document.duration, speech, duck_db=plan.ducking_db, min_pause=settings.music_min_pause,
+                fall=settings.music_fall, rise=settings.music_rise,
+            )  # fmt: skip
+            write_envelope(work / _MUSIC_GAIN, curve)
+    levels = AudioLevels(segment_gains, voice_gain, music_gain, 0.0, measured)
+    inputs = _source_inputs(document, music if music_gain is not None else None)
+    curve_inputs, chains = _mix_chains(document, levels, sum(1 for arg in inputs if arg == "-i"))
+    mix_chain = f"{';'.join(chains)};[mix]{limiter_chain(settings)}"
+    mix_series = _measure(work, inputs + curve_inputs, {"mix": mix_chain}, "measuring the mix")
+    mixed = gated_loudness(mix_series["mix"])
+    master = 0.0 if mixed is None else _rounded(min(max(target - mixed, -20.0), 20.0))
+    measured.update(mixLufs=None if mixed is None else round(mixed, 2), masterGainDb=master)
+    return AudioLevels(segment_gains, voice_gain, music_gain, master, measured)
 
 
 def _document(value: Any, job_id: str) -> TimelineDocument:
@@ -186,8 +346,9 @@ def export_job(context: JobContext, on_progress: ProgressCallback | None = None)
             if burn and fonts is not None:
                 (work / "fonts").symlink_to(fonts, target_is_directory=True)
         output = work / "movie.mp4"
+        levels = plan_levels(work, document, settings, music)
         command = export_command(
-            document, settings, music=music, subtitles=subtitles, burn=burn, output=output.name
+            document, settings, music=music, subtitles=subtitles, burn=burn, output=output.name, levels=levels
         )
         run_ffmpeg(
             command,
@@ -203,7 +364,13 @@ def export_job(context: JobContext, on_progress: ProgressCallback | None = None)
         "duration": info.duration,
         "clips": len(clips),
         "captionCues": len(cues),
-        "music": music is not None,
+        "music": levels.music_gain is not None,
+        "loudness": {
+            **levels.measured,
+            "targetLufs": settings.loudness,
+            "segmentGainsDb": list(levels.segment_gains),
+            "musicGainDb": levels.music_gain,
+        },
         "burnedSubtitles": burn and subtitles is not None,
         "videoCopied": not (burn and subtitles is not None),
     }

@@ -65,7 +65,7 @@ class TimelineSettings(_Settings):
 
 
 class ExportSettings(_Settings):
-    """``mp4-exporter`` config: audio bitrate, subtitle language and burned-in subtitle style."""
+    """``mp4-exporter`` config: audio bitrate and loudness, music ducking, subtitle language and style."""
 
     audio_bitrate: str = Field(default="160k", pattern=r"^\d{2,3}k$")
     aac_coder: str = Field(default="fast", pattern=r"^(fast|twoloop)$")
@@ -77,6 +77,20 @@ class ExportSettings(_Settings):
     crf: int = Field(default=23, ge=0, le=51)
     preset: str = Field(default="veryfast", pattern=r"^(ultrafast|superfast|veryfast|faster|fast|medium)$")
     threads: int = Field(default=2, ge=1, le=16)
+    loudness: float = Field(default=-16.0, ge=-31, le=-10, allow_inf_nan=False)
+    """Integrated loudness of the final mix (LUFS, EBU R128): -16 is what online video plays at."""
+    true_peak: float = Field(default=-1.5, ge=-9, le=-0.5, allow_inf_nan=False)
+    """Highest true peak (dBTP) after AAC encoding; the limiter works 4x oversampled, a little lower."""
+    level_segments: bool = True
+    """Bring every segment's narration to the same loudness (a quiet and a loud take sound alike)."""
+    music_under_voice: float = Field(default=-14.0, ge=-40, le=-6, allow_inf_nan=False)
+    """Loudness of the ducked music bed relative to the voice while it speaks (LU)."""
+    music_min_pause: float = Field(default=1.0, ge=0, le=10, allow_inf_nan=False)
+    """The music rises only in silences at least this long (s); shorter ones stay ducked."""
+    music_fall: float = Field(default=0.35, ge=0.05, le=3, allow_inf_nan=False)
+    """Seconds the music takes to dip before speech (done 50 ms before the first word)."""
+    music_rise: float = Field(default=0.7, ge=0.05, le=5, allow_inf_nan=False)
+    """Seconds the music takes to come back up after speech."""
 
 
 _S = TypeVar("_S", bound=_Settings)
