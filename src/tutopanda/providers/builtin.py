@@ -2,7 +2,8 @@
 
 ``pyproject.toml`` points the ``tutopanda.providers`` entry point ``builtin`` here. It registers the
 mocks (mode ``mock``), the offline local content providers (speech, slides, music, draft script,
-template prompts), the ffmpeg renderer (segment clips, timeline, MP4 export) and the cloud providers
+template prompts), the script-writer chain (an OpenAI-compatible server, the in-process local model),
+the ffmpeg renderer (segment clips, timeline, MP4 export) and the cloud providers
 (OpenAI, Replicate, ElevenLabs; imported only when a job uses them) for mode ``live``.
 """
 
@@ -13,6 +14,7 @@ from tutopanda.providers.local import register_local
 from tutopanda.providers.mock.registration import register_mocks
 from tutopanda.providers.registry import ProviderRegistry
 from tutopanda.providers.render import register_render
+from tutopanda.providers.writers.registration import register_writers
 
 __all__ = ["OFFLINE_PROVIDERS", "register"]
 
@@ -26,3 +28,4 @@ def register(registry: ProviderRegistry) -> None:
     register_local(registry)
     register_render(registry)
     register_live(registry)
+    register_writers(registry)

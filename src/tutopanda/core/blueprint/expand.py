@@ -12,10 +12,12 @@ optional selection picks another.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import math
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from types import MappingProxyType
 from typing import Any
 
@@ -69,7 +71,11 @@ def module_order(blueprint: Blueprint) -> list[ModuleSpec]:
 def select_variants(
     blueprint: Blueprint, selection: Mapping[str, tuple[str, str]] | None
 ) -> dict[str, Variant]:
-    """Module name -> chosen variant. Selection keys are module names (or ``Module.Producer``)."""
+    """Module name -> chosen variant. Selection keys are module names (or ``Module.Producer``).
+
+    A variant whose model is a pattern (``openai-compatible`` with model ``*``: whatever the user's
+    server serves) accepts any model it matches; the chosen variant then carries that model.
+    """
     chosen = {module.name: module.variants[0] for module in blueprint.modules}
     for key, (provider, model) in (selection or {}).items():
         module_name = key.removeprefix("Producer:").split(".", 1)[0]
@@ -79,8 +85,11 @@ def select_variants(
             raise InputValidationError(
                 f"model selection names unknown producer {key!r}", did_you_mean(key, names, "producers")
             )
-        match = [
-            v for v in module.variants if v.provider == provider.strip().lower() and v.model == model.strip()
+        provider, model = provider.strip().lower(), model.strip()
+        match = [v for v in module.variants if v.provider == provider and v.model == model] or [
+            dataclasses.replace(v, model=model)
+            for v in module.variants
+            if v.provider == provider and "*" in v.model and fnmatchcase(model, v.model)
         ]
         if not match:
             offered = ", ".join(f"{v.provider}/{v.model}" for v in module.variants)
