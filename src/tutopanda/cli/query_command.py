@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import secrets as token_source
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -35,7 +36,7 @@ from tutopanda.cli.build_commands import (
     raise_for_outcome,
 )
 from tutopanda.cli.options import JsonOpt
-from tutopanda.cli.output import confirm, print_json, stdout_console
+from tutopanda.cli.output import confirm, print_json, stderr_console, stdout_console
 from tutopanda.cli.settings import state
 from tutopanda.core.vocabulary import VOCABULARIES
 
@@ -130,6 +131,35 @@ def _check_voice(blueprint: Blueprint, voice: str, selection: dict[str, tuple[st
             )
 
 
+def _local_speech_selection(
+    blueprint: Blueprint, selection: dict[str, tuple[str, str]], values: dict[str, object]
+) -> dict[str, tuple[str, str]]:
+    """Narration modules left on their default ``local/espeak-ng`` switched to ``local/piper`` when Piper
+    has a voice for the movie's language here; otherwise a one-line warning says how to get one."""
+    from tutopanda.core.blueprint.expand import select_variants
+
+    chosen: dict[str, tuple[str, str]] = {}
+    for name, variant in select_variants(blueprint, selection or None).items():
+        module = blueprint.module(name)
+        if module is None or module.kind != "narration" or name in selection:
+            continue
+        if (variant.provider, variant.model) != ("local", "espeak-ng"):
+            continue
+        if not any((v.provider, v.model) == ("local", "piper") for v in module.variants):
+            continue
+        from tutopanda.providers.local.speech import choose_local_speech
+
+        spec = blueprint.input("Language")
+        language = str(values.get("Language") or (spec.default if spec else None) or "en")
+        voice = str(values.get("VoiceId") or "default")
+        choice = choose_local_speech(language, voice)
+        if choice.model == "piper":
+            chosen[name] = ("local", "piper")
+        elif choice.warning:
+            stderr_console().print(choice.warning, markup=False, highlight=False)
+    return chosen
+
+
 def _settings_values(blueprint: Blueprint, settings: Settings, given: dict[str, object]) -> dict[str, object]:
     """The settings' input values for a new movie: only inputs the blueprint has and no flag set."""
     values: dict[str, object] = {}
@@ -150,7 +180,11 @@ def _settings_selection(blueprint: Blueprint, settings: Settings) -> dict[str, t
         module = blueprint.module(entry.producer)
         if module is None:
             continue
-        if not any(v.provider == entry.provider and v.model == entry.model for v in module.variants):
+        if not any(
+            v.provider == entry.provider
+            and (v.model == entry.model or ("*" in v.model and fnmatchcase(entry.model, v.model)))
+            for v in module.variants
+        ):
             offered = ", ".join(f"{v.provider}/{v.model}" for v in module.variants)
             raise SettingsError(
                 f"producers[{index}]: blueprint {blueprint.meta.id} has no variant "
@@ -450,6 +484,8 @@ def query(
             ) from exc
     if offline_only(providers):
         selection = {**selection, **_offline_selection(loaded_blueprint, {**recorded, **selection})}
+    if not existing:  # the best local voice here, recorded so the variant names the engine that speaks
+        selection = {**selection, **_local_speech_selection(loaded_blueprint, selection, values)}
     if not existing and settings.from_file:  # after --providers local: config follows the final variant
         configs = _settings_config(loaded_blueprint, settings, selection)
     if voice is not None:

@@ -39,7 +39,9 @@ __all__ = [
     "CAPTION_MAX_CHARS",
     "KEN_BURNS_PRESETS",
     "KEN_BURNS_PRESET_NAMES",
+    "WORD_CUE_MAX_CHARS",
     "CaptionCue",
+    "CaptionWord",
     "KenBurns",
     "MusicPlan",
     "TimelineClip",
@@ -54,6 +56,7 @@ __all__ = [
     "render_vtt",
     "split_caption_text",
     "time_cues",
+    "word_cues",
 ]
 
 TIME_EPSILON = 1e-6
@@ -106,6 +109,14 @@ class KenBurns(_Model):
         return self
 
 
+class CaptionWord(_Model):
+    """One word of a caption and when it is spoken (seconds in the movie), for karaoke highlighting."""
+
+    text: str = Field(min_length=1)
+    start: float = _Seconds
+    end: float = _Seconds
+
+
 class TimelineClip(_Model):
     """One thing placed on a track: an artefact (picture, audio) or a caption ``text``."""
 
@@ -116,6 +127,8 @@ class TimelineClip(_Model):
     ken_burns: KenBurns | None = None
     text: str | None = Field(default=None, min_length=1)
     volume: float | None = Field(default=None, ge=0, le=4, allow_inf_nan=False)
+    words: tuple[CaptionWord, ...] | None = None
+    """Caption clips timed from speech: each word of ``text`` and when it is heard (movie seconds)."""
 
     @property
     def end(self) -> float:
@@ -273,6 +286,8 @@ class CaptionCue:
     start: float
     end: float
     text: str
+    words: tuple[tuple[str, float, float], ...] = ()
+    """``(word, start, end)`` in seconds when the cue was timed from speech (else empty)."""
 
 
 def _pack(pieces: Sequence[str], max_chars: int) -> list[str]:
@@ -351,10 +366,89 @@ def time_cues(
     return [CaptionCue(a, b, line) for a, b, line in zip(edges, edges[1:], lines, strict=False)]
 
 
+WORD_CUE_MAX_CHARS = 42
+"""Longest caption cue (characters) when cues are cut at spoken word times: a phrase, read at a glance."""
+
+_WORD_CUE_MAX_WORDS = 8
+_WORD_CUE_MIN_WORDS = 3
+_WORD_CUE_HOLD = 0.4
+_SENTENCE_TOKEN = re.compile(r"[.!?…][\"'”’)\]]*$")
+_CLAUSE_TOKEN = re.compile(r"[,;:—–][\"'”’)\]]*$|^[—–]$")
+
+
+def _phrases(tokens: Sequence[str], max_chars: int) -> list[tuple[int, int]]:
+    """``[first, stop)`` token ranges: a new phrase after a sentence end, after a clause end once the
+    phrase has a few words, and before the phrase would grow past ``max_chars`` or the word limit;
+    a sentence's last word is never left alone when it fits with the phrase before it."""
+    ranges: list[tuple[int, int]] = []
+    first = 0
+    length = 0
+    for index, token in enumerate(tokens):
+        grown = length + (1 if index > first else 0) + len(token)
+        if index > first and (grown > max_chars or index - first >= _WORD_CUE_MAX_WORDS):
+            ends_sentence = bool(_SENTENCE_TOKEN.search(token)) or index == len(tokens) - 1
+            if not (ends_sentence and grown <= max_chars + 12 and index - first < _WORD_CUE_MAX_WORDS + 2):
+                ranges.append((first, index))
+                first, grown = index, len(token)
+        length = grown
+        words = index - first + 1
+        if _SENTENCE_TOKEN.search(token) or (_CLAUSE_TOKEN.search(token) and words >= _WORD_CUE_MIN_WORDS):
+            ranges.append((first, index + 1))
+            first, length = index + 1, 0
+    if first < len(tokens):
+        ranges.append((first, len(tokens)))
+    return ranges
+
+
+def word_cues(
+    words: Sequence[tuple[str, float, float]],
+    *,
+    end: float | None = None,
+    max_chars: int = WORD_CUE_MAX_CHARS,
+) -> list[CaptionCue]:
+    """Caption cues cut at spoken word times: phrases of a few whole words, each shown from its first
+    word's start until the next phrase starts (or, after a pause, a short hold after its last word).
+
+    ``words`` are ``(token, start, end)`` in seconds, in speaking order; ``end`` caps the last cue (the
+    end of the narration window). Cue edges are millisecond-rounded, in order and never overlapping; a
+    phrase that would last under a millisecond joins the one before it, so no word is dropped.
+    """
+    tokens = [token for token, _start, _end in words]
+    cues: list[CaptionCue] = []
+    ranges = _phrases(tokens, max_chars)
+    for number, (first, stop) in enumerate(ranges):
+        start = ms(words[first][1])
+        spoken_end = max(word[2] for word in words[first:stop])
+        following = ms(words[ranges[number + 1][0]][1]) if number + 1 < len(ranges) else None
+        finish = spoken_end + _WORD_CUE_HOLD
+        if following is not None:
+            finish = min(max(finish, spoken_end), following)
+        if end is not None:
+            finish = min(finish, end)
+        finish = ms(finish)
+        timed = tuple((token, ms(a), ms(max(a, b))) for token, a, b in words[first:stop])
+        text = " ".join(tokens[first:stop])
+        if cues and (finish - start < 0.001 or start < cues[-1].end - TIME_EPSILON):
+            last = cues[-1]
+            cues[-1] = CaptionCue(
+                last.start, max(last.end, finish), f"{last.text} {text}", last.words + timed
+            )
+            continue
+        if finish - start < 0.001:
+            finish = ms(start + 0.001)
+        cues.append(CaptionCue(start, finish, text, timed))
+    return cues
+
+
 def cues_from_document(document: TimelineDocument) -> list[CaptionCue]:
     """The caption cues of ``document`` (every captions track, merged in time order)."""
     cues = [
-        CaptionCue(clip.start, ms(clip.end), clip.text)
+        CaptionCue(
+            clip.start,
+            ms(clip.end),
+            clip.text,
+            tuple((word.text, word.start, word.end) for word in clip.words or ()),
+        )
         for track in document.track("captions")
         for clip in track.clips
         if clip.text

@@ -3,7 +3,8 @@
 Why measure instead of compute: a clip's length is whatever the renderer produced (lead-in + narration
 + tail, snapped to frames, possibly by another renderer version), and the exporter joins clips exactly
 as they are. So segment spans come from probing the clip MP4s; narration windows from the WAV headers
-and the lead-in the clips were rendered with; caption cues per sentence inside each window; Ken Burns
+and the lead-in the clips were rendered with; caption cues cut at the spoken word times a local
+narration WAV carries (its ``tpwt`` chunk), else per sentence spread over each window; Ken Burns
 records for stills from the same presets the clip renderer used; and the music plan (loop when shorter
 than the movie, trim when longer, level and ducking from config). Everything goes through
 :class:`~tutopanda.core.timeline.TimelineDocument`, so an invalid layout is never stored.
@@ -22,6 +23,9 @@ from tutopanda.core.errors import ProviderError
 from tutopanda.core.hashing import sha256_hex
 from tutopanda.core.provider_contract import ArtefactInput, JobContext, ProducedArtefact
 from tutopanda.core.timeline import (
+    WORD_CUE_MAX_CHARS,
+    CaptionCue,
+    CaptionWord,
     MusicPlan,
     TimelineClip,
     TimelineDocument,
@@ -32,7 +36,9 @@ from tutopanda.core.timeline import (
     ms,
     split_caption_text,
     time_cues,
+    word_cues,
 )
+from tutopanda.providers.local.speech_clip import WordTiming, read_word_timings
 from tutopanda.providers.render.ffmpeg import probe
 from tutopanda.providers.render.settings import TimelineSettings, parse_settings
 from tutopanda.providers.render.workspace import artefact_groups, audio_seconds, place, work_directory
@@ -72,6 +78,22 @@ def _even_spans(start_frame: int, frames: int, parts: int) -> list[tuple[int, in
     return list(itertools.pairwise(edges))
 
 
+def _segment_cues(
+    text: str,
+    spoken: Sequence[WordTiming] | None,
+    window_start: float,
+    window: float,
+    settings: TimelineSettings,
+) -> list[CaptionCue]:
+    """A segment's caption cues: cut at spoken word times when the narration WAV carried them and they
+    are the caption's own words, else the caption's lines spread over the narration window by length."""
+    if spoken and window > 0 and [w.text for w in spoken] == text.split():
+        end = window_start + window
+        timed = [(w.text, min(window_start + w.start, end), min(window_start + w.stop, end)) for w in spoken]
+        return word_cues(timed, end=end, max_chars=min(WORD_CUE_MAX_CHARS, settings.caption_max_chars))
+    return time_cues(split_caption_text(text, settings.caption_max_chars), window_start, window)
+
+
 def compose_document(
     clips: Sequence[ClipMeasure],
     narrations: Sequence[tuple[str, float] | None],
@@ -81,11 +103,13 @@ def compose_document(
     music: tuple[str, float] | None,
     title: str,
     settings: TimelineSettings,
+    words: Sequence[Sequence[WordTiming] | None] = (),
 ) -> TimelineDocument:
     """Lay the measured clips end to end and hang narration, captions, stills, videos and music on them.
 
     Pure: every length is given. ``narrations[i]`` is ``(artefact id, seconds)`` or None when segment
-    ``i`` has no narration; ``music`` is ``(artefact id, seconds)``.
+    ``i`` has no narration; ``music`` is ``(artefact id, seconds)``; ``words[i]``, when given, are the
+    word times the narration of segment ``i`` carried (captions are then cut at them).
     """
     fps = clips[0].fps if clips else DEFAULT_FPS
     segments: list[TimelineSegment] = []
@@ -122,8 +146,9 @@ def compose_document(
                     id=f"narration-{index}", artefact_id=narration[0], start=window_start, duration=window
                 )
             )
+        spoken_words = words[index] if index < len(words) else None
         for number, cue in enumerate(
-            time_cues(split_caption_text(captions[index], settings.caption_max_chars), window_start, window)
+            _segment_cues(captions[index], spoken_words, window_start, window, settings)
             if index < len(captions)
             else []
         ):
@@ -133,6 +158,7 @@ def compose_document(
                     start=cue.start,
                     duration=ms(cue.end - cue.start),
                     text=cue.text,
+                    words=tuple(CaptionWord(text=w, start=a, end=b) for w, a, b in cue.words) or None,
                 )
             )
         stills = images[index] if index < len(images) else ()
@@ -212,6 +238,7 @@ def compose_job(context: JobContext) -> ProducedArtefact:
     music_input = context.inputs.get("Music")
     measures: list[ClipMeasure] = []
     narrations: list[tuple[str, float] | None] = []
+    spoken: list[tuple[WordTiming, ...] | None] = []
     music: tuple[str, float] | None = None
     with work_directory("timeline") as work:
         for index, group in enumerate(clip_groups):
@@ -233,9 +260,12 @@ def compose_job(context: JobContext) -> ProducedArtefact:
             audio = _first(audio_groups, index)
             if audio is None:
                 narrations.append(None)
+                spoken.append(None)
             else:
                 name = f"narration{index:05d}.{extension_for_mime(audio.blob.mime_type)}"
-                narrations.append((audio.id, audio_seconds(place(audio, work, name))))
+                placed = place(audio, work, name)
+                narrations.append((audio.id, audio_seconds(placed)))
+                spoken.append(read_word_timings(placed))
         if isinstance(music_input, ArtefactInput):
             name = f"music.{extension_for_mime(music_input.blob.mime_type)}"
             music = (music_input.id, audio_seconds(place(music_input, work, name)))
@@ -249,7 +279,7 @@ def compose_job(context: JobContext) -> ProducedArtefact:
     images, videos = ([[item.id for item in group] for group in value] for value in groups)
     document = compose_document(
         measures, narrations, _texts(context.inputs.get("Captions")), images, videos, music,
-        " ".join(title.split()) if isinstance(title, str) else "", settings,
+        " ".join(title.split()) if isinstance(title, str) else "", settings, spoken,
     )  # fmt: skip
     data = document.to_json_bytes()
     TimelineDocument.model_validate_json(data)  # what we store must read back as a timeline
