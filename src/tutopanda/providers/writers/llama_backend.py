@@ -11,6 +11,9 @@ Why these choices (measured; see the offline-LLM notes in docs/providers.md):
 * One loaded model per process (a cache keyed by file, threads and context): loading 1 GB costs seconds
   and ~1.8 GB of memory; every job of a build shares it. A lock serialises calls, since a ``Llama``
   object is not thread-safe and the chain runs ``generate`` in worker threads.
+* JSON answers are re-serialised: llama-cpp-python 0.3.36's schema grammar lets raw control characters
+  (a literal newline, a tab) into strings, which strict JSON parsers refuse. A schema answer is parsed
+  leniently and written back as strict JSON, so the chain's validation sees what the model meant.
 * ``llama_cpp`` is imported lazily: the extra compiles llama.cpp from source and is never a core
   dependency; without it the backend raises :class:`WriterUnavailableError` with the install hint.
 """
@@ -148,7 +151,18 @@ class LlamaBackend:
             raise ProviderError(
                 f"{self.name} ran out of tokens ({max_tokens}) before finishing its JSON", retryable=True
             )
-        return content
+        return _strict_json(content) if schema is not None else content
+
+
+def _strict_json(text: str) -> str:
+    """``text`` as strict JSON when it parses leniently (raw control characters in strings), else as is."""
+    import json
+
+    try:
+        data = json.loads(text, strict=False)
+    except ValueError:
+        return text  # not JSON at all: the chain's validation reports it and retries
+    return json.dumps(data, ensure_ascii=False)
 
 
 def _one_line(exc: BaseException) -> str:
