@@ -14,6 +14,7 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from tests.security.conftest import MOVIE, SECRET
+from tests.viewer.conftest import LOCAL
 from tutopanda.core.storage import StorageConfig, StorageContext
 from tutopanda.viewer.app import create_app
 
@@ -29,7 +30,7 @@ def _blob_file(root: Path, artefact: str) -> Path:
 
 
 def test_a_blob_replaced_by_a_link_out_of_the_store_is_not_served(root: Path, outside: Path) -> None:
-    client = TestClient(create_app(StorageContext.open(StorageConfig(root=str(root)))))
+    client = TestClient(create_app(StorageContext.open(StorageConfig(root=str(root)))), base_url=LOCAL)
     assert client.get(f"/api/movies/{MOVIE}/artefacts/{TITLE}").status_code == 200
     blob = _blob_file(root, TITLE)
     blob.unlink()
@@ -41,7 +42,7 @@ def test_a_blob_replaced_by_a_link_out_of_the_store_is_not_served(root: Path, ou
 
 
 def test_a_blob_linked_to_another_file_of_the_store_is_still_served(root: Path) -> None:
-    client = TestClient(create_app(StorageContext.open(StorageConfig(root=str(root)))))
+    client = TestClient(create_app(StorageContext.open(StorageConfig(root=str(root)))), base_url=LOCAL)
     blob = _blob_file(root, TITLE)
     copy = blob.with_name("copy.bin")
     copy.write_bytes(blob.read_bytes())

@@ -4,4 +4,7 @@ from __future__ import annotations
 
 from tests.cli.conftest import cli, root
 
-__all__ = ["cli", "root"]
+__all__ = ["LOCAL", "cli", "root"]
+
+LOCAL = "http://127.0.0.1:8765"
+"""The base URL of in-process test clients: the viewer answers only to its own (loopback) names."""

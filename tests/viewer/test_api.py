@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.cli.conftest import CliRunner
+from tests.viewer.conftest import LOCAL
 from tutopanda.core.locks import movie_lock
 from tutopanda.core.storage import StorageConfig, StorageContext
 from tutopanda.viewer.app import create_app
@@ -30,7 +31,7 @@ def built(cli: CliRunner, root: Path) -> Path:
 
 @pytest.fixture
 def client(built: Path) -> TestClient:
-    return TestClient(create_app(StorageContext.open(StorageConfig(root=str(built)))))
+    return TestClient(create_app(StorageContext.open(StorageConfig(root=str(built)))), base_url=LOCAL)
 
 
 def _manifest(root: Path, revision: str) -> dict[str, Any]:
@@ -160,7 +161,7 @@ def test_progress_while_a_build_holds_the_movie(client: TestClient, built: Path)
 
 def test_the_root_redirects_to_the_chosen_movie(built: Path) -> None:
     app = create_app(StorageContext.open(StorageConfig(root=str(built))), default_movie=MOVIE)
-    response = TestClient(app).get("/", follow_redirects=False)
+    response = TestClient(app, base_url=LOCAL).get("/", follow_redirects=False)
     assert response.status_code == 307 and response.headers["location"] == f"/movies/{MOVIE}"
 
 

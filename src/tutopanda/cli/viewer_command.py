@@ -2,6 +2,11 @@
 
 Serves :func:`tutopanda.viewer.app.create_app` with uvicorn on 127.0.0.1 (the store stays private
 unless ``--host`` says otherwise), prints the URL, optionally opens it, and stops cleanly on Ctrl-C.
+
+The server is sized for one person's browser on a shared machine: the app answers only to the Host
+names of the address it is bound to (DNS rebinding), a bounded number of connections are served at
+once (more get 503 instead of memory), idle keep-alive connections are closed after a few seconds,
+and Ctrl-C waits only briefly for downloads a stalled client will never finish.
 """
 
 from __future__ import annotations
@@ -16,6 +21,12 @@ from tutopanda.cli.settings import state
 __all__ = ["register"]
 
 DEFAULT_PORT = 8765
+MAX_CONNECTIONS = 64
+"""Connections (and requests in flight) served at once; more get 503. A browser opens about six."""
+KEEP_ALIVE_SECONDS = 5
+"""An idle keep-alive connection is closed after this long, so idle clients hold no slot."""
+SHUTDOWN_SECONDS = 2
+"""How long Ctrl-C waits for responses in flight before cancelling them (a stalled download never ends)."""
 
 
 def _bind(host: str, port: int | None) -> socket.socket:
@@ -65,6 +76,15 @@ def viewer_command(
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the page in your web browser.")
     ] = True,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Another name the viewer answers to (repeatable), e.g. this machine's LAN address "
+            "with --host 0.0.0.0; requests naming any other host are refused.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve a local web page to watch movies, see each segment's provenance and compare revisions.
 
@@ -77,7 +97,7 @@ def viewer_command(
     from tutopanda.cli.output import stdout_console
     from tutopanda.core.movie_layout import ensure_initialised
     from tutopanda.core.storage import StorageConfig, StorageContext, validate_movie_id
-    from tutopanda.viewer.app import create_app
+    from tutopanda.viewer.app import allowed_hosts, create_app
 
     ctx = StorageContext.open(StorageConfig(root=state.storage_root()))
     if movie is not None:
@@ -93,7 +113,16 @@ def viewer_command(
             f"note: listening on {host}: anyone who can reach this machine can watch your movies",
             markup=False,
         )
-    config = uvicorn.Config(create_app(ctx, default_movie=movie), log_level="warning", lifespan="off")
+    hosts = allowed_hosts(bound_host, bound_port, [host, *(allow_host or [])])
+    config = uvicorn.Config(
+        create_app(ctx, default_movie=movie, hosts=hosts),
+        log_level="warning",
+        lifespan="off",
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+        backlog=64,
+    )
     server = uvicorn.Server(config)
     if open_browser:
         import threading
