@@ -19,12 +19,16 @@ from tutopanda.testing import make_artefact_input, sample_job_context
 RATE = 22050
 
 
-def wav_bytes(seconds: float, pitch: float = 220.0) -> bytes:
+def wav_bytes(seconds: float, pitch: float = 220.0, amplitude: float = 0.3) -> bytes:
     """Speech-like audio: a harmonic tone gated at 4 Hz (syllables), 22050 Hz mono 16-bit."""
     t = np.arange(round(seconds * RATE)) / RATE
     tone = sum(np.sin(2 * np.pi * pitch * k * t) / k for k in (1, 2, 3))
     gate = (np.sin(2 * np.pi * 4 * t) > -0.3).astype(float)
-    samples = (tone * gate * 0.3 * 32767 / 1.9).astype("<i2")
+    return _wav(tone * gate * amplitude / 1.9)
+
+
+def _wav(signal: np.ndarray) -> bytes:
+    samples = (np.clip(signal, -1, 1) * 32767).astype("<i2")
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as writer:
         writer.setnchannels(1)
@@ -34,14 +38,24 @@ def wav_bytes(seconds: float, pitch: float = 220.0) -> bytes:
     return buffer.getvalue()
 
 
-def narration(segment: int, seconds: float, pitch: float = 220.0) -> ArtefactInput:
+def narration(segment: int, seconds: float, pitch: float = 220.0, amplitude: float = 0.3) -> ArtefactInput:
     return make_artefact_input(
-        f"Artifact:Narration.SegmentAudio[{segment}]", "audio", wav_bytes(seconds, pitch), "audio/wav"
+        f"Artifact:Narration.SegmentAudio[{segment}]",
+        "audio",
+        wav_bytes(seconds, pitch, amplitude),
+        "audio/wav",
     )
 
 
 def music(seconds: float) -> ArtefactInput:
     return make_artefact_input("Artifact:Music.Music", "audio", wav_bytes(seconds, 110.0), "audio/wav")
+
+
+def tone(seconds: float, frequency: float = 3000.0, amplitude: float = 0.5) -> ArtefactInput:
+    """A steady sine as the music bed: far above the test voice's harmonics, so it can be filtered out."""
+    t = np.arange(round(seconds * RATE)) / RATE
+    data = _wav(amplitude * np.sin(2 * np.pi * frequency * t))
+    return make_artefact_input("Artifact:Music.Music", "audio", data, "audio/wav")
 
 
 def still(segment: int, index: int, size: tuple[int, int] = (320, 180)) -> ArtefactInput:
@@ -108,3 +122,31 @@ def audio_rms(path: Path, start: float = 0.0, seconds: float | None = None) -> f
     raw = subprocess.run(command, capture_output=True, check=True).stdout
     samples = np.frombuffer(raw, dtype="<f4")
     return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) if samples.size else 0.0
+
+
+def band_rms(path: Path, start: float, seconds: float, frequency: float = 3000.0) -> float:
+    """RMS of the audio in a narrow band around ``frequency`` (three cascaded band-passes) over a window."""
+    band = ",".join([f"bandpass=f={frequency}:width_type=q:w=8"] * 3)
+    command = [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a", "-af", band]
+    command += ["-ac", "1", "-ar", "48000", "-f", "f32le", "-"]
+    raw = subprocess.run(command, capture_output=True, check=True).stdout
+    samples = np.frombuffer(raw, dtype="<f4").astype(np.float64)
+    window = samples[round(start * 48000) : round((start + seconds) * 48000)]
+    return float(np.sqrt(np.mean(window**2)))
+
+
+def loudness(path: Path, start: float | None = None, seconds: float | None = None) -> dict[str, float]:
+    """``ebur128=peak=true`` summary of a file (or a window of it): I (LUFS), LRA (LU), TP (dBTP)."""
+    command = [ffmpeg_exe(), "-hide_banner", "-nostats"]
+    if start is not None:
+        command += ["-ss", str(start)]
+    if seconds is not None:
+        command += ["-t", str(seconds)]
+    command += ["-i", str(path), "-map", "0:a", "-filter:a", "ebur128=peak=true", "-f", "null", "-"]
+    stderr = subprocess.run(command, capture_output=True, text=True, check=True).stderr
+    summary = stderr[stderr.rindex("Summary:") :]
+
+    def figure(key: str) -> float:
+        return float(summary.split(key, 1)[1].split()[0])
+
+    return {"I": figure("I:"), "LRA": figure("LRA:"), "TP": figure("Peak:")}
