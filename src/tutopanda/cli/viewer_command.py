@@ -12,11 +12,15 @@ and Ctrl-C waits only briefly for downloads a stalled client will never finish.
 from __future__ import annotations
 
 import socket
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tutopanda.cli.settings import state
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp
 
 __all__ = ["register"]
 
@@ -50,6 +54,25 @@ def _bind(host: str, port: int | None) -> socket.socket:
         sock.listen(64)
         return sock
     raise AssertionError("unreachable")  # pragma: no cover - port 0 always binds
+
+
+def server_config(app: ASGIApp, **where: Any) -> uvicorn.Config:
+    """The uvicorn settings of the viewer (``where``: ``host``/``port`` when not serving a bound socket).
+
+    Shared with the tests that start a real server, so they check the limits the command uses.
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="off",
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+        backlog=64,
+        **where,
+    )
 
 
 def viewer_command(
@@ -114,16 +137,7 @@ def viewer_command(
             markup=False,
         )
     hosts = allowed_hosts(bound_host, bound_port, [host, *(allow_host or [])])
-    config = uvicorn.Config(
-        create_app(ctx, default_movie=movie, hosts=hosts),
-        log_level="warning",
-        lifespan="off",
-        limit_concurrency=MAX_CONNECTIONS,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
-        backlog=64,
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(create_app(ctx, default_movie=movie, hosts=hosts)))
     if open_browser:
         import threading
         import webbrowser
