@@ -34,6 +34,19 @@ INTERNAL = {
     "synthesise_espeak",
     "synthesise_piper",
     "verify_piper_model",
+    # slides internals (layout, backgrounds, font fallback) used by the clip renderer's overlay
+    "Box",
+    "CAPTION_BAND",
+    "FONTS",
+    "SAFE_MARGIN",
+    "SLIDE_MARK",
+    "Zones",
+    "covers",
+    "draw_background",
+    "font_for",
+    "is_slide_background",
+    "safe_box",
+    "zones",
 }
 
 

@@ -13,22 +13,46 @@ upscaled x2 (zoompan crops on whole pixels; x2 hides the shimmer, and a single f
 the PNG per frame). A video is scaled/padded to the frame and looped or trimmed to length. Every clip
 fades in from and out to black briefly, so hard joins between clips look intentional.
 
+Text is never part of the moving picture: the Ken Burns move applies to the pictures only, and the
+segment's headline and key points (from ``Text``) are a fixed overlay drawn with Pillow
+(:mod:`.overlay`) and composited once per layer on top, so no zoom crops them. Key points fade in when the
+narration reaches them (word timings from the narration WAV when it carries them, else in proportion to
+the words before them). Pictures that are not local slide backgrounds (AI images, videos) get a soft
+scrim behind the text; cinematic frames get letterbox bars drawn after the move. The first segment shows
+the movie's title card (``MovieTitle``, ``MovieSummary``) for ``titleSeconds`` before its headline.
+
 Deterministic: x264 with a fixed thread count and bitexact muxing gives the same bytes for the same
 inputs.
 """
 
 from __future__ import annotations
 
+import importlib
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
 
 from tutopanda.core.blob_ref import extension_for_mime
 from tutopanda.core.errors import ProviderError
 from tutopanda.core.provider_contract import ArtefactInput, JobContext, ProducedArtefact
 from tutopanda.core.timeline import KenBurns, ken_burns_for
+from tutopanda.providers.local.palettes import palette_for
+from tutopanda.providers.local.slides import is_slide_background, render_slide
 from tutopanda.providers.render.ffmpeg import ProgressCallback, run_ffmpeg
+from tutopanda.providers.render.overlay import (
+    KeyPoint,
+    Layer,
+    draw_scrim,
+    headline_for,
+    key_points,
+    overlay_layers,
+    title_layers,
+)
 from tutopanda.providers.render.settings import ClipSettings, EncodeSettings, frame_size, parse_settings
-from tutopanda.providers.render.text_card import render_text_card
+from tutopanda.providers.render.text_card import key_sentence
 from tutopanda.providers.render.workspace import (
     artefact_groups,
     audio_seconds,
@@ -41,10 +65,12 @@ from tutopanda.providers.render.workspace import (
 __all__ = [
     "AUDIO_RATE",
     "ClipLayout",
+    "OverlayPlacement",
     "clip_command",
     "clip_frames",
     "encode_args",
     "render_clip",
+    "reveal_times",
     "still_frames",
     "zoompan_filter",
 ]
@@ -97,6 +123,20 @@ def zoompan_filter(move: KenBurns, frames: int, width: int, height: int, fps: in
 
 
 @dataclass(frozen=True)
+class OverlayPlacement:
+    """A fixed RGBA layer over the moving picture: file ``name`` at (``x``, ``y``), fading in at
+    ``start`` over ``fade_in`` seconds and, when ``end`` is set, out by ``end``."""
+
+    name: str
+    x: int = 0
+    y: int = 0
+    start: float = 0.0
+    fade_in: float = 0.0
+    end: float | None = None
+    fade_out: float = 0.0
+
+
+@dataclass(frozen=True)
 class ClipLayout:
     """What one clip shows: file names in the work directory and the timing, all decided up front."""
 
@@ -107,6 +147,8 @@ class ClipLayout:
     stills: tuple[str, ...] = ()
     video: str | None = None
     segment: int = 0
+    overlays: tuple[OverlayPlacement, ...] = ()
+    letterbox: int = 0
 
     def seconds(self, fps: int) -> float:
         """The clip's exact length."""
@@ -164,6 +206,53 @@ def _picture_graph(layout: ClipLayout, settings: ClipSettings) -> tuple[list[str
     return inputs, chains, "pic"
 
 
+def _overlay_graph(
+    layout: ClipLayout, settings: ClipSettings, inputs: list[str], chains: list[str], picture: str, first: int
+) -> str:
+    """Letterbox bars, then each fixed overlay layer, over ``picture``; returns the new label.
+
+    A layer shown for the whole clip is one still frame that ``overlay`` repeats; a layer that fades is
+    that frame looped (``loop``, no re-decoding) and faded in its alpha only: layers are cropped to their
+    ink, so the per-frame cost stays small.
+    """
+    fps = settings.fps
+    label = picture
+    if layout.letterbox > 0:
+        bar = layout.letterbox
+        chains.append(
+            f"[{label}]drawbox=x=0:y=0:w=iw:h={bar}:color=black:t=fill,"
+            f"drawbox=x=0:y=ih-{bar}:w=iw:h={bar}:color=black:t=fill[lb]"
+        )
+        label = "lb"
+    for number, placement in enumerate(layout.overlays):
+        index = first + number
+        inputs += ["-i", placement.name]
+        source = f"[{index}:v]format=rgba"
+        fades: list[str] = []
+        if placement.fade_in > 0 and placement.start > 0:
+            fades.append(f"fade=t=in:st={_fmt(placement.start)}:d={_fmt(placement.fade_in)}:alpha=1")
+        if placement.end is not None and placement.fade_out > 0:
+            fades.append(
+                f"fade=t=out:st={_fmt(max(0.0, placement.end - placement.fade_out))}:"
+                f"d={_fmt(placement.fade_out)}:alpha=1"
+            )
+        last = placement.end if placement.end is not None else layout.frames / fps
+        if fades:
+            frames = max(1, min(layout.frames, round(last * fps)))
+            source += f",loop=loop={frames - 1}:size=1:start=0,setpts=N/{fps}/TB," + ",".join(fades)
+        chains.append(f"{source}[o{number}]")
+        enable = []
+        if placement.start > 0 and not (placement.fade_in > 0):
+            enable.append(f"gte(t,{_fmt(placement.start)})")
+        if placement.end is not None:
+            enable.append(f"lt(t,{_fmt(placement.end)})")
+        when = f":enable='{'*'.join(enable)}'" if enable else ""
+        eof = ":eof_action=pass" if fades and placement.end is not None else ""
+        chains.append(f"[{label}][o{number}]overlay=x={placement.x}:y={placement.y}{eof}{when}[ov{number}]")
+        label = f"ov{number}"
+    return label
+
+
 def clip_command(layout: ClipLayout, settings: ClipSettings, output: str) -> list[str]:
     """ffmpeg arguments (after the global options) rendering ``layout`` to ``output``."""
     if layout.video is None and not layout.stills:
@@ -173,6 +262,7 @@ def clip_command(layout: ClipLayout, settings: ClipSettings, output: str) -> lis
     inputs, chains, picture = _picture_graph(layout, settings)
     narration_index = len(layout.stills) if layout.video is None else 1
     inputs += ["-i", layout.narration]
+    picture = _overlay_graph(layout, settings, inputs, chains, picture, narration_index + 1)
     fade = settings.fade if seconds > 2 * settings.fade else 0.0
     finish = "format=yuv420p"
     if fade > 0:
@@ -214,26 +304,42 @@ def render_clip(context: JobContext, on_progress: ProgressCallback | None = None
         frames = clip_frames(narration_seconds, settings)
         names: tuple[str, ...] = ()
         video_name = None
+        text = _text_input(context, "Text")
+        style = _text_input(context, "Style") or None
         if isinstance(video, ArtefactInput):
             video_name = place(video, work, f"source.{extension_for_mime(video.blob.mime_type)}").name
-            source = "video"
+            source, local = "video", False
         elif stills:
             names = tuple(
                 place(still, work, f"still{index:03d}.{extension_for_mime(still.blob.mime_type)}").name
                 for index, still in enumerate(stills)
             )
-            source = "stills"
+            source, local = "stills", all(_is_slide(work / name) for name in names)
         else:
-            text, style = context.inputs.get("Text"), context.inputs.get("Style")
-            card = render_text_card(
-                text if isinstance(text, str) else "",
-                (width, height),
-                style if isinstance(style, str) else None,
-                work / "card.png",
-            )
+            card = work / "card.png"
+            card.write_bytes(render_slide(key_sentence(text) or text, (width, height), style))
             names = (card.name,)
-            source = "text-card"
-        layout = ClipLayout(width, height, frames, narration_file.name, names, video_name, segment)
+            source, local = "text-card", True
+        overlays: tuple[OverlayPlacement, ...] = ()
+        if settings.overlay:
+            overlays = _overlays(
+                work,
+                (width, height),
+                style,
+                text,
+                segment,
+                local=local,
+                settings=settings,
+                narration_seconds=narration_seconds,
+                word_starts=_word_starts(narration_file),
+                clip_seconds=frames / settings.fps,
+                title=_text_input(context, "MovieTitle") if segment == 0 else "",
+                summary=_text_input(context, "MovieSummary") if segment == 0 else "",
+            )
+        letterbox = _letterbox(width, height, style) if settings.overlay else 0
+        layout = ClipLayout(
+            width, height, frames, narration_file.name, names, video_name, segment, overlays, letterbox
+        )
         output = work / "clip.mp4"
         run_ffmpeg(
             clip_command(layout, settings, output.name),
@@ -253,5 +359,144 @@ def render_clip(context: JobContext, on_progress: ProgressCallback | None = None
         "narrationDuration": round(narration_seconds, 3),
         "source": source,
         "stills": len(names) if source == "stills" else 0,
+        "overlayLayers": len(overlays),
     }
     return ProducedArtefact(artefact_id, mime_type="video/mp4", file=final, diagnostics=diagnostics)
+
+
+def _text_input(context: JobContext, name: str) -> str:
+    value = context.inputs.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _is_slide(path: Path) -> bool:
+    """Whether a placed still is a local, text-free slide background (text goes straight on it)."""
+    try:
+        with Image.open(path) as image:
+            return is_slide_background(image)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+
+
+def _word_starts(path: Path) -> tuple[float, ...] | None:
+    """Word start times stored in the narration WAV by the local speech engines, when there are any."""
+    module = importlib.import_module("tutopanda.providers.local.speech_clip")
+    reader = getattr(module, "read_word_timings", None)
+    if reader is None:
+        return None
+    timings = reader(path)
+    if not timings:
+        return None
+    return tuple(float(timing.start) for timing in timings)
+
+
+def _letterbox(width: int, height: int, style: str | None) -> int:
+    """Cinema bars (wide frames of a letterboxed style only): a tenth of the height, even."""
+    if not palette_for(style).letterbox or width < height * 1.5:
+        return 0
+    return max(2, height // 10 // 2 * 2)
+
+
+def reveal_times(
+    points: Sequence[KeyPoint],
+    words: int,
+    narration_seconds: float,
+    lead_in: float,
+    word_starts: Sequence[float] | None,
+    earliest: float,
+    latest: float,
+) -> list[float]:
+    """When each key point appears: when the narration reaches its first word (from ``word_starts`` when
+    the WAV carried timings, else in proportion to the words before it), kept between ``earliest`` and
+    ``latest`` and at least 0.4 s apart."""
+    times: list[float] = []
+    previous = earliest - 0.4
+    for point in points:
+        if word_starts:
+            position = (
+                point.word
+                if len(word_starts) == words
+                else round(point.word * len(word_starts) / max(words, 1))
+            )
+            spoken = lead_in + word_starts[min(position, len(word_starts) - 1)]
+        else:
+            spoken = lead_in + narration_seconds * point.word / max(words, 1)
+        at = min(max(spoken, earliest, previous + 0.4), max(latest, earliest))
+        times.append(round(at, 3))
+        previous = at
+    return times
+
+
+def _save_layer(work: Path, name: str, image: Image.Image) -> str:
+    image.save(work / name, format="PNG", compress_level=1)
+    return name
+
+
+def _overlays(
+    work: Path,
+    size: tuple[int, int],
+    style: str | None,
+    text: str,
+    segment: int,
+    *,
+    local: bool,
+    settings: ClipSettings,
+    narration_seconds: float,
+    word_starts: Sequence[float] | None,
+    clip_seconds: float,
+    title: str,
+    summary: str,
+) -> tuple[OverlayPlacement, ...]:
+    """Draw the overlay layers into ``work`` and say where and when each shows."""
+    placements: list[OverlayPlacement] = []
+    title = " ".join(title.split())
+    has_text = bool(text.strip())
+    if not has_text and not title:
+        return ()
+    if not local:
+        placements.append(OverlayPlacement(_save_layer(work, "scrim.png", draw_scrim(size))))
+    begin = 0.0
+    if title:
+        title_end = min(settings.title_seconds, clip_seconds * 0.6) if has_text else clip_seconds
+        fade = min(0.4, title_end / 3)
+        if not local:
+            dim = Image.new("RGBA", size, (0, 0, 0, 120))
+            placements.append(
+                OverlayPlacement(_save_layer(work, "dim.png", dim), end=title_end, fade_out=fade)
+            )
+        for number, layer in enumerate(title_layers(size, style, title, summary)):
+            placements.append(
+                OverlayPlacement(
+                    _save_layer(work, f"title{number}.png", layer.image),
+                    layer.x,
+                    layer.y,
+                    end=title_end if has_text else None,
+                    fade_out=fade if has_text else 0.0,
+                )
+            )
+        begin = title_end if has_text else clip_seconds
+    if not has_text:
+        return tuple(placements)
+    points = key_points(text)
+    layers: list[Layer] = overlay_layers(
+        size, style, headline_for(text), points, index=segment, over_picture=not local
+    )
+    shown = [layer.point for layer in layers if layer.role == "point" and layer.point is not None]
+    times = reveal_times(
+        shown,
+        len(text.split()),
+        narration_seconds,
+        settings.lead_in,
+        word_starts,
+        earliest=begin + 0.8,
+        latest=clip_seconds - settings.tail - 0.5,
+    )
+    fade_in = 0.4 if begin > 0 else 0.0
+    reveal = iter(times)
+    for number, layer in enumerate(layers):
+        name = _save_layer(work, f"layer{number}.png", layer.image)
+        if layer.role == "point" and settings.reveal > 0:
+            placements.append(OverlayPlacement(name, layer.x, layer.y, next(reveal), settings.reveal))
+        else:
+            placements.append(OverlayPlacement(name, layer.x, layer.y, begin, fade_in))
+    return tuple(placements)

@@ -52,6 +52,12 @@ class ClipSettings(EncodeSettings):
     """Fade from and to black at the clip's edges, so hard joins between clips look intentional."""
     upscale: int = Field(default=2, ge=1, le=4)
     """Stills are upscaled this much before zoompan (which crops on whole pixels): x2 hides the shimmer."""
+    overlay: bool = True
+    """Draw the fixed text overlay (headline, key points) from ``Text``; off leaves the pictures alone."""
+    reveal: float = Field(default=0.35, ge=0, le=3, allow_inf_nan=False)
+    """Each key point fades in over this many seconds when the narration reaches it (0: all at once)."""
+    title_seconds: float = Field(default=3.0, ge=0, le=20, allow_inf_nan=False)
+    """How long the movie's title card (``MovieTitle``) shows at the start of the first segment."""
 
 
 class TimelineSettings(_Settings):

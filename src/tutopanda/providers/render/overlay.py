@@ -1,0 +1,830 @@
+"""The fixed text overlay of a segment: a headline, two or three key points and the style's accent.
+
+Why an overlay and not text in the picture: the clip renderer moves pictures with a Ken Burns zoom, which
+cropped text baked into them. The overlay is drawn here, once per clip, and composited over the moving
+picture at a fixed place, so no zoom can touch it.
+
+What it guarantees, at every aspect ratio and resolution:
+
+* every pixel it draws (glyphs, shadows, bullets, rules, panels) lies inside the safe area — 5 % of the
+  width from the left and right edges and 5 % of the height from the top and bottom
+  (:func:`~tutopanda.providers.local.slides_layout.safe_box`), and above the caption band;
+* a word is never cut: the font shrinks first, then lines wrap at spaces, and when text still does not
+  fit, whole words are dropped and an ellipsis ends the last kept word;
+* the alpha channel of :func:`draw_overlay` is exactly the drawn text and accent (no scrim, no bars), so
+  a test or benchmark can check the safe area on the alpha mask alone. A scrim for AI pictures and the
+  cinematic letterbox are separate (:func:`draw_scrim`; bars are drawn by ffmpeg).
+
+As a last defence the layout is measured on the pixels it drew: if any escaped the allowed box (a
+glyph with an unusual overhang), everything is drawn again smaller.
+
+Key points come from the narration (:func:`key_points`): its sentences after the first, shortened to a
+clause when long, each remembering the word where it starts, so the renderer can reveal it when the
+voice gets there. Each style (:mod:`tutopanda.providers.local.palettes`) sets faces, case, tracking,
+bullets, panels and alignment; faces without a glyph for the text fall back to Roboto.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from tutopanda.providers.local.fonts import font_for, load_font
+from tutopanda.providers.local.palettes import Colour, Palette, palette_for
+from tutopanda.providers.local.slides_layout import Box, safe_box, zones
+
+__all__ = [
+    "ELLIPSIS",
+    "KeyPoint",
+    "Layer",
+    "draw_overlay",
+    "draw_scrim",
+    "draw_title_overlay",
+    "headline_for",
+    "key_points",
+    "overlay_layers",
+    "title_layers",
+]
+
+ELLIPSIS = "…"
+_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])[\"'”’)]*\s+")
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+|\s+[—–]\s+")
+_LEADING = re.compile(r"^(?:and|but|so|then|or)\s+", re.IGNORECASE)
+_HEADLINE_CHARS = 80
+_POINT_CHARS = 72
+_LINE = 1.18
+
+
+@dataclass(frozen=True)
+class KeyPoint:
+    """A key point's text and the index of the narration word where its source starts."""
+
+    text: str
+    word: int
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A piece of the overlay: an RGBA ``image`` to place at (``x``, ``y``) (even numbers, so chroma
+    planes line up), its ``role`` (``headline``, ``point`` or ``title``) and, for a point, its
+    :class:`KeyPoint`."""
+
+    image: Image.Image
+    x: int
+    y: int
+    role: str
+    point: KeyPoint | None = None
+
+
+# --- text selection ------------------------------------------------------------------------------------
+
+
+def _sentences(text: str) -> list[tuple[str, int]]:
+    """Sentences of ``text`` with the index of their first word."""
+    normalised = " ".join(text.split())
+    found: list[tuple[str, int]] = []
+    word = 0
+    for sentence in (s.strip() for s in _SENTENCE_END.split(normalised)):
+        if sentence:
+            found.append((sentence, word))
+            word += len(sentence.split())
+    return found
+
+
+def shorten(text: str, max_chars: int) -> str:
+    """``text`` cut at a word boundary to at most ``max_chars`` (an ellipsis marks the cut)."""
+    text = " ".join(text.split())
+    if len(text) <= max_chars:
+        return text
+    words = text.split(" ")
+    kept = ""
+    for word in words:
+        trial = f"{kept} {word}" if kept else word
+        if len(trial) + 1 > max_chars:
+            break
+        kept = trial
+    if not kept:  # one word longer than the limit: keep it whole (the font shrinks for it)
+        return words[0]
+    return kept.rstrip(",;:—–-") + ELLIPSIS
+
+
+def _tidy(text: str) -> str:
+    text = text.strip().rstrip(".,;:!?…。").strip()
+    text = _LEADING.sub("", text)
+    return text[:1].upper() + text[1:] if text else text
+
+
+def headline_for(text: str, max_chars: int = _HEADLINE_CHARS) -> str:
+    """The segment's headline: its first sentence (a Markdown heading line when the text starts with
+    one), shortened at a word boundary; final punctuation other than ``?`` and ``!`` dropped."""
+    stripped = text.strip()
+    if stripped.startswith("#"):
+        first_line = stripped.splitlines()[0].lstrip("#").strip()
+        if first_line:
+            return shorten(first_line, max_chars)
+    sentences = _sentences(text)
+    if not sentences:
+        return ""
+    first = sentences[0][0]
+    end = first[-1] if first[-1] in "?!" else ""
+    return (
+        shorten(first.rstrip(".;:。") + end, max_chars) if end else shorten(first.rstrip(".;:。"), max_chars)
+    )
+
+
+def _content(text: str) -> int:
+    return sum(1 for word in re.findall(r"\w+", text) if len(word) > 3)
+
+
+def key_points(text: str, count: int = 3, max_chars: int = _POINT_CHARS) -> list[KeyPoint]:
+    """Up to ``count`` key points of a narration, in spoken order, after its first sentence.
+
+    Each later sentence is a point; a long one is cut to its densest clause. With fewer than two later
+    sentences, clauses of them are used instead, so a short narration still gets two points when it has
+    the words for them.
+    """
+    stripped = text.strip()
+    if stripped.startswith("#"):
+        stripped = "\n".join(stripped.splitlines()[1:])
+        sentences = _sentences(stripped)
+    else:
+        sentences = _sentences(stripped)[1:]
+    pieces: list[tuple[str, int]] = []
+    for sentence, word in sentences:
+        if len(sentence) <= max_chars:
+            pieces.append((sentence, word))
+            continue
+        clauses = _clause_pieces(sentence, word)
+        best = max(clauses, key=lambda c: (_content(c[0]), -c[1]))
+        pieces.append(best)
+    if len(pieces) < 2:
+        expanded: list[tuple[str, int]] = []
+        for sentence, word in sentences:
+            clauses = [c for c in _clause_pieces(sentence, word) if len(c[0].split()) >= 3]
+            expanded.extend(clauses or [(sentence, word)])
+        if len(expanded) > len(pieces):
+            pieces = expanded
+    if len(pieces) > count:  # keep the densest, in spoken order
+        ranked = sorted(range(len(pieces)), key=lambda i: (-_content(pieces[i][0]), i))[:count]
+        pieces = [pieces[i] for i in sorted(ranked)]
+    points = [KeyPoint(shorten(_tidy(piece), max_chars), word) for piece, word in pieces]
+    return [point for point in points if point.text]
+
+
+def _clause_pieces(sentence: str, word: int) -> list[tuple[str, int]]:
+    pieces: list[tuple[str, int]] = []
+    for clause in (c.strip() for c in _CLAUSE_END.split(sentence)):
+        if clause:
+            pieces.append((clause, word))
+            word += len(clause.split())
+    return pieces
+
+
+# --- measuring and fitting -----------------------------------------------------------------------------
+
+
+def _tracked(palette: Palette, text: str) -> float:
+    """The headline's tracking, only for scripts drawn glyph by glyph without shaping loss."""
+    return palette.tracking if palette.tracking and all(ord(c) < 0x0590 for c in text) else 0.0
+
+
+def _width(text: str, font: ImageFont.FreeTypeFont, tracking: float = 0.0, stroke: int = 0) -> float:
+    if not text:
+        return 0.0
+    if tracking:
+        return sum(font.getlength(c) for c in text) + tracking * font.size * (len(text) - 1) + 2 * stroke
+    left, _, right, _ = font.getbbox(text, stroke_width=stroke)
+    return float(max(right, font.getlength(text)) - min(left, 0))
+
+
+def _wrap(
+    words: list[str], font: ImageFont.FreeTypeFont, width: float, tracking: float, stroke: int
+) -> list[str] | None:
+    """Words greedily into lines no wider than ``width``; None if one word alone is too wide."""
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        if _width(word, font, tracking, stroke) > width:
+            return None
+        trial = f"{current} {word}" if current else word
+        if _width(trial, font, tracking, stroke) <= width:
+            current = trial
+        else:
+            lines.append(current)
+            current = word
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _truncate(
+    words: list[str], font: ImageFont.FreeTypeFont, width: float, lines: int, tracking: float, stroke: int
+) -> list[str]:
+    """The longest prefix of whole words, plus an ellipsis, that fits ``lines`` lines."""
+    for keep in range(len(words), 0, -1):
+        candidate = words[:keep]
+        candidate = (
+            [*candidate[:-1], candidate[-1].rstrip(",;:—–-.") + ELLIPSIS] if keep < len(words) else candidate
+        )
+        wrapped = _wrap(candidate, font, width, tracking, stroke)
+        if wrapped is not None and len(wrapped) <= lines:
+            return wrapped
+    return [ELLIPSIS] if _width(ELLIPSIS, font) <= width else []
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    lines: list[str]
+    font: ImageFont.FreeTypeFont
+    face: str
+
+    @property
+    def height(self) -> float:
+        return len(self.lines) * self.font.size * _LINE
+
+
+def _fit(
+    text: str,
+    face: str,
+    largest: int,
+    smallest: int,
+    width: float,
+    max_lines: int,
+    tracking: float = 0.0,
+    stroke: float = 0.0,
+) -> _Fitted:
+    """The largest size from ``largest`` down whose words all fit ``width`` within ``max_lines``.
+
+    Below ``smallest`` it keeps shrinking only while a single word is too wide (down to 6 px); then
+    it drops whole words from the end and ends with an ellipsis.
+    """
+    face = font_for(face, text)
+    words = text.split()
+    size = max(largest, 6)
+    while True:
+        font = load_font(face, size)
+        ink = round(size * stroke)
+        wrapped = _wrap(words, font, width, tracking, ink)
+        if wrapped is not None and len(wrapped) <= max_lines:
+            return _Fitted(wrapped, font, face)
+        if size <= 6 or (size <= smallest and wrapped is not None):
+            return _Fitted(_truncate(words, font, width, max_lines, tracking, ink), font, face)
+        size = max(6, min(size - 1, int(size * 0.92)))
+
+
+# --- drawing -------------------------------------------------------------------------------------------
+
+
+def _text(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[float, float],
+    text: str,
+    font: ImageFont.FreeTypeFont,
+    fill: Colour | tuple[int, int, int, int],
+    tracking: float = 0.0,
+    stroke: int = 0,
+    stroke_fill: Colour | None = None,
+) -> None:
+    x, y = xy
+    if not tracking:
+        draw.text((x, y), text, font=font, fill=fill, stroke_width=stroke, stroke_fill=stroke_fill)
+        return
+    for char in text:
+        draw.text((x, y), char, font=font, fill=fill, stroke_width=stroke, stroke_fill=stroke_fill)
+        x += font.getlength(char) + tracking * font.size
+
+
+def _shadowed(ink: Image.Image, palette: Palette, size: float) -> Image.Image:
+    """``ink`` (RGBA) with the style's shadow under it."""
+    if palette.shadow_style not in ("soft", "hard"):
+        return ink
+    alpha = ink.getchannel("A")
+    offset = max(1, round(size / 22))
+    shadow_alpha = Image.new("L", ink.size, 0)
+    shadow_alpha.paste(alpha, (offset, offset))
+    if palette.shadow_style == "soft":
+        shadow_alpha = shadow_alpha.filter(ImageFilter.GaussianBlur(max(1.0, size / 18)))
+        shadow_alpha = shadow_alpha.point(lambda v: min(255, int(v * 0.85)))
+    shadow = Image.new("RGBA", ink.size, (*palette.shadow, 0))
+    shadow.putalpha(shadow_alpha)
+    shadow.alpha_composite(ink)
+    return shadow
+
+
+def _even_down(value: float) -> int:
+    return int(math.floor(value / 2) * 2)
+
+
+class _Canvas:
+    """A full-frame RGBA drawing surface cut into cropped layers."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.size = size
+        self.image = Image.new("RGBA", size, (0, 0, 0, 0))
+        self.draw = ImageDraw.Draw(self.image)
+
+    def layer(
+        self, role: str, palette: Palette, text_size: float, allowed: Box, point: KeyPoint | None = None
+    ) -> Layer | None:
+        """Cut what was drawn into a layer (with its shadow), clear the canvas; None if nothing."""
+        box = self.image.getchannel("A").getbbox()
+        if box is None:
+            return None
+        pad = (
+            0
+            if palette.shadow_style not in ("soft", "hard")
+            else round(text_size / 22 + 3 * text_size / 18) + 2
+        )
+        left = max(allowed.left, _even_down(box[0] - pad))
+        top = max(allowed.top, _even_down(box[1] - pad))
+        right = min(allowed.right, box[2] + pad)
+        bottom = min(allowed.bottom, box[3] + pad)
+        right, bottom = right - (right - left) % 2, bottom - (bottom - top) % 2  # even sizes
+        if right - left < 2 or bottom - top < 2:
+            self.image = Image.new("RGBA", self.size, (0, 0, 0, 0))
+            self.draw = ImageDraw.Draw(self.image)
+            return None
+        ink = self.image.crop((left, top, right, bottom))
+        self.image = Image.new("RGBA", self.size, (0, 0, 0, 0))
+        self.draw = ImageDraw.Draw(self.image)
+        return Layer(_shadowed(ink, palette, text_size), left, top, role, point)
+
+
+def _bullet(
+    draw: ImageDraw.ImageDraw, palette: Palette, number: int, x: float, y: float, size: int, colour: Colour
+) -> None:
+    """The bullet of point ``number`` in a ``size`` px square at (x, y)."""
+    cx, cy = x + size / 2, y + size / 2
+    kind = palette.bullet
+    if kind == "number":
+        draw.ellipse((x, y, x + size, y + size), fill=palette.accent)
+        font = load_font("roboto-black", max(6, round(size * 0.6)))
+        draw.text((cx, cy), str(number), font=font, fill=palette.shadow, anchor="mm")
+    elif kind == "star":
+        r, thin = size / 2, size / 5
+        draw.polygon(
+            [
+                (cx + dx, cy + dy)
+                for dx, dy in (
+                    (0, -r),
+                    (thin, -thin),
+                    (r, 0),
+                    (thin, thin),
+                    (0, r),
+                    (-thin, thin),
+                    (-r, 0),
+                    (-thin, -thin),
+                )
+            ],
+            fill=palette.accent,
+            outline=palette.shadow,
+        )
+    elif kind == "tick":
+        font = load_font("roboto-medium", max(6, round(size * 0.62)))
+        draw.text((x, cy), f"{number:02d}", font=font, fill=palette.accent, anchor="lm")
+    elif kind == "dash":
+        draw.rectangle(
+            (x, cy - max(1, size // 16), x + size * 0.8, cy + max(1, size // 16)), fill=palette.accent
+        )
+    elif kind == "blot":
+        r = size * 0.32
+        draw.ellipse((cx - r, cy - r * 0.85, cx + r, cy + r * 0.9), fill=(*palette.accent, 210))
+        draw.ellipse((cx - r * 0.55, cy - r * 0.5, cx + r * 0.35, cy + r * 0.4), fill=(*palette.accent, 255))
+    else:
+        r = size * 0.22
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=palette.accent)
+    del colour
+
+
+def _for_pictures(palette: Palette) -> Palette:
+    """A palette for text over an AI picture (under a dark scrim): light text, never dark."""
+    light = sum(palette.text) / 3 > 150
+    return replace(
+        palette,
+        text=palette.text if light else (255, 255, 255),
+        muted=palette.body if light and palette.panel is None else (232, 232, 236),
+        shadow=(0, 0, 0),
+        shadow_style="soft",
+        panel=None,
+    )
+
+
+def _layout(
+    size: tuple[int, int],
+    palette: Palette,
+    headline: str,
+    points: list[KeyPoint],
+    index: int | None,
+    scale: float,
+) -> list[Layer]:
+    width, height = size
+    zone = zones(size)
+    area = zone.text
+    short = min(width, height)
+    canvas = _Canvas(size)
+    allowed = Box(zone.safe.left, zone.safe.top, zone.safe.right, area.bottom)
+    pad = round(short * 0.03) if palette.panel is not None else 0
+    inner = Box(area.left + pad, area.top + pad, area.right - pad, area.bottom - pad)
+    centred = palette.align == "centre"
+    if centred and zone.wide:  # a centred design uses the full safe width
+        inner = Box(
+            zone.safe.left + round(width * 0.08),
+            inner.top,
+            zone.safe.right - round(width * 0.08),
+            inner.bottom,
+        )
+    layers: list[Layer] = []
+    y = float(inner.top)
+    if palette.align == "centre":
+        y += inner.height * 0.12
+
+    # kicker
+    label_size = max(8, round(short * 0.03 * scale))
+    kicker = palette.kicker.format(n=index + 1) if index is not None else ""
+    if kicker:
+        face = font_for(palette.label_face, kicker)
+        font = load_font(face, label_size)
+        tracking = 0.18
+        kw = _width(kicker, font, tracking)
+        kx = inner.left + (inner.width - kw) / 2 if centred else inner.left
+        if palette.texture == "rays":  # anime: a slanted yellow tag
+            tag = label_size * 0.45
+            canvas.draw.polygon(
+                [
+                    (kx - tag + tag, y - tag * 0.3),
+                    (kx + kw + tag * 2, y - tag * 0.3),
+                    (kx + kw + tag, y + label_size * 1.25),
+                    (kx - tag * 0.0, y + label_size * 1.25),
+                ],
+                fill=palette.accent,
+            )
+            _text(canvas.draw, (kx + tag * 0.5, y), kicker, font, palette.shadow, tracking)
+        else:
+            _text(canvas.draw, (kx, y), kicker, font, palette.accent, tracking)
+            if palette.texture == "blueprint":
+                line_y = y + label_size * 0.6
+                canvas.draw.line(
+                    (kx + kw + label_size * 0.6, line_y, inner.right, line_y),
+                    fill=(*palette.accent, 200),
+                    width=max(1, label_size // 12),
+                )
+        y += label_size * 1.9
+
+    # headline
+    max_lines = 3 if zone.wide else 4
+    text = headline.upper() if palette.uppercase else headline
+    tracking = _tracked(palette, text)
+    stroke = 0.07 if palette.shadow_style == "outline" else 0.0
+    largest = round(short * (0.085 if zone.wide else 0.092) * scale)
+    fitted = _fit(
+        text,
+        palette.headline_face,
+        largest,
+        max(10, round(short * 0.045 * scale)),
+        inner.width,
+        max_lines,
+        tracking,
+        stroke,
+    )
+    hsize = fitted.font.size
+    ink = round(hsize * stroke)
+    for line in fitted.lines:
+        lw = _width(line, fitted.font, tracking, ink)
+        lx = inner.left + (inner.width - lw) / 2 if centred else inner.left
+        _text(
+            canvas.draw,
+            (lx + ink, y),
+            line,
+            fitted.font,
+            palette.text,
+            tracking,
+            ink,
+            palette.shadow if ink else None,
+        )
+        y += hsize * _LINE
+    y += hsize * 0.12
+
+    # accent under the headline
+    rule = max(2, round(short * 0.008 * scale))
+    if palette.texture == "shapes":
+        bar_w = min(inner.width * 0.3, short * 0.18)
+        canvas.draw.rounded_rectangle(
+            (inner.left, y, inner.left + bar_w, y + rule * 1.4), radius=rule, fill=palette.accent
+        )
+        y += rule * 1.4 + hsize * 0.45
+    elif palette.texture == "paint":
+        stroke_w = min(inner.width * 0.45, short * 0.35)
+        for k in range(3):
+            off = (k - 1) * rule * 0.35
+            canvas.draw.line(
+                [
+                    (inner.left + rule, y + rule + off),
+                    (inner.left + stroke_w * (0.9 + 0.05 * k), y + rule * (0.6 + 0.4 * k) + off),
+                ],
+                fill=(*palette.accent, 120 + 50 * k),
+                width=max(2, round(rule * (1.2 - 0.25 * k))),
+            )
+        y += rule * 2.5 + hsize * 0.35
+    elif palette.texture == "blueprint":
+        rw = min(inner.width * 0.55, short * 0.45)
+        thin = max(1, rule // 3)
+        canvas.draw.line((inner.left, y + rule, inner.left + rw, y + rule), fill=palette.accent, width=thin)
+        for tx in (inner.left, inner.left + rw):
+            canvas.draw.line((tx, y, tx, y + rule * 2), fill=palette.accent, width=thin)
+        y += rule * 2 + hsize * 0.4
+    elif palette.texture == "film":
+        rw = min(inner.width * 0.12, short * 0.12)
+        cx = inner.left + inner.width / 2 if centred else inner.left + rw / 2
+        canvas.draw.rectangle(
+            (cx - rw / 2, y + rule * 0.5, cx + rw / 2, y + rule * 0.5 + max(1, rule // 3)),
+            fill=palette.accent,
+        )
+        y += rule + hsize * 0.5
+    elif palette.texture == "bokeh":
+        y += hsize * 0.3
+    else:
+        y += hsize * 0.3
+    head_bottom = y
+    if palette.texture == "bokeh":  # a thin vertical accent beside the headline
+        canvas.draw.rectangle(
+            (
+                inner.left - pad * 0.55,
+                inner.top + (label_size * 1.9 if kicker else 0),
+                inner.left - pad * 0.55 + max(2, rule // 2),
+                head_bottom - hsize * 0.3,
+            ),
+            fill=palette.accent,
+        )
+    headline_layer = canvas.layer("headline", palette, hsize, allowed)
+
+    # key points
+    body_panel = palette.panel is not None and palette.texture == "rays"
+    point_layers: list[Layer] = []
+    available = inner.bottom - y
+    psize = min(round(short * 0.044 * scale), round(hsize * 0.72))
+    smallest = max(8, round(short * 0.027 * scale))
+    chosen = list(points)
+    fits: list[_Fitted] = []
+    while chosen:
+        bullet = psize * 1.15
+        indent = bullet + psize * 0.6
+        bubble = psize * 0.55 if body_panel else 0.0
+        text_width = inner.width - indent - 2 * bubble
+        fits = [_fit(p.text, palette.body_face, psize, psize, text_width, 2) for p in chosen]
+        gap = psize * (0.55 if not body_panel else 0.5) + 2 * bubble
+        total = sum(f.height for f in fits) + gap * (len(fits) - 1) + 2 * bubble
+        if total <= available:
+            break
+        if psize > smallest:
+            psize = max(smallest, int(psize * 0.92))
+        else:
+            chosen = chosen[:-1]
+    if centred:
+        bullet = 0.0
+        indent = 0.0
+    for number, (point, fit) in enumerate(zip(chosen, fits, strict=False), start=1):
+        font = fit.font
+        block = fit.height
+        if body_panel:
+            widest = max(_width(line, font) for line in fit.lines) if fit.lines else 0
+            canvas.draw.rounded_rectangle(
+                (inner.left, y, inner.left + indent + widest + 2 * bubble, y + block + 2 * bubble),
+                radius=round(psize * 0.6),
+                fill=palette.panel,
+                outline=palette.shadow,
+                width=max(2, round(psize / 14)),
+            )
+            y += bubble
+            left = inner.left + bubble
+        else:
+            left = inner.left
+        if not centred:
+            _bullet(
+                canvas.draw,
+                palette,
+                number,
+                left,
+                y + (font.size * _LINE - bullet) / 2,
+                round(bullet),
+                palette.body,
+            )
+        ly = y
+        for line in fit.lines:
+            lw = _width(line, font)
+            lx = inner.left + (inner.width - lw) / 2 if centred else left + indent
+            _text(canvas.draw, (lx, ly), line, font, palette.body)
+            ly += font.size * _LINE
+        layer = canvas.layer("point", palette, font.size, allowed, point)
+        if layer is not None:
+            point_layers.append(layer)
+        y += block + (bubble if body_panel else 0) + psize * (0.55 if not body_panel else 0.5)
+    if headline_layer is not None:
+        layers.append(headline_layer)
+    layers.extend(point_layers)
+
+    # a panel behind the whole block (photorealistic): a separate layer under the text
+    if palette.panel is not None and not body_panel and layers:
+        bottom = max(layer.y + layer.image.height for layer in layers) + pad * 0.6
+        top = area.top
+        right = area.right if not centred else inner.right + pad
+        panel = Image.new("RGBA", size, (0, 0, 0, 0))
+        ImageDraw.Draw(panel).rounded_rectangle(
+            (area.left, top, right, min(bottom, area.bottom)), radius=round(short * 0.02), fill=palette.panel
+        )
+        box = (area.left, top, right, min(int(bottom), area.bottom))
+        left_e, top_e = _even_down(box[0]), _even_down(box[1])
+        right_e = box[2] - (box[2] - left_e) % 2
+        bottom_e = box[3] - (box[3] - top_e) % 2
+        layers.insert(0, Layer(panel.crop((left_e, top_e, right_e, bottom_e)), left_e, top_e, "panel"))
+    return layers
+
+
+def _inside(layers: list[Layer], allowed: Box) -> bool:
+    for layer in layers:
+        box = layer.image.getchannel("A").getbbox()
+        if box is None:
+            continue
+        if (
+            layer.x + box[0] < allowed.left
+            or layer.y + box[1] < allowed.top
+            or layer.x + box[2] > allowed.right
+            or layer.y + box[3] > allowed.bottom
+        ):
+            return False
+    return True
+
+
+def overlay_layers(
+    size: tuple[int, int],
+    style: str | None,
+    headline: str,
+    points: list[KeyPoint] | list[str],
+    *,
+    index: int | None = None,
+    over_picture: bool = False,
+) -> list[Layer]:
+    """The overlay as cropped layers, bottom to top: an optional ``panel``, the ``headline`` (with the
+    kicker label and accent), then one layer per ``point`` (so each can be revealed on its own).
+
+    ``index`` (the segment, from 0) labels the kicker; ``over_picture`` adapts the colours for text on a
+    picture that is not a local slide (light text over :func:`draw_scrim`).
+    """
+    palette = palette_for(style)
+    if over_picture:
+        palette = _for_pictures(palette)
+    items = [p if isinstance(p, KeyPoint) else KeyPoint(p, 0) for p in points]
+    items = [KeyPoint(" ".join(p.text.split()), p.word) for p in items if p.text.strip()]
+    headline = " ".join(headline.split())
+    zone = zones(size)
+    allowed = Box(zone.safe.left, zone.safe.top, zone.safe.right, zone.text.bottom)
+    scale = 1.0
+    while True:
+        layers = _layout(size, palette, headline, items, index, scale)
+        if _inside(layers, allowed) or scale < 0.3:
+            break
+        scale *= 0.85
+    return [layer for layer in layers if _inside([layer], zone.safe)]
+
+
+def _compose(size: tuple[int, int], layers: list[Layer]) -> Image.Image:
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    for layer in layers:
+        image.alpha_composite(layer.image, (layer.x, layer.y))
+    return image
+
+
+def draw_overlay(
+    size: tuple[int, int],
+    style: str | None = None,
+    headline: str = "",
+    points: list[KeyPoint] | list[str] | None = None,
+    *,
+    text: str = "",
+    index: int | None = None,
+    over_picture: bool = False,
+) -> Image.Image:
+    """The whole overlay of a segment as one ``size`` RGBA image (every layer of :func:`overlay_layers`
+    shown). Its alpha is non-zero exactly where text, bullets, rules or panels are drawn, all inside
+    the safe area and above the caption band.
+
+    ``headline`` and ``points`` default to :func:`headline_for` and :func:`key_points` of ``text`` (the
+    segment's narration)."""
+    headline = headline or headline_for(text)
+    chosen = key_points(text) if points is None else points
+    return _compose(
+        size, overlay_layers(size, style, headline, chosen, index=index, over_picture=over_picture)
+    )
+
+
+def title_layers(size: tuple[int, int], style: str | None, title: str, subtitle: str = "") -> list[Layer]:
+    """The movie's title card text: ``title`` large, an accent rule and ``subtitle`` (the summary),
+    centred in the safe area above the caption band, as one layer."""
+    palette = palette_for(style)
+    width, height = size
+    zone = zones(size)
+    safe = zone.safe
+    short = min(width, height)
+    allowed = Box(safe.left, safe.top, safe.right, zone.text.bottom)
+    title = " ".join(title.split())
+    subtitle = shorten(" ".join(subtitle.split()), 180)
+    scale = 1.0
+    while True:
+        canvas = _Canvas(size)
+        inner = Box(
+            safe.left + round(width * 0.05), safe.top, safe.right - round(width * 0.05), allowed.bottom
+        )
+        text = title.upper() if palette.uppercase else title
+        tracking = _tracked(palette, text)
+        stroke = 0.07 if palette.shadow_style == "outline" else 0.0
+        fitted = _fit(
+            text,
+            palette.headline_face,
+            round(short * 0.11 * scale),
+            max(10, round(short * 0.05 * scale)),
+            inner.width,
+            3,
+            tracking,
+            stroke,
+        )
+        sub = (
+            _fit(
+                subtitle,
+                palette.body_face,
+                round(short * 0.045 * scale),
+                max(8, round(short * 0.03 * scale)),
+                inner.width * 0.9,
+                3,
+            )
+            if subtitle
+            else None
+        )
+        tsize = fitted.font.size
+        rule = max(2, round(short * 0.007 * scale))
+        gap = tsize * 0.45
+        total = fitted.height + (gap * 2 + rule + sub.height if sub else 0)
+        y = inner.top + max(0.0, (inner.height - total) / 2)
+        ink = round(tsize * stroke)
+        for line in fitted.lines:
+            lw = _width(line, fitted.font, tracking, ink)
+            _text(
+                canvas.draw,
+                (inner.left + (inner.width - lw) / 2 + ink, y),
+                line,
+                fitted.font,
+                palette.text,
+                tracking,
+                ink,
+                palette.shadow if ink else None,
+            )
+            y += tsize * _LINE
+        if sub is not None:
+            y += gap - tsize * (_LINE - 1)
+            rw = min(inner.width * 0.25, short * 0.25)
+            canvas.draw.rectangle(((width - rw) / 2, y, (width + rw) / 2, y + rule), fill=palette.accent)
+            y += rule + gap
+            for line in sub.lines:
+                lw = _width(line, sub.font)
+                _text(canvas.draw, (inner.left + (inner.width - lw) / 2, y), line, sub.font, palette.body)
+                y += sub.font.size * _LINE
+        layer = canvas.layer("title", palette, tsize, allowed)
+        layers = [layer] if layer is not None else []
+        if _inside(layers, allowed) or scale < 0.3:
+            return layers
+        scale *= 0.85
+
+
+def draw_title_overlay(
+    size: tuple[int, int], style: str | None, title: str, subtitle: str = ""
+) -> Image.Image:
+    """:func:`title_layers` as one ``size`` RGBA image (alpha exactly the text and the rule)."""
+    return _compose(size, title_layers(size, style, title, subtitle))
+
+
+def draw_scrim(size: tuple[int, int], strength: float = 0.62) -> Image.Image:
+    """A soft dark gradient behind the text zone, for text over pictures that were not made for it:
+    from the left edge on wide frames, from the top on others (RGBA, black with varying alpha)."""
+    width, height = size
+    zone = zones(size)
+    if zone.wide:
+        reach = zone.text.right + width * 0.08
+        ramp = [round(255 * strength * max(0.0, 1 - (x / reach)) ** 1.4) for x in range(width)]
+        row = Image.new("L", (width, 1))
+        row.putdata(ramp)
+        alpha = row.resize((width, height))
+    else:
+        reach = zone.text.top + (zone.art.top - zone.text.top) * 1.25
+        ramp = [round(255 * strength * max(0.0, 1 - (y / reach)) ** 1.2) for y in range(height)]
+        column = Image.new("L", (1, height))
+        column.putdata(ramp)
+        alpha = column.resize((width, height))
+    scrim = Image.new("RGBA", size, (0, 0, 0, 0))
+    scrim.putalpha(alpha)
+    return scrim
+
+
+def safe_area(size: tuple[int, int]) -> Box:
+    """The safe area of ``size`` (re-exported for tests and the quality benchmark)."""
+    return safe_box(size)
