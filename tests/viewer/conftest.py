@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from tests.cli.conftest import CliRunner, cli, root
+from tests.e2e.build_helpers import tutopanda_command
 from tutopanda.cli.viewer_command import server_config
 
-__all__ = ["BIG_MOVIE", "FINAL", "LOCAL", "build_big_movie", "cli", "live_server", "root", "stalled_download"]
+__all__ = [
+    "BIG_MOVIE",
+    "FINAL",
+    "LOCAL",
+    "build_big_movie",
+    "cli",
+    "live_server",
+    "root",
+    "stalled_download",
+    "viewer_process",
+]
 
 LOCAL = "http://127.0.0.1:8765"
 """The base URL of in-process test clients: the viewer answers only to its own (loopback) names."""
@@ -82,3 +98,48 @@ def stalled_download(port: int, path: str, host: str | None = None) -> socket.so
         head += got
     assert head.startswith(b"HTTP/1.1 200"), head
     return sock
+
+
+@dataclass
+class RunningViewer:
+    """A ``tutopanda viewer`` process: its port, the process, and where its stderr goes."""
+
+    port: int
+    process: subprocess.Popen[str]
+    stderr: Path
+
+
+@contextmanager
+def viewer_process(root: Path, *args: str) -> Iterator[RunningViewer]:
+    """``tutopanda --root ROOT viewer --no-open --port 0 ARGS`` as a user runs it; Ctrl-C at the end.
+
+    The port is read from the URL the command prints. On exit the process gets SIGINT and must stop
+    (a generous deadline turns a hang into a failure).
+    """
+    stderr = root.parent / f"viewer-{time.monotonic_ns()}.err"
+    errors = stderr.open("w")
+    process = subprocess.Popen(
+        [*tutopanda_command(), "--root", str(root), "viewer", "--no-open", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"http://(?:\[[^]]*\]|[^:/]+):(\d+)/", line)
+        assert found, f"no URL in {line!r}: {stderr.read_text()}"
+        yield RunningViewer(int(found.group(1)), process, stderr)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise AssertionError("the viewer did not stop on Ctrl-C") from None
+        finally:
+            errors.close()
+            if process.stdout is not None:
+                process.stdout.close()
