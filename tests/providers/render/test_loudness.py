@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ import pytest
 from tutopanda.core.errors import ProviderConfigError
 from tutopanda.core.provider_contract import ArtefactInput, ProducedArtefact
 from tutopanda.providers.render import RenderHandler
+from tutopanda.providers.render.exporter import limiter_chain
+from tutopanda.providers.render.ffmpeg import ffmpeg_exe
 from tutopanda.providers.render.loudness import Span, duck_curve, gated_loudness, merge_spans, step_curve
 from tutopanda.providers.render.settings import ExportSettings, parse_settings
 from tutopanda.testing import EXPORT_PRODUCES, make_artefact_input, make_job_context
@@ -108,6 +111,17 @@ def test_loudness_defaults() -> None:
     assert (settings.loudness, settings.true_peak, settings.music_under_voice) == (-16, -1.5, -14)
 
 
+def test_the_limiter_catches_peaks_between_samples(tmp_path: Path) -> None:
+    # A 12 kHz tone sampled at 45 degrees: every sample is 3 dB under the wave's real (true) peak, so a
+    # limiter that only looks at samples lets it through. The exporter's runs 4x oversampled.
+    source = "aevalsrc=0.999*sin(2*PI*12000*t+PI/4)+0.3*sin(2*PI*200*t):s=48000:d=3"
+    chain = f"aformat=sample_fmts=fltp:channel_layouts=stereo,{limiter_chain(ExportSettings())}"
+    command = [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", source, "-af", chain]
+    command += ["-c:a", "pcm_f32le", str(tmp_path / "limited.wav")]
+    subprocess.run(command, check=True)
+    assert loudness(tmp_path / "limited.wav")["TP"] <= -1.9  # the ceiling: 0.5 dB under -1.5 dBTP
+
+
 # --- the real movie ------------------------------------------------------------------------------
 
 
@@ -118,7 +132,10 @@ def test_the_movie_plays_at_minus_16_lufs_under_the_true_peak_ceiling(
     figures = loudness(_file(video, tmp_path, "movie.mp4"))
     assert figures["I"] == pytest.approx(-16, abs=1.0)
     assert figures["TP"] <= -1.5
-    assert video.diagnostics["loudness"]["targetLufs"] == -16
+    figures_seen = video.diagnostics["loudness"]
+    assert figures_seen["targetLufs"] == -16
+    assert figures_seen["finalTruePeakDbtp"] <= -1.5  # the exporter checks its own output
+    assert figures_seen["finalLufs"] == pytest.approx(figures["I"], abs=0.2)
 
 
 def test_other_targets_are_met_too(rendered: Rendered, tmp_path: Path) -> None:

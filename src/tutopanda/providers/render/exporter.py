@@ -33,6 +33,7 @@ No ``-shortest``: with a subtitle input it cuts the movie at the last cue. The v
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 from dataclasses import dataclass, field
@@ -60,15 +61,15 @@ from tutopanda.providers.render.loudness import (
 from tutopanda.providers.render.settings import ExportSettings, parse_settings
 from tutopanda.providers.render.workspace import artefact_groups, outbox_file, place, work_directory
 
-__all__ = ["AudioLevels", "export_command", "export_job", "plan_levels"]
+__all__ = ["AudioLevels", "export_command", "export_job", "limiter_chain", "measure_output", "plan_levels"]
 
 _FIXED_FRAMES = "asetnsamples=n=1024:p=0"
 _DEFAULT_MUSIC_VOLUME = 0.35
 """The timeline's default ``volume``: the bed sits exactly ``musicUnderVoice`` under the voice at it."""
 _GAIN_RANGE = (-30.0, 40.0)
 """Per-segment narration gains are kept in this range (dB); a near-silent take is not blown up to noise."""
-_CODEC_MARGIN_DB = 0.5
-"""How far under ``truePeak`` the limiter aims: AAC encoding adds overshoot between samples."""
+_PEAK_ATTEMPTS = 3
+"""Encodes tried for the true-peak ceiling (each adds the overshoot seen to the limiter's margin)."""
 _VOICE_GAIN, _MUSIC_GAIN = "voice.gain", "music.gain"
 
 
@@ -82,6 +83,8 @@ class AudioLevels:
     music_gain: float | None = None
     """Gain of the bed in pauses; None plays no music."""
     master_gain: float = 0.0
+    limiter_margin: float = 0.5
+    """How far under ``truePeak`` the limiter aims: AAC encoding adds overshoot between samples."""
     measured: dict[str, Any] = field(default_factory=dict, compare=False)
     """Figures for the job's diagnostics (LUFS of the sources and the mix)."""
 
@@ -107,9 +110,12 @@ def _db(value: float) -> str:
     return f"{value:.2f}dB"
 
 
-def limiter_chain(settings: ExportSettings) -> str:
-    """Linear gain is applied before; this holds true peaks: a look-ahead limiter at 4x the sample rate."""
-    ceiling = 10 ** ((settings.true_peak - _CODEC_MARGIN_DB) / 20)
+def limiter_chain(settings: ExportSettings, margin: float = 0.5) -> str:
+    """Linear gain is applied before; this holds true peaks: a look-ahead limiter at 4x the sample rate.
+
+    The ceiling is ``margin`` dB under ``truePeak``, headroom for the encoder's overshoot.
+    """
+    ceiling = 10 ** ((settings.true_peak - margin) / 20)
     return (
         f"aresample={AUDIO_RATE * 4},asetnsamples=n=4096:p=0,"
         f"alimiter=limit={ceiling:.5f}:attack=5:release=80:level=0:latency=1,aresample={AUDIO_RATE}"
@@ -178,7 +184,7 @@ def export_command(
     inputs = _source_inputs(document, music if levels.music_gain is not None else None)
     curve_inputs, chains = _mix_chains(document, levels, sum(1 for arg in inputs if arg == "-i"))
     inputs += curve_inputs
-    chains.append(f"[mix]{limiter_chain(settings)}[a]")
+    chains.append(f"[mix]{limiter_chain(settings, levels.limiter_margin)}[a]")
     subtitle_input = None
     if subtitles is not None:  # the soft track is always included, burned in or not
         subtitle_input = sum(1 for arg in inputs if arg == "-i")
@@ -274,15 +280,31 @@ def plan_levels(
                 fall=settings.music_fall, rise=settings.music_rise,
             )  # fmt: skip
             write_envelope(work / _MUSIC_GAIN, curve)
-    levels = AudioLevels(segment_gains, voice_gain, music_gain, 0.0, measured)
+    levels = AudioLevels(segment_gains, voice_gain, music_gain, 0.0, measured=measured)
     inputs = _source_inputs(document, music if music_gain is not None else None)
     curve_inputs, chains = _mix_chains(document, levels, sum(1 for arg in inputs if arg == "-i"))
-    mix_chain = f"{';'.join(chains)};[mix]{limiter_chain(settings)}"
+    mix_chain = f"{';'.join(chains)};[mix]{limiter_chain(settings, levels.limiter_margin)}"
     mix_series = _measure(work, inputs + curve_inputs, {"mix": mix_chain}, "measuring the mix")
     mixed = gated_loudness(mix_series["mix"])
     master = 0.0 if mixed is None else _rounded(min(max(target - mixed, -20.0), 20.0))
     measured.update(mixLufs=None if mixed is None else round(mixed, 2), masterGainDb=master)
-    return AudioLevels(segment_gains, voice_gain, music_gain, master, measured)
+    return AudioLevels(segment_gains, voice_gain, music_gain, master, measured=measured)
+
+
+def measure_output(work: Path, movie: str) -> tuple[float | None, float]:
+    """(integrated LUFS, true peak dBTP) of the audio of ``movie`` as a player decodes it."""
+    chain = (
+        f"[0:a]{MEASURE_FRAME},ebur128=metadata=1:peak=true,ametadata=mode=print:file=final.loudness[final]"
+    )
+    run_ffmpeg(
+        ["-i", movie, "-filter_complex", chain, "-map", "[final]", "-f", "null", "-"],
+        cwd=work,
+        what="measuring the exported audio",
+    )
+    series = work / "final.loudness"
+    peaks = read_momentary(series, "lavfi.r128.true_peak")
+    peak = max(peaks, default=0.0)
+    return gated_loudness(read_momentary(series)), 20 * math.log10(peak) if peak > 0 else -120.0
 
 
 def _document(value: Any, job_id: str) -> TimelineDocument:
@@ -347,16 +369,25 @@ def export_job(context: JobContext, on_progress: ProgressCallback | None = None)
                 (work / "fonts").symlink_to(fonts, target_is_directory=True)
         output = work / "movie.mp4"
         levels = plan_levels(work, document, settings, music)
-        command = export_command(
-            document, settings, music=music, subtitles=subtitles, burn=burn, output=output.name, levels=levels
-        )
-        run_ffmpeg(
-            command,
-            cwd=work,
-            expected_seconds=document.duration,
-            on_progress=on_progress,
-            what="exporting the movie",
-        )
+        for attempt in range(_PEAK_ATTEMPTS):
+            command = export_command(
+                document, settings, music=music, subtitles=subtitles, burn=burn, output=output.name,
+                levels=levels,
+            )  # fmt: skip
+            run_ffmpeg(
+                command,
+                cwd=work,
+                expected_seconds=document.duration,
+                on_progress=on_progress,
+                what="exporting the movie",
+            )
+            final_lufs, final_peak = measure_output(work, output.name)
+            over = final_peak - settings.true_peak
+            if over <= 0 or attempt == _PEAK_ATTEMPTS - 1:
+                break
+            # The encoder overshot the ceiling (rare: sustained loud treble): aim that much lower.
+            margin = _rounded(levels.limiter_margin + over + 0.1)
+            levels = dataclasses.replace(levels, limiter_margin=margin)
         info = probe(output)
         final = outbox_file(".mp4")
         shutil.move(output, final)
@@ -370,6 +401,9 @@ def export_job(context: JobContext, on_progress: ProgressCallback | None = None)
             "targetLufs": settings.loudness,
             "segmentGainsDb": list(levels.segment_gains),
             "musicGainDb": levels.music_gain,
+            "limiterMarginDb": levels.limiter_margin,
+            "finalLufs": None if final_lufs is None else round(final_lufs, 2),
+            "finalTruePeakDbtp": round(final_peak, 2),
         },
         "burnedSubtitles": burn and subtitles is not None,
         "videoCopied": not (burn and subtitles is not None),

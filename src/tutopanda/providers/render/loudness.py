@@ -58,12 +58,12 @@ class Span:
     end: float
 
 
-def read_momentary(path: Path) -> list[float]:
-    """The ``lavfi.r128.M`` values ``ametadata=mode=print`` wrote, one per 100 ms frame, in order."""
+def read_momentary(path: Path, key: str = "lavfi.r128.M") -> list[float]:
+    """The ``key`` values ``ametadata=mode=print`` wrote (one per 100 ms frame), in order."""
     values: list[float] = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "lavfi.r128.M":
+        name, _, value = line.partition("=")
+        if name.strip() == key:
             number = float(value)
             values.append(number if math.isfinite(number) else -120.0)
     return values
