@@ -169,12 +169,12 @@ def cost_text(plan: Plan) -> str:
 
 def online_jobs(plan: Plan) -> dict[str, str]:
     """Module -> ``provider/model`` of the plan's dirty jobs that run on a provider needing the network."""
-    from tutopanda.providers.builtin import OFFLINE_PROVIDERS
+    from tutopanda.providers.builtin import runs_offline
 
     online: dict[str, str] = {}
     for planned in plan.jobs:
         variant = planned.job.variant
-        if variant.provider not in OFFLINE_PROVIDERS:
+        if not runs_offline(variant.provider, variant.config):
             online.setdefault(planned.job.module, f"{variant.provider}/{variant.model}")
     return online
 

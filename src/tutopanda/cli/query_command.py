@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from tutopanda.core.provider_contract import Mode
     from tutopanda.core.settings import Settings
     from tutopanda.core.storage import StorageContext
+    from tutopanda.providers.writers.choice import WriterChoice
 
 __all__ = ["register"]
 
@@ -158,6 +159,53 @@ def _local_speech_selection(
         elif choice.warning:
             stderr_console().print(choice.warning, markup=False, highlight=False)
     return chosen
+
+
+def _writer_selection(
+    blueprint: Blueprint, selection: dict[str, tuple[str, str]], *, offline: bool
+) -> tuple[WriterChoice | None, dict[str, tuple[str, str]]]:
+    """The script writer of a new movie (issue 14): for the script, image-prompt and music-prompt modules
+    no flag or setting chose, the best writer available here (providers/writers/choice.py)."""
+    import os
+
+    from tutopanda.providers.writers.choice import WRITER_MODULE_KINDS, choose_writer
+
+    modules = [m for m in blueprint.modules if m.kind in WRITER_MODULE_KINDS and m.name not in selection]
+    if not any(module.kind == "script" for module in modules):
+        return None, {}
+    environ = {k: v for k, v in os.environ.items() if not (offline and k == "OPENAI_BASE_URL")}
+    choice = choose_writer(None, environ)
+    picked: dict[str, tuple[str, str]] = {}
+    for module in modules:
+        provider, model = choice.variant_for(module.kind)
+        if any(v.provider == provider and fnmatchcase(model, v.model) for v in module.variants):
+            picked[module.name] = (provider, model)
+    return choice, picked
+
+
+def _writer_configs(
+    blueprint: Blueprint,
+    selection: dict[str, tuple[str, str]],
+    configs: dict[str, dict[str, Any]],
+    choice: WriterChoice | None,
+) -> dict[str, dict[str, Any]]:
+    """Writer config recorded in the new movie (so in its traces): the chosen writer's, and for a module
+    selected to run ``openai-compatible`` its ``baseUrl`` (config, else ``OPENAI_BASE_URL``, else
+    Ollama's)."""
+    import os
+
+    from tutopanda.providers.writers.choice import COMPATIBLE_PROVIDER, compatible_config
+
+    found: dict[str, dict[str, Any]] = {}
+    for name, pair in selection.items():
+        module = blueprint.module(name)
+        if module is None:
+            continue
+        if choice is not None and pair == choice.variant_for(module.kind) and name not in configs:
+            found[name] = choice.config_for(module.kind)
+        if pair[0] == COMPATIBLE_PROVIDER:
+            found[name] = compatible_config({**found.get(name, {}), **configs.get(name, {})}, os.environ)
+    return {name: config for name, config in found.items() if config}
 
 
 def _settings_values(blueprint: Blueprint, settings: Settings, given: dict[str, object]) -> dict[str, object]:
@@ -486,8 +534,16 @@ def query(
         selection = {**selection, **_offline_selection(loaded_blueprint, {**recorded, **selection})}
     if not existing:  # the best local voice here, recorded so the variant names the engine that speaks
         selection = {**selection, **_local_speech_selection(loaded_blueprint, selection, values)}
+    writer = None
+    if not existing and mode == "live":  # the best script writer here, recorded so the traces name it
+        writer, written = _writer_selection(loaded_blueprint, selection, offline=offline_only(providers))
+        selection = {**selection, **written}
+        if writer is not None and not as_json:
+            stdout_console().print(writer.describe(), markup=False, highlight=False)
     if not existing and settings.from_file:  # after --providers local: config follows the final variant
         configs = _settings_config(loaded_blueprint, settings, selection)
+    if not existing:
+        configs = {**configs, **_writer_configs(loaded_blueprint, selection, configs, writer)}
     if voice is not None:
         _check_voice(loaded_blueprint, voice, {**recorded, **selection})
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from tutopanda.core.errors import ProviderConfigError
+from tutopanda.core.errors import ProviderConfigError, TutopandaError
 from tutopanda.providers.writers.backend import WriterUnavailableError
 from tutopanda.providers.writers.openai_compatible import DEFAULT_KEY_ENV, check_base_url
 
@@ -223,7 +223,10 @@ def choose_writer(
             notes.append(exc.message)
     llama = llama_installed() if llama is None else llama
     store = model_store if model_store is not None else _default_store()
-    pulled = store is not None and store.path_of(DEFAULT_LOCAL_MODEL) is not None
+    try:
+        pulled = store is not None and store.path_of(DEFAULT_LOCAL_MODEL) is not None
+    except (TutopandaError, OSError):  # a catalogue without the model, an unreadable store: not pulled
+        pulled = False
     if pulled and llama:
         return WriterChoice(
             "local",
