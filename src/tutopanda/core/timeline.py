@@ -376,28 +376,36 @@ _SENTENCE_TOKEN = re.compile(r"[.!?…][\"'”’)\]]*$")
 _CLAUSE_TOKEN = re.compile(r"[,;:—–][\"'”’)\]]*$|^[—–]$")
 
 
-def _phrases(tokens: Sequence[str], max_chars: int) -> list[tuple[int, int]]:
-    """``[first, stop)`` token ranges: a new phrase after a sentence end, after a clause end once the
-    phrase has a few words, and before the phrase would grow past ``max_chars`` or the word limit;
-    a sentence's last word is never left alone when it fits with the phrase before it."""
+def _balanced(tokens: Sequence[str], first: int, stop: int, max_chars: int) -> list[tuple[int, int]]:
+    """``tokens[first:stop]`` in as few nearly equal runs as fit ``max_chars`` and the word limit."""
+    length = sum(len(token) for token in tokens[first:stop]) + (stop - first - 1)
+    parts = max(math.ceil(length / max_chars), math.ceil((stop - first) / _WORD_CUE_MAX_WORDS), 1)
     ranges: list[tuple[int, int]] = []
+    start, used = first, 0
+    for index in range(first, stop):
+        used += len(tokens[index]) + (1 if index > first else 0)
+        remaining = parts - len(ranges) - 1
+        if remaining > 0 and index + 1 < stop and used >= length * (len(ranges) + 1) / parts:
+            ranges.append((start, index + 1))
+            start = index + 1
+    ranges.append((start, stop))
+    return ranges
+
+
+def _phrases(tokens: Sequence[str], max_chars: int) -> list[tuple[int, int]]:
+    """``[first, stop)`` token ranges: a new phrase after a sentence end and after a clause end once the
+    phrase has a few words; a longer stretch is cut into nearly equal runs of whole words (no one-word
+    orphan at the end of a sentence)."""
+    stretches: list[tuple[int, int]] = []
     first = 0
-    length = 0
     for index, token in enumerate(tokens):
-        grown = length + (1 if index > first else 0) + len(token)
-        if index > first and (grown > max_chars or index - first >= _WORD_CUE_MAX_WORDS):
-            ends_sentence = bool(_SENTENCE_TOKEN.search(token)) or index == len(tokens) - 1
-            if not (ends_sentence and grown <= max_chars + 12 and index - first < _WORD_CUE_MAX_WORDS + 2):
-                ranges.append((first, index))
-                first, grown = index, len(token)
-        length = grown
         words = index - first + 1
         if _SENTENCE_TOKEN.search(token) or (_CLAUSE_TOKEN.search(token) and words >= _WORD_CUE_MIN_WORDS):
-            ranges.append((first, index + 1))
-            first, length = index + 1, 0
+            stretches.append((first, index + 1))
+            first = index + 1
     if first < len(tokens):
-        ranges.append((first, len(tokens)))
-    return ranges
+        stretches.append((first, len(tokens)))
+    return [part for start, stop in stretches for part in _balanced(tokens, start, stop, max_chars)]
 
 
 def word_cues(

@@ -242,9 +242,9 @@ def _load_voice(files: PiperVoiceFiles) -> Any:
     from piper import PiperVoice
     from piper.config import PiperConfig
 
-    verify_piper_model(files.model, files.sha256, files.hint)
-    model = files.model.read_bytes()
-    if hashlib.sha256(model).hexdigest() != files.sha256:  # changed between the check and the read
+    verify_piper_model(files.model, files.sha256, files.hint)  # clear errors for a missing/unreadable file
+    model = files.model.read_bytes()  # ... and the bytes loaded are the bytes checked, hashed once more
+    if hashlib.sha256(model).hexdigest() != files.sha256:
         raise ProviderConfigError(f"the Piper voice model {files.model} changed while loading", files.hint)
     with contextlib.suppress(ValueError):  # without the duration tensor it speaks, without word times
         model = expose_phoneme_durations(model)
