@@ -15,9 +15,10 @@ from the environment, and prints per build:
 * ``loudness_integrated`` / ``loudness_range`` / ``true_peak`` — ffmpeg ``ebur128=peak=true``
   (target -16 LUFS, true peak <= -1.5 dBTP);
 * ``safe_margin`` — when the tree has the slide renderer's ``draw_overlay(...)``, its text/accent alpha
-  masks for every segment at 16:9, 9:16, 1:1 and 4:3, counting pixels outside the 5 % safe area
-  (target 0); otherwise ``unavailable`` and, always, ``margin_proxy_frames``: the share of real frames
-  (2 per second) whose sharp text-like edges reach the outer 5 % band — a weaker proxy.
+  masks for the title card and every segment at 16:9, 9:16, 1:1 and 4:3 (default style; all six with
+  ``--all-styles``), counting pixels outside the 5 % safe area (target 0); otherwise ``unavailable``.
+  Always ``margin_proxy_frames``: the share of real frames (2 per second) whose sharp text-like edges
+  reach the outer 5 % band — a weaker proxy, kept so old trees without the API can be compared.
 
 ``--before [REV]`` (default ``e08a7a0``, the last commit before issue 14's work) also measures an older
 commit, checked out with ``git worktree`` and run through this same venv with ``PYTHONPATH=<tree>/src``.
@@ -67,6 +68,7 @@ VOICES = {"piper": "default", "espeak": "en-us"}
 """Voice label -> ``--voice`` value: ``default`` is Piper when installed; an eSpeak voice id forces eSpeak."""
 DEFAULT_BEFORE = "e08a7a0"
 SAFE_FRACTION = 0.05
+STYLES = ("illustration", "photorealistic", "watercolor", "anime", "diagram", "cinematic")
 ASPECTS = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (720, 720), "4:3": (960, 720)}
 QUERY_TARGET = 30.0
 BUILD_TIMEOUT = 600
@@ -186,10 +188,14 @@ def _build(tree: Tree, script: Path, voice: str, root: Path) -> tuple[float, Pat
     return wall, Path(result["video"]), _manifest(root, "quality")
 
 
-def _masks(tree: Tree, script: Script) -> dict[str, Any]:
-    """Run ``quality_overlay.py`` inside ``tree`` for every segment at every aspect ratio."""
+def _masks(tree: Tree, script: Script, styles: list[str | None]) -> dict[str, Any]:
+    """Run ``quality_overlay.py`` inside ``tree``: the title card and every segment, at every aspect
+    ratio, in each of ``styles`` (None: the default style, the one the built movies use)."""
     request = {
         "fraction": SAFE_FRACTION,
+        "styles": styles,
+        "title": script.title,
+        "summary": script.summary,
         "sizes": {aspect: list(size) for aspect, size in ASPECTS.items()},
         "segments": [
             {"heading": heading, "text": body, "title": script.title}
@@ -251,7 +257,10 @@ def _print_block(prompt: str, voice: str, tree: Tree, figures: Figures) -> None:
         print(f"safe_margin: unavailable (no overlay API{reason})")
     else:
         detail = ", ".join(f"{aspect} {sum(counts)}" for aspect, counts in masks["outside"].items())
-        print(f"safe_margin_outside: {outside} px  ({detail}; from {masks['where']}.draw_overlay)")
+        print(
+            f"safe_margin_outside: {outside} px  ({detail}; {masks['masks']} masks from "
+            f"{masks['where']}.draw_overlay)"
+        )
     print(
         f"margin_proxy_frames: {figures.proxy.touching_percent:.0f} %  ({figures.proxy.touching}/"
         f"{figures.proxy.frames} frames with text-like edges in the outer 5 % band, worst "
@@ -341,6 +350,11 @@ def main() -> None:
     parser.add_argument(
         "--after", default=None, metavar="REV", help="measure a commit instead of the working tree"
     )
+    parser.add_argument(
+        "--all-styles",
+        action="store_true",
+        help="check the overlay masks in all six styles, not only the default",
+    )
     parser.add_argument("--voices", default=None, help="comma-separated subset of: " + ", ".join(VOICES))
     parser.add_argument("--prompts", default=None, help="comma-separated subset of: " + ", ".join(PROMPTS))
     options = parser.parse_args()
@@ -351,6 +365,7 @@ def main() -> None:
         prompts = tuple(options.prompts.split(","))
     if options.voices:
         voices = options.voices.split(",")
+    styles: list[str | None] = [*STYLES] if options.all_styles else [None]
     started = time.perf_counter()
     print(f"cpu_count: {os.cpu_count()}")
     print(f"load_average_start: {os.getloadavg()[0]:.2f}")
@@ -366,7 +381,7 @@ def main() -> None:
             for prompt in prompts:
                 script_path = SCRIPTS / f"{prompt}.md"
                 script = parse_script(script_path.read_text(encoding="utf-8"))
-                masks = {tree.label: _masks(tree, script) for tree in trees}
+                masks = {tree.label: _masks(tree, script, styles) for tree in trees}
                 for voice in voices:
                     for tree in trees:
                         _log(f"{prompt} / {voice} / {tree.label}")

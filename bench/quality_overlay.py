@@ -5,10 +5,11 @@ started with that tree's ``src`` on ``PYTHONPATH`` imports that tree's renderer.
 renderer's public ``draw_overlay(...)`` returns an RGBA image whose alpha is exactly the text and accent
 pixels, so "no text outside the 5 % safe area" is an exact pixel count rather than a guess from frames.
 
-Reads a JSON request on stdin (``segments``: heading/text/title per segment, ``sizes``: aspect -> [w, h],
-``fraction``) and prints one JSON object: ``{"available": false}`` when the tree has no ``draw_overlay``,
-else ``{"available": true, "where": module, "outside": {aspect: [pixels per segment]},
-"inside": {aspect: [...]}}``.
+Reads a JSON request on stdin (``segments``: heading/text/title per segment, ``title``/``summary`` for the
+title card, ``sizes``: aspect -> [w, h], ``styles``: style names, null for the default, and ``fraction``) and
+prints one JSON object: ``{"available": false}`` when the tree has no ``draw_overlay``, else
+``{"available": true, "where": module, "outside": {aspect: [pixels per mask]}, "inside": {...},
+"masks": n}``: one mask per style x segment, plus the title card when ``draw_title_overlay`` exists.
 """
 
 from __future__ import annotations
@@ -76,6 +77,11 @@ def _arguments(
     return arguments
 
 
+def _title_card(where: str) -> Callable[..., Any] | None:
+    function = getattr(importlib.import_module(where), "draw_title_overlay", None)
+    return function if callable(function) else None
+
+
 def main() -> None:
     request = json.load(sys.stdin)
     found = find_overlay()
@@ -83,22 +89,36 @@ def main() -> None:
         print(json.dumps({"available": False}))
         return
     where, function = found
+    title_card = _title_card(where)
     fraction = float(request["fraction"])
     outside: dict[str, list[int]] = {}
     inside: dict[str, list[int]] = {}
     for aspect, (width, height) in request["sizes"].items():
         band_x, band_y = round(width * fraction), round(height * fraction)
+        safe = np.zeros((height, width), dtype=bool)
+        safe[band_y : height - band_y, band_x : width - band_x] = True
+        images = []
+        for style in request.get("styles", [None]):
+            if title_card is not None:
+                images.append(
+                    title_card((width, height), style, request.get("title", ""), request.get("summary", ""))
+                )
+            for segment in request["segments"]:
+                arguments = _arguments(function, segment, (width, height))
+                if "style" in arguments:
+                    arguments["style"] = style
+                images.append(function(**arguments))
         outside[aspect], inside[aspect] = [], []
-        for segment in request["segments"]:
-            image = function(**_arguments(function, segment, (width, height)))
+        for image in images:
             alpha = np.asarray(image.convert("RGBA"))[:, :, 3] > 0
             if alpha.shape != (height, width):
                 raise SystemExit(f"draw_overlay returned {alpha.shape[::-1]}, asked for {(width, height)}")
-            safe = np.zeros_like(alpha)
-            safe[band_y : height - band_y, band_x : width - band_x] = True
             outside[aspect].append(int(np.count_nonzero(alpha & ~safe)))
             inside[aspect].append(int(np.count_nonzero(alpha & safe)))
-    print(json.dumps({"available": True, "where": where, "outside": outside, "inside": inside}))
+    masks = sum(len(counts) for counts in outside.values())
+    print(
+        json.dumps({"available": True, "where": where, "outside": outside, "inside": inside, "masks": masks})
+    )
 
 
 if __name__ == "__main__":
