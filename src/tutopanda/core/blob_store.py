@@ -28,6 +28,7 @@ from tutopanda.core.blob_ref import BlobRef, extension_for_mime, validate_blob_h
 from tutopanda.core.errors import BlobNotFoundError, CorruptDataError, StorageError
 from tutopanda.core.hashing import CHUNK_SIZE, sha256_hex
 from tutopanda.core.movie_layout import ensure_initialised
+from tutopanda.core.regular_file import open_regular
 from tutopanda.core.storage import StorageContext, storage_error
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ def _file_chunks(path: str | Path) -> Iterator[memoryview]:
     """Chunks of a local file through one reused buffer (each chunk is only valid until the next)."""
     buffer = bytearray(CHUNK_SIZE)
     view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as stream:  # noqa: PTH123 - unbuffered readinto is fastest
+    with open_regular(path, buffering=0) as opened:  # unbuffered readinto is fastest; never a FIFO
+        stream = cast(io.RawIOBase, opened)
         while True:
             count = stream.readinto(buffer)
             if not count:

@@ -29,6 +29,7 @@ fast enough to replay 100k events in well under a second (see ``bench/event_log.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import random
@@ -47,10 +48,11 @@ from tutopanda.core.conditional_write import put_if_absent
 from tutopanda.core.errors import StorageError, UsageError
 from tutopanda.core.events import ArtefactEvent, InputEvent
 from tutopanda.core.gc_pause import gc_paused
-from tutopanda.core.hashing import canonical_json, sha256_hex
+from tutopanda.core.hashing import canonical_json
 from tutopanda.core.json_file import validation_summary
 from tutopanda.core.locks import movie_lock
 from tutopanda.core.movie_layout import ensure_initialised
+from tutopanda.core.regular_file import MAX_LOG_LINE_BYTES, bounded_lines, open_for_append, open_regular
 from tutopanda.core.storage import StorageContext, storage_error
 
 if sys.platform != "win32":  # POSIX: appenders lock the log file itself (one syscall)
@@ -152,7 +154,7 @@ class EventLog(Generic[EventT]):
 
     def _append_local(self, data: bytes) -> None:
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = open_for_append(self.path)
         except OSError as exc:
             raise storage_error(exc, "opening", self.path) from exc
         try:
@@ -249,10 +251,14 @@ class EventLog(Generic[EventT]):
         """A string that changes whenever the log's content changes (for caches keyed on the log)."""
         if self._ctx.is_object_store:
             return ";".join(f"{name}:{size}" for name, size in self._segments())
+        digest = hashlib.sha256()
         try:
-            return sha256_hex(self._ctx.read_bytes(self.path))
+            with self._ctx.open_read(self.path) as stream:
+                for chunk in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(chunk)
         except FileNotFoundError:
             return ""
+        return digest.hexdigest()
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -321,7 +327,7 @@ class EventLog(Generic[EventT]):
             return
         try:
             if self._ctx.is_local:
-                stream: IO[bytes] = open(self.path, "rb")  # noqa: PTH123, SIM115 - closed below
+                stream: IO[bytes] = open_regular(self.path)  # a planted FIFO must not hang us
             else:
                 stream = self._ctx.fs.open(self.path, "rb")
         except FileNotFoundError:
@@ -331,14 +337,15 @@ class EventLog(Generic[EventT]):
             raise storage_error(exc, "reading", self.path) from exc
         with stream:
             stream.seek(offset)
-            yield iter(stream)
+            yield bounded_lines(stream, MAX_LOG_LINE_BYTES, self._warn_overlong)
 
     def _segment_lines(self, offset: int) -> Iterator[bytes]:
         start = 0
         for name, size in self._segments():
             if start + size > offset:
                 data = self._ctx.read_bytes(self._ctx.join(self.path, name))
-                yield from io.BytesIO(data[max(offset - start, 0) :])
+                segment = io.BytesIO(data[max(offset - start, 0) :])
+                yield from bounded_lines(segment, MAX_LOG_LINE_BYTES, self._warn_overlong)
             start += size
 
     def _parse(self, raw: bytes, where: str) -> EventT | None:
@@ -357,6 +364,13 @@ class EventLog(Generic[EventT]):
     def _skip_fragment(self, raw: bytes, where: str) -> None:
         message = f"skipping unreadable {where} of {self.path}: a segment that does not end with a newline"
         self._ctx.logger.warning(message, file=self.path, where=where, size=len(raw))
+
+    def _warn_overlong(self, size: int) -> None:
+        message = (
+            f"skipping a line of {size:,} bytes in {self.path}: longer than the "
+            f"{MAX_LOG_LINE_BYTES:,} bytes an event may have"
+        )
+        self._ctx.logger.warning(message, file=self.path, size=size)
 
     def _warn_repair(self) -> None:
         message = f"{self.path} ends with a torn line; appending on a fresh line"

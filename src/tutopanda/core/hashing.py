@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tutopanda.core.regular_file import open_regular
+
 __all__ = [
     "CHUNK_SIZE",
     "DIGEST_LIMIT",
@@ -129,7 +131,7 @@ def _normalise(value: Any, nfc: bool, floats: list[bool]) -> Any:
         raw = bytes(value)
         return {"$bytes": sha256_hex(raw), "size": len(raw)}
     if isinstance(value, Path):
-        with value.open("rb") as stream:
+        with open_regular(value) as stream:
             blob_hash, size = hash_stream(stream)
         return {"$bytes": blob_hash, "size": size}
     if isinstance(value, Mapping):
@@ -222,7 +224,7 @@ def hash_value(payload: Any) -> HashedPayload:
         raw = bytes(payload)
         return HashedPayload(sha256_hex(raw), f"<{len(raw)} bytes>", len(raw), "bytes")
     if isinstance(payload, Path):
-        with payload.open("rb") as stream:
+        with open_regular(payload) as stream:
             blob_hash, size = hash_stream(stream)
         return HashedPayload(blob_hash, f"<{size} bytes from {payload.name}>", size, "bytes")
     if hasattr(payload, "read"):

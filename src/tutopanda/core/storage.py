@@ -26,6 +26,7 @@ import fsspec
 from tutopanda.core.clock import Clock, SystemClock
 from tutopanda.core.errors import StorageError, UsageError
 from tutopanda.core.logger import Logger, StdlibLogger
+from tutopanda.core.regular_file import MAX_STORE_FILE_BYTES, open_regular, read_regular
 
 __all__ = [
     "MOVIE_ID_MAX_LENGTH",
@@ -213,11 +214,22 @@ class StorageContext:
         except OSError as exc:
             raise storage_error(exc, "creating directory", path) from exc
 
-    def read_bytes(self, path: str) -> bytes:
-        """All bytes of the file at ``path``; ``FileNotFoundError`` passes through for callers to map."""
+    def read_bytes(self, path: str, limit: int = MAX_STORE_FILE_BYTES) -> bytes:
+        """All bytes of the regular file at ``path``, at most ``limit`` of them.
+
+        ``FileNotFoundError`` passes through for callers to map. A named pipe, directory, device or a file
+        over ``limit`` is refused with a :class:`StorageError` without blocking or reading it (the store
+        is untrusted input: :mod:`~tutopanda.core.regular_file`).
+        """
         try:
             if self.is_local:
-                return Path(path).read_bytes()
+                return read_regular(path, limit)
+            size = self.fs.size(path)
+            if size is not None and int(size) > limit:
+                raise StorageError(
+                    f"{path} is {int(size):,} bytes, more than the {limit:,} bytes such a file may have",
+                    "remove or replace it",
+                )
             return bytes(self.fs.cat_file(path))
         except FileNotFoundError:
             raise
@@ -279,9 +291,12 @@ class StorageContext:
 
     @contextmanager
     def open_read(self, path: str) -> Iterator[IO[bytes]]:
-        """A binary reader for ``path`` (``FileNotFoundError`` passes through)."""
+        """A binary reader for the regular file at ``path`` (``FileNotFoundError`` passes through).
+
+        Locally opened without blocking; anything but a regular file is a :class:`StorageError`.
+        """
         try:
-            stream: IO[bytes] = Path(path).open("rb") if self.is_local else self.fs.open(path, "rb")  # noqa: SIM115
+            stream: IO[bytes] = open_regular(path) if self.is_local else self.fs.open(path, "rb")
         except FileNotFoundError:
             raise
         except OSError as exc:
