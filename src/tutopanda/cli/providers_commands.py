@@ -61,15 +61,21 @@ def provider_rows(blueprint: Blueprint) -> list[dict[str, Any]]:
     registry = default_registry()
     secrets = EnvSecretResolver()
     rows: list[dict[str, Any]] = []
+    language_input = blueprint.input("Language")
+    language = str(language_input.default) if language_input and language_input.default else "en"
     for module in blueprint.modules:
         kind = module.producer.kind
         for index, variant in enumerate(module.producer.variants):
             handler_present = True
             needed: tuple[str, ...] = ()
             problem = None
+            speaks = None
             try:
                 handler = registry.resolve(variant.provider, variant.model, "local", "live", kind)
                 needed = required_secrets(handler)
+                describe = getattr(handler, "speaks", None)  # local speech: the engine and voice that speak
+                if callable(describe):
+                    speaks = str(describe(language))
             except TutopandaError as exc:
                 handler_present, problem = False, exc.message
             except Exception as exc:  # a plugin's factory that cannot build: report, do not crash the listing
@@ -88,6 +94,7 @@ def provider_rows(blueprint: Blueprint) -> list[dict[str, Any]]:
                     "network": not offline,
                     "handler": handler_present,
                     "problem": problem,
+                    "speaks": speaks,
                     "secrets": {name: secrets.get(name) is not None for name in needed},
                     "price": price.to_dict() if price is not None else None,
                     "free": offline,
@@ -121,6 +128,8 @@ def _list(blueprint: str | None, as_json: bool) -> None:
     )
     for row in rows:
         choice = f"{row['provider']}/{row['model']}" + (" (default)" if row["default"] else "")
+        if row["speaks"]:
+            choice += f": {row['speaks']}"
         secret = (
             ", ".join(f"{name} {'set' if ok else 'MISSING'}" for name, ok in row["secrets"].items()) or "-"
         )

@@ -112,6 +112,9 @@ def _provenance(artefact_id: str, manifest: Manifest) -> dict[str, Any] | None:
         "cost": diagnostics.get("cost"),
         "durationSeconds": diagnostics.get("durationSeconds") or diagnostics.get("duration"),
         "mode": diagnostics.get("mode"),
+        # local speech: the engine and voice that actually spoke (the variant's model names the engine)
+        "engine": diagnostics.get("engine"),
+        "voice": diagnostics.get("voice"),
         "createdAt": entry.created_at,
         "manual": entry.inputs_hash == "manual",
     }

@@ -422,7 +422,12 @@
   }
 
   function provenanceRow(artefact, url) {
-    const provider = [artefact.provider, artefact.model].filter(Boolean).join(" / ") || "—";
+    let provider = [artefact.provider, artefact.model].filter(Boolean).join(" / ") || "—";
+    if (artefact.engine && artefact.voice) {
+      // local speech: the engine and voice that spoke, e.g. "Piper en_US-joe-medium"
+      const engines = { piper: "Piper", "espeak-ng": "eSpeak NG" };
+      provider += ` (${engines[artefact.engine] || artefact.engine} ${artefact.voice})`;
+    }
     return el(
       "tr",
       { dataset: { artefact: artefact.id }, class: artefact.manual ? "manual" : null },
