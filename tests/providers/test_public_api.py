@@ -55,6 +55,7 @@ def _internal(name: str) -> set[str]:
             "OFFLINE_PROVIDERS",
             "register",
             "register_mocks",
+            "runs_offline",
         },
         "tutopanda.providers.mock": {
             "DEFAULT_MUSIC_SECONDS",

@@ -74,7 +74,7 @@ def test_every_local_variant_of_the_bundled_modules_that_we_serve_resolves(
             if variant["provider"] == "local" and module["kind"] != "video":
                 registry.resolve("local", variant["model"], "local", "live", kind=module["kind"])
                 served.add((variant["model"], module["kind"]))
-    assert len(served) == 7
+    assert len(served) >= 15  # the offline models/kinds + 2 in-process writer models x 4 text kinds
 
 
 def test_speech_is_capped_at_two_calls_at_once(registry: ProviderRegistry) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from tutopanda.core.provider_contract import ProviderHandler
 from tutopanda.providers.registry import HandlerFactory, HandlerSpec, ProviderRegistry, Registration
+from tutopanda.providers.writers.choice import LOCAL_WRITER_MODELS
 
 __all__ = ["LOCAL_MODELS", "LOCAL_PROVIDER", "register_local"]
 
@@ -32,6 +33,10 @@ LOCAL_MODELS: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"image-prompt", "music-prompt", "video-prompt"}),
         "deterministic prompts from the script's key sentences",
     ),
+    **{
+        model: (frozenset({"script", "image-prompt", "music-prompt", "video-prompt"}), description)
+        for model, description in LOCAL_WRITER_MODELS.items()
+    },
 }
 """Model name -> (kinds it serves, description)."""
 
@@ -51,6 +56,10 @@ def _builder(model: str) -> Callable[[HandlerSpec], ProviderHandler]:
             from tutopanda.providers.local.music_handler import SynthHandler
 
             return SynthHandler(*where)
+        if model in LOCAL_WRITER_MODELS:
+            from tutopanda.providers.writers.chain import WriterChainHandler
+
+            return WriterChainHandler(*where)
         if model == "draft-script":
             from tutopanda.providers.local.draft_script import DraftScriptHandler
 

@@ -1,16 +1,16 @@
-"""How the writer chain enters a registry: ``openai-compatible/*`` and ``local/<writer model>``.
+"""How the writer chain enters a registry: ``openai-compatible/*`` (the in-process ``local/<writer model>``
+variants are registered with the other local models, ``providers/local/registration.py``).
 
 Why a pattern for the compatible server: its model is whatever the user's server serves (``llama3.2``,
 ``qwen2.5:7b``, ``mistral-small``), so the registry cannot list them; the blueprint's variant is a
-pattern too. The local writer models are listed one by one (a typo fails at resolve time). Building a
-handler imports nothing heavy and touches no network.
+pattern too. Building a handler imports nothing heavy and touches no network.
 """
 
 from __future__ import annotations
 
 from tutopanda.core.provider_contract import ProviderHandler
 from tutopanda.providers.registry import HandlerFactory, HandlerSpec, ProviderRegistry, Registration
-from tutopanda.providers.writers.choice import COMPATIBLE_PROVIDER, LOCAL_WRITER_MODELS
+from tutopanda.providers.writers.choice import COMPATIBLE_PROVIDER
 from tutopanda.providers.writers.tasks import WRITER_KINDS
 
 __all__ = ["register_writers"]
@@ -23,7 +23,7 @@ def _build(spec: HandlerSpec) -> ProviderHandler:
 
 
 def register_writers(registry: ProviderRegistry) -> list[Registration]:
-    """Register the compatible-server writer and the in-process writer models for mode ``live``."""
+    """Register the compatible-server writer for mode ``live``, any environment."""
     registrations = [
         registry.add(
             HandlerFactory(
@@ -38,18 +38,4 @@ def register_writers(registry: ProviderRegistry) -> list[Registration]:
             )
         )
     ]
-    for model, description in LOCAL_WRITER_MODELS.items():
-        registrations.append(
-            registry.add(
-                HandlerFactory(
-                    provider="local",
-                    model=model,
-                    environment="*",
-                    mode="live",
-                    build=_build,
-                    kinds=WRITER_KINDS,
-                    description=description,
-                )
-            )
-        )
     return registrations
