@@ -72,7 +72,7 @@ BackendFactory = Callable[[WriterSpec, Mapping[str, str]], TextBackend]
 
 def _default_store_path(model: str) -> Any:
     try:
-        from tutopanda.providers.model_store import default_model_store  # type: ignore[import-not-found,unused-ignore]
+        from tutopanda.providers.model_store import default_model_store
     except ImportError:
         raise WriterUnavailableError(
             f"local model {model}: this version has no models store", "upgrade tutopanda"
@@ -108,7 +108,7 @@ def default_backend(spec: WriterSpec, environ: Mapping[str, str]) -> TextBackend
         raise WriterUnavailableError(
             f"{spec.label}: the model is not pulled", f"tutopanda models pull {spec.model}"
         )
-    from tutopanda.providers.writers.llama_backend import LlamaBackend  # type: ignore[import-not-found,unused-ignore]
+    from tutopanda.providers.writers.llama_backend import LlamaBackend
 
     threads = config.get("threads")
     backend: TextBackend = LlamaBackend(path, threads=threads if isinstance(threads, int) else None)

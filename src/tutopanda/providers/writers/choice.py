@@ -150,7 +150,7 @@ def compatible_config(config: Mapping[str, Any] | None, environ: Mapping[str, st
 
 def _default_store() -> ModelStore | None:
     try:
-        from tutopanda.providers.model_store import default_model_store  # type: ignore[import-not-found,unused-ignore]
+        from tutopanda.providers.model_store import default_model_store
     except ImportError:
         return None
     store: ModelStore = default_model_store()

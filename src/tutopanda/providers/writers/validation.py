@@ -151,7 +151,16 @@ def _texts(document: Mapping[str, Any], key: str, count: int) -> list[str]:
         raise AnswerInvalidError(f'the answer has no "{key}" list')
     if len(value) != count:
         raise AnswerInvalidError(f'"{key}" holds {len(value)} texts, not the {count} asked for')
-    return [_text(item, f"{key}[{index}]") for index, item in enumerate(value)]
+    return [_text(_unwrap(item), f"{key}[{index}]") for index, item in enumerate(value)]
+
+
+def _unwrap(item: Any) -> Any:
+    """Small models often answer ``[{"text": "..."}]`` where ``["..."]`` was asked: take the text."""
+    if isinstance(item, dict):
+        for name in ("text", "narration", "content", "prompt"):
+            if isinstance(item.get(name), str):
+                return item[name]
+    return item
 
 
 def _is_cjk(char: str) -> bool:
