@@ -119,16 +119,49 @@ def _shapes(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.rand
 
     pixels = _blend(pixels, palette.motif, 0.22 * _layer_alpha(size, rings))
 
+    variant = int(rng.integers(0, 3))
+    tilt = float(rng.uniform(-0.35, 0.35))
+
     def sun(draw: ImageDraw.ImageDraw, s: float) -> None:
         draw.ellipse(((cx - radius) * s, (cy - radius) * s, (cx + radius) * s, (cy + radius) * s), fill=255)
 
+    def planet_ring(draw: ImageDraw.ImageDraw, s: float) -> None:  # a tilted ring around the disc
+        points = []
+        for k in range(73):
+            t = 2 * math.pi * k / 72
+            x, y = 1.75 * radius * math.cos(t), 0.42 * radius * math.sin(t)
+            points.append(
+                (
+                    (cx + x * math.cos(tilt) - y * math.sin(tilt)) * s,
+                    (cy + x * math.sin(tilt) + y * math.cos(tilt)) * s,
+                )
+            )
+        draw.line(points, fill=255, width=max(3, round(short / 110 * s)), joint="curve")
+
+    def peaks(draw: ImageDraw.ImageDraw, s: float) -> None:  # two flat mountains under the disc
+        foot = cy + radius * 1.25
+        for offset, scale in ((-0.55, 1.0), (0.5, 0.8)):
+            px, h = cx + radius * offset * 1.6, radius * 2.1 * scale
+            draw.polygon(
+                [((px - h * 0.75) * s, foot * s), (px * s, (foot - h) * s), ((px + h * 0.75) * s, foot * s)],
+                fill=255,
+            )
+
+    if variant == 2:  # mountains: a smaller sun behind two peaks
+        radius *= 0.7
+        cy -= radius * 0.4
     pixels = _blend(pixels, palette.motif, 0.95 * _layer_alpha(size, sun))
-    bx, by, br = cx + radius * 0.75, cy + radius * 0.55, radius * 0.45
+    if variant == 1:
+        pixels = _blend(pixels, palette.motif2, 0.9 * _layer_alpha(size, planet_ring))
+    elif variant == 2:
+        pixels = _blend(pixels, palette.motif2, 0.92 * _layer_alpha(size, peaks))
+    else:
+        bx, by, br = cx + radius * 0.75, cy + radius * 0.55, radius * 0.45
 
-    def blob(draw: ImageDraw.ImageDraw, s: float) -> None:
-        draw.ellipse(((bx - br) * s, (by - br) * s, (bx + br) * s, (by + br) * s), fill=255)
+        def blob(draw: ImageDraw.ImageDraw, s: float) -> None:
+            draw.ellipse(((bx - br) * s, (by - br) * s, (bx + br) * s, (by + br) * s), fill=255)
 
-    pixels = _blend(pixels, palette.motif2, 0.9 * _layer_alpha(size, blob))
+        pixels = _blend(pixels, palette.motif2, 0.9 * _layer_alpha(size, blob))
     for depth, (shade, alpha) in enumerate(((0.55, 0.75), (0.35, 0.9))):
         phase, waves = rng.uniform(0, 2 * math.pi), rng.uniform(1.2, 2.2)
         base = height * (0.78 + 0.09 * depth)
@@ -210,43 +243,79 @@ def _bokeh(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.rando
 # --- watercolor: pigment on paper ----------------------------------------------------------------------
 
 
+def _wash(
+    pixels: Array,
+    rng: np.random.Generator,
+    centre: tuple[float, float],
+    radii: tuple[float, float],
+    angle: float,
+    colour: Colour,
+    strength: float,
+    short: int,
+) -> None:
+    """One watercolour wash, in place: a wobbly ellipse of pigment laid subtractively, lighter inside,
+    pooled darker at its edge (where a drying wash deposits pigment) and granulated by the paper."""
+    height, width = pixels.shape[:2]
+    x, y = centre
+    reach = max(radii) * 1.5
+    left, top = max(0, int(x - reach)), max(0, int(y - reach))
+    right, bottom = min(width, int(x + reach) + 1), min(height, int(y + reach) + 1)
+    if right - left < 4 or bottom - top < 4:
+        return
+    box = (right - left, bottom - top)
+    broad = _noise(rng, box, max(6.0, max(radii) * 0.7)) - 0.5
+    fine = _noise(rng, box, max(3.0, max(radii) / 9)) - 0.5
+    grain = _noise(rng, box, max(1.5, short / 400))
+    yy = np.arange(top, bottom, dtype=np.float32)[:, None] - y
+    xx = np.arange(left, right, dtype=np.float32)[None, :] - x
+    cos, sin = math.cos(angle), math.sin(angle)
+    u, v = (xx * cos + yy * sin) / radii[0], (-xx * sin + yy * cos) / radii[1]
+    distance = np.sqrt(u * u + v * v) + 0.45 * broad + 0.1 * fine
+    cover = np.clip((1.0 - distance) / 0.04, 0.0, 1.0)
+    pool = np.clip(1.0 - (1.0 - distance) / 0.12, 0.0, 1.0) * cover
+    density = (
+        strength * cover * (0.55 + 0.25 * distance.clip(0, 1) + 0.35 * (grain - 0.5)) + 0.3 * strength * pool
+    )
+    tint = np.array(colour, dtype=np.float32) / 255.0
+    region = pixels[top:bottom, left:right]
+    pixels[top:bottom, left:right] = region * (1 - np.clip(density, 0, 1)[..., None] * (1 - tint))
+
+
 def _paint(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.random.Generator) -> Array:
     width, height = size
     art = zones(size).art
     short = min(width, height)
     fibre = _noise(rng, size, max(2.0, short / 240)) - 0.5
     mottle = _noise(rng, size, short / 6) - 0.5
-    pixels = pixels * (1 + 0.05 * mottle[..., None] + 0.06 * fibre[..., None])
-    colours = [palette.motif, palette.motif2, palette.accent, palette.glow, palette.motif]
-    spots: list[tuple[float, float, float]] = []
+    pixels = pixels * (1 + 0.04 * mottle[..., None] + 0.05 * fibre[..., None])
+    colours = [palette.motif, palette.motif2, palette.accent]
+    first = int(rng.integers(0, 3))
     cx, cy = art.centre
-    for index in range(6):
-        if index < 3:
-            x, y = cx + rng.normal(0, art.width * 0.18), cy + rng.normal(0, art.height * 0.15)
-            r = min(art.width, art.height) * rng.uniform(0.22, 0.36)
-        else:
-            corner = rng.integers(0, 4)
-            x = width * (0.02 if corner % 2 == 0 else 0.98) + rng.normal(0, width * 0.04)
-            y = height * (0.02 if corner < 2 else 0.98) + rng.normal(0, height * 0.04)
-            r = short * rng.uniform(0.15, 0.28)
-        spots.append((x, y, r))
-    for index, (x, y, r) in enumerate(spots):
-        left, top = max(0, int(x - r * 1.6)), max(0, int(y - r * 1.6))
-        right, bottom = min(width, int(x + r * 1.6) + 1), min(height, int(y + r * 1.6) + 1)
-        if right <= left or bottom <= top:
-            continue
-        box = (right - left, bottom - top)
-        wobble = _noise(rng, box, max(4.0, r / 3)) - 0.5
-        grain = _noise(rng, box, max(2.0, short / 300))
-        yy = (np.arange(top, bottom, dtype=np.float32)[:, None] - y) / r
-        xx = (np.arange(left, right, dtype=np.float32)[None, :] - x) / r
-        distance = np.sqrt(xx * xx + yy * yy) + 0.55 * wobble
-        cover = np.clip((1.0 - distance) / 0.08, 0.0, 1.0)
-        edge = np.clip(1.0 - np.abs(1.0 - distance) / 0.06, 0.0, 1.0)
-        density = cover * (0.34 + 0.16 * grain) + 0.22 * edge * cover
-        colour = np.array(colours[index % len(colours)], dtype=np.float32) / 255.0
-        region = pixels[top:bottom, left:right]
-        pixels[top:bottom, left:right] = region * (1 - density[..., None] * (1 - colour))
+    big = min(art.width, art.height)
+    for index in range(3):  # overlapping washes in the art zone: glazes of three pigments
+        centre = (cx + rng.normal(0, art.width * 0.12), cy + rng.normal(0, art.height * 0.12))
+        radii = (big * rng.uniform(0.3, 0.45), big * rng.uniform(0.2, 0.32))
+        colour = colours[(first + index) % 3]
+        _wash(pixels, rng, centre, radii, float(rng.uniform(-0.6, 0.6)), colour, 0.5, short)
+    for _ in range(2):  # pale washes bleeding in from corners away from the text
+        corner = (width * float(rng.choice([0.0, 1.0])), height * float(rng.choice([0.0, 1.0])))
+        if zones(size).wide and corner[0] == 0.0 and corner[1] == 0.0:
+            corner = (width, 0.0)
+        radii = (short * rng.uniform(0.25, 0.4), short * rng.uniform(0.15, 0.25))
+        _wash(pixels, rng, corner, radii, float(rng.uniform(0, math.pi)), palette.motif, 0.3, short)
+    for _ in range(9):  # droplets
+        x, y = rng.normal(cx, art.width * 0.35), rng.normal(cy, art.height * 0.35)
+        r = short * rng.uniform(0.006, 0.018)
+        _wash(
+            pixels,
+            rng,
+            (x, y),
+            (r, r * rng.uniform(0.7, 1.0)),
+            0.0,
+            colours[int(rng.integers(0, 3))],
+            0.6,
+            short,
+        )
     return pixels
 
 
@@ -446,8 +515,21 @@ def _film(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.random
     corner = (width * rng.uniform(0.75, 1.0), height * rng.uniform(-0.05, 0.2))
     pixels = _glow(pixels, size, palette.motif, corner, short * 0.75, 0.55)
     pixels = _glow(pixels, size, palette.motif2, (width * 0.05, height * 0.95), short * 0.6, 0.25)
-    fy = art.centre[1] - art.height * 0.1
-    fx = art.centre[0]
+    layout = zones(size)
+    if layout.wide:  # the text is centred: the flare goes above it, the horizon below it
+        fy, fx = height * rng.uniform(0.16, 0.22), width * rng.uniform(0.55, 0.8)
+    else:
+        fy, fx = art.centre[1] - art.height * 0.1, art.centre[0]
+    columns = np.arange(width, dtype=np.float32)
+    ridge = height * (0.8 if layout.wide else 0.72) + sum(
+        height * amp * np.sin(columns / width * 2 * math.pi * freq + float(rng.uniform(0, 2 * math.pi)))
+        for amp, freq in ((0.05, 0.7), (0.025, 1.9), (0.01, 5.3))
+    )
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    haze = np.exp(-np.clip(ridge[None, :] - rows, 0, None) / (height * 0.08)) * (rows < ridge[None, :])
+    pixels = _blend(pixels, palette.motif, 0.22 * haze)
+    land = np.clip((rows - ridge[None, :]) / 1.5, 0.0, 1.0)
+    pixels = _blend(pixels, (6, 7, 10), 0.92 * land)
     y = (np.arange(height, dtype=np.float32)[:, None] - fy) / max(1.5, short / 300)
     x = (np.arange(width, dtype=np.float32)[None, :] - fx) / (width * 0.35)
     streak = np.exp(-(y * y)) * np.exp(-np.abs(x) * 1.5)

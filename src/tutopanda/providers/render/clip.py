@@ -464,7 +464,7 @@ def _overlays(
             placements.append(
                 OverlayPlacement(_save_layer(work, "dim.png", dim), end=title_end, fade_out=fade)
             )
-        for number, layer in enumerate(title_layers(size, style, title, summary)):
+        for number, layer in enumerate(title_layers(size, style, title, summary, over_picture=not local)):
             placements.append(
                 OverlayPlacement(
                     _save_layer(work, f"title{number}.png", layer.image),

@@ -439,7 +439,7 @@ def _layout(
     layers: list[Layer] = []
     y = float(inner.top)
     if palette.align == "centre":
-        y += inner.height * 0.12
+        y += inner.height * (0.22 if zone.wide else 0.05)
 
     # kicker
     label_size = max(8, round(short * 0.03 * scale))
@@ -515,19 +515,19 @@ def _layout(
             (inner.left, y, inner.left + bar_w, y + rule * 1.4), radius=rule, fill=palette.accent
         )
         y += rule * 1.4 + hsize * 0.45
-    elif palette.texture == "paint":
-        stroke_w = min(inner.width * 0.45, short * 0.35)
-        for k in range(3):
-            off = (k - 1) * rule * 0.35
-            canvas.draw.line(
-                [
-                    (inner.left + rule, y + rule + off),
-                    (inner.left + stroke_w * (0.9 + 0.05 * k), y + rule * (0.6 + 0.4 * k) + off),
-                ],
-                fill=(*palette.accent, 120 + 50 * k),
-                width=max(2, round(rule * (1.2 - 0.25 * k))),
-            )
-        y += rule * 2.5 + hsize * 0.35
+    elif palette.texture == "paint":  # a tapered brush swash
+        length = min(inner.width * 0.45, short * 0.36)
+        steps = 24
+        top_edge, bottom_edge = [], []
+        for k in range(steps + 1):
+            t = k / steps
+            px = inner.left + rule + t * length
+            centre_y = y + rule * 1.2 + math.sin(t * math.pi * 1.3) * rule * 0.5
+            half = rule * (0.35 + 0.9 * math.sin(math.pi * min(1.0, t * 1.15 + 0.05)))
+            top_edge.append((px, centre_y - half))
+            bottom_edge.append((px, centre_y + half * 0.8))
+        canvas.draw.polygon(top_edge + bottom_edge[::-1], fill=(*palette.accent, 215))
+        y += rule * 2.8 + hsize * 0.35
     elif palette.texture == "blueprint":
         rw = min(inner.width * 0.55, short * 0.45)
         thin = max(1, rule // 3)
@@ -573,7 +573,9 @@ def _layout(
         indent = bullet + psize * 0.6
         bubble = psize * 0.55 if body_panel else 0.0
         text_width = inner.width - indent - 2 * bubble
-        fits = [_fit(p.text, palette.body_face, psize, psize, text_width, 2) for p in chosen]
+        fits = [
+            _fit(p.text, palette.body_face, psize, psize, text_width, 2 if zone.wide else 3) for p in chosen
+        ]
         gap = psize * (0.55 if not body_panel else 0.5) + 2 * bubble
         total = sum(f.height for f in fits) + gap * (len(fits) - 1) + 2 * bubble
         if total <= available:
@@ -719,32 +721,54 @@ def draw_overlay(
     )
 
 
-def title_layers(size: tuple[int, int], style: str | None, title: str, subtitle: str = "") -> list[Layer]:
-    """The movie's title card text: ``title`` large, an accent rule and ``subtitle`` (the summary),
-    centred in the safe area above the caption band, as one layer."""
+def title_layers(
+    size: tuple[int, int], style: str | None, title: str, subtitle: str = "", *, over_picture: bool = False
+) -> list[Layer]:
+    """The movie's title card text as one layer: ``title`` large, an accent rule and ``subtitle`` (the
+    summary), in the text column (centred for centred styles), inside the safe area above the captions."""
     palette = palette_for(style)
+    if over_picture:
+        palette = _for_pictures(palette)
     width, height = size
     zone = zones(size)
-    safe = zone.safe
     short = min(width, height)
-    allowed = Box(safe.left, safe.top, safe.right, zone.text.bottom)
+    allowed = Box(zone.safe.left, zone.safe.top, zone.safe.right, zone.text.bottom)
+    centred = palette.align == "centre"
+    if centred:
+        box = Box(
+            zone.safe.left + round(width * 0.05),
+            zone.text.top,
+            zone.safe.right - round(width * 0.05),
+            zone.text.bottom,
+        )
+    elif zone.wide:
+        box = zone.text
+    else:
+        box = Box(
+            zone.text.left,
+            zone.text.top,
+            zone.text.right,
+            max(zone.art.top, zone.text.top + zone.text.height // 2),
+        )
     title = " ".join(title.split())
     subtitle = shorten(" ".join(subtitle.split()), 180)
     scale = 1.0
     while True:
         canvas = _Canvas(size)
-        inner = Box(
-            safe.left + round(width * 0.05), safe.top, safe.right - round(width * 0.05), allowed.bottom
-        )
+
+        def left_of(line_width: float) -> float:
+            return box.left + (box.width - line_width) / 2 if centred else float(box.left)
+
         text = title.upper() if palette.uppercase else title
         tracking = _tracked(palette, text)
         stroke = 0.07 if palette.shadow_style == "outline" else 0.0
+        largest = round(short * (0.1 if zone.wide else 0.11) * scale)
         fitted = _fit(
             text,
             palette.headline_face,
-            round(short * 0.11 * scale),
+            largest,
             max(10, round(short * 0.05 * scale)),
-            inner.width,
+            box.width,
             3,
             tracking,
             stroke,
@@ -755,39 +779,30 @@ def title_layers(size: tuple[int, int], style: str | None, title: str, subtitle:
                 palette.body_face,
                 round(short * 0.045 * scale),
                 max(8, round(short * 0.03 * scale)),
-                inner.width * 0.9,
+                box.width,
                 3,
             )
             if subtitle
             else None
         )
         tsize = fitted.font.size
-        rule = max(2, round(short * 0.007 * scale))
-        gap = tsize * 0.45
+        rule = max(2, round(short * 0.008 * scale))
+        gap = tsize * 0.4
         total = fitted.height + (gap * 2 + rule + sub.height if sub else 0)
-        y = inner.top + max(0.0, (inner.height - total) / 2)
+        y = box.top + max(0.0, (box.height - total) / 2)
         ink = round(tsize * stroke)
         for line in fitted.lines:
             lw = _width(line, fitted.font, tracking, ink)
-            _text(
-                canvas.draw,
-                (inner.left + (inner.width - lw) / 2 + ink, y),
-                line,
-                fitted.font,
-                palette.text,
-                tracking,
-                ink,
-                palette.shadow if ink else None,
-            )
+            shade = palette.shadow if ink else None
+            _text(canvas.draw, (left_of(lw) + ink, y), line, fitted.font, palette.text, tracking, ink, shade)
             y += tsize * _LINE
         if sub is not None:
             y += gap - tsize * (_LINE - 1)
-            rw = min(inner.width * 0.25, short * 0.25)
-            canvas.draw.rectangle(((width - rw) / 2, y, (width + rw) / 2, y + rule), fill=palette.accent)
+            rw = min(box.width * 0.3, short * 0.22)
+            canvas.draw.rectangle((left_of(rw), y, left_of(rw) + rw, y + rule), fill=palette.accent)
             y += rule + gap
             for line in sub.lines:
-                lw = _width(line, sub.font)
-                _text(canvas.draw, (inner.left + (inner.width - lw) / 2, y), line, sub.font, palette.body)
+                _text(canvas.draw, (left_of(_width(line, sub.font)), y), line, sub.font, palette.body)
                 y += sub.font.size * _LINE
         layer = canvas.layer("title", palette, tsize, allowed)
         layers = [layer] if layer is not None else []
@@ -797,10 +812,10 @@ def title_layers(size: tuple[int, int], style: str | None, title: str, subtitle:
 
 
 def draw_title_overlay(
-    size: tuple[int, int], style: str | None, title: str, subtitle: str = ""
+    size: tuple[int, int], style: str | None, title: str, subtitle: str = "", *, over_picture: bool = False
 ) -> Image.Image:
     """:func:`title_layers` as one ``size`` RGBA image (alpha exactly the text and the rule)."""
-    return _compose(size, title_layers(size, style, title, subtitle))
+    return _compose(size, title_layers(size, style, title, subtitle, over_picture=over_picture))
 
 
 def draw_scrim(size: tuple[int, int], strength: float = 0.62) -> Image.Image:
