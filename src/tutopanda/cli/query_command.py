@@ -18,6 +18,7 @@ the allowed values or a "did you mean".
 
 from __future__ import annotations
 
+import os
 import re
 import secrets as token_source
 from fnmatch import fnmatchcase
@@ -168,11 +169,18 @@ def _writer_selection(
     no flag or setting chose, the best writer available here (providers/writers/choice.py)."""
     import os
 
-    from tutopanda.providers.writers.choice import WRITER_MODULE_KINDS, choose_writer
+    from tutopanda.providers.writers.choice import WRITER_MODULE_KINDS, choose_writer, is_writer
 
     modules = [m for m in blueprint.modules if m.kind in WRITER_MODULE_KINDS and m.name not in selection]
-    if not any(module.kind == "script" for module in modules):
-        return None, {}
+    if not any(module.kind == "script" for module in modules):  # the script's writer was selected:
+        script = next((selection[m.name] for m in blueprint.modules if m.kind == "script"), None)
+        if script is None or not is_writer(*script):  # the prompts follow a local or server writer
+            return None, {}
+        return None, {
+            module.name: script
+            for module in modules
+            if any(v.provider == script[0] and fnmatchcase(script[1], v.model) for v in module.variants)
+        }
     environ = {k: v for k, v in os.environ.items() if not (offline and k == "OPENAI_BASE_URL")}
     choice = choose_writer(None, environ)
     picked: dict[str, tuple[str, str]] = {}
@@ -338,6 +346,150 @@ def _concurrency(flag: int | None, settings: Settings) -> int:
     return _QUERY_CONCURRENCY
 
 
+_SECONDS_PER_SEGMENT = {"offline": 8.0, "local-model": 15.0}
+"""Rough wall-clock per segment on a 2-core laptop (issue 14 targets): the offline media, and the extra
+time of the in-process 1.5B script writer. Only for the one-line estimate before a build."""
+
+
+def _input_value(blueprint: Blueprint, values: dict[str, object], name: str) -> object:
+    if name in values:
+        return values[name]
+    spec = blueprint.input(name)
+    return spec.default if spec is not None and spec.has_default else None
+
+
+def _script_variant(blueprint: Blueprint, selection: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
+    """``(provider, model)`` the movie's script module runs (None: the blueprint has none)."""
+    from tutopanda.core.blueprint.expand import select_variants
+
+    variants = select_variants(blueprint, selection or None)
+    for module in blueprint.modules:
+        if module.kind == "script":
+            variant = variants[module.name]
+            return variant.provider, variant.model
+    return None
+
+
+def _summary(
+    blueprint: Blueprint,
+    values: dict[str, object],
+    selection: dict[str, tuple[str, str]],
+    *,
+    movie_id: str,
+    existing: bool,
+    own_script: bool,
+    cost_note: str | None,
+    writer_told: bool = False,
+) -> str:
+    """The short line before the progress bars: what will be made, by which writer, time and cost.
+
+    ``movie volcanoes-3f9a1c (new): 3 segments, ~30 s, style illustration, en; script: your --script;
+    about 20 s, free (offline)``. The full plan table is for ``--plan`` and for builds that cost money.
+    ``writer_told``: the writer's own line was printed already (a new movie's choice), so it is not
+    repeated here.
+    """
+    parts = []
+    for name, shown in (("NumOfSegments", "{} segment{}"), ("Duration", "~{} s{}"), ("Style", "style {}{}")):
+        value = _input_value(blueprint, values, name)
+        if value is not None and not existing:
+            plural = "s" if name == "NumOfSegments" and value != 1 else ""
+            parts.append(shown.format(value, plural))
+    language = _input_value(blueprint, values, "Language")
+    if language and not existing:
+        parts.append(str(language))
+    head = f"movie {movie_id} ({'continued' if existing else 'new'})"
+    if parts:
+        head += ": " + ", ".join(parts)
+    script = _script_variant(blueprint, selection)
+    if own_script:
+        writer = "your --script"
+    elif script is None:
+        writer = None
+    elif script == ("local", "draft-script"):
+        writer = "a marked draft (no script writer here)"
+    else:
+        writer = "/".join(script)
+    tail = []
+    if writer is not None and not writer_told:
+        tail.append(f"script: {writer}")
+    segments = _input_value(blueprint, values, "NumOfSegments")
+    if cost_note is None and isinstance(segments, int) and not existing:
+        per_segment = _SECONDS_PER_SEGMENT["offline"]
+        in_process = script is not None and script[0] == "local" and script[1] in _LOCAL_WRITER_MODELS
+        if in_process and not own_script:
+            per_segment += _SECONDS_PER_SEGMENT["local-model"]
+        tail.append(f"about {round(per_segment * segments + 5, -1):.0f} s, free (offline)")
+    elif cost_note is not None:
+        tail.append(cost_note)
+    return head + ("; " + "; ".join(tail) if tail else "")
+
+
+_LOCAL_WRITER_MODELS = ("qwen2.5-1.5b-instruct", "qwen2.5-0.5b-instruct")
+
+
+def _real_script_hint(hints: tuple[str, ...] | None) -> str:
+    """The closing line after a movie whose script is the marked draft: how to get a real one."""
+    from tutopanda.providers.writers.choice import writer_hints
+
+    return "for a real script, next time: " + "; or ".join(hints or writer_hints())
+
+
+def _offer_local_model() -> None:
+    """The first-use question: download the default local model now? Never a silent download.
+
+    Asked only on a terminal (stdin is a TTY), only when the ``llm`` extra is installed and the model is
+    not pulled, and once per models folder: a "no" is remembered (``.declined-<model>``), so the next
+    query does not nag; ``tutopanda models pull`` stays the way to get it later. A failed download is a
+    warning: the movie is still made, with the draft.
+    """
+    import importlib.util
+    import sys
+
+    from tutopanda.core.errors import TutopandaError
+
+    try:
+        if not sys.stdin.isatty() or importlib.util.find_spec("llama_cpp") is None:
+            return
+    except (ValueError, AttributeError, ImportError):
+        return
+    from tutopanda.cli.models_commands import pull_with_progress
+    from tutopanda.providers.model_store import DEFAULT_LLM, default_model_store, human_size
+
+    try:
+        store = default_model_store()
+        entry = store.catalogue.get(DEFAULT_LLM)
+        if store.path_of(DEFAULT_LLM) is not None:
+            return
+    except TutopandaError:
+        return
+    declined = store.root / f".declined-{DEFAULT_LLM}"
+    if declined.exists():
+        return
+    size = human_size(entry.size)
+    question = (
+        f"No script writer is set up here. Download {entry.name} ({size}, {entry.licence}) "
+        "to write real scripts offline now?"
+    )
+    if not confirm(question, command="query"):
+        try:
+            store.root.mkdir(parents=True, exist_ok=True)
+            declined.touch()
+        except OSError:
+            pass
+        stderr_console().print(
+            f"ok: a draft script this time ('tutopanda models pull {DEFAULT_LLM}' gets the model later)",
+            markup=False,
+            highlight=False,
+        )
+        return
+    try:
+        pull_with_progress(store, DEFAULT_LLM)
+    except TutopandaError as exc:
+        stderr_console().print(
+            f"warning: {exc.message} — making the movie with a draft script", markup=False, highlight=False
+        )
+
+
 def query(
     prompt: Annotated[
         str | None, typer.Argument(help="The question the movie answers (optional with --script).")
@@ -424,6 +576,14 @@ def query(
     ] = False,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask before running paid (online) providers.")
+    ] = False,
+    plan_table: Annotated[
+        bool,
+        typer.Option(
+            "--plan",
+            help="Print the full plan (every job, why it runs, its cost) before building; shown anyway "
+            "when the build costs money.",
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -534,6 +694,16 @@ def query(
         selection = {**selection, **_offline_selection(loaded_blueprint, {**recorded, **selection})}
     if not existing:  # the best local voice here, recorded so the variant names the engine that speaks
         selection = {**selection, **_local_speech_selection(loaded_blueprint, selection, values)}
+    if (  # issue 14 §5: offer the local model once, before the writer is chosen below (never silently)
+        not existing
+        and mode == "live"
+        and not offline_only(providers)
+        and parsed is None
+        and not (as_json or dry_run)
+        and not any(m.kind == "script" and m.name in selection for m in loaded_blueprint.modules)
+        and not os.environ.get("OPENAI_BASE_URL")
+    ):
+        _offer_local_model()
     writer = None
     if not existing and mode == "live":  # the best script writer here, recorded so the traces name it
         writer, written = _writer_selection(loaded_blueprint, selection, offline=offline_only(providers))
@@ -572,11 +742,14 @@ def query(
     # Mocks cost nothing: only a live build that may run online providers is previewed first — to check
     # their secrets before anything is recorded, and to ask before paying.
     paid = _online_modules(loaded_blueprint, {**recorded, **selection}) if mode == "live" else []
+    plan_shown = False
+    cost_note: str | None = None
     if dry_run or paid:
         plan = _preview(ctx, movie_id, existing=existing, record=record, mode=mode)
         if not dry_run:
             preflight(plan, mode, EnvSecretResolver())
         paid = list(online_jobs(plan)) if mode == "live" else []
+        cost_note = cost_text(plan) if paid else None
         if dry_run:
             if as_json:
                 print_json({"movie": movie_id, "dryRun": True, "plan": plan.to_dict()})
@@ -594,6 +767,7 @@ def query(
                     "add --yes to run it, or --dry-run to see the plan",
                 )
             print_plan(plan)
+            plan_shown = True
             count = sum(1 for planned in plan.jobs if planned.job.module in paid)
             question = f"Run {count} job(s) with online providers ({', '.join(paid)}; {cost_text(plan)})?"
             if not confirm(question, command="query"):
@@ -607,7 +781,17 @@ def query(
     with holding_movie_lock(ctx, movie_id, "build", command=f"tutopanda query --movie {movie_id}"):
         record(ctx)
         if not as_json:
-            stdout_console().print(f"movie [bold]{movie_id}[/bold] ({'continued' if existing else 'new'})")
+            summary = _summary(
+                loaded_blueprint,
+                values,
+                {**recorded, **selection},
+                movie_id=movie_id,
+                existing=existing,
+                own_script=parsed is not None,
+                cost_note=cost_note,
+                writer_told=writer is not None,
+            )
+            stdout_console().print(summary, markup=False, highlight=False)
         report = execute_build(
             ctx,
             movie_id,
@@ -615,6 +799,7 @@ def query(
             concurrency=_concurrency(concurrency, settings),
             as_json=as_json,
             offline=offline_only(providers),
+            show_plan=(plan_table or bool(paid)) and not plan_shown,  # the summary line is enough offline
         )
         published = None
         if not report.failed and not report.interrupted:
@@ -637,6 +822,10 @@ def query(
             for extra in published.extras:
                 console.print(f"subtitles: {extra}", markup=False, highlight=False)
         console.print(f"movie id: {movie_id}  (edit and rebuild: tutopanda build run --movie {movie_id})")
+        draft = _script_variant(loaded_blueprint, {**recorded, **selection}) == ("local", "draft-script")
+        if draft and parsed is None and mode == "live":  # issue 14 §5: the one closing line
+            hints = writer.how_to_enable if writer is not None else None
+            console.print(_real_script_hint(hints), markup=False, highlight=False)
     raise_for_outcome(report, movie_id)
 
 
