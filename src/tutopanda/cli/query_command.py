@@ -166,15 +166,17 @@ def _writer_selection(
     blueprint: Blueprint, selection: dict[str, tuple[str, str]], *, offline: bool
 ) -> tuple[WriterChoice | None, dict[str, tuple[str, str]]]:
     """The script writer of a new movie (issue 14): for the script, image-prompt and music-prompt modules
-    no flag or setting chose, the best writer available here (providers/writers/choice.py)."""
+    no flag or setting chose, the best writer available here (providers/writers/choice.py). When the
+    script's writer was selected and is a server or the in-process model, the unchosen prompt modules
+    follow it (no choice is made then, and None is returned for it)."""
     import os
 
     from tutopanda.providers.writers.choice import WRITER_MODULE_KINDS, choose_writer, is_writer
 
     modules = [m for m in blueprint.modules if m.kind in WRITER_MODULE_KINDS and m.name not in selection]
-    if not any(module.kind == "script" for module in modules):  # the script's writer was selected:
+    if not any(module.kind == "script" for module in modules):
         script = next((selection[m.name] for m in blueprint.modules if m.kind == "script"), None)
-        if script is None or not is_writer(*script):  # the prompts follow a local or server writer
+        if script is None or not is_writer(*script):
             return None, {}
         return None, {
             module.name: script

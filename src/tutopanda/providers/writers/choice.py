@@ -37,6 +37,7 @@ __all__ = [
     "WriterChoice",
     "choose_writer",
     "compatible_config",
+    "is_writer",
     "llama_installed",
     "probe_server",
     "writer_hints",
@@ -102,6 +103,11 @@ class WriterChoice:
     def config_for(self, kind: str) -> dict[str, Any]:
         """The config laid over that module's variant (empty for the offline stand-ins)."""
         return {} if self.draft else dict(self.config)
+
+
+def is_writer(provider: str, model: str) -> bool:
+    """Whether ``provider/model`` is a writer of the chain (a compatible server or an in-process model)."""
+    return provider == COMPATIBLE_PROVIDER or (provider == "local" and model in LOCAL_WRITER_MODELS)
 
 
 def llama_installed() -> bool:
