@@ -52,6 +52,7 @@ __all__ = [
     "cues_from_document",
     "ken_burns_for",
     "ms",
+    "render_ass",
     "render_srt",
     "render_vtt",
     "split_caption_text",
@@ -493,3 +494,65 @@ def render_vtt(cues: Sequence[CaptionCue]) -> str:
         text = _cue_text(cue.text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         blocks.append(f"{_clock(cue.start, '.')} --> {_clock(cue.end, '.')}\n{text}\n")
     return "\n".join(blocks)
+
+
+def _ass_clock(seconds: float) -> str:
+    centis = max(0, round(seconds * 100))
+    hours, rest = divmod(centis, 360_000)
+    minutes, rest = divmod(rest, 6000)
+    secs, cs = divmod(rest, 100)
+    return f"{hours}:{minutes:02d}:{secs:02d}.{cs:02d}"
+
+
+def _ass_text(text: str) -> str:
+    # Braces open override blocks and a backslash starts a tag: neither may come from the script.
+    return " ".join(text.replace("\\", "/").replace("{", "(").replace("}", ")").split())
+
+
+def render_ass(
+    cues: Sequence[CaptionCue], *, width: int, height: int, font_size: int = 22, karaoke: bool = True
+) -> str:
+    """An Advanced SubStation Alpha script of ``cues`` for burning in with libass.
+
+    With ``karaoke``, each cue that carries word times highlights its words as they are spoken (``\\k``
+    tags: a word turns from white to gold at its start). ``PlayResY`` is 288 like libass's default for
+    SubRip, so ``font_size`` means the same as for a burned ``.srt``.
+    """
+    play_y = 288
+    play_x = max(1, round(play_y * width / max(height, 1)))
+    lines = [
+        "[Script Info]",
+        "ScriptType: v4.00+",
+        f"PlayResX: {play_x}",
+        f"PlayResY: {play_y}",
+        "WrapStyle: 0",
+        "ScaledBorderAndShadow: yes",
+        "",
+        "[V4+ Styles]",
+        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
+        "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
+        "Alignment, MarginL, MarginR, MarginV, Encoding",
+        f"Style: Default,Roboto,{font_size},&H0000D7FF,&H00FFFFFF,&H00000000,&H80000000,"
+        "0,0,0,0,100,100,0,0,1,2,0,2,16,16,28,1",
+        "",
+        "[Events]",
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
+    ]
+    for cue in cues:
+        if karaoke and cue.words:
+            parts = []
+            clock = round(cue.start * 100)
+            for index, (word, start, _end) in enumerate(cue.words):
+                following = cue.words[index + 1][1] if index + 1 < len(cue.words) else cue.end
+                begin = round(start * 100)
+                if begin > clock:  # silence before the word: nothing lights up
+                    parts.append(f"{{\\k{begin - clock}}}")
+                    clock = begin
+                stop = max(round(following * 100), clock)
+                parts.append(f"{{\\k{stop - clock}}}{_ass_text(word)} ")
+                clock = stop
+            text = "".join(parts).rstrip()
+        else:
+            text = _ass_text(cue.text)
+        lines.append(f"Dialogue: 0,{_ass_clock(cue.start)},{_ass_clock(cue.end)},Default,,0,0,0,,{text}")
+    return "\n".join(lines) + "\n"

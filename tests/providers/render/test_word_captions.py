@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tutopanda.core.timeline import (
     WORD_CUE_MAX_CHARS,
+    CaptionCue,
     cues_from_document,
+    render_ass,
     render_srt,
     split_caption_text,
     word_cues,
@@ -127,3 +133,63 @@ def test_real_espeak_speech_times_the_captions() -> None:
         assert abs(cue.start - (0.5 + first.start)) < 0.002
         for _ in cue.text.split()[1:]:
             next(by_word)
+
+
+def _frame(ass: str, at: float, tmp_path: Path) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    import font_roboto
+    import imageio_ffmpeg
+
+    (tmp_path / "subs.ass").write_text(ass, encoding="utf-8")
+    fonts = tmp_path / "fonts"
+    if not fonts.exists():
+        fonts.symlink_to(Path(font_roboto.Roboto).parent, target_is_directory=True)
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error",
+        "-f", "lavfi", "-i", "color=c=black:s=640x360:r=10:d=3",
+        "-vf", "subtitles=filename=subs.ass:fontsdir=fonts", "-ss", str(at), "-frames:v", "1",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, check=True)
+    return np.frombuffer(done.stdout, dtype=np.uint8).reshape(360, 640, 3)
+
+
+def _gold(frame: np.ndarray[Any, np.dtype[np.uint8]]) -> int:
+    r, g, b = (frame[..., i].astype(int) for i in range(3))
+    return int(((r > 200) & (g > 150) & (b < 80)).sum())
+
+
+def _white(frame: np.ndarray[Any, np.dtype[np.uint8]]) -> int:
+    return int((frame.min(axis=2) > 200).sum())
+
+
+def test_karaoke_lights_each_word_as_it_is_spoken(tmp_path: Path) -> None:
+    cue = CaptionCue(0.2, 2.8, "Magma rises", (("Magma", 0.4, 1.0), ("rises", 1.6, 2.4)))
+    ass = render_ass([cue], width=640, height=360, karaoke=True)
+    before, first, both = (_frame(ass, at, tmp_path) for at in (0.3, 1.2, 2.0))
+    assert _gold(before) == 0 and _white(before) > 50  # shown, nothing spoken yet
+    assert _gold(first) > 20 and _white(first) > 20  # "Magma" lit, "rises" still white
+    assert _gold(both) > _gold(first) and _white(both) < _white(first)
+    plain = render_ass([cue], width=640, height=360, karaoke=False)
+    assert "\\k" not in plain and _gold(_frame(plain, 2.0, tmp_path)) > 0  # plain: one colour throughout
+
+
+def test_the_exporter_burns_the_karaoke_script_when_asked() -> None:
+    from tutopanda.providers.render.exporter import export_command
+    from tutopanda.providers.render.settings import ExportSettings
+
+    document = _document(_timed(TEXT))
+    settings = parse_settings(ExportSettings, {"subtitleStyle": "karaoke"}, "mp4-exporter")
+    command = export_command(
+        document,
+        settings,
+        music=None,
+        subtitles="subs.srt",
+        burn=True,
+        output="movie.mp4",
+        burn_file="subs.ass",
+    )
+    graph = command[command.index("-filter_complex") + 1]
+    assert "subtitles=filename=subs.ass" in graph
+    assert command[command.index("-map", command.index("-map", command.index("-map") + 1) + 1) + 1].endswith(
+        ":s"
+    )

@@ -45,7 +45,7 @@ from pydantic import ValidationError
 from tutopanda.core.errors import ProviderError
 from tutopanda.core.json_file import validation_summary
 from tutopanda.core.provider_contract import ArtefactInput, JobContext, ProducedArtefact
-from tutopanda.core.timeline import TimelineDocument, cues_from_document, render_srt, render_vtt
+from tutopanda.core.timeline import TimelineDocument, cues_from_document, render_ass, render_srt, render_vtt
 from tutopanda.providers.render.clip import AUDIO_RATE
 from tutopanda.providers.render.ffmpeg import ProgressCallback, probe, run_ffmpeg
 from tutopanda.providers.render.loudness import (
@@ -174,6 +174,7 @@ def export_command(
     burn: bool,
     output: str,
     levels: AudioLevels | None = None,
+    burn_file: str | None = None,
 ) -> list[str]:
     """ffmpeg arguments joining ``clips.txt`` (concat list) with ``music`` and ``subtitles`` (file names).
 
@@ -193,8 +194,9 @@ def export_command(
     video_codec = ["-c:v", "copy"]
     if burn and subtitles is not None:
         style = f"FontName=Roboto,FontSize={settings.subtitle_font_size},Outline=2,MarginV=28"
+        drawn = burn_file or subtitles  # an .ass file for karaoke, else the SubRip cues
         chains.append(
-            f"[0:v]subtitles=filename={subtitles}:fontsdir=fonts:force_style='{style}',format=yuv420p[v]"
+            f"[0:v]subtitles=filename={drawn}:fontsdir=fonts:force_style='{style}',format=yuv420p[v]"
         )
         video_map = "[v]"
         video_codec = [
@@ -360,10 +362,14 @@ def export_job(context: JobContext, on_progress: ProgressCallback | None = None)
         music = None
         if isinstance(music_input, ArtefactInput) and document.music is not None:
             music = place(music_input, work, "music.audio").name
-        subtitles = None
+        subtitles = burn_file = None
         if cues:
             (work / "subs.srt").write_text(srt, encoding="utf-8")
             subtitles = "subs.srt"
+            if burn and settings.subtitle_style == "karaoke" and any(cue.words for cue in cues):
+                ass = render_ass(cues, width=document.width, height=document.height, karaoke=True)
+                (work / "subs.ass").write_text(ass, encoding="utf-8")  # words light up as spoken
+                burn_file = "subs.ass"
             fonts = _font_dir()
             if burn and fonts is not None:
                 (work / "fonts").symlink_to(fonts, target_is_directory=True)
@@ -372,7 +378,7 @@ def export_job(context: JobContext, on_progress: ProgressCallback | None = None)
         for attempt in range(_PEAK_ATTEMPTS):
             command = export_command(
                 document, settings, music=music, subtitles=subtitles, burn=burn, output=output.name,
-                levels=levels,
+                levels=levels, burn_file=burn_file,
             )  # fmt: skip
             run_ffmpeg(
                 command,

@@ -80,6 +80,9 @@ class ExportSettings(_Settings):
     """ISO 639-2 code written on the soft subtitle track."""
     subtitle_font_size: int = Field(default=22, ge=8, le=72)
     """libass size relative to a 288-line picture (22 is about 55 px at 720p)."""
+    subtitle_style: str = Field(default="plain", pattern=r"^(plain|karaoke)$")
+    """How burned-in subtitles look: ``plain``, or ``karaoke`` (each word turns gold as it is spoken,
+    when the narration carried word times)."""
     crf: int = Field(default=23, ge=0, le=51)
     preset: str = Field(default="veryfast", pattern=r"^(ultrafast|superfast|veryfast|faster|fast|medium)$")
     threads: int = Field(default=2, ge=1, le=16)
