@@ -550,8 +550,9 @@ _LOCAL_CONFIG = """\
 # settings.toml with config = "providers/local.toml".
 
 [narration]
-# Speech engine: "auto" (Piper when installed and the narration is English, else eSpeak NG),
-# "espeak" or "piper" (needs pip install 'tutopanda[neural]').
+# Speech engine: the narration variant names it (local/piper or local/espeak-ng; `tutopanda query`
+# picks Piper for a new movie when it has a voice for the language). "auto" keeps the variant's engine;
+# "espeak" or "piper" may only confirm it.
 engine = "auto"
 # Speaking rate in words per minute (80 to 450).
 wordsPerMinute = 160
