@@ -177,8 +177,7 @@ class FakeChatServer:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://127.0.0.1:{self._server.server_port}/v1"
 
     def dialects(self) -> list[str]:
         return [(request.get("response_format") or {}).get("type", "plain") for request in self.requests]
