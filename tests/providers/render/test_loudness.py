@@ -21,7 +21,15 @@ from tutopanda.core.provider_contract import ArtefactInput, ProducedArtefact
 from tutopanda.providers.render import RenderHandler
 from tutopanda.providers.render.exporter import limiter_chain
 from tutopanda.providers.render.ffmpeg import ffmpeg_exe
-from tutopanda.providers.render.loudness import Span, duck_curve, gated_loudness, merge_spans, step_curve
+from tutopanda.providers.render.loudness import (
+    Span,
+    block_gains,
+    duck_curve,
+    gated_loudness,
+    merge_spans,
+    mixed_momentary,
+    step_curve,
+)
 from tutopanda.providers.render.settings import ExportSettings, parse_settings
 from tutopanda.testing import EXPORT_PRODUCES, make_artefact_input, make_job_context
 
@@ -88,6 +96,16 @@ def test_short_silences_do_not_lift_the_music() -> None:
     assert np.max(np.abs(np.diff(20 * np.log10(curve)))) < 0.2
 
 
+def test_the_mix_is_predicted_from_its_parts() -> None:
+    voice, bed = [-20.0] * 40, [-20.0] * 40
+    unity = block_gains(np.ones(5000), 40)
+    assert np.allclose(unity, 1.0)
+    # Two uncorrelated parts of equal loudness: +3 dB. A part at -6 dB of gain: a quarter of its power.
+    assert gated_loudness(mixed_momentary([(voice, unity), (bed, unity)])) == pytest.approx(-16.99, abs=0.01)
+    quarter = block_gains(np.full(5000, 0.5), 40)
+    assert gated_loudness(mixed_momentary([(voice, quarter)])) == pytest.approx(-26.02, abs=0.01)
+
+
 def test_segment_gains_change_only_at_the_boundaries() -> None:
     curve = step_curve(6.0, [0.0, 2.0, 4.0], [3.0, -6.0, 0.0])
     assert _db(float(curve[1000])) == pytest.approx(3.0)
@@ -136,6 +154,7 @@ def test_the_movie_plays_at_minus_16_lufs_under_the_true_peak_ceiling(
     assert figures_seen["targetLufs"] == -16
     assert figures_seen["finalTruePeakDbtp"] <= -1.5  # the exporter checks its own output
     assert figures_seen["finalLufs"] == pytest.approx(figures["I"], abs=0.2)
+    assert figures_seen["encodes"] == 1  # the prediction was good enough: one encode
 
 
 def test_other_targets_are_met_too(rendered: Rendered, tmp_path: Path) -> None:

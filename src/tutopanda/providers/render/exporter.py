@@ -3,7 +3,8 @@
 Why a stream copy: clips are the expensive part and are already encoded with identical parameters, so
 the concat demuxer with ``-c:v copy`` joins them in about the time it takes to copy the bytes. Editing
 one segment therefore costs one clip render plus this cheap join. A soft ``mov_text`` subtitle track is
-muxed in, and SubRip and WebVTT files are produced from the timeline's caption cues.
+muxed in, and SubRip and WebVTT files are produced from the timeline's caption cues. ``BurnSubtitles``
+draws them into the picture with libass instead, which re-encodes the video (the documented trade-off).
 
 Audio *is* re-encoded, to sound like online video (-16 LUFS integrated, true peak <= -1.5 dBTP, music
 ducked ~14 LU under the voice). Audio-only passes cost a fraction of a second per minute, so we measure
@@ -15,17 +16,20 @@ rather than guess (see :mod:`~tutopanda.providers.render.loudness` for the maths
    where the clips are silent. The bed gets the gain that puts it ``musicUnderVoice`` under the voice
    while ducked, ``duckingDb`` higher in pauses (the timeline's ``volume`` scales it relative to the
    default 0.35).
-2. *Mix*: voice and bed, multiplied by their gain curves (``amultiply``), summed (``amix
-   normalize=0``) and limited exactly as in the final pass, are measured again; the residual from the
-   target becomes the master gain. Measuring *after* the limiter folds its small loudness cost in, so
-   the result lands within a tenth of a LU.
+2. *Mix*: voice and bed are multiplied by their gain curves (``amultiply``) and summed (``amix
+   normalize=0``). Their loudness is predicted from the measured block powers times the curves' block
+   gains (loudness is a power measure, the voice and the bed are uncorrelated): within a tenth of a LU
+   of a second decode, for free. The residual from the target becomes the master gain.
 3. *Export*: the same graph with the master gain, a linear gain (no dynamic "loudnorm", which pumps),
    then a look-ahead limiter run at 4x the sample rate (``aresample=192000``) so that it catches the
    peaks between samples, ceiling 0.5 dB under ``truePeak`` to leave room for AAC's overshoot.
+4. *Check*: the encoded audio is measured as a player decodes it. Should it land more than 0.5 LU off
+   (the limiter took more than predicted) or should AAC have overshot the ceiling (sustained loud
+   treble can), it is encoded again with the master gain and the limiter margin corrected. So the
+   promise holds for the file, not only for the filter graph.
 
 Every stateful filter gets fixed-size frames, and curves are precomputed files, so the same inputs give
-the same bytes whatever ffmpeg's thread scheduling. ``BurnSubtitles`` draws them into the picture with
-libass instead, which re-encodes the video (the documented trade-off).
+the same bytes whatever ffmpeg's thread scheduling.
 
 No ``-shortest``: with a subtitle input it cuts the movie at the last cue. The video's end and
 ``amix duration=first`` (the narration) define the length.
@@ -52,8 +56,10 @@ from tutopanda.providers.render.loudness import (
     ENVELOPE_RATE,
     MEASURE_FRAME,
     Span,
+    block_gains,
     duck_curve,
     gated_loudness,
+    mixed_momentary,
     read_momentary,
     step_curve,
     write_envelope,
@@ -68,8 +74,10 @@ _DEFAULT_MUSIC_VOLUME = 0.35
 """The timeline's default ``volume``: the bed sits exactly ``musicUnderVoice`` under the voice at it."""
 _GAIN_RANGE = (-30.0, 40.0)
 """Per-segment narration gains are kept in this range (dB); a near-silent take is not blown up to noise."""
-_PEAK_ATTEMPTS = 3
-"""Encodes tried for the true-peak ceiling (each adds the overshoot seen to the limiter's margin)."""
+_ATTEMPTS = 3
+"""Encodes tried to meet the targets (each corrects the master gain and the limiter's margin)."""
+_LOUDNESS_TOLERANCE = 0.5
+"""How far (LU) the encoded movie may land from ``loudness`` before the audio is encoded again."""
 _VOICE_GAIN, _MUSIC_GAIN = "voice.gain", "music.gain"
 
 
@@ -243,9 +251,9 @@ def _gain_to(target: float, loudness: float) -> float:
 def plan_levels(
     work: Path, document: TimelineDocument, settings: ExportSettings, music: str | None
 ) -> AudioLevels:
-    """Measure the narration and the bed, then the mix; write the gain curves into ``work``.
+    """Measure the narration and the bed, predict the mix; write the gain curves into ``work``.
 
-    Two audio-only ffmpeg runs (see the module docstring). The curve files are named in the command
+    One audio-only ffmpeg run (see the module docstring). The curve files are named in the command
     :func:`export_command` builds from the returned levels.
     """
     target = settings.loudness
@@ -259,13 +267,14 @@ def plan_levels(
     measured: dict[str, Any] = {"narrationLufs": None if whole is None else round(whole, 2)}
     voice_gain = 0.0 if whole is None else _gain_to(target, whole)
     segment_gains: tuple[float, ...] = ()
+    voice_curve = step_curve(document.duration, [0.0], [voice_gain])
     if settings.level_segments and len(document.segments) > 1:
         found = [gated_loudness(voice, Span(s.start, s.end)) for s in document.segments]
         measured["segmentLufs"] = [None if value is None else round(value, 2) for value in found]
-        gains = [voice_gain if value is None else _gain_to(target, value) for value in found]
-        segment_gains = tuple(gains)
-        curve = step_curve(document.duration, [s.start for s in document.segments], gains)
-        write_envelope(work / _VOICE_GAIN, curve)
+        segment_gains = tuple(voice_gain if value is None else _gain_to(target, value) for value in found)
+        voice_curve = step_curve(document.duration, [s.start for s in document.segments], segment_gains)
+        write_envelope(work / _VOICE_GAIN, voice_curve)
+    parts = [(voice, block_gains(voice_curve, len(voice)))]
     music_gain = None
     bed = gated_loudness(series["bed"]) if "bed" in series and plan is not None else None
     if bed is not None and plan is not None:
@@ -273,24 +282,28 @@ def plan_levels(
         # The ducked bed sits musicUnderVoice under the voice; pauses are duckingDb higher.
         pause_level = target + settings.music_under_voice - plan.ducking_db
         music_gain = _rounded(pause_level - bed + 20 * math.log10(plan.volume / _DEFAULT_MUSIC_VOLUME))
+        bed_curve = step_curve(document.duration, [0.0], [music_gain])
         if plan.ducking_db < 0:
             speech = [
                 Span(s.narration_start, s.narration_start + s.narration_duration) for s in document.segments
             ]
-            curve = duck_curve(
+            duck = duck_curve(
                 document.duration, speech, duck_db=plan.ducking_db, min_pause=settings.music_min_pause,
                 fall=settings.music_fall, rise=settings.music_rise,
             )  # fmt: skip
-            write_envelope(work / _MUSIC_GAIN, curve)
-    levels = AudioLevels(segment_gains, voice_gain, music_gain, 0.0, measured=measured)
-    inputs = _source_inputs(document, music if music_gain is not None else None)
-    curve_inputs, chains = _mix_chains(document, levels, sum(1 for arg in inputs if arg == "-i"))
-    mix_chain = f"{';'.join(chains)};[mix]{limiter_chain(settings, levels.limiter_margin)}"
-    mix_series = _measure(work, inputs + curve_inputs, {"mix": mix_chain}, "measuring the mix")
-    mixed = gated_loudness(mix_series["mix"])
-    master = 0.0 if mixed is None else _rounded(min(max(target - mixed, -20.0), 20.0))
+            write_envelope(work / _MUSIC_GAIN, duck)
+            bed_curve = bed_curve * duck
+        parts.append((series["bed"], block_gains(bed_curve, len(series["bed"]))))
+    # The mix's loudness follows from the parts' block powers (no second decode); the output check
+    # in export_job corrects the rare case where the limiter or the codec moved it.
+    mixed = gated_loudness(mixed_momentary(parts))
+    master = 0.0 if mixed is None else _master(target - mixed)
     measured.update(mixLufs=None if mixed is None else round(mixed, 2), masterGainDb=master)
     return AudioLevels(segment_gains, voice_gain, music_gain, master, measured=measured)
+
+
+def _master(gain: float) -> float:
+    return _rounded(min(max(gain, -20.0), 20.0))
 
 
 def measure_output(work: Path, movie: str) -> tuple[float | None, float]:
@@ -375,7 +388,7 @@ def export_job(context: JobContext, on_progress: ProgressCallback | None = None)
                 (work / "fonts").symlink_to(fonts, target_is_directory=True)
         output = work / "movie.mp4"
         levels = plan_levels(work, document, settings, music)
-        for attempt in range(_PEAK_ATTEMPTS):
+        for attempt in range(_ATTEMPTS):
             command = export_command(
                 document, settings, music=music, subtitles=subtitles, burn=burn, output=output.name,
                 levels=levels, burn_file=burn_file,
@@ -389,11 +402,14 @@ def export_job(context: JobContext, on_progress: ProgressCallback | None = None)
             )
             final_lufs, final_peak = measure_output(work, output.name)
             over = final_peak - settings.true_peak
-            if over <= 0 or attempt == _PEAK_ATTEMPTS - 1:
+            off = 0.0 if final_lufs is None else settings.loudness - final_lufs
+            if (over <= 0 and abs(off) <= _LOUDNESS_TOLERANCE) or attempt == _ATTEMPTS - 1:
                 break
-            # The encoder overshot the ceiling (rare: sustained loud treble): aim that much lower.
-            margin = _rounded(levels.limiter_margin + over + 0.1)
-            levels = dataclasses.replace(levels, limiter_margin=margin)
+            # Rare: the limiter took more loudness than predicted, or the encoder overshot the ceiling
+            # (sustained loud treble). Correct the master gain and aim the limiter that much lower.
+            margin = _rounded(levels.limiter_margin + max(0.0, over + 0.1))
+            master = _master(levels.master_gain + off)
+            levels = dataclasses.replace(levels, limiter_margin=margin, master_gain=master)
         info = probe(output)
         final = outbox_file(".mp4")
         shutil.move(output, final)
@@ -408,6 +424,7 @@ def export_job(context: JobContext, on_progress: ProgressCallback | None = None)
             "segmentGainsDb": list(levels.segment_gains),
             "musicGainDb": levels.music_gain,
             "limiterMarginDb": levels.limiter_margin,
+            "encodes": attempt + 1,
             "finalLufs": None if final_lufs is None else round(final_lufs, 2),
             "finalTruePeakDbtp": round(final_peak, 2),
         },

@@ -29,8 +29,11 @@ __all__ = [
     "ENVELOPE_RATE",
     "MEASURE_FRAME",
     "Span",
+    "block_gains",
     "duck_curve",
     "gated_loudness",
+    "merge_spans",
+    "mixed_momentary",
     "read_momentary",
     "step_curve",
     "write_envelope",
@@ -90,6 +93,34 @@ def gated_loudness(momentary: Sequence[float], span: Span | None = None) -> floa
     relative = _OFFSET + 10.0 * math.log10(float(powers.mean())) + _RELATIVE_GATE
     kept = powers[np.asarray(chosen) > relative]
     return _OFFSET + 10.0 * math.log10(float(kept.mean()))
+
+
+def block_gains(curve: np.ndarray, blocks: int) -> np.ndarray:
+    """Mean power gain (``curve``**2 averaged) over each of the first ``blocks`` momentary blocks."""
+    squared = np.concatenate(([0.0], np.cumsum(curve.astype(np.float64) ** 2)))
+    per_block = round(0.4 * ENVELOPE_RATE)
+    step = round(BLOCK_SECONDS * ENVELOPE_RATE)
+    ends = np.clip((np.arange(blocks) + 1) * step, 0, len(curve))
+    begins = np.clip(ends - per_block, 0, len(curve))
+    widths = np.maximum(ends - begins, 1)
+    result: np.ndarray = (squared[ends] - squared[begins]) / widths
+    return result
+
+
+def mixed_momentary(parts: Sequence[tuple[Sequence[float], np.ndarray]]) -> list[float]:
+    """Momentary loudness of a sum of uncorrelated signals, each ``(its momentary series, power gains)``.
+
+    Loudness is a power measure and K-weighting is linear, so the mix's block power is the sum of the
+    parts' block powers times their gains (the cross terms of a voice and a music bed average out).
+    """
+    blocks = min(len(series) for series, _ in parts)
+    total = np.zeros(blocks)
+    for series, gains in parts:
+        powers = np.power(10.0, (np.asarray(series[:blocks], dtype=np.float64) - _OFFSET) / 10.0)
+        total += powers * gains[:blocks]
+    with np.errstate(divide="ignore"):
+        values = _OFFSET + 10.0 * np.log10(total)
+    return [float(v) if math.isfinite(v) else -120.0 for v in values]
 
 
 def _raised_cosine(x: np.ndarray) -> np.ndarray:
