@@ -170,3 +170,49 @@ def test_an_older_revisions_page_names_the_runs_that_made_its_own_outputs(client
     assert old["revision"] == "rev-0001"
     revisions = {item["revision"] for segment in old["segments"] for item in segment["artefacts"]}
     assert revisions == {"rev-0001"}
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()
+    }
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_the_viewer_is_read_only(client: TestClient, built: Path, method: str) -> None:
+    """No route accepts a writing method, and asking changes nothing in the store."""
+    before = _tree(built)
+    for path in (
+        "/",
+        f"/movies/{MOVIE}",
+        "/api/movies",
+        f"/api/movies/{MOVIE}",
+        f"/api/movies/{MOVIE}/timeline",
+        f"/api/movies/{MOVIE}/revisions",
+        f"/api/movies/{MOVIE}/diff",
+        f"/api/movies/{MOVIE}/progress",
+        f"/api/movies/{MOVIE}/artefacts/Artifact:Export.FinalVideo",
+        "/static/viewer.css",
+    ):
+        response = client.request(method, path, content=b"{}")
+        assert response.status_code in (404, 405), (method, path, response.status_code)
+    assert _tree(built) == before
+
+
+def test_range_forms_a_browser_may_send(client: TestClient, built: Path) -> None:
+    url = f"/api/movies/{MOVIE}/artefacts/Artifact:Export.FinalVideo"
+    whole = client.get(url)
+    etag = whole.headers["etag"]
+    blob = _manifest(built, "rev-0002")["artefacts"]["Artifact:Export.FinalVideo"]["blob"]
+    assert etag == f'"{blob["hash"]}"'  # content-addressed: the hash is a strong validator
+    suffix = client.get(url, headers={"Range": "bytes=-10"})
+    assert suffix.status_code == 206 and suffix.content == whole.content[-10:]
+    several = client.get(url, headers={"Range": "bytes=0-9,20-29"})  # may be ignored: the whole file
+    assert several.status_code == 200 and several.content == whole.content
+    same = client.get(url, headers={"Range": "bytes=5-9", "If-Range": etag})
+    assert same.status_code == 206 and same.content == whole.content[5:10]
+    changed = client.get(url, headers={"Range": "bytes=5-9", "If-Range": '"another"'})
+    assert changed.status_code == 200 and changed.content == whole.content
+    head = client.head(url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(whole.content))

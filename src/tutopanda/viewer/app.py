@@ -66,7 +66,7 @@ STORE_DEADLINE = 10.0
 MAX_STUCK_READS = 8
 """Store reads that may still be running past their deadline before new ones are refused at once."""
 
-CHUNK_BYTES = 128 * 1024
+CHUNK_BYTES = 64 * 1024
 """Bytes read and sent at a time when streaming a blob: the memory one download can hold."""
 
 T = TypeVar("T")
