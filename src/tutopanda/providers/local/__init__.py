@@ -26,7 +26,12 @@ if TYPE_CHECKING:
     from tutopanda.providers.local.music import MusicBed, synthesise_music
     from tutopanda.providers.local.music_handler import SynthHandler
     from tutopanda.providers.local.palettes import PALETTES, Palette, palette_for
-    from tutopanda.providers.local.piper_engine import PIPER_MODEL_SHA256, PIPER_VOICE, piper_available
+    from tutopanda.providers.local.piper_engine import (
+        PIPER_MODEL_SHA256,
+        PIPER_VOICE,
+        piper_available,
+        piper_voice_for,
+    )
     from tutopanda.providers.local.registration import LOCAL_MODELS, LOCAL_PROVIDER, register_local
     from tutopanda.providers.local.script_markdown import (
         ParsedScript,
@@ -41,8 +46,14 @@ if TYPE_CHECKING:
         wrap_text,
     )
     from tutopanda.providers.local.slides_handler import SlidesHandler
-    from tutopanda.providers.local.speech import SpeechHandler, plan_speech, speech_voices
-    from tutopanda.providers.local.speech_clip import SpeechClip, WordTiming
+    from tutopanda.providers.local.speech import (
+        LocalSpeechChoice,
+        SpeechHandler,
+        choose_local_speech,
+        plan_speech,
+        speech_voices,
+    )
+    from tutopanda.providers.local.speech_clip import SpeechClip, WordTiming, read_word_timings
     from tutopanda.providers.local.template_prompts import (
         TemplatePromptsHandler,
         image_prompts,
@@ -61,6 +72,7 @@ __all__ = [
     "PIPER_VOICE",
     "DraftScript",
     "DraftScriptHandler",
+    "LocalSpeechChoice",
     "Mood",
     "MusicBed",
     "Palette",
@@ -71,6 +83,7 @@ __all__ = [
     "SynthHandler",
     "TemplatePromptsHandler",
     "WordTiming",
+    "choose_local_speech",
     "detect_mood",
     "draw_slide",
     "draw_title_card",
@@ -81,7 +94,9 @@ __all__ = [
     "palette_for",
     "parse_script_markdown",
     "piper_available",
+    "piper_voice_for",
     "plan_speech",
+    "read_word_timings",
     "register_local",
     "render_script_markdown",
     "render_slide",
@@ -113,6 +128,7 @@ _MODULE_OF: dict[str, str] = {
     "PIPER_MODEL_SHA256": "piper_engine",
     "PIPER_VOICE": "piper_engine",
     "piper_available": "piper_engine",
+    "piper_voice_for": "piper_engine",
     "LOCAL_MODELS": "registration",
     "LOCAL_PROVIDER": "registration",
     "register_local": "registration",
@@ -125,11 +141,14 @@ _MODULE_OF: dict[str, str] = {
     "render_title_card": "slides",
     "wrap_text": "slides",
     "SlidesHandler": "slides_handler",
+    "LocalSpeechChoice": "speech",
     "SpeechHandler": "speech",
+    "choose_local_speech": "speech",
     "plan_speech": "speech",
     "speech_voices": "speech",
     "SpeechClip": "speech_clip",
     "WordTiming": "speech_clip",
+    "read_word_timings": "speech_clip",
     "TemplatePromptsHandler": "template_prompts",
     "image_prompts": "template_prompts",
     "music_prompt": "template_prompts",
