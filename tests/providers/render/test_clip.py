@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tutopanda.core.errors import ProviderConfigError, ProviderError
 from tutopanda.core.logger import MemoryLogger
-from tutopanda.core.provider_contract import JobContext
+from tutopanda.core.provider_contract import ArtefactInput, JobContext
+from tutopanda.providers.local.slides import render_slide
 from tutopanda.providers.render import PROGRESS_MESSAGE, RenderHandler
-from tutopanda.providers.render.clip import clip_frames, still_frames
+from tutopanda.providers.render.clip import clip_frames, reveal_times, still_frames
+from tutopanda.providers.render.ffmpeg import ffmpeg_exe
+from tutopanda.providers.render.overlay import KeyPoint, headline_for, key_points, overlay_layers
 from tutopanda.providers.render.settings import ClipSettings, frame_size
 from tutopanda.testing import ProviderContractTests, make_artefact_input
 
@@ -104,3 +109,74 @@ class TestClipContract(ProviderContractTests):
 
     def failing_contexts(self) -> list[JobContext]:
         return [clip_context(0, 1.0, Narration=None)]
+
+
+def _frames(data: bytes, tmp_path: Path, times: list[float], size: tuple[int, int]) -> list[np.ndarray]:
+    path = tmp_path / "overlay.mp4"
+    path.write_bytes(data)
+    frames = []
+    for at in times:
+        raw = subprocess.run(
+            [ffmpeg_exe(), "-v", "error", "-ss", str(at), "-i", str(path), "-frames:v", "1",
+             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        frames.append(np.frombuffer(raw, np.uint8).reshape(size[1], size[0], 3).astype(np.float64))
+    return frames
+
+
+def _slide_still(text: str, size: tuple[int, int], style: str) -> ArtefactInput:
+    return make_artefact_input(
+        "Artifact:Images.SegmentImage[0][0]", "image", render_slide(text, size, style), "image/png"
+    )
+
+
+@pytest.mark.parametrize("aspect", ["16:9", "9:16"])
+def test_the_text_stays_fixed_while_the_background_moves(tmp_path: Path, aspect: str) -> None:
+    size = frame_size("360p", aspect)
+    text = "Magma rises through the crust. It gathers in a chamber. Pressure builds for years."
+    context = clip_context(
+        0, 2.5, Text=text, Style="diagram", Resolution="360p", AspectRatio=aspect,
+        Images=[[_slide_still(text, size, "diagram")]],
+    )  # fmt: skip
+    early, late = _frames(_render(context), tmp_path, [0.4, 3.0], size)
+    headline = next(
+        layer
+        for layer in overlay_layers(size, "diagram", headline_for(text), key_points(text), index=0)
+        if layer.role == "headline"
+    )
+    mask = np.zeros(size[::-1], dtype=bool)
+    ink = np.asarray(headline.image)[:, :, 3] == 255
+    mask[headline.y : headline.y + ink.shape[0], headline.x : headline.x + ink.shape[1]] = ink
+    assert mask.sum() > 200
+    text_change = np.abs(early - late)[mask].mean()
+    background_change = np.abs(early - late)[~mask].mean()
+    assert text_change < 6 < background_change  # the zoom moved the picture, not the headline
+    bright = late.mean(axis=2)[mask].mean()
+    assert bright > 150  # the headline (light on blue) is drawn in the late frame too
+
+
+def test_overlay_layers_follow_the_picture_kind_and_config(tmp_path: Path) -> None:
+    handler = RenderHandler("tutopanda", "segment-renderer", "local")
+
+    def layers(context: JobContext) -> int:
+        (artefact,) = asyncio.run(handler.produce(context)).artefacts
+        return int(artefact.diagnostics["overlayLayers"])
+
+    text = "Magma rises. It gathers in a chamber. Pressure builds."
+    photo = clip_context(1, 1.0, Text=text)  # an ordinary picture: a scrim goes under the text
+    slide = clip_context(1, 1.0, Text=text, Images=[[_slide_still(text, (320, 180), "anime")]])
+    assert layers(photo) == layers(slide) + 1
+    assert layers(dataclasses.replace(photo, config={**photo.config, "overlay": False})) == 0
+    titled = clip_context(0, 3.0, Text=text, MovieTitle="Volcanoes", MovieSummary="Why they erupt.")
+    assert layers(titled) == layers(clip_context(0, 3.0, Text=text)) + 2  # title text and its dimmer
+    assert layers(clip_context(1, 3.0, Text=text, MovieTitle="Volcanoes")) == layers(photo)  # segment 0 only
+
+
+def test_key_points_appear_when_the_narration_reaches_them() -> None:
+    points = [KeyPoint("It gathers", 4), KeyPoint("Pressure builds", 8)]
+    proportional = reveal_times(points, 12, 6.0, 0.4, None, earliest=0.8, latest=6.0)
+    assert proportional == [pytest.approx(2.4), pytest.approx(4.4)]
+    timed = reveal_times(points, 12, 6.0, 0.4, [0.1 * i for i in range(12)], earliest=0.8, latest=6.0)
+    assert timed == [pytest.approx(0.8), pytest.approx(1.2)]  # word 4 at 0.4+0.4, then 0.4 s apart
+    assert reveal_times(points, 12, 6.0, 0.4, None, earliest=3.0, latest=3.2) == [3.0, 3.2]

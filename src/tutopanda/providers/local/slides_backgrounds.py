@@ -521,10 +521,10 @@ def _film(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.random
     else:
         fy, fx = art.centre[1] - art.height * 0.1, art.centre[0]
     columns = np.arange(width, dtype=np.float32)
-    ridge = height * (0.8 if layout.wide else 0.72) + sum(
-        height * amp * np.sin(columns / width * 2 * math.pi * freq + float(rng.uniform(0, 2 * math.pi)))
-        for amp, freq in ((0.05, 0.7), (0.025, 1.9), (0.01, 5.3))
-    )
+    ridge: Array = np.full(width, height * (0.8 if layout.wide else 0.72), dtype=np.float32)
+    for amp, freq in ((0.05, 0.7), (0.025, 1.9), (0.01, 5.3)):
+        phase = float(rng.uniform(0, 2 * math.pi))
+        ridge = ridge + height * amp * np.sin(columns / width * 2 * math.pi * freq + phase)
     rows = np.arange(height, dtype=np.float32)[:, None]
     haze = np.exp(-np.clip(ridge[None, :] - rows, 0, None) / (height * 0.08)) * (rows < ridge[None, :])
     pixels = _blend(pixels, palette.motif, 0.22 * haze)

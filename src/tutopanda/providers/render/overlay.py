@@ -43,9 +43,12 @@ __all__ = [
     "draw_overlay",
     "draw_scrim",
     "draw_title_overlay",
+    "fit_text",
     "headline_for",
     "key_points",
     "overlay_layers",
+    "safe_area",
+    "shorten",
     "title_layers",
 ]
 
@@ -129,10 +132,7 @@ def headline_for(text: str, max_chars: int = _HEADLINE_CHARS) -> str:
     if not sentences:
         return ""
     first = sentences[0][0]
-    end = first[-1] if first[-1] in "?!" else ""
-    return (
-        shorten(first.rstrip(".;:。") + end, max_chars) if end else shorten(first.rstrip(".;:。"), max_chars)
-    )
+    return shorten(first if first[-1] in "?!" else first.rstrip(".;:。…"), max_chars)
 
 
 def _content(text: str) -> int:
@@ -273,6 +273,15 @@ def _fit(
         if size <= 6 or (size <= smallest and wrapped is not None):
             return _Fitted(_truncate(words, font, width, max_lines, tracking, ink), font, face)
         size = max(6, min(size - 1, int(size * 0.92)))
+
+
+def fit_text(
+    text: str, face: str, width: float, max_lines: int, largest: int, smallest: int
+) -> tuple[list[str], int]:
+    """The lines and pixel size the overlay would draw ``text`` with in a box ``width`` wide (the same
+    rule as every overlay text: shrink, wrap at spaces, then drop whole words behind an ellipsis)."""
+    fitted = _fit(" ".join(text.split()), face, largest, smallest, width, max_lines)
+    return fitted.lines, int(fitted.font.size)
 
 
 # --- drawing -------------------------------------------------------------------------------------------
@@ -507,15 +516,16 @@ def _layout(
         y += hsize * _LINE
     y += hsize * 0.12
 
-    # accent under the headline
+    # accent under the headline (none without a headline)
+    accent = palette.texture if fitted.lines else "none"
     rule = max(2, round(short * 0.008 * scale))
-    if palette.texture == "shapes":
+    if accent == "shapes":
         bar_w = min(inner.width * 0.3, short * 0.18)
         canvas.draw.rounded_rectangle(
             (inner.left, y, inner.left + bar_w, y + rule * 1.4), radius=rule, fill=palette.accent
         )
         y += rule * 1.4 + hsize * 0.45
-    elif palette.texture == "paint":  # a tapered brush swash
+    elif accent == "paint":  # a tapered brush swash
         length = min(inner.width * 0.45, short * 0.36)
         steps = 24
         top_edge, bottom_edge = [], []
@@ -528,14 +538,14 @@ def _layout(
             bottom_edge.append((px, centre_y + half * 0.8))
         canvas.draw.polygon(top_edge + bottom_edge[::-1], fill=(*palette.accent, 215))
         y += rule * 2.8 + hsize * 0.35
-    elif palette.texture == "blueprint":
+    elif accent == "blueprint":
         rw = min(inner.width * 0.55, short * 0.45)
         thin = max(1, rule // 3)
         canvas.draw.line((inner.left, y + rule, inner.left + rw, y + rule), fill=palette.accent, width=thin)
         for tx in (inner.left, inner.left + rw):
             canvas.draw.line((tx, y, tx, y + rule * 2), fill=palette.accent, width=thin)
         y += rule * 2 + hsize * 0.4
-    elif palette.texture == "film":
+    elif accent == "film":
         rw = min(inner.width * 0.12, short * 0.12)
         cx = inner.left + inner.width / 2 if centred else inner.left + rw / 2
         canvas.draw.rectangle(
@@ -543,12 +553,12 @@ def _layout(
             fill=palette.accent,
         )
         y += rule + hsize * 0.5
-    elif palette.texture == "bokeh":
+    elif accent == "bokeh":
         y += hsize * 0.3
     else:
         y += hsize * 0.3
     head_bottom = y
-    if palette.texture == "bokeh":  # a thin vertical accent beside the headline
+    if accent == "bokeh":  # a thin vertical accent beside the headline
         canvas.draw.rectangle(
             (
                 inner.left - pad * 0.55,
@@ -680,6 +690,8 @@ def overlay_layers(
     items = [p if isinstance(p, KeyPoint) else KeyPoint(p, 0) for p in points]
     items = [KeyPoint(" ".join(p.text.split()), p.word) for p in items if p.text.strip()]
     headline = " ".join(headline.split())
+    if not headline and not items:
+        return []
     zone = zones(size)
     allowed = Box(zone.safe.left, zone.safe.top, zone.safe.right, zone.text.bottom)
     scale = 1.0
