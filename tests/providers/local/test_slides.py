@@ -19,6 +19,7 @@ from tutopanda.providers.local import (
     render_title_card,
     wrap_text,
 )
+from tutopanda.providers.local.slides import is_slide_background
 from tutopanda.providers.mock.png import check_png
 
 from .conftest import local_context, run
@@ -98,11 +99,32 @@ def test_the_text_is_drawn_in_roboto_with_full_latin_coverage() -> None:
         assert any(ink(char)), f"{char!r} drew nothing"
 
 
-def test_text_is_visible_on_the_slide() -> None:
-    blank = _pixels(render_slide("", (640, 360), "illustration"))
-    with_text = _pixels(render_slide("Café crème — €5, naïve façade.", (640, 360), "illustration"))
-    changed = np.abs(with_text - blank).max(axis=2) > 60
+def test_a_slide_is_a_marked_text_free_background_and_a_title_card_shows_its_text() -> None:
+    # The renderer draws text over slides (a Ken Burns zoom would crop text baked into them), so a
+    # slide carries no text: two prompts give different backgrounds of the same design.
+    one = Image.open(io.BytesIO(render_slide("Magma rises.", (640, 360), "illustration")))
+    other = _pixels(render_slide("Café crème — €5, naïve façade.", (640, 360), "illustration"))
+    assert is_slide_background(one)
+    assert (
+        np.abs(
+            np.asarray(one.convert("RGB"), dtype=np.float64).mean(axis=(0, 1)) - other.mean(axis=(0, 1))
+        ).max()
+        < 25
+    )
+    blank = _pixels(render_title_card("", "", (640, 360), "illustration"))
+    titled = _pixels(render_title_card("Café crème — €5", "naïve façade", (640, 360), "illustration"))
+    changed = np.abs(titled - blank).max(axis=2) > 60
     assert changed.mean() > 0.01
+    assert not is_slide_background(Image.open(io.BytesIO(render_title_card("A", "B", (64, 36)))))
+
+
+def test_each_style_paints_its_own_texture() -> None:
+    # Not only colours: the styles differ in structure (edge density of the texture and motif).
+    edges = {}
+    for style in PALETTES:
+        grey = _pixels(render_slide("Magma rises.", (320, 180), style)).mean(axis=2)
+        edges[style] = float(np.abs(np.diff(grey, axis=1)).mean() + np.abs(np.diff(grey, axis=0)).mean())
+    assert len({round(value, 1) for value in edges.values()}) == len(PALETTES)
 
 
 def test_wrapping_keeps_every_line_within_the_width_and_every_word() -> None:

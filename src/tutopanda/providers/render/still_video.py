@@ -1,9 +1,10 @@
 """An offline stand-in for a generated video clip: the segment's video prompt on a slide, slowly moving.
 
 ``video-audio-music`` asks a video model for a short clip per segment. Offline there is none, so the
-``local``/``slides`` variant of the video producer draws the prompt text on a styled slide (the local
-slides' look) and encodes ``SegmentDuration`` seconds of it with a Ken Burns move. The clip renderer
-then treats it like any generated video (looped or trimmed to the narration). Silent, H.264, byte-stable.
+``local``/``slides`` variant of the video producer paints the style's text-free slide background (seeded
+by the prompt) and encodes ``SegmentDuration`` seconds of it with a Ken Burns move. The clip renderer then
+treats it like any generated video (looped or trimmed to the narration) and draws the segment's text
+over it as a fixed overlay, so the move never crops text. Silent, H.264, byte-stable.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""A text card for segments without pictures (audio-only movies): the segment's key sentence.
+"""The key sentence of a segment, and a one-image text card of it.
 
-Why reuse the local slides' title card: the card then has the same palette per ``Style``, fonts (Roboto,
-full Latin) and determinism (same text -> same PNG bytes) as the slides of illustrated movies.
+The clip renderer no longer bakes text into a card for segments without pictures: it moves a text-free
+slide background seeded by :func:`key_sentence` and draws the headline and key points as its fixed
+overlay, like any illustrated segment. :func:`render_text_card` stays for callers that want one still
+image of the card (the local slides' title card: same design per ``Style``, same bytes for same text).
 """
 
 from __future__ import annotations
