@@ -18,8 +18,10 @@ rather than guess (see :mod:`~tutopanda.providers.render.loudness` for the maths
    default 0.35).
 2. *Mix*: voice and bed are multiplied by their gain curves (``amultiply``) and summed (``amix
    normalize=0``). Their loudness is predicted from the measured block powers times the curves' block
-   gains (loudness is a power measure, the voice and the bed are uncorrelated): within a tenth of a LU
-   of a second decode, for free. The residual from the target becomes the master gain.
+   gains (loudness is a power measure, the voice and the bed are uncorrelated; this lands within a
+   tenth of a LU), which gives a first master gain. The limiter then takes 0.1-0.7 LU off real voices'
+   peaks, which only a measurement tells: the mix is measured once through the final pass's limiter at
+   that gain, and the residual corrects the master gain.
 3. *Export*: the same graph with the master gain, a linear gain (no dynamic "loudnorm", which pumps),
    then a look-ahead limiter run at 4x the sample rate (``aresample=192000``) so that it catches the
    peaks between samples, ceiling 0.5 dB under ``truePeak`` to leave room for AAC's overshoot.
@@ -294,12 +296,33 @@ def plan_levels(
             write_envelope(work / _MUSIC_GAIN, duck)
             bed_curve = bed_curve * duck
         parts.append((series["bed"], block_gains(bed_curve, len(series["bed"]))))
-    # The mix's loudness follows from the parts' block powers (no second decode); the output check
-    # in export_job corrects the rare case where the limiter or the codec moved it.
-    mixed = gated_loudness(mixed_momentary(parts))
-    master = 0.0 if mixed is None else _master(target - mixed)
-    measured.update(mixLufs=None if mixed is None else round(mixed, 2), masterGainDb=master)
-    return AudioLevels(segment_gains, voice_gain, music_gain, master, measured=measured)
+    # The mix's loudness follows from the parts' block powers: the master gain that would reach the
+    # target without a limiter. The limiter then takes some loudness off the peaks (0.1-0.7 LU with
+    # real voices), which only a measurement after it tells: the mix is measured through it once.
+    predicted = gated_loudness(mixed_momentary(parts))
+    master = 0.0 if predicted is None else _master(target - predicted)
+    levels = AudioLevels(segment_gains, voice_gain, music_gain, master, measured=measured)
+    inputs = _source_inputs(document, music if music_gain is not None else None)
+    curve_inputs, chains = _mix_chains(document, levels, sum(1 for arg in inputs if arg == "-i"))
+    mix_chain = f"{';'.join(chains)};[mix]{limiter_chain(settings, levels.limiter_margin)}"
+    series = _measure(work, inputs + curve_inputs, {"mix": mix_chain}, "measuring the mix")
+    limited = gated_loudness(series["mix"])
+    if limited is not None:
+        master = _master(master + target - limited)
+        if segment_gains:
+            # The limiter takes more off a segment with sharper peaks: even the segments out again.
+            after = [gated_loudness(series["mix"], Span(s.start, s.end)) for s in document.segments]
+            segment_gains = tuple(
+                gain if level is None else _gain_to(gain + limited, level)
+                for gain, level in zip(segment_gains, after, strict=True)
+            )
+            voice_curve = step_curve(document.duration, [s.start for s in document.segments], segment_gains)
+            write_envelope(work / _VOICE_GAIN, voice_curve)
+    measured.update(
+        predictedMixLufs=None if predicted is None else round(predicted, 2),
+        limitedMixLufs=None if limited is None else round(limited, 2),
+    )
+    return dataclasses.replace(levels, segment_gains=segment_gains, master_gain=master)
 
 
 def _master(gain: float) -> float:
@@ -423,6 +446,7 @@ def export_job(context: JobContext, on_progress: ProgressCallback | None = None)
             "targetLufs": settings.loudness,
             "segmentGainsDb": list(levels.segment_gains),
             "musicGainDb": levels.music_gain,
+            "masterGainDb": levels.master_gain,
             "limiterMarginDb": levels.limiter_margin,
             "encodes": attempt + 1,
             "finalLufs": None if final_lufs is None else round(final_lufs, 2),
