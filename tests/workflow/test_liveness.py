@@ -1,7 +1,14 @@
-"""Peer recovery's liveness locks: a dead executor is found, a live one with a blip is not, ids are unique."""
+"""Peer recovery's liveness locks: a dead executor is found, a live one with a blip is not, ids are unique.
+
+The server drops a session's advisory lock when the session's backend exits, which happens *after* the
+client closes its socket or ``pg_terminate_backend`` returns; on a loaded machine that can take a
+while. So the tests wait (event-driven, with a generous deadline) for the backend to be gone before
+they check, and pass the watcher explicit times, so no assertion depends on how fast anything ran.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +30,17 @@ class Recorder:
     def __call__(self, ids: list[str]) -> list[str]:
         self.recovered.extend(ids)
         return list(ids)
+
+
+def _wait_for_backend_exit(url: str, backend_pid: int, deadline_seconds: float = 60.0) -> None:
+    """Wait until the server has ended the backend ``backend_pid`` (and so dropped its locks)."""
+    deadline = time.monotonic() + deadline_seconds
+    with psycopg.connect(url, autocommit=True) as admin:
+        while admin.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (backend_pid,)
+        ).fetchone():
+            assert time.monotonic() < deadline, f"backend {backend_pid} still alive after {deadline_seconds}s"
+            time.sleep(0.05)
 
 
 def _pending(url: str, executor: str, version: str = VERSION) -> None:
@@ -65,7 +83,9 @@ def test_a_dead_executor_is_recovered_after_the_grace_period(database: str, live
     doomed = _liveness(database, "A", live)
     _pending(database, "A")
     assert watcher.check_once(now=0.0) == []  # A holds its lock: alive
+    backend = doomed._connection.info.backend_pid
     doomed._connection.close()  # the process died: the server drops its session lock
+    _wait_for_backend_exit(database, backend)
     assert watcher.check_once(now=10.0) == []  # free once: could be a reconnect
     assert watcher.check_once(now=11.5) == ["A"] and recorder.recovered == ["A"]
 
@@ -75,11 +95,13 @@ def test_a_connection_blip_does_not_make_a_live_worker_dead(database: str, live:
     watcher = _liveness(database, "B", live, recorder)
     blinking = _liveness(database, "A", live)
     _pending(database, "A")
+    backend = blinking._connection.info.backend_pid
     with psycopg.connect(database, autocommit=True) as admin:  # the server ends A's session
-        admin.execute("SELECT pg_terminate_backend(%s)", (blinking._connection.info.backend_pid,))
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    _wait_for_backend_exit(database, backend)
     assert watcher.check_once(now=0.0) == []  # seen free once
     blinking.check_once(now=0.2)  # A notices, reconnects and takes its lock again
-    assert not blinking.lost_own_lock
+    assert not blinking.lost_own_lock and blinking._connection.info.backend_pid != backend
     assert watcher.check_once(now=5.0) == [] and recorder.recovered == []
 
 

@@ -477,7 +477,13 @@ def _run_on_dbos(
     url = database_url(database)
     submitter = f"{socket.gethostname()}-submit-{os.getpid()}"
     launch_dbos(url, concurrency, submitter if wait else None, None if wait else [])
-    handle = submit_build(root, movie, mode)
+    from tutopanda.workflow.durable_probe import database_label
+
+    # Locks the movie for the build's whole life (core/durable_lock.py): refused here, exit 1, while
+    # a local command or another durable build holds it.
+    handle = submit_build(
+        root, movie, mode, database=database_label(url), command=f"tutopanda build run --movie {movie}"
+    )
     console = stdout_console()
     if not wait:
         if as_json:

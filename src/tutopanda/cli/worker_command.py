@@ -141,5 +141,15 @@ def worker_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``worker`` to ``app``."""
+    """Add ``worker`` to ``app``, and let every command's movie lock check durable builds.
+
+    A durable build holds its movie through a lock record in the store (``core/durable_lock.py``);
+    telling a live one from one that ended without releasing it (cancelled, say) needs the DBOS
+    database, which only the workflow layer reads. The probe is installed here, where the CLI is
+    assembled, so ``edit``, ``gc``, ``movies clean`` and the rest all get it.
+    """
+    from tutopanda.core.durable_lock import set_probe
+    from tutopanda.workflow.durable_probe import probe
+
+    set_probe(probe)
     app.command("worker")(worker_command)

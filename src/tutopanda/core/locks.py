@@ -137,7 +137,20 @@ class MovieLock:
                 raise self._held_error(memory.holder)
             memory.holder = holder
             self._memory = memory
+        if self.name == "build":
+            self._refuse_during_a_durable_build()
         return self
+
+    def _refuse_during_a_durable_build(self) -> None:
+        """A durable (DBOS) build holds the movie through a record in the store, not this lock, since
+        it outlives every process that works on it (:mod:`tutopanda.core.durable_lock`)."""
+        from tutopanda.core.durable_lock import check_durable_hold
+
+        try:
+            check_durable_hold(self._ctx, self.movie_id, self.name)
+        except BaseException:
+            self.release()
+            raise
 
     def release(self) -> None:
         """Release the lock (no-op if not held by this object)."""

@@ -26,13 +26,13 @@ import os
 import socket
 import threading
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from dbos import DBOS, DBOSConfig, SetWorkflowID
 
-from tutopanda import __version__
+from tutopanda.core import durable_lock
 from tutopanda.core.blob_store import BlobStore
 from tutopanda.core.build import PreparedBuild, _commit, prepare_build
 from tutopanda.core.errors import StorageError, UsageError
@@ -47,6 +47,7 @@ from tutopanda.core.run_record import save_run_record
 from tutopanda.core.runner import Runner, RunOptions
 from tutopanda.core.storage import StorageConfig, StorageContext
 from tutopanda.core.trace import TraceIndex, input_value_hashes
+from tutopanda.workflow.code_version import application_version
 from tutopanda.workflow.liveness import Liveness, is_postgres, sqlite_path
 
 __all__ = [
@@ -94,6 +95,42 @@ def queue_name(provider: str) -> str:
     return f"{QUEUE_PREFIX}{provider}" if provider in KNOWN_PROVIDERS else DEFAULT_QUEUE
 
 
+def served_queues(queues: list[str] | None) -> list[str]:
+    """The queues a process takes work from: ``None`` means every queue of ours, ``[]`` none."""
+    if queues is None:
+        return [*sorted({queue_name(p) for p in KNOWN_PROVIDERS} | {DEFAULT_QUEUE}), BUILD_QUEUE]
+    return list(dict.fromkeys(queues))
+
+
+def queue_limits(name: str, concurrency: int) -> int:
+    """How many workflows of queue ``name`` this process runs at once for ``--concurrency``: builds
+    count one each; job queues hold batches of ``BATCH_CONCURRENCY`` jobs running at once each."""
+    if name == BUILD_QUEUE:
+        return concurrency
+    return max(1, concurrency // BATCH_CONCURRENCY)
+
+
+def _declare_local_queues(dbos: DBOS, names: list[str], concurrency: int, polling: float) -> None:
+    """Give this process its own pollers for ``names``, limited by *its* ``--concurrency``.
+
+    DBOS 3.4 keeps a registered queue's settings in one row of the system database
+    (``DBOS.register_queue`` upserts it) and every process's poller re-reads that row before each
+    poll, so its ``worker_concurrency`` is one number for the whole fleet: whichever process
+    registered last — a ``--no-wait`` submitter with ``-c 1`` included — set every worker's limit.
+    Enqueuing needs no row (``DBOS.enqueue_workflow`` writes only the workflow's status with the
+    queue's name), so nothing here writes one. Instead each worker declares process-local queues of
+    the same names (DBOS's in-memory queues, which its queue thread polls with their own settings and
+    prefers over a database row of the same name) holding this worker's limits; a submitter that
+    takes no work declares none and so can change nobody's limits.
+    """
+    registry = dbos._registry
+    for name in names:
+        registry.internal_queue_map.pop(name, None)  # a relaunch in this process takes the new limits
+        registry._register_internal_queue(
+            name, worker_concurrency=queue_limits(name, concurrency), polling_interval_sec=polling
+        )
+
+
 def launch(
     database_url: str,
     *,
@@ -106,15 +143,17 @@ def launch(
     """Start DBOS in this process (once) and declare the queues it works on.
 
     ``resolver_factory(mode)`` gives the handler resolver for a mode (the CLI passes the registry's).
-    Every worker needs its own ``executor_id`` (default host and pid) and the same application version,
-    so a restarted worker recovers only its own workflows, and all workers agree on the code.
-    ``queues`` limits the queues this process takes work from (``None``: all; ``[]``: none, for a
-    submitter that only enqueues). Every process joins peer recovery (``liveness``).
+    Every worker needs its own ``executor_id`` (default host and pid) and the application version of
+    its code (``code_version``), so a restarted worker recovers only its own workflows, and workers
+    only run workflows enqueued by the same code. ``queues`` limits the queues this process takes
+    work from (``None``: all; ``[]``: none, for a submitter that only enqueues); ``concurrency`` is
+    this process's own limit and never changes another's. Every process joins peer recovery
+    (``liveness``).
     """
     if _state["launched"]:
         return
     executor = executor_id or f"{socket.gethostname()}-{os.getpid()}"
-    version = f"tutopanda-{__version__}"
+    version = application_version()
     config: DBOSConfig = {
         "name": APP_NAME,
         "system_database_url": database_url,
@@ -133,11 +172,14 @@ def launch(
     liveness = Liveness(
         database_url, executor, DBOS._recover_pending_workflows, application_version=version, notify=notify
     )
+    serving = served_queues(queues)
+    polling = QUEUE_POLLING_SECONDS_POSTGRES if is_postgres(database_url) else QUEUE_POLLING_SECONDS
     try:
         liveness.acquire()  # before launch: launch resumes this id's pending work, which must be ours
-        DBOS(config=config)
-        if queues is not None:
-            DBOS.listen_queues(queues or [IDLE_QUEUE])
+        dbos = DBOS(config=config)
+        # Only our queues, never a stale database row of another name (or of an older version).
+        DBOS.listen_queues(serving or [IDLE_QUEUE])
+        _declare_local_queues(dbos, serving, concurrency, polling)
         DBOS.launch()
     except UsageError:
         raise
@@ -151,13 +193,9 @@ def launch(
             f"cannot open the DBOS database {shown}: {type(exc).__name__}: {reason}",
             "check --database-url (is the server running? does the folder exist?)",
         ) from None
-    batch_slots = max(1, concurrency // BATCH_CONCURRENCY)
-    polling = QUEUE_POLLING_SECONDS_POSTGRES if is_postgres(database_url) else QUEUE_POLLING_SECONDS
-    for name in (*{queue_name(p) for p in KNOWN_PROVIDERS}, DEFAULT_QUEUE):
-        DBOS.register_queue(name, worker_concurrency=batch_slots, polling_interval_sec=polling)
-    DBOS.register_queue(BUILD_QUEUE, worker_concurrency=concurrency, polling_interval_sec=polling)
     _state["launched"] = True
     _state["resolver"] = resolver_factory
+    _state["version"] = version
     liveness.start()
     _state["liveness"] = liveness
 
@@ -179,11 +217,20 @@ def _context(root: str) -> StorageContext:
 
 
 @DBOS.step()
-def plan_step(root: str, movie_id: str) -> dict[str, Any]:
-    """Plan the build and save the plan; the layers as ``[[job id, provider], ...]``."""
+def plan_step(root: str, movie_id: str, workflow: str, holder: dict[str, Any]) -> dict[str, Any]:
+    """Plan the build and save the plan; the layers as ``[[job id, provider], ...]``.
+
+    The movie's durable lock record names this workflow from here until ``release_step``: claimed
+    again (the submitter wrote it; a record cleared as stale meanwhile is written back, and another
+    live durable build's refuses this one). A local build in progress owns the movie (and
+    ``runs/<rev>-plan.json``): the build lock refuses rather than run twice.
+    """
     ctx = _context(root)
-    # A local build in progress owns the movie (and runs/<rev>-plan.json): refuse rather than run twice.
-    with movie_lock(ctx, movie_id, "build", timeout=0.0, command="tutopanda build run --executor dbos"):
+    with (
+        durable_lock.acting_for(workflow),
+        movie_lock(ctx, movie_id, "build", timeout=0.0, command="tutopanda build run --executor dbos"),
+    ):
+        durable_lock.claim(ctx, movie_id, durable_lock.DurableHolder(**holder))
         prepared = prepare_build(ctx, movie_id)
         plan = prepared.plan
         if not plan.is_empty:
@@ -433,16 +480,33 @@ def record_step(
     )
 
 
+@DBOS.step()
+def release_step(root: str, movie_id: str, workflow: str) -> None:
+    """Drop this build's hold on the movie (its lock record), whatever the build's outcome."""
+    durable_lock.release(_context(root), movie_id, workflow)
+
+
 @DBOS.workflow()
-def build_workflow(root: str, movie_id: str, mode: str) -> dict[str, Any]:
-    """Plan, run the jobs on the provider queues as their inputs become ready, commit.
+def build_workflow(root: str, movie_id: str, mode: str, holder: dict[str, Any]) -> dict[str, Any]:
+    """Plan, run the jobs on the provider queues as their inputs become ready, commit; hold the movie
+    throughout (``core/durable_lock.py``) and let it go at the end, success or failure.
 
     Dataflow rather than layer by layer: a batch is enqueued as soon as every planned job it needs has
     finished, so one slow job holds up only what consumes it, not the whole next layer. The order of
     everything this function does is a function of the checkpointed results (``DBOS.wait_first`` is
     recorded), so a resumed workflow replays the same enqueues.
     """
-    planned = plan_step(root, movie_id)
+    workflow = str(DBOS.workflow_id)
+    try:
+        return _build(root, movie_id, mode, workflow, holder)
+    finally:
+        # A cancelled workflow cannot run this step: its record is then stale, and the probe
+        # (workflow/durable_probe.py) clears it when a command next meets it.
+        release_step(root, movie_id, workflow)
+
+
+def _build(root: str, movie_id: str, mode: str, workflow: str, holder: dict[str, Any]) -> dict[str, Any]:
+    planned = plan_step(root, movie_id, workflow, holder)
     order = [job_id for layer in planned["layers"] for job_id, _ in layer]
     provider_of = {job_id: provider for layer in planned["layers"] for job_id, provider in layer}
     waiting = {job_id: set(planned["needs"].get(job_id, ())) for job_id in order}
@@ -509,8 +573,15 @@ def build_state_hash(root: str, movie_id: str) -> str:
     ).hash
 
 
-def submit_build(root: str, movie_id: str, mode: str) -> Any:
-    """Start (or find) the build workflow of ``movie_id`` from its current state; a workflow handle."""
+def submit_build(root: str, movie_id: str, mode: str, *, database: str, command: str) -> Any:
+    """Start (or find) the build workflow of ``movie_id`` from its current state; a workflow handle.
+
+    The movie is locked for the durable build before it is enqueued: under the movie's ``build`` lock
+    (so no local command is midway), the lock record naming the workflow is created. A local command
+    started later is refused until the workflow ends; another durable build of a different state is
+    refused now (``LockHeldError``) rather than left to fail its compare-and-swap later. ``database``
+    is the DBOS database's URL without credentials (recorded so a command can check the workflow).
+    """
     base = workflow_id(movie_id, build_state_hash(root, movie_id))
     chosen = base
     for attempt in range(1, 1000):
@@ -518,8 +589,18 @@ def submit_build(root: str, movie_id: str, mode: str) -> Any:
         if status is None or not _finished_badly(chosen, status.status):
             break
         chosen = f"{base}-r{attempt}"  # the same state after a failed build: a new attempt
-    with SetWorkflowID(chosen):
-        return DBOS.enqueue_workflow(BUILD_QUEUE, build_workflow, root, movie_id, mode)
+    ctx = _context(root)
+    holder = durable_lock.DurableHolder.here(ctx, chosen, command, database)
+    with durable_lock.acting_for(chosen), movie_lock(ctx, movie_id, "build", timeout=0.0, command=command):
+        durable_lock.claim(ctx, movie_id, holder)
+        try:
+            with SetWorkflowID(chosen):
+                args = (root, movie_id, mode, asdict(holder))
+                return DBOS.enqueue_workflow(BUILD_QUEUE, build_workflow, *args)
+        except BaseException:
+            if DBOS.get_workflow_status(chosen) is None:
+                durable_lock.release(ctx, movie_id, chosen)
+            raise
 
 
 def _finished_badly(workflow: str, status: str) -> bool:
