@@ -253,10 +253,10 @@ def _gain_to(target: float, loudness: float) -> float:
 def plan_levels(
     work: Path, document: TimelineDocument, settings: ExportSettings, music: str | None
 ) -> AudioLevels:
-    """Measure the narration and the bed, predict the mix; write the gain curves into ``work``.
+    """Measure the narration and the bed, then the mix through the limiter; write the gain curves.
 
-    One audio-only ffmpeg run (see the module docstring). The curve files are named in the command
-    :func:`export_command` builds from the returned levels.
+    Two audio-only ffmpeg runs in ``work`` (see the module docstring). The curve files are named in the
+    command :func:`export_command` builds from the returned levels.
     """
     target = settings.loudness
     plan = document.music if music is not None else None
