@@ -4,7 +4,7 @@ Why measure in Python over ffmpeg's numbers: ``ebur128=metadata=1`` on 100 ms fr
 loudness of every 400 ms block with 75 % overlap, which are exactly the blocks EBU R128 / ITU-R BS.1770
 gates. From that one series we get the gated loudness of *any* span — the whole mix, each segment's
 narration, the music bed — in one decode, instead of one ffmpeg run per span. The gating here matches
-ffmpeg's ``ebur128`` integrated figure to a hundredth of a LU.
+ffmpeg's ``ebur128`` summary (-19.92 LUFS on a movie where ffmpeg prints -19.9).
 
 Why envelopes instead of a sidechain compressor: the timeline knows where the narration is, so the music
 can be ducked by a gain curve drawn from those spans. A compressor follows the voice's level word by
