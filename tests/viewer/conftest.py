@@ -114,7 +114,7 @@ def viewer_process(root: Path, *args: str) -> Iterator[RunningViewer]:
     """``tutopanda --root ROOT viewer --no-open --port 0 ARGS`` as a user runs it; Ctrl-C at the end.
 
     The port is read from the URL the command prints. On exit the process gets SIGINT and must stop
-    (a generous deadline turns a hang into a failure).
+    with exit 0 and its closing line (a generous deadline turns a hang into a failure).
     """
     stderr = root.parent / f"viewer-{time.monotonic_ns()}.err"
     errors = stderr.open("w")
@@ -131,11 +131,16 @@ def viewer_process(root: Path, *args: str) -> Iterator[RunningViewer]:
         found = re.search(r"http://(?:\[[^]]*\]|[^:/]+):(\d+)/", line)
         assert found, f"no URL in {line!r}: {stderr.read_text()}"
         yield RunningViewer(int(found.group(1)), process, stderr)
-    finally:
         process.send_signal(signal.SIGINT)
+        stopped, _ = process.communicate(timeout=30)  # TimeoutExpired: handled below as a hang
+        assert process.returncode == 0, f"Ctrl-C: exit {process.returncode}: {stderr.read_text()}"
+        assert "viewer stopped" in stopped
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired:  # pragma: no cover - a hang
             process.kill()
             process.wait()
             raise AssertionError("the viewer did not stop on Ctrl-C") from None

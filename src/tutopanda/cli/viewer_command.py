@@ -145,6 +145,10 @@ def viewer_command(
         threading.Timer(0.5, lambda: webbrowser.open(url)).start()
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn shuts down on Ctrl-C, then raises it again; for the viewer it is the normal way out
+        # (exit 0, as docs/cli.md says), not an interrupted command.
+        pass
     finally:
         sock.close()
     console.print("viewer stopped", markup=False)
