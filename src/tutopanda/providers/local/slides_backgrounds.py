@@ -138,9 +138,9 @@ def _shapes(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.rand
             )
         draw.line(points, fill=255, width=max(3, round(short / 110 * s)), joint="curve")
 
-    def peaks(draw: ImageDraw.ImageDraw, s: float) -> None:  # two flat mountains under the disc
+    def peaks(draw: ImageDraw.ImageDraw, s: float, which: int) -> None:  # two flat mountains, back, front
         foot = cy + radius * 1.25
-        for offset, scale in ((-0.55, 1.0), (0.5, 0.8)):
+        for offset, scale in (((-0.55, 1.0), (0.5, 0.8))[which],):
             px, h = cx + radius * offset * 1.6, radius * 2.1 * scale
             draw.polygon(
                 [((px - h * 0.75) * s, foot * s), (px * s, (foot - h) * s), ((px + h * 0.75) * s, foot * s)],
@@ -154,7 +154,9 @@ def _shapes(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.rand
     if variant == 1:
         pixels = _blend(pixels, palette.motif2, 0.9 * _layer_alpha(size, planet_ring))
     elif variant == 2:
-        pixels = _blend(pixels, palette.motif2, 0.92 * _layer_alpha(size, peaks))
+        back = (palette.motif2[0] * 3 // 4, palette.motif2[1] * 3 // 4, palette.motif2[2] * 3 // 4)
+        pixels = _blend(pixels, back, _layer_alpha(size, lambda draw, s: peaks(draw, s, 0)))
+        pixels = _blend(pixels, palette.motif2, _layer_alpha(size, lambda draw, s: peaks(draw, s, 1)))
     else:
         bx, by, br = cx + radius * 0.75, cy + radius * 0.55, radius * 0.45
 

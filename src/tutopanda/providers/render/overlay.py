@@ -135,8 +135,16 @@ def headline_for(text: str, max_chars: int = _HEADLINE_CHARS) -> str:
     return shorten(first if first[-1] in "?!" else first.rstrip(".;:。…"), max_chars)
 
 
+_SUBORDINATE = re.compile(
+    r"^(?:where|which|while|when|because|although|though|if|as|since|who)\b", re.IGNORECASE
+)
+
+
 def _content(text: str) -> int:
-    return sum(1 for word in re.findall(r"\w+", text) if len(word) > 3)
+    """Content words (longer than three letters); a subordinate clause counts two less, so a point
+    prefers the main clause ("It gathers in a chamber") over its tail ("where gas builds up")."""
+    words = sum(1 for word in re.findall(r"\w+", text) if len(word) > 3)
+    return words - (2 if _SUBORDINATE.match(text.strip()) else 0)
 
 
 def key_points(text: str, count: int = 3, max_chars: int = _POINT_CHARS) -> list[KeyPoint]:
