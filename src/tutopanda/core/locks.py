@@ -35,6 +35,7 @@ from types import TracebackType
 import filelock
 
 from tutopanda.core.errors import LockHeldError, StorageError
+from tutopanda.core.regular_file import read_regular, write_no_follow
 from tutopanda.core.storage import StorageContext, storage_error, validate_relative_path
 
 __all__ = ["LOCKS_DIR", "LockHolder", "MovieLock", "holding_movie_lock", "movie_lock"]
@@ -116,17 +117,24 @@ class MovieLock:
             return self
         holder = LockHolder(os.getpid(), socket.gethostname(), self.command, self._ctx.clock.timestamp())
         if self._ctx.is_local:
+            pointer = Path(self._dir).parent / "current.json"
+            had_movie = pointer.exists()
             self._ctx.makedirs(self._dir)
             lock = filelock.FileLock(self._lock_path, timeout=self.timeout)
             try:
                 lock.acquire(blocking=self.timeout != 0)
             except filelock.Timeout:
                 raise self._held_error(self._read_holder()) from None
+            except FileNotFoundError:  # the lock's folder went away while we waited: `movies clean`
+                raise self._deleted_error() from None
             except OSError as exc:
                 raise storage_error(exc, "locking", self._lock_path) from exc
             self._file_lock = lock
-            with contextlib.suppress(OSError):  # the holder file is informational only
-                Path(self._holder_path).write_text(json.dumps(asdict(holder)), encoding="utf-8")
+            if had_movie and not pointer.exists():  # `movies clean` moved it away while we waited
+                self.release()
+                raise self._deleted_error()
+            with contextlib.suppress(OSError, StorageError):  # the holder file is informational only
+                write_no_follow(self._holder_path, json.dumps(asdict(holder)).encode("utf-8"))
         else:
             memory = _memory_lock_for(f"{self._ctx.key}|{self._lock_path}")
             if self.timeout == 0:
@@ -171,10 +179,16 @@ class MovieLock:
 
     def _read_holder(self) -> LockHolder | None:
         try:
-            data = json.loads(Path(self._holder_path).read_text(encoding="utf-8"))
+            data = json.loads(read_regular(self._holder_path, _HOLDER_LIMIT).decode("utf-8"))
             return LockHolder(int(data["pid"]), str(data["host"]), str(data["command"]), str(data["since"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        except (OSError, ValueError, KeyError, TypeError, StorageError):
+            return None  # a planted pipe or giant file is no holder: say "another process"
+
+    def _deleted_error(self) -> LockHeldError:
+        return LockHeldError(
+            f"movie '{self.movie_id}' was deleted while this command waited for it",
+            "run 'tutopanda movies list' to see the movies there are",
+        )
 
     def _held_error(self, holder: LockHolder | None) -> StorageError:
         who = holder.describe() if holder else "another process"
@@ -190,6 +204,10 @@ class MovieLock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
+
+
+_HOLDER_LIMIT = 64 * 1024
+"""A holder file is a short JSON line; anything bigger was not written by us."""
 
 
 def movie_lock(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,36 @@ def _remove_tree(ctx: StorageContext, folder: str) -> None:
         raise storage_error(exc, "deleting", folder) from exc
 
 
+_DOOMED_PREFIX = ".deleting-"
+"""Name prefix of a movie folder being deleted: not a valid movie id, so no command can open it."""
+
+
+def _move_aside(ctx: StorageContext, movie_id: str, build_dir: str) -> str:
+    """Rename the movie's folder out of every command's reach, in one atomic step, under its lock.
+
+    Deleting in place would leave a half-deleted movie that a command started meanwhile could open (and
+    would delete the lock file itself, letting such a command take a new lock at once). After the rename,
+    the id names no movie: a command starting now finds none, and one that was waiting for the lock sees
+    its lock file gone and stops (:class:`~tutopanda.core.locks.MovieLock`). Object stores have no rename
+    and no cross-process lock file; there the folder is deleted in place.
+    """
+    if not ctx.is_local:
+        return build_dir
+    doomed = ctx.join(ctx.builds_dir(), f"{_DOOMED_PREFIX}{movie_id}-{uuid.uuid4().hex[:12]}")
+    try:
+        Path(build_dir).rename(doomed)
+    except OSError as exc:
+        raise storage_error(exc, "moving aside for deletion", build_dir) from exc
+    return doomed
+
+
+def _sweep_remains(ctx: StorageContext) -> None:
+    """Delete folders an interrupted clean moved aside but did not finish deleting."""
+    for name in ctx.list_names(ctx.builds_dir()):
+        if name.startswith(_DOOMED_PREFIX):
+            _remove_tree(ctx, ctx.join(ctx.builds_dir(), name))
+
+
 def clean_movie(ctx: StorageContext, movie_id: str) -> CleanResult:
     """Delete ``<root>/<base_path>/<movie_id>`` and ``<root>/movies/<movie_id>``.
 
@@ -227,10 +258,14 @@ def clean_movie(ctx: StorageContext, movie_id: str) -> CleanResult:
             f"wait for that command to finish, then run 'tutopanda movies clean {movie_id}' again",
         ) from exc
     try:
+        doomed = _move_aside(ctx, movie_id, build_dir)
         # The published folder goes first: if deleting the build folder then fails, the movie is still
-        # listed and a second clean finishes the job.
-        for folder in sorted(footprint.folders, key=lambda path: path == build_dir):
-            _remove_tree(ctx, folder)
+        # listed (or, once moved aside, its remains are swept by the next clean).
+        for folder in footprint.folders:
+            if folder != build_dir:
+                _remove_tree(ctx, folder)
+        _remove_tree(ctx, doomed)
+        _sweep_remains(ctx)
     finally:
         lock.release()
     return CleanResult(movie_id, footprint.folders, footprint.files, footprint.bytes)

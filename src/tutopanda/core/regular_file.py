@@ -21,7 +21,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, BinaryIO, cast
+from typing import IO, BinaryIO
 
 from tutopanda.core.errors import StorageError
 
@@ -34,6 +34,7 @@ __all__ = [
     "open_for_append",
     "open_regular",
     "read_regular",
+    "write_no_follow",
 ]
 
 MAX_STORE_FILE_BYTES = 256 * 1024 * 1024
@@ -82,7 +83,7 @@ def open_regular(path: str | Path, *, buffering: int = -1) -> BinaryIO:
         if not stat.S_ISREG(mode):
             raise StorageError(f"{path} is {file_kind(mode)}, not a regular file", _HINT)
         os.set_blocking(fd, True)  # regular files never block; later reads behave as usual
-        return cast(BinaryIO, os.fdopen(fd, "rb", buffering=buffering))
+        return os.fdopen(fd, "rb", buffering=buffering)
     except BaseException:
         os.close(fd)
         raise
@@ -127,15 +128,10 @@ def bounded_lines(
             on_overlong(skipped)
 
 
-def open_for_append(path: str | Path) -> int:
-    """A read-write descriptor appending to ``path`` (created if missing), refusing a link or a non-file.
-
-    ``O_NOFOLLOW`` makes the open fail on a symlink planted at ``path`` instead of appending to whatever
-    it points at (outside the store, perhaps); ``O_NONBLOCK`` keeps a planted FIFO from hanging us.
-    """
-    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+def _open_for_writing(path: str | Path, flags: int) -> int:
+    """``os.open`` with ``O_NOFOLLOW | O_NONBLOCK``, accepting only a regular file (blocking again)."""
     try:
-        fd = os.open(path, flags, 0o644)
+        fd = os.open(path, flags | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR):
             message = f"{path} is a link or not a regular file; refusing to write to it"
@@ -147,6 +143,31 @@ def open_for_append(path: str | Path) -> int:
         raise StorageError(f"{path} is {file_kind(mode)}; refusing to write to it", _HINT)
     os.set_blocking(fd, True)
     return fd
+
+
+def open_for_append(path: str | Path) -> int:
+    """A read-write descriptor appending to ``path`` (created if missing), refusing a link or a non-file.
+
+    ``O_NOFOLLOW`` makes the open fail on a symlink planted at ``path`` instead of appending to whatever
+    it points at (outside the store, perhaps); ``O_NONBLOCK`` keeps a planted FIFO from hanging us.
+    """
+    return _open_for_writing(path, os.O_RDWR | os.O_APPEND)
+
+
+def write_no_follow(path: str | Path, data: bytes) -> None:
+    """Replace the contents of the small file at ``path``, refusing a planted link or non-regular file.
+
+    For informational files rewritten in place (a lock's holder record): ``O_NOFOLLOW`` keeps the write
+    from landing wherever a link planted at ``path`` points.
+    """
+    fd = _open_for_writing(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, 0)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def check_inside(root: str | Path, path: str | Path) -> None:
