@@ -182,7 +182,8 @@ class _StoreCalls:
     stuck: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def run(self, what: str, call: Callable[[], T]) -> T:
+    async def run(self, what: str, call: Callable[[], T], discard: Callable[[T], None] | None = None) -> T:
+        """``call()``'s result; ``discard`` releases one that arrives after the deadline (an open file)."""
         with self._lock:
             if self.stuck >= self.max_stuck:
                 raise StoreTimeoutError(
@@ -215,9 +216,13 @@ class _StoreCalls:
                 error = exc
             with self._lock:
                 state.finished = True
-                if state.abandoned:
+                abandoned = state.abandoned
+                if abandoned:
                     self.stuck -= 1
-                    return
+            if abandoned:
+                if discard is not None and error is None:
+                    discard(result)  # type: ignore[arg-type]
+                return
             with suppress(RuntimeError):  # the loop closed meanwhile: nobody waits for this read
                 loop.call_soon_threadsafe(settle, result, error)
 
@@ -456,7 +461,9 @@ def create_app(
                 return _open_local(served.path, served.size, artefact), served
             return _open_remote(ctx, served.path, served.size, artefact), served
 
-        source, served = await store.run(f"opening a blob of {movie}", open_blob)
+        source, served = await store.run(
+            f"opening a blob of {movie}", open_blob, discard=lambda opened: opened[0].close()
+        )
         etag = '"' + Path(served.path).name.split(".")[0] + '"'  # the blob's SHA-256: a strong validator
         range_header = request.headers.get("range")
         if_range = request.headers.get("if-range")
