@@ -288,7 +288,8 @@ def artefact_blob(
     path = blobs.path_of(ref)
     if ctx.is_local and not _inside_blobs(ctx, movie_id, path):
         raise NotFoundError(
-            f"the blob of {artefact_id} is not a file of the store (a symbolic link leading out of it)",
+            f"the blob of {artefact_id} is not a regular file of the store "
+            "(a symbolic link leading out of it, or a pipe, device or folder)",
             "run 'tutopanda verify' on the movie",
         )
     return ServedBlob(path, ref.mime_type, ref.size, ctx.is_local)
