@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import inspect
+import subprocess
+import sys
 
 import pytest
 
@@ -36,14 +37,24 @@ def test_all_is_sorted_and_every_name_exists(name: str) -> None:
 @pytest.mark.parametrize("name", ["tutopanda.providers", "tutopanda.providers.mock", "tutopanda.testing"])
 def test_packages_export_every_public_name_of_their_modules(name: str) -> None:
     package = importlib.import_module(name)
-    prefix = name + "."
     public = {
         item
-        for _, module in inspect.getmembers(package, inspect.ismodule)
-        if module.__name__.startswith(prefix) and not hasattr(module, "__path__")
-        for item in getattr(module, "__all__", ())
+        for module_name in _loaded_by_importing(name)
+        for item in getattr(importlib.import_module(module_name), "__all__", ())
     }
     assert public <= set(package.__all__) | _internal(name)
+
+
+def _loaded_by_importing(name: str) -> list[str]:
+    """The plain submodules of package ``name`` that importing it alone loads (in a fresh interpreter:
+    in this one, other tests may already have imported modules the package itself never touches)."""
+    code = (
+        "import importlib, sys; importlib.import_module(sys.argv[1]); p = sys.argv[1] + '.'; "
+        "print('\\n'.join(m for m, v in list(sys.modules.items()) "
+        "if m.startswith(p) and m.count('.') == p.count('.') and not hasattr(v, '__path__')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, name], capture_output=True, text=True, check=True)
+    return sorted(line for line in result.stdout.splitlines() if line)
 
 
 def _internal(name: str) -> set[str]:
