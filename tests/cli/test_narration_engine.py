@@ -74,3 +74,21 @@ def test_an_explicit_espeak_choice_is_kept(cli: CliRunner, root: Path) -> None:
     assert result.code == 0, result.stderr
     (providers,) = root.glob("builds/*/providers.json")
     assert json.loads(providers.read_text())["selection"]["Narration"] == "local/espeak-ng"
+
+
+@pytest.mark.skipif(not piper_available(), reason="the neural extra is not installed")
+def test_switching_the_engine_re_runs_every_narration(cli: CliRunner, root: Path) -> None:
+    made = cli("query", "--script", str(SCRIPT), "--providers", "mock", "--movie", "volcanoes")
+    assert made.code == 0, made.stderr
+    again = cli("query", "--movie", "volcanoes", "--providers", "mock", "--dry-run", "--json")
+    assert again.code == 0, again.stderr
+    assert "Narration.Narrator" not in json.loads(again.stdout)["plan"]["summary"]["byProducer"]
+    switched = cli(
+        "query", "--movie", "volcanoes", "--providers", "mock", "--dry-run", "--json",
+        "--provider", "Narration=local/espeak-ng",
+    )  # fmt: skip
+    assert switched.code == 0, switched.stderr
+    layers = json.loads(switched.stdout)["plan"]["layers"]
+    narrations = [job for layer in layers for job in layer["jobs"] if job["producer"] == "Narration.Narrator"]
+    assert len(narrations) == 3 and all(job["model"] == "espeak-ng" for job in narrations)
+    assert all(reason["code"] == "settings-changed" for job in narrations for reason in job["reasons"])
