@@ -195,7 +195,8 @@ def test_the_script_request_carries_the_rendered_prompt_and_a_strict_schema(api:
     request = route.calls.last.request
     assert request.headers["authorization"] == f"Bearer {KEY}"
     body = sent(route)
-    assert set(body) == {"model", "input", "text", "reasoning"}
+    assert set(body) == {"model", "input", "text", "reasoning", "store"}
+    assert body["store"] is False
     assert body["model"] == "gpt-5-mini"
     assert body["reasoning"] == {"effort": "low"}
     assert "answers this question: How do volcanoes erupt?" in body["input"]
@@ -257,7 +258,7 @@ def test_a_single_text_job_takes_the_plain_answer(api: respx.MockRouter) -> None
 
     assert texts(result) == {"Artifact:VideoPrompts.VideoPrompt[0]": shot}
     body = sent(route)
-    assert set(body) == {"model", "input", "reasoning"}  # no text.format: plain text is the default
+    assert set(body) == {"model", "input", "reasoning", "store"}  # no text.format: plain text is the default
     assert "for a 5-second clip" in body["input"] and "for a teen" in body["input"]
     assert result.diagnostics["textFormat"] == "text"
 

@@ -25,7 +25,8 @@ _ALWAYS_ALLOWED = frozenset(
     {"jobTimeoutSeconds", "maxInFlight", "requestsPerMinute", "timeoutSeconds", "waitSeconds"}
 )
 """The operational keys (core.trace.OPERATIONAL_CONFIG_KEYS): throttles and deadlines, read by the runner
-or by every handler."""
+or by every handler. Where calls go (``baseUrl``, ``residency``...) is checked like any other key, by the
+handlers that read it (:data:`tutopanda.providers.live.endpoints.ENDPOINT_CONFIG_KEYS`)."""
 
 
 def config_limits(
@@ -55,6 +56,8 @@ class LiveHandler:
     """The variant config keys this handler reads (None: not checked). Throttle and patience keys
     (``maxInFlight``, ``requestsPerMinute``, ``timeoutSeconds``, ``waitSeconds``, and the runner's
     ``jobTimeoutSeconds``) are always allowed."""
+    endpoint_keys: ClassVar[frozenset[str]] = frozenset()
+    """Config keys saying where calls go (``baseUrl``...), accepted on top of ``config_keys``."""
     default_max_in_flight: ClassVar[int | None] = 4
     default_requests_per_minute: ClassVar[float | None] = None
 
@@ -71,8 +74,13 @@ class LiveHandler:
         )
 
     @property
+    def key_name(self) -> str:
+        """The variable holding this handler's key (``secret_name``; OpenAI on Azure uses another)."""
+        return self.secret_name
+
+    @property
     def needs_secrets(self) -> tuple[str, ...]:
-        return (self.secret_name,) if self.secret_name else ()
+        return (self.key_name,) if self.key_name else ()
 
     @property
     def limits(self) -> HandlerLimits:
@@ -80,9 +88,9 @@ class LiveHandler:
 
     def warm_start(self, secrets: SecretResolver) -> None:
         """Offline check: the secret is set (its validity is only known on the first call)."""
-        if self.secret_name and not secrets.get(self.secret_name):
+        if self.key_name and not secrets.get(self.key_name):
             raise ProviderConfigError(
-                f"{self.provider}/{self.model} needs the environment variable {self.secret_name}",
+                f"{self.provider}/{self.model} needs the environment variable {self.key_name}",
                 self._key_hint,
             )
 
@@ -94,7 +102,7 @@ class LiveHandler:
         """
         if self.config_keys is None:
             return
-        known = self.config_keys | _ALWAYS_ALLOWED
+        known = self.config_keys | self.endpoint_keys | _ALWAYS_ALLOWED
         unknown = sorted(key for key in config if key not in known)
         if unknown:
             from tutopanda.core.blueprint.suggest import did_you_mean
@@ -106,10 +114,10 @@ class LiveHandler:
 
     def api_key(self, context: JobContext) -> str:
         """The secret for this call; ProviderConfigError naming the variable when it is not set."""
-        value = context.secrets.get(self.secret_name) if self.secret_name else None
+        value = context.secrets.get(self.key_name) if self.key_name else None
         if not value:
             raise ProviderConfigError(
-                f"{self.provider}/{self.model}: {self.secret_name} is not set",
+                f"{self.provider}/{self.model}: {self.key_name} is not set",
                 self._key_hint,
             )
         return value
@@ -117,12 +125,12 @@ class LiveHandler:
     @property
     def _key_hint(self) -> str:
         where = self.secret_hint or f"from your {self.provider} account"
-        return f"export {self.secret_name}=... ({where})"
+        return f"export {self.key_name}=... ({where})"
 
     @property
     def account_hint(self) -> str:
         """What to do when the provider refuses the account (401/402/403, quota)."""
-        return f"check {self.secret_name} and the {self.provider} account's credit and limits" + (
+        return f"check {self.key_name} and the {self.provider} account's credit and limits" + (
             f" ({self.secret_hint})" if self.secret_hint else ""
         )
 

@@ -6,6 +6,11 @@ throttles), and tests mock HTTP with respx, which only sees ``httpx``. So every 
 ``AsyncOpenAI`` built with ``max_retries=0`` on an ``httpx.AsyncClient`` opened for that one call (clients
 are bound to an event loop; each build runs its own loop).
 
+Where calls go (:mod:`tutopanda.providers.live.endpoints`): the default API, ``OPENAI_BASE_URL`` or a
+config ``baseUrl`` (the SDK's own reading of ``OPENAI_BASE_URL`` is bypassed because we pass the URL
+explicitly, so we read it ourselves), or Azure OpenAI when ``AZURE_OPENAI_ENDPOINT`` is set: the SDK's
+Azure client then sends the key as ``api-key``, puts the deployment in the path and adds ``api-version``.
+
 Why one error mapping: the SDK raises its own exception tree; the runner acts on three answers only —
 retry, stop the run (the account cannot pay), or fail the job. An HTTP error is handed to
 :func:`tutopanda.providers.live.http.raise_for_response` (one policy for every provider), with OpenAI's
@@ -18,18 +23,20 @@ are not chained into ours.
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import httpx
 import openai
 
-from tutopanda.core.errors import ProviderError, ProviderTimeoutError, RateLimitedError
+from tutopanda.core.errors import ProviderError, ProviderTimeoutError, RateLimitedError, TutopandaError
 from tutopanda.core.provider_contract import JobContext
 from tutopanda.providers.job_inputs import config_number
 from tutopanda.providers.live.base import LiveHandler
+from tutopanda.providers.live.endpoints import ENDPOINT_CONFIG_KEYS, Endpoint, resolve_endpoint
 from tutopanda.providers.live.http import USER_AGENT, raise_for_response, redact
 
 __all__ = [
@@ -38,6 +45,7 @@ __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
     "SECRET_HINT",
     "SECRET_NAME",
+    "OpenAIHandler",
     "call_openai",
     "json_body",
     "openai_client",
@@ -65,8 +73,40 @@ def timeout_of(context: JobContext, where: str) -> float:
     )
 
 
+class OpenAIHandler(LiveHandler):
+    """What the OpenAI handlers share: the key's variable and the endpoint (OpenAI, compatible, Azure)."""
+
+    secret_name: ClassVar[str] = SECRET_NAME
+    secret_hint: ClassVar[str] = SECRET_HINT
+    endpoint_keys: ClassVar[frozenset[str]] = ENDPOINT_CONFIG_KEYS - {"residency"}
+
+    def endpoint(self, config: Mapping[str, Any], where: str = "") -> Endpoint:
+        """Where this job's calls go (config, then the environment, then api.openai.com)."""
+        return resolve_endpoint("openai", config, os.environ.get, model=self.model, where=where)
+
+    @property
+    def key_name(self) -> str:
+        """``AZURE_OPENAI_API_KEY`` when the environment points at Azure OpenAI, else ``OPENAI_API_KEY``."""
+        try:
+            endpoint = self.endpoint({})
+        except TutopandaError:
+            return SECRET_NAME
+        return endpoint.secret_name or SECRET_NAME
+
+    def check_config(self, kind: str, config: Mapping[str, Any]) -> None:
+        """Unknown keys refused (endpoint keys allowed), and the endpoint itself checked, before any call."""
+        super().check_config(kind, config)
+        self.endpoint(config, f"{self.provider}/{self.model} ({kind})")
+
+    def request_model(self, endpoint: Endpoint) -> str:
+        """The ``model`` field: the Azure deployment when the endpoint is Azure, else the model name."""
+        return endpoint.deployment if endpoint.azure and endpoint.deployment else self.model
+
+
 @asynccontextmanager
-async def openai_client(api_key: str, *, timeout: float) -> AsyncIterator[openai.AsyncOpenAI]:
+async def openai_client(
+    api_key: str, *, timeout: float, endpoint: Endpoint | None = None
+) -> AsyncIterator[openai.AsyncOpenAI]:
     """An SDK client for one call: no SDK retries, our ``httpx`` transport, closed afterwards.
 
     Redirects are not followed, as for every API client (:func:`tutopanda.providers.live.http.client`):
@@ -79,9 +119,19 @@ async def openai_client(api_key: str, *, timeout: float) -> AsyncIterator[openai
     )
     async with http:
         # The SDK's annotation names its own HTTP package (httpx2 from 3.x on); it accepts httpx clients.
+        if endpoint is not None and endpoint.azure:
+            yield openai.AsyncAzureOpenAI(
+                api_key=api_key,
+                azure_endpoint=endpoint.base_url,
+                api_version=endpoint.api_version,
+                max_retries=0,
+                timeout=timeout,
+                http_client=cast(Any, http),
+            )
+            return
         yield openai.AsyncOpenAI(
             api_key=api_key,
-            base_url=BASE_URL,
+            base_url=endpoint.base_url if endpoint is not None else BASE_URL,
             max_retries=0,
             timeout=timeout,
             http_client=cast(Any, http),
@@ -185,6 +235,7 @@ async def call_openai(
     what: str,
     where: str,
     request: Callable[[openai.AsyncOpenAI], Awaitable[Any]],
+    endpoint: Endpoint | None = None,
 ) -> tuple[bytes, str | None]:
     """One API call for ``handler``'s job: our client, the job's key and timeout, errors mapped.
 
@@ -194,7 +245,7 @@ async def call_openai(
     timeout = timeout_of(context, where)
     key = handler.api_key(context)
     with openai_errors(provider=handler.provider, what=what, account_hint=handler.account_hint, key=key):
-        async with openai_client(key, timeout=timeout) as client:
+        async with openai_client(key, timeout=timeout, endpoint=endpoint) as client:
             raw = await request(client)
             return raw.content, raw.headers.get("x-request-id")
     raise AssertionError("unreachable")  # pragma: no cover - openai_errors re-raises as ours

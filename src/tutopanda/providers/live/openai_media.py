@@ -27,12 +27,7 @@ from tutopanda.core.media_type import media_type_of_bytes
 from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact, ProviderHandler
 from tutopanda.providers.job_inputs import config_number, input_text, requested_artefacts
 from tutopanda.providers.live.base import LiveHandler
-from tutopanda.providers.live.openai_api import (
-    SECRET_HINT,
-    SECRET_NAME,
-    call_openai,
-    json_body,
-)
+from tutopanda.providers.live.openai_api import OpenAIHandler, call_openai, json_body
 from tutopanda.providers.live.templates import render_template
 from tutopanda.providers.registry import HandlerSpec
 
@@ -94,17 +89,23 @@ def _audio_seconds(data: bytes, mime_type: str, text: str) -> tuple[float, bool]
     return round(max(1.0, len(text.split()) / _WORDS_PER_SECOND), 3), True
 
 
-class OpenAISpeechHandler(LiveHandler):
+class OpenAISpeechHandler(OpenAIHandler):
     """``narration`` jobs: the ``Text`` input read aloud (see the module docstring)."""
 
-    secret_name: ClassVar[str] = SECRET_NAME
-    secret_hint: ClassVar[str] = SECRET_HINT
     kinds: ClassVar[frozenset[str]] = frozenset({"narration"})
     config_keys: ClassVar[frozenset[str] | None] = frozenset({"voice", "speed", "responseFormat"})
 
     def typical_usage(self, kind: str, config: Mapping[str, Any], produces: int) -> Mapping[str, float]:
         """A 30-second segment: about 75 words (450 characters, some 120 tokens with the instructions)."""
         return {"characters": 450, "input_tokens": 120, "seconds": 30}
+
+    def check_config(self, kind: str, config: Mapping[str, Any]) -> None:
+        """Before any call: ``responseFormat`` and ``speed`` (0.25-4) as the speech endpoint documents."""
+        super().check_config(kind, config)
+        where = f"{self.provider}/{self.model} ({kind})"
+        _choice(config, "responseFormat", SPEECH_FORMATS, None, where)
+        if "speed" in config:
+            config_number(config, "speed", 1.0, low=0.25, high=4.0, where=where)
 
     def _voice(self, context: JobContext) -> str | dict[str, str]:
         voice = input_text(context.inputs, "VoiceId", "default")
@@ -146,10 +147,17 @@ class OpenAISpeechHandler(LiveHandler):
                 f"{MAX_SPEECH_CHARACTERS} per call",
                 "use more segments (NumOfSegments) or a shorter Duration",
             )
+        endpoint = self.endpoint(context.config, where)
         request = self._request(context, text, where)
+        request["model"] = self.request_model(endpoint)
         what = f"speech for {context.job_id}"
         data, request_id = await call_openai(
-            self, context, what, where, lambda client: client.audio.speech.with_raw_response.create(**request)
+            self,
+            context,
+            what,
+            where,
+            lambda client: client.audio.speech.with_raw_response.create(**request),
+            endpoint,
         )
         if not data:
             raise ProviderError(f"{where}: the speech answer is empty", retryable=True)
@@ -182,6 +190,45 @@ class OpenAISpeechHandler(LiveHandler):
         return self.result(artefacts, usage, details)
 
 
+IMAGE_QUALITIES = ("low", "medium", "high", "auto")
+IMAGE_OUTPUT_TOKENS: dict[str, dict[str, float]] = {
+    "low": {"1024x1024": 272, "1024x1536": 408, "1536x1024": 400},
+    "medium": {"1024x1024": 1056, "1024x1536": 1584, "1536x1024": 1568},
+    "high": {"1024x1024": 4160, "1024x1536": 6240, "1536x1024": 6208},
+}
+"""Image output tokens of one GPT image by quality and size (OpenAI's image-generation guide, cost
+section); the bill is these at the model's output-token price. Used when an answer reports no usage."""
+
+
+def image_usage(body: Mapping[str, Any], request: Mapping[str, Any], images: int) -> dict[str, float]:
+    """What a generation is billed on: the answer's ``usage`` tokens (text and image input, image output).
+
+    Without ``usage`` (older models, some compatible servers) the output tokens come from the answer's
+    size and quality (:data:`IMAGE_OUTPUT_TOKENS`, ``auto`` as high) and the prompt at 4 characters a token.
+    """
+    found: dict[str, float] = {"images": float(images)}
+    usage = body.get("usage")
+    if isinstance(usage, Mapping):
+        details = usage.get("input_tokens_details")
+        image_in = details.get("image_tokens") if isinstance(details, Mapping) else None
+        total_in = usage.get("input_tokens")
+        out = usage.get("output_tokens")
+        if isinstance(total_in, int | float) and not isinstance(total_in, bool):
+            found["input_tokens"] = float(total_in)
+            if isinstance(image_in, int | float) and not isinstance(image_in, bool) and image_in:
+                found["input_tokens"] = float(total_in - image_in)
+                found["image_input_tokens"] = float(image_in)
+        if isinstance(out, int | float) and not isinstance(out, bool):
+            found["output_tokens"] = float(out)
+        return found
+    size = str(body.get("size") or request.get("size"))
+    quality = str(body.get("quality") or request.get("quality") or "auto")
+    per_image = IMAGE_OUTPUT_TOKENS.get(quality, IMAGE_OUTPUT_TOKENS["high"])
+    found["output_tokens"] = per_image.get(size, per_image["1536x1024"]) * images
+    found["input_tokens"] = float(math.ceil(len(str(request.get("prompt", ""))) / _CHARACTERS_PER_TOKEN))
+    return found
+
+
 def image_size(aspect_ratio: str, where: str) -> str:
     """The GPT image size nearest ``aspect_ratio``: ``16:9`` -> ``1536x1024``, ``9:16`` -> ``1024x1536``."""
     width, _, height = aspect_ratio.partition(":")
@@ -200,17 +247,29 @@ def image_size(aspect_ratio: str, where: str) -> str:
     return "1024x1024"
 
 
-class OpenAIImageHandler(LiveHandler):
+class OpenAIImageHandler(OpenAIHandler):
     """``image`` jobs: one drawing per requested image artefact (see the module docstring)."""
 
-    secret_name: ClassVar[str] = SECRET_NAME
-    secret_hint: ClassVar[str] = SECRET_HINT
     kinds: ClassVar[frozenset[str]] = frozenset({"image"})
     config_keys: ClassVar[frozenset[str] | None] = frozenset({"size", "quality", "outputFormat"})
 
     def typical_usage(self, kind: str, config: Mapping[str, Any], produces: int) -> Mapping[str, float]:
-        """One image per requested artefact."""
-        return {"images": float(max(1, produces))}
+        """The image tokens of the configured quality and size (``auto`` counted as high: the dearest
+        it may pick), plus a typical 100-token prompt, per requested image."""
+        count = float(max(1, produces))
+        size = config.get("size") if config.get("size") in IMAGE_OUTPUT_TOKENS["high"] else "1536x1024"
+        quality = config.get("quality") if config.get("quality") in IMAGE_OUTPUT_TOKENS else "high"
+        tokens = IMAGE_OUTPUT_TOKENS[str(quality)][str(size)]
+        return {"images": count, "input_tokens": 100.0, "output_tokens": tokens * count}
+
+    def check_config(self, kind: str, config: Mapping[str, Any]) -> None:
+        """Before any call: the size, quality and format the Images API documents for GPT image models."""
+        super().check_config(kind, config)
+        where = f"{self.provider}/{self.model} ({kind})"
+        _choice(config, "size", IMAGE_SIZES, None, where)
+        _choice(config, "outputFormat", IMAGE_FORMATS, None, where)
+        if self.model.startswith("gpt-image"):
+            _choice(config, "quality", IMAGE_QUALITIES, None, where)
 
     def _request(self, context: JobContext, count: int, where: str) -> dict[str, Any]:
         config = context.config
@@ -244,10 +303,17 @@ class OpenAIImageHandler(LiveHandler):
             raise ProviderConfigError(
                 f"{where}: one call draws 1 to 10 images, this job asks for {len(images)}"
             )
+        endpoint = self.endpoint(context.config, where)
         request = self._request(context, len(images), where)
+        request["model"] = self.request_model(endpoint)
         what = f"image for {context.job_id}"
         content, request_id = await call_openai(
-            self, context, what, where, lambda client: client.images.with_raw_response.generate(**request)
+            self,
+            context,
+            what,
+            where,
+            lambda client: client.images.with_raw_response.generate(**request),
+            endpoint,
         )
         body = json_body(content, provider=self.provider, what=what)
         data = body.get("data")
@@ -277,7 +343,10 @@ class OpenAIImageHandler(LiveHandler):
             or ProducedArtefact(artefact_id, status="failed", error=f"OpenAI images cannot make a {kind}")
             for artefact_id, kind in context.produces
         ]
-        return self.result(artefacts, {"images": float(len(entries))}, details)
+        usage = image_usage(body, request, len(entries))
+        if "usage" not in body:
+            details["usageEstimated"] = True
+        return self.result(artefacts, usage, details)
 
     def _artefact(self, artefact_id: str, entries: list[Any], index: int, where: str) -> ProducedArtefact:
         entry = entries[index] if index < len(entries) else None

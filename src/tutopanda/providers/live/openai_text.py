@@ -24,10 +24,8 @@ from tutopanda.core.errors import ProviderConfigError, ProviderError
 from tutopanda.core.json_path import JsonPathError, read_json_path
 from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact, ProviderHandler
 from tutopanda.providers.job_inputs import RequestedArtefact, requested_artefacts
-from tutopanda.providers.live.base import LiveHandler
 from tutopanda.providers.live.openai_api import (
-    SECRET_HINT,
-    SECRET_NAME,
+    OpenAIHandler,
     call_openai,
     json_body,
 )
@@ -217,15 +215,36 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {json.dumps(value)[:60]}"
 
 
-class OpenAITextHandler(LiveHandler):
+def is_reasoning_model(model: str) -> bool:
+    """gpt-5 and the o-series reason before answering and refuse ``temperature``/``top_p``
+    (``gpt-5-chat*`` is the non-reasoning variant)."""
+    name = model.lower()
+    if name.startswith("gpt-5"):
+        return not name.startswith("gpt-5-chat")
+    return len(name) > 1 and name[0] == "o" and name[1].isdigit()
+
+
+class OpenAITextHandler(OpenAIHandler):
     """Writes a job's texts with one Responses API call (see the module docstring)."""
 
-    secret_name: ClassVar[str] = SECRET_NAME
-    secret_hint: ClassVar[str] = SECRET_HINT
     kinds: ClassVar[frozenset[str]] = frozenset(_SCHEMA_NAMES)
     config_keys: ClassVar[frozenset[str] | None] = frozenset(
-        {"textFormat", "reasoningEffort", "maxOutputTokens", "temperature"}
+        {"textFormat", "reasoningEffort", "maxOutputTokens", "temperature", "store"}
     )
+
+    def check_config(self, kind: str, config: Mapping[str, Any]) -> None:
+        """Before any call: what the Responses API would refuse (``temperature`` on a reasoning model)."""
+        super().check_config(kind, config)
+        if "temperature" in config and is_reasoning_model(self.model):
+            raise ProviderConfigError(
+                f"{self.provider}/{self.model} ({kind}): config temperature is refused by reasoning models",
+                "remove temperature (use reasoningEffort), or pick a non-reasoning model such as gpt-4.1",
+            )
+        store = config.get("store")
+        if store is not None and not isinstance(store, bool):
+            raise ProviderConfigError(
+                f"{self.provider}/{self.model} ({kind}): config store must be true or false"
+            )
 
     def typical_usage(self, kind: str, config: Mapping[str, Any], produces: int) -> Mapping[str, float]:
         """About 1500/2500 tokens in/out for a script; 800 in and 400 out per prompt for the prompt kinds."""
@@ -235,7 +254,12 @@ class OpenAITextHandler(LiveHandler):
 
     def _request(self, context: JobContext, prompt: str, plan: OutputPlan, where: str) -> dict[str, Any]:
         config = context.config
-        request: dict[str, Any] = {"model": self.model, "input": prompt}
+        # store: false (unless config store: true): the answer is read once, here; OpenAI need not keep it.
+        request: dict[str, Any] = {
+            "model": self.model,
+            "input": prompt,
+            "store": bool(config.get("store", False)),
+        }
         text = plan.format_param()
         if text is not None:
             request["text"] = text
@@ -277,10 +301,17 @@ class OpenAITextHandler(LiveHandler):
             )
         prompt = render_template(context.prompt, context.inputs, where=where)
         plan = plan_output(context, where)
+        endpoint = self.endpoint(context.config, where)
         request = self._request(context, prompt, plan, where)
+        request["model"] = self.request_model(endpoint)
         what = f"response for {context.job_id}"
         content, request_id = await call_openai(
-            self, context, what, where, lambda client: client.responses.with_raw_response.create(**request)
+            self,
+            context,
+            what,
+            where,
+            lambda client: client.responses.with_raw_response.create(**request),
+            endpoint,
         )
         body = json_body(content, provider=self.provider, what=what)
         diagnostics: dict[str, Any] = {
