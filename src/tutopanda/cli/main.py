@@ -31,6 +31,7 @@ from tutopanda.cli import (
     init_command,
     models_commands,
     movies_commands,
+    output,
     providers_commands,
     query_command,
     storage_commands,
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     state.debug = os.environ.get("TUTOPANDA_DEBUG", "") not in ("", "0")
     state.root = None
+    printed_before = output.errors_printed
     try:
         result = app(args=argv, prog_name="tutopanda", standalone_mode=False)
     except SystemExit as exit_:
@@ -168,7 +170,11 @@ def _main(argv: list[str] | None) -> int:
             "rerun with --debug for the traceback, and please report it",
         )
         return 1
-    return result if isinstance(result, int) else 0
+    code = result if isinstance(result, int) else 0
+    if code == INTERRUPTED and output.errors_printed == printed_before:
+        # Typer turns a Ctrl-C it catches into a silent exit 130: say what happened, in one line.
+        print_error("interrupted", "run the same command again: it continues where it stopped")
+    return code
 
 
 def _usage_hint(exc: typer.TyperException) -> str:

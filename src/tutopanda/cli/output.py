@@ -41,11 +41,17 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+errors_printed = 0
+"""How many ``error:`` lines this process printed (the CLI's last resort prints one if none was)."""
+
+
 def print_error(message: str, hint: str | None = None) -> None:
     """Print ``error: message`` and, when there is one, ``hint: hint`` on stderr, one line each.
 
     Messages are flattened to one line whatever their source, so scripts can rely on the shape.
     """
+    global errors_printed
+    errors_printed += 1
     sys.stderr.write(f"error: {_one_line(message)}\n")
     if hint:
         sys.stderr.write(f"hint: {_one_line(hint)}\n")

@@ -603,7 +603,7 @@ def query(
     from tutopanda.core.limits import MAX_DOCUMENT_BYTES, check_file_size, check_text
     from tutopanda.core.locks import holding_movie_lock
     from tutopanda.core.movie_definition import define_movie
-    from tutopanda.core.movie_layout import init_movie, is_initialised
+    from tutopanda.core.movie_layout import begin_creation, end_creation, init_movie, is_defined
     from tutopanda.core.provider_contract import EnvSecretResolver
     from tutopanda.core.publish import publish_current
     from tutopanda.core.script_overrides import replace_script
@@ -644,7 +644,7 @@ def query(
     if prompt is None and movie is None:
         raise UsageError("give the question the movie answers", 'tutopanda query "How do volcanoes erupt?"')
     movie_id = validate_movie_id(movie) if movie is not None else new_movie_id(prompt or "movie")
-    existing = is_initialised(ctx, movie_id)
+    existing = is_defined(ctx, movie_id)  # an interrupted creation is continued as a new movie
     if prompt is None and not existing:
         raise UsageError(
             f"movie '{movie_id}' does not exist yet: give the question it answers",
@@ -720,9 +720,14 @@ def query(
         _check_voice(loaded_blueprint, voice, {**recorded, **selection})
 
     def record(target: StorageContext) -> None:
-        """Create (or change) the movie in ``target``: the real store, or a throw-away preview copy."""
+        """Create (or change) the movie in ``target``: the real store, or a throw-away preview copy.
+
+        A new movie is marked as being created until everything is recorded, so that an interruption
+        anywhere in between leaves a movie the same command continues (``is_defined``).
+        """
         if not existing:
             init_movie(target, movie_id)
+            begin_creation(target, movie_id, f"tutopanda query --movie {movie_id}")
         defined = define_movie(
             target,
             movie_id,
@@ -740,6 +745,8 @@ def query(
                 summary=parsed.summary,
                 segments=parsed.segments,
             )
+        if not existing:
+            end_creation(target, movie_id)
 
     # Mocks cost nothing: only a live build that may run online providers is previewed first — to check
     # their secrets before anything is recorded, and to ask before paying.

@@ -19,6 +19,7 @@ Every path a component needs comes from :class:`MoviePaths`, so the layout is wr
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from tutopanda.core.atomic_file import create_exclusive
@@ -103,6 +104,16 @@ class MoviePaths:
         return self.ctx.join(self.blobs_dir, blob_hash[:2], f"{blob_hash}.{extension}")
 
     @property
+    def creating(self) -> str:
+        """Marker of a movie whose creation (``query``) has not finished recording its definition."""
+        return self.ctx.join(self.root, "creating.json")
+
+    @property
+    def definition(self) -> str:
+        """``movie.json``: the blueprint the movie uses (written once its creation records it)."""
+        return self.ctx.join(self.root, "movie.json")
+
+    @property
     def prompts_dir(self) -> str:
         return self.ctx.join(self.root, "prompts")
 
@@ -131,6 +142,36 @@ class InitResult:
 def is_initialised(ctx: StorageContext, movie_id: str) -> bool:
     """Whether ``movie_id`` has been initialised (its ``current.json`` exists)."""
     return ctx.exists(movie_paths(ctx, movie_id).current)
+
+
+def is_defined(ctx: StorageContext, movie_id: str) -> bool:
+    """Whether the movie exists *and* its creation finished recording what it is (blueprint, values).
+
+    A ``query`` interrupted between creating the folder and recording the definition leaves an
+    initialised movie with a ``creating.json`` marker (or no ``movie.json``): that movie is not defined,
+    so running the same command again creates it again over what is there, instead of failing on it.
+    """
+    paths = movie_paths(ctx, movie_id)
+    return ctx.exists(paths.current) and ctx.exists(paths.definition) and not ctx.exists(paths.creating)
+
+
+def creation_interrupted(ctx: StorageContext, movie_id: str) -> bool:
+    """Whether a ``query`` creating this movie stopped before recording its whole definition."""
+    paths = movie_paths(ctx, movie_id)
+    return ctx.exists(paths.creating) or (ctx.exists(paths.current) and not ctx.exists(paths.definition))
+
+
+def begin_creation(ctx: StorageContext, movie_id: str, command: str) -> None:
+    """Mark a movie as being created (written before its definition, removed by :func:`end_creation`)."""
+    from tutopanda.core.atomic_file import write_atomic
+
+    marker = {"command": command, "since": ctx.clock.timestamp()}
+    write_atomic(ctx, movie_paths(ctx, movie_id).creating, json.dumps(marker).encode("utf-8"))
+
+
+def end_creation(ctx: StorageContext, movie_id: str) -> None:
+    """The movie's definition is complete: drop the creation marker."""
+    ctx.remove(movie_paths(ctx, movie_id).creating)
 
 
 def ensure_initialised(ctx: StorageContext, movie_id: str) -> MoviePaths:

@@ -558,7 +558,26 @@ def _inspect(ctx: StorageContext, movie_id: str, *, grace: float, now: float) ->
     _check_logs(ctx, found)
     _check_records(ctx, found)
     _check_temps(found, scan.temps, grace, now)
+    _check_creation(ctx, found, movie_id)
     return found
+
+
+def _check_creation(ctx: StorageContext, found: _Inspection, movie_id: str) -> None:
+    """A ``query`` stopped while creating the movie: say so, and how to continue (nothing to repair).
+
+    The movie stays resumable as it is — the same command continues it — so ``--repair`` leaves it.
+    """
+    if ctx.exists(found.paths.creating):
+        found.problems.append(
+            Problem(
+                "creation-interrupted",
+                found.relative(found.paths.creating),
+                "the 'tutopanda query' creating this movie was interrupted before it recorded everything",
+                repairable=False,
+                hint=f"run the same query command again (with --movie {movie_id}) to continue, "
+                f"or delete it with 'tutopanda movies clean {movie_id}'",
+            )
+        )
 
 
 # -- repairs -------------------------------------------------------------------------------------
