@@ -13,7 +13,6 @@ a pipe are released at the end (a writer opens and closes it).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import threading
@@ -147,11 +146,6 @@ def test_a_special_file_gets_one_clean_answer_and_the_viewer_goes_on(
         base_url="http://127.0.0.1:8765",
         raise_server_exceptions=False,
     )
-    if where != "blob" and importlib.util.find_spec("tutopanda.core.regular_file") is None:
-        # Blobs are opened by the viewer itself; the other files are read by core, whose non-blocking,
-        # bounded reads (core/regular_file.py) land separately. Without them a link to /dev/zero
-        # would be read until memory runs out, so the case must not run at all.
-        pytest.skip("core reads store files without the regular-file checks (core/regular_file.py)")
     locate, path = WHERE[where]
     assert client.get(path).status_code == 200
     PLANTS[kind](locate(root), pipes)

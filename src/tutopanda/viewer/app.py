@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import stat
 import threading
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from contextlib import ExitStack, suppress
@@ -44,6 +43,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tutopanda.core.errors import CorruptDataError, TutopandaError
+from tutopanda.core.regular_file import open_regular
 from tutopanda.core.storage import StorageContext
 from tutopanda.viewer import data
 
@@ -263,15 +263,14 @@ def _check_size(artefact_id: str, size: int, expected: int) -> None:
 
 
 def _open_local(path: str, expected_size: int, artefact_id: str) -> _Source:
-    """Open ``path`` without blocking and accept it only as a regular file of ``expected_size`` bytes.
+    """Open ``path`` as untrusted input and accept it only as a regular file of ``expected_size`` bytes.
 
-    ``O_NONBLOCK``: opening a named pipe for reading otherwise waits for a writer, forever. The checks
-    are made on the open descriptor (``fstat``), so a file swapped after :mod:`data` looked at it is
-    caught too.
+    :func:`~tutopanda.core.regular_file.open_regular` opens without blocking (a named pipe otherwise
+    waits for a writer, forever) and checks the open descriptor, so a file swapped after :mod:`data`
+    looked at it is caught too; the size is checked on the same descriptor.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
+        stream = open_regular(path)
     except FileNotFoundError:
         raise data.NotFoundError(f"the blob of {artefact_id} is missing from the store") from None
     except OSError as exc:
@@ -279,17 +278,13 @@ def _open_local(path: str, expected_size: int, artefact_id: str) -> _Source:
             f"cannot open the blob of {artefact_id}: {exc.strerror or exc}", "run 'tutopanda verify'"
         ) from None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise CorruptDataError(
-                f"the blob of {artefact_id} is not a regular file (a pipe, device or folder)",
-                "run 'tutopanda verify' on the movie",
-            )
-        _check_size(artefact_id, info.st_size, expected_size)
+        fd = stream.fileno()
+        size = os.fstat(fd).st_size
+        _check_size(artefact_id, size, expected_size)
     except BaseException:
-        os.close(fd)
+        stream.close()
         raise
-    return _Source(info.st_size, lambda offset, count: os.pread(fd, count, offset), lambda: os.close(fd))
+    return _Source(size, lambda offset, count: os.pread(fd, count, offset), stream.close)
 
 
 def _open_remote(ctx: StorageContext, path: str, expected_size: int, artefact_id: str) -> _Source:
