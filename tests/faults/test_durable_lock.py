@@ -46,7 +46,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MovieCli]:
 
 def _edited(cli: MovieCli, tmp_path: Path) -> Path:
     document = tomlkit.parse(cli.ok("inspect", "--movie", M, "--format", "toml", "--out", "-").stdout)
-    document["inputs"]["Style"] = "watercolor"  # type: ignore[index]
+    document["inputs"]["Style"] = "watercolor"
     target = tmp_path / "edited.toml"
     target.write_text(tomlkit.dumps(document), encoding="utf-8")
     return target
