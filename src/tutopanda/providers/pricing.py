@@ -11,16 +11,19 @@ from __future__ import annotations
 import threading
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from importlib import resources
 from pathlib import Path
 
 from tutopanda.core.errors import ProviderConfigError
 
-__all__ = ["PRICE_UNITS", "Price", "PriceTable", "price_for", "price_table", "use_price_overrides"]
+__all__ = ["INFO_KEYS", "PRICE_UNITS", "Price", "PriceTable", "price_for", "price_table", "use_price_overrides"]
 
 PRICE_UNITS = {
     "usd_per_1m_input_tokens": ("input_tokens", 1e-6),
+    "usd_per_1m_cached_input_tokens": ("cached_input_tokens", 1e-6),
+    "usd_per_1m_image_input_tokens": ("image_input_tokens", 1e-6),
     "usd_per_1m_output_tokens": ("output_tokens", 1e-6),
     "usd_per_1k_characters": ("characters", 1e-3),
     "usd_per_image": ("images", 1.0),
@@ -28,28 +31,65 @@ PRICE_UNITS = {
     "usd_per_call": ("calls", 1.0),
 }
 """File key -> (usage quantity it multiplies, scale)."""
+INFO_KEYS = ("source", "checked", "note")
+"""Text keys of an entry: where the price comes from (a URL), when it was checked (YYYY-MM-DD), a note."""
+TIER_PREFIX = "by_"
+"""``[provider."model".by_resolution."720p"]``: rates that replace the entry's when the call's
+``resolution`` is ``720p`` (a handler names the tier it used)."""
 
 
 @dataclass(frozen=True)
 class Price:
-    """USD per unit of usage: ``input_tokens``, ``output_tokens``, ``characters``, ``images``..."""
+    """USD per unit of usage: ``input_tokens``, ``output_tokens``, ``characters``, ``images``...
+
+    ``cached_input_tokens`` are part of ``input_tokens`` (as OpenAI reports them): with a cached rate they
+    are taken out of ``input_tokens`` and priced at it. ``tiers`` maps ``(dimension, value)``, e.g.
+    ``("resolution", "720p")``, to rates that replace the entry's for a call made at that tier.
+    """
 
     provider: str
     model: str
     rates: Mapping[str, float]
+    source: str | None = None
+    checked: str | None = None
+    note: str | None = None
+    tiers: Mapping[tuple[str, str], Mapping[str, float]] = field(default_factory=dict)
 
-    def cost(self, usage: Mapping[str, float]) -> float:
-        """The cost of ``usage`` (unpriced quantities cost nothing; ``calls`` defaults to 1)."""
+    def cost(self, usage: Mapping[str, float], tier: Mapping[str, str] | None = None) -> float | None:
+        """The cost of ``usage`` at ``tier`` (``{"resolution": "720p"}``); ``calls`` defaults to 1.
+
+        None ("unknown", never $0) when the call is billed on a tier the entry has no rates for.
+        """
+        rates = dict(self.rates)
+        for dimension, value in (tier or {}).items():
+            if self.tiers and any(key[0] == dimension for key in self.tiers):
+                chosen = self.tiers.get((dimension, value))
+                if chosen is None:
+                    return None
+                rates.update(chosen)
         quantities = {"calls": 1.0, **usage}
-        total = sum(rate * quantities.get(unit, 0.0) for unit, rate in self.rates.items())
+        cached = quantities.get("cached_input_tokens", 0.0)
+        if cached and "cached_input_tokens" in rates:
+            quantities["input_tokens"] = max(0.0, quantities.get("input_tokens", 0.0) - cached)
+        total = sum(rate * quantities.get(unit, 0.0) for unit, rate in rates.items())
         return round(total, 6)
 
     def to_dict(self) -> dict[str, float]:
-        return {key: rate / PRICE_UNITS[key][1] for key, rate in self._file_rates().items()}
+        return {key: rate / PRICE_UNITS[key][1] for key, rate in self._file_rates(self.rates).items()}
 
-    def _file_rates(self) -> dict[str, float]:
+    def tiers_dict(self) -> dict[str, dict[str, dict[str, float]]]:
+        """``{"resolution": {"720p": {"usd_per_second": 0.036}}}``."""
+        found: dict[str, dict[str, dict[str, float]]] = {}
+        for (dimension, value), rates in self.tiers.items():
+            found.setdefault(dimension, {})[value] = {
+                key: rate / PRICE_UNITS[key][1] for key, rate in self._file_rates(rates).items()
+            }
+        return found
+
+    @staticmethod
+    def _file_rates(rates: Mapping[str, float]) -> dict[str, float]:
         by_unit = {unit: (key, scale) for key, (unit, scale) in PRICE_UNITS.items()}
-        return {by_unit[unit][0]: rate for unit, rate in self.rates.items()}
+        return {by_unit[unit][0]: rate for unit, rate in rates.items()}
 
 
 class PriceTable:
@@ -91,19 +131,44 @@ def _parse(text: str, source: str) -> dict[tuple[str, str], Price]:
         for model, entry in models.items():
             if not isinstance(entry, dict):
                 raise ProviderConfigError(f"{source}: {provider}.{model} must be a table of prices")
-            rates: dict[str, float] = {}
+            where = f'{source}: {provider}."{model}"'
+            info = {key: entry[key] for key in INFO_KEYS if key in entry}
+            for key, value in info.items():
+                if not isinstance(value, str):
+                    raise ProviderConfigError(f"{where}.{key} must be a string", 'e.g. checked = "2026-12-06"')
+            tiers: dict[tuple[str, str], Mapping[str, float]] = {}
             for key, value in entry.items():
-                if key not in PRICE_UNITS:
-                    raise ProviderConfigError(
-                        f'{source}: {provider}."{model}".{key} is not a price unit',
-                        f"use one of {', '.join(PRICE_UNITS)}",
-                    )
-                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                    raise ProviderConfigError(f'{source}: {provider}."{model}".{key} must be a number >= 0')
-                unit, scale = PRICE_UNITS[key]
-                rates[unit] = float(value) * scale
-            prices[(provider, model)] = Price(provider, model, rates)
+                if key.startswith(TIER_PREFIX) and isinstance(value, dict):
+                    for tier, tier_rates in value.items():
+                        if not isinstance(tier_rates, dict):
+                            raise ProviderConfigError(f"{where}.{key}.{tier} must be a table of prices")
+                        tiers[(key[len(TIER_PREFIX) :], str(tier))] = _rates(tier_rates, f"{where}.{key}.{tier}")
+            plain = {k: v for k, v in entry.items() if k not in INFO_KEYS and not k.startswith(TIER_PREFIX)}
+            prices[(provider, model)] = Price(
+                provider,
+                model,
+                _rates(plain, where),
+                source=info.get("source"),
+                checked=info.get("checked"),
+                note=info.get("note"),
+                tiers=tiers,
+            )
     return prices
+
+
+def _rates(entry: Mapping[str, Any], where: str) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    for key, value in entry.items():
+        if key not in PRICE_UNITS:
+            raise ProviderConfigError(
+                f"{where}.{key} is not a price unit",
+                f"use one of {', '.join(PRICE_UNITS)}, or {', '.join(INFO_KEYS)}, or a by_<dimension> table",
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ProviderConfigError(f"{where}.{key} must be a number >= 0")
+        unit, scale = PRICE_UNITS[key]
+        rates[unit] = float(value) * scale
+    return rates
 
 
 _lock = threading.Lock()

@@ -145,19 +145,29 @@ class LiveHandler:
         price = price_for(self.provider, self.model)
         if price is None:
             return None
-        return price.cost(self.typical_usage(kind, config, produces))
+        return price.cost(self.typical_usage(kind, config, produces), self.typical_tier(kind, config))
 
-    def cost_of(self, usage: Mapping[str, float]) -> float | None:
-        """The actual cost of a call that consumed ``usage``; None when the model has no price."""
+    def typical_tier(self, kind: str, config: Mapping[str, Any]) -> Mapping[str, str] | None:
+        """The price tier (``{"resolution": "480p"}``) a typical call is billed at, when prices have tiers."""
+        return None
+
+    def cost_of(self, usage: Mapping[str, float], tier: Mapping[str, str] | None = None) -> float | None:
+        """The actual cost of a call that consumed ``usage`` (at ``tier``); None when the price is unknown."""
         price = price_for(self.provider, self.model)
-        return None if price is None else price.cost(usage)
+        return None if price is None else price.cost(usage, tier)
 
     def result(
-        self, artefacts: list[Any], usage: Mapping[str, float], diagnostics: Mapping[str, Any]
+        self,
+        artefacts: list[Any],
+        usage: Mapping[str, float],
+        diagnostics: Mapping[str, Any],
+        tier: Mapping[str, str] | None = None,
     ) -> JobResult:
         """A JobResult with the usage and cost added to the diagnostics."""
-        cost = self.cost_of(usage)
+        cost = self.cost_of(usage, tier)
         details = {"usage": dict(usage), **diagnostics}
+        if tier:
+            details["priceTier"] = dict(tier)
         return JobResult(artefacts=artefacts, diagnostics=details, cost=cost)
 
     async def produce(self, context: JobContext) -> JobResult:  # pragma: no cover - subclasses implement
