@@ -190,3 +190,17 @@ def test_piper_is_deterministic_intelligible_and_recorded(transcribe: Transcribe
 @needs_piper
 def test_warm_start_verifies_the_installed_piper_model() -> None:
     SpeechHandler().warm_start(EnvSecretResolver({}))
+
+
+@needs_piper
+def test_a_store_voice_whose_file_changed_is_never_loaded(tmp_path: Path) -> None:
+    from tutopanda.providers.local.piper_engine import PiperVoiceFiles, synthesise_piper
+
+    model = tmp_path / "fr_FR-siwis-medium.onnx"
+    model.write_bytes(b"tampered")
+    config = tmp_path / "fr_FR-siwis-medium.onnx.json"
+    config.write_text("{}")
+    voice = PiperVoiceFiles("fr_FR-siwis-medium", model, config, "0" * 64, "fr", "pull it again")
+    with pytest.raises(ProviderConfigError, match="not loading it") as caught:
+        synthesise_piper("Bonjour.", rate=160, language="fr", voice=voice)
+    assert caught.value.hint == "pull it again"

@@ -242,10 +242,19 @@ def _load_voice(files: PiperVoiceFiles) -> Any:
     from piper import PiperVoice
     from piper.config import PiperConfig
 
-    verify_piper_model(files.model, files.sha256, files.hint)  # clear errors for a missing/unreadable file
-    model = files.model.read_bytes()  # ... and the bytes loaded are the bytes checked, hashed once more
-    if hashlib.sha256(model).hexdigest() != files.sha256:
-        raise ProviderConfigError(f"the Piper voice model {files.model} changed while loading", files.hint)
+    try:  # the bytes handed to onnxruntime are the bytes hashed: read once, checked, then loaded
+        model = files.model.read_bytes()
+    except OSError as exc:
+        raise ProviderConfigError(
+            f"the Piper voice model {files.model} cannot be read: {exc.strerror or exc}", files.hint
+        ) from exc
+    found = hashlib.sha256(model).hexdigest()
+    if found != files.sha256:
+        raise ProviderConfigError(
+            f"the Piper voice model {files.model} has SHA-256 {found[:16]}…, "
+            f"expected {files.sha256[:16]}…; not loading it",
+            files.hint,
+        )
     with contextlib.suppress(ValueError):  # without the duration tensor it speaks, without word times
         model = expose_phoneme_durations(model)
     config = json.loads(files.config.read_text(encoding="utf-8"))
