@@ -143,7 +143,8 @@ class ClipLayout:
     width: int
     height: int
     frames: int
-    narration: str
+    narration: str | None
+    """The narration file; None for a silent clip (a slideshow or video without a voice)."""
     stills: tuple[str, ...] = ()
     video: str | None = None
     segment: int = 0
@@ -227,7 +228,7 @@ def _overlay_graph(
     for number, placement in enumerate(layout.overlays):
         index = first + number
         inputs += ["-i", placement.name]
-        source = f"[{index}:v]format=rgba"
+        source = f"[{index}:v]format=yuva420p"
         fades: list[str] = []
         if placement.fade_in > 0 and placement.start > 0:
             fades.append(f"fade=t=in:st={_fmt(placement.start)}:d={_fmt(placement.fade_in)}:alpha=1")
@@ -261,8 +262,10 @@ def clip_command(layout: ClipLayout, settings: ClipSettings, output: str) -> lis
     seconds = layout.frames / fps
     inputs, chains, picture = _picture_graph(layout, settings)
     narration_index = len(layout.stills) if layout.video is None else 1
-    inputs += ["-i", layout.narration]
-    picture = _overlay_graph(layout, settings, inputs, chains, picture, narration_index + 1)
+    if layout.narration is not None:
+        inputs += ["-i", layout.narration]
+    first_overlay = narration_index + (1 if layout.narration is not None else 0)
+    picture = _overlay_graph(layout, settings, inputs, chains, picture, first_overlay)
     fade = settings.fade if seconds > 2 * settings.fade else 0.0
     finish = "format=yuv420p"
     if fade > 0:
@@ -270,8 +273,13 @@ def clip_command(layout: ClipLayout, settings: ClipSettings, output: str) -> lis
     chains.append(f"[{picture}]{finish}[v]")
     samples = layout.frames * AUDIO_RATE // fps
     lead = round(settings.lead_in * AUDIO_RATE)
-    audio = f"[{narration_index}:a]aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
-    if lead > 0:
+    if layout.narration is None:
+        # Silence of the clip's exact length: the exporter joins clips by stream copy, so every clip
+        # needs the same audio stream, a silent one included.
+        audio = f"anullsrc=r={AUDIO_RATE}:cl=stereo,aformat=sample_fmts=fltp:channel_layouts=stereo,"
+    else:
+        audio = f"[{narration_index}:a]aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
+    if lead > 0 and layout.narration is not None:
         audio += f"adelay=delays={lead}S:all=1,"
     audio += f"apad=whole_len={samples},atrim=end_sample={samples},asetpts=N/SR/TB[a]"
     chains.append(audio)
@@ -289,18 +297,22 @@ def render_clip(context: JobContext, on_progress: ProgressCallback | None = None
     settings = parse_settings(ClipSettings, context.config, "segment-renderer")
     width, height = frame_size(context.inputs.get("Resolution"), context.inputs.get("AspectRatio"))
     narration = context.inputs.get("Narration")
-    if not isinstance(narration, ArtefactInput):
-        raise ProviderError(
-            f"{context.job_id}: no Narration audio to time the clip by",
-            hint="wire the segment's narration audio to the clip module's Narration input",
-        )
+    silent_seconds = None if isinstance(narration, ArtefactInput) else _silent_seconds(context, settings)
     stills = [still for group in artefact_groups(context.inputs.get("Images")) for still in group]
     video = context.inputs.get("Video")
     (artefact_id, _), *_ = context.produces
-    segment = segment_index(context.loop_indices, artefact_id, narration.id, context.job_id)
+    narration_id = narration.id if isinstance(narration, ArtefactInput) else ""
+    segment = segment_index(context.loop_indices, artefact_id, narration_id, context.job_id)
     with work_directory("clip") as work:
-        narration_file = place(narration, work, f"narration.{extension_for_mime(narration.blob.mime_type)}")
-        narration_seconds = audio_seconds(narration_file)
+        narration_file: Path | None = None
+        if isinstance(narration, ArtefactInput):
+            narration_file = place(
+                narration, work, f"narration.{extension_for_mime(narration.blob.mime_type)}"
+            )
+            narration_seconds = audio_seconds(narration_file)
+        else:
+            # No voice: the text "is read" over the time the segment is given (see _silent_seconds).
+            narration_seconds = silent_seconds or 0.0
         frames = clip_frames(narration_seconds, settings)
         names: tuple[str, ...] = ()
         video_name = None
@@ -331,14 +343,22 @@ def render_clip(context: JobContext, on_progress: ProgressCallback | None = None
                 local=local,
                 settings=settings,
                 narration_seconds=narration_seconds,
-                word_starts=_word_starts(narration_file),
+                word_starts=_word_starts(narration_file) if narration_file is not None else None,
                 clip_seconds=frames / settings.fps,
                 title=_text_input(context, "MovieTitle") if segment == 0 else "",
                 summary=_text_input(context, "MovieSummary") if segment == 0 else "",
             )
         letterbox = _letterbox(width, height, style) if settings.overlay else 0
         layout = ClipLayout(
-            width, height, frames, narration_file.name, names, video_name, segment, overlays, letterbox
+            width,
+            height,
+            frames,
+            narration_file.name if narration_file is not None else None,
+            names,
+            video_name,
+            segment,
+            overlays,
+            letterbox,
         )
         output = work / "clip.mp4"
         run_ffmpeg(
@@ -356,12 +376,28 @@ def render_clip(context: JobContext, on_progress: ProgressCallback | None = None
         "fps": settings.fps,
         "frames": frames,
         "duration": round(frames / settings.fps, 3),
-        "narrationDuration": round(narration_seconds, 3),
+        "narrationDuration": round(narration_seconds, 3) if narration_file is not None else 0.0,
+        "silent": narration_file is None,
         "source": source,
         "stills": len(names) if source == "stills" else 0,
         "overlayLayers": len(overlays),
     }
     return ProducedArtefact(artefact_id, mime_type="video/mp4", file=final, diagnostics=diagnostics)
+
+
+def _silent_seconds(context: JobContext, settings: ClipSettings) -> float:
+    """The "narration" time of a clip without narration: its share of the movie's ``Duration`` minus the
+    lead-in and tail, so ``NumOfSegments`` such clips add up to ``Duration`` (blueprints without a voice
+    wire ``Duration`` and ``NumOfSegments``; there is no audio whose length could time them)."""
+    duration, count = context.inputs.get("Duration"), context.inputs.get("NumOfSegments")
+    if isinstance(duration, bool) or not isinstance(duration, int | float) or duration <= 0:
+        raise ProviderError(
+            f"{context.job_id}: no Narration audio and no Duration to time the clip by",
+            hint="wire the segment's narration audio to the clip's Narration input, or Duration and "
+            "NumOfSegments for a clip without narration (modules/timed-clip.yaml)",
+        )
+    segments = count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
+    return max(1.0, float(duration) / segments - settings.lead_in - settings.tail)
 
 
 def _text_input(context: JobContext, name: str) -> str:

@@ -419,8 +419,16 @@ def _bullet(
 def _for_pictures(palette: Palette) -> Palette:
     """A palette for text over an AI picture (under a dark scrim): light text, never dark."""
     light = sum(palette.text) / 3 > 150
+    accent = palette.accent
+    if sum(accent) / 3 < 150:  # a dark accent (ink on paper) would vanish on the scrim: lighten it
+        accent = (
+            accent[0] + (255 - accent[0]) * 2 // 5,
+            accent[1] + (255 - accent[1]) * 2 // 5,
+            accent[2] + (255 - accent[2]) * 2 // 5,
+        )
     return replace(
         palette,
+        accent=accent,
         text=palette.text if light else (255, 255, 255),
         muted=palette.body if light and palette.panel is None else (232, 232, 236),
         shadow=(0, 0, 0),
