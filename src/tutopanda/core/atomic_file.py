@@ -1,10 +1,12 @@
 """Whole-file writes that readers see as all-or-nothing.
 
 A reader (or a process started after a crash) must see either the old file or the new one, never a
-half-written mix: ``current.json`` and manifests depend on it. On the local filesystem we write a temp
-file next to the target, ``fsync`` it, ``rename`` it over the target (atomic on POSIX) and ``fsync`` the
-directory so the rename itself survives a power cut. Other fsspec backends get one whole-content write
-(``pipe_file``): object stores make a single ``PUT`` visible atomically, and have no cheap rename.
+half-written mix: ``current.json`` and manifests depend on it. How is the backend's business
+(:mod:`tutopanda.core.backends`): on the local filesystem a temp file next to the target (created with
+``O_EXCL|O_NOFOLLOW``, inside the storage root), ``fsync``, ``rename`` over the target (atomic on POSIX)
+and ``fsync`` of the directory so the rename itself survives a power cut; other fsspec backends get one
+whole-content write (``pipe_file``): object stores make a single ``PUT`` visible atomically, and have no
+cheap rename. This module names the temp files, runs the step hook and maps failures.
 
 Temp files are named ``.<name>.tmp-<pid>-<random>``: hidden, recognisable (:func:`is_temp_name`) and
 never mistaken for data, so leftovers from a crash are ignored by readers and removed by
@@ -17,12 +19,11 @@ A *step hook* may be passed to observe (or, in tests, crash at) each step: ``bef
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import secrets
 from collections.abc import Callable
-from pathlib import Path
 
+from tutopanda.core.backends.local_disk import fsync_directory, write_fd_fully
 from tutopanda.core.errors import StorageError
 from tutopanda.core.storage import StorageContext, storage_error
 
@@ -59,28 +60,6 @@ def temp_path_for(ctx: StorageContext, path: str, temp_dir: str | None = None) -
     return ctx.join(temp_dir or directory, f".{name}{_TEMP_MARKER}{unique}")
 
 
-def write_fd_fully(fd: int, data: bytes | bytearray | memoryview) -> None:
-    """``os.write`` until every byte is written (a single write may be short)."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def fsync_directory(directory: str) -> None:
-    """Make a rename inside ``directory`` durable (best effort: not every platform can fsync a dir)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _step(hook: StepHook | None, step: str, path: str) -> None:
     if hook is not None:
         hook(step, path)
@@ -99,12 +78,7 @@ def write_atomic(
     tmp = temp_path_for(ctx, path, temp_dir)
     try:
         _step(hook, "before-temp-write", path)
-        if ctx.is_local:
-            _write_local(tmp, path, data, hook)
-        else:  # one PUT: other backends (object stores above all) make a whole write visible at once
-            _step(hook, "after-temp-write", path)
-            _step(hook, "after-fsync", path)
-            ctx.fs.pipe_file(path, bytes(data))
+        ctx.backend.write_atomic(path, bytes(data), tmp, lambda step: _step(hook, step, path))
     except OSError as exc:
         _discard(ctx, tmp)
         raise storage_error(exc, "writing", path) from exc
@@ -112,19 +86,6 @@ def write_atomic(
         _discard(ctx, tmp)
         raise
     _step(hook, "after-rename", path)
-
-
-def _write_local(tmp: str, path: str, data: bytes, hook: StepHook | None) -> None:
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    try:
-        write_fd_fully(fd, data)
-        _step(hook, "after-temp-write", path)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    _step(hook, "after-fsync", path)
-    Path(tmp).replace(path)
-    fsync_directory(str(Path(path).parent))
 
 
 def _discard(ctx: StorageContext, tmp: str) -> None:
@@ -138,46 +99,10 @@ def create_exclusive(ctx: StorageContext, path: str, data: bytes) -> bool:
     Never overwrites. Locally the file appears complete or not at all (temp file + ``link``, which
     fails if the target exists); elsewhere it is check-then-write, so callers serialise with a lock.
     """
-    if not ctx.is_local:
-        if ctx.exists(path):
-            return False
-        write_atomic(ctx, path, data)
-        return True
-    tmp = temp_path_for(ctx, path)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        try:
-            write_fd_fully(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            Path(path).hardlink_to(tmp)
-        except FileExistsError:
-            return False
-        except OSError as exc:  # no hard links on this filesystem: fall back to an exclusive create
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
-                raise
-            return _create_exclusive_direct(path, data)
-        fsync_directory(str(Path(path).parent))
-        return True
+        return ctx.backend.create_if_absent(path, data, temp_path_for(ctx, path))
     except OSError as exc:
         raise storage_error(exc, "creating", path) from exc
-    finally:
-        _discard(ctx, tmp)
-
-
-def _create_exclusive_direct(path: str, data: bytes) -> bool:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    except FileExistsError:
-        return False
-    try:
-        write_fd_fully(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return True
 
 
 def clean_temp_files(ctx: StorageContext, directory: str, *, older_than: float | None = None) -> list[str]:

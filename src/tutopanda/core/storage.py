@@ -1,9 +1,10 @@
 """Where a movie's files live, and the few filesystem primitives the store needs.
 
 Storage is addressed through fsspec so the same code runs on a local directory, on ``memory://`` in
-tests and (later) on object stores. The local filesystem is special-cased with plain ``os`` calls where
-that buys true atomicity or speed (``O_APPEND`` appends, ``fsync``, ``rename``); every other backend gets
-the best the fsspec API offers.
+tests and on object stores. What differs between them (``os`` calls with real atomicity on a local disk,
+the best the fsspec API offers elsewhere, conditional writes on object stores) lives in one backend per
+kind (:mod:`tutopanda.core.backends`), chosen once here when the root is opened: the rest of the store
+calls ``ctx.backend`` (or the primitives below) and never asks which kind of storage it is on.
 
 Everything below the storage root is reached through :meth:`StorageContext.movie_dir`, which validates the
 movie id first, so a hostile id (``../../etc``) can never name a path outside the root.
@@ -11,22 +12,20 @@ movie id first, so a hostile id (``../../etc``) can never name a path outside th
 
 from __future__ import annotations
 
-import errno
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import fsspec
 
+from tutopanda.core.backends import OBJECT_STORE_SCHEMES, StorageBackend, backend_for, storage_error
 from tutopanda.core.clock import Clock, SystemClock
-from tutopanda.core.errors import StorageError, UsageError
+from tutopanda.core.errors import UsageError
 from tutopanda.core.logger import Logger, StdlibLogger
-from tutopanda.core.regular_file import MAX_STORE_FILE_BYTES, open_regular, read_regular
+from tutopanda.core.regular_file import MAX_STORE_FILE_BYTES
 
 __all__ = [
     "MOVIE_ID_MAX_LENGTH",
@@ -37,9 +36,6 @@ __all__ = [
     "validate_movie_id",
     "validate_relative_path",
 ]
-
-OBJECT_STORE_SCHEMES = frozenset({"s3", "s3a"})
-"""URL schemes of object stores with server-side conditional writes (``If-None-Match``/``If-Match``)."""
 
 MOVIE_ID_MAX_LENGTH = 64
 """Longest accepted movie id (it becomes a directory name, so keep it short and portable)."""
@@ -79,23 +75,6 @@ def validate_relative_path(relative: str, *, what: str = "path") -> str:
     return relative
 
 
-def storage_error(exc: OSError, action: str, path: str) -> StorageError:
-    """Translate an ``OSError`` raised while doing ``action`` ("writing", "reading"…) on ``path``."""
-    if exc.errno == errno.ENOSPC:
-        return StorageError(
-            f"disk full {action} {path}", "free some disk space (or move the storage root) and retry"
-        )
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return StorageError(
-            f"permission denied {action} {path}",
-            "check the permissions of the storage root, or choose another root",
-        )
-    reason = exc.strerror or str(exc)
-    return StorageError(
-        f"could not finish {action} {path}: {reason}", "check the storage root is reachable and retry"
-    )
-
-
 @dataclass(frozen=True)
 class StorageConfig:
     """Where storage lives: ``root`` is a local path or an fsspec URL (``memory://x``, ``s3://b/p``)."""
@@ -117,6 +96,11 @@ class StorageContext:
     base_path: str = "builds"
     clock: Clock = field(default_factory=SystemClock)
     logger: Logger = field(default_factory=StdlibLogger)
+    backend: StorageBackend = field(init=False, repr=False, compare=False)
+    """How this kind of storage does each primitive (chosen once, from ``fs``)."""
+
+    def __post_init__(self) -> None:
+        self.backend = backend_for(self.fs, self.root)
 
     @classmethod
     def open(
@@ -150,28 +134,23 @@ class StorageContext:
 
     @property
     def is_local(self) -> bool:
-        """True when paths are real local paths, so ``os``-level calls may be used."""
-        protocol = self.fs.protocol
-        protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol)
-        return "file" in protocols
+        """True when paths are real local paths (``backend.local_paths``), for code outside the store
+        (the CLI, the viewer) that hands paths to other programs. The store itself asks the backend."""
+        return self.backend.local_paths
 
     @property
     def is_object_store(self) -> bool:
-        """True for shared object stores (S3 and compatibles): no appends, no renames, no shared locks.
-
-        The store then keeps event logs as immutable segments and moves the pointer by conditional
-        writes (see ``event_log`` and ``conditional_write``).
-        """
-        protocol = self.fs.protocol
-        protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol)
-        return any(p in OBJECT_STORE_SCHEMES for p in protocols)
+        """True for shared object stores (``backend.immutable_objects``); kept for code outside the store."""
+        return self.backend.immutable_objects
 
     @property
     def url(self) -> str:
         """The root as another process would open it: a local path, or ``<protocol>://<root>``."""
-        if self.is_local:
-            return self.root
-        return str(self.fs.unstrip_protocol(self.root))
+        return self.display(self.root)
+
+    def display(self, path: str) -> str:
+        """``path`` as a user (or another process) names it: a local path, or ``<protocol>://<path>``."""
+        return path if self.backend.local_paths else str(self.fs.unstrip_protocol(path))
 
     @property
     def key(self) -> str:
@@ -198,19 +177,24 @@ class StorageContext:
     def exists(self, path: str) -> bool:
         """Whether a file or directory exists at ``path``."""
         try:
-            if self.is_local:
-                return Path(path).exists()
-            return bool(self.fs.exists(path))
+            return self.backend.exists(path)
         except OSError as exc:
             raise storage_error(exc, "checking", path) from exc
 
-    def makedirs(self, path: str) -> None:
-        """Create ``path`` and its parents; no error if it already exists."""
+    def is_dir(self, path: str) -> bool:
+        """Whether ``path`` is a folder (a prefix holding objects, on object stores)."""
         try:
-            if self.is_local:
-                Path(path).mkdir(parents=True, exist_ok=True)
-            else:
-                self.fs.makedirs(path, exist_ok=True)
+            return self.backend.is_dir(path)
+        except OSError as exc:
+            raise storage_error(exc, "inspecting", path) from exc
+
+    def makedirs(self, path: str) -> None:
+        """Create ``path`` and its parents; no error if it already exists.
+
+        Locally the folder must resolve inside the storage root (a planted link is refused).
+        """
+        try:
+            self.backend.makedirs(path)
         except OSError as exc:
             raise storage_error(exc, "creating directory", path) from exc
 
@@ -222,15 +206,7 @@ class StorageContext:
         is untrusted input: :mod:`~tutopanda.core.regular_file`).
         """
         try:
-            if self.is_local:
-                return read_regular(path, limit)
-            size = self.fs.size(path)
-            if size is not None and int(size) > limit:
-                raise StorageError(
-                    f"{path} is {int(size):,} bytes, more than the {limit:,} bytes such a file may have",
-                    "remove or replace it",
-                )
-            return bytes(self.fs.cat_file(path))
+            return self.backend.read_bytes(path, limit)
         except FileNotFoundError:
             raise
         except OSError as exc:
@@ -239,9 +215,7 @@ class StorageContext:
     def size(self, path: str) -> int:
         """Size in bytes of the file at ``path`` (``FileNotFoundError`` passes through)."""
         try:
-            if self.is_local:
-                return Path(path).stat().st_size
-            return int(self.fs.size(path))
+            return self.backend.size(path)
         except FileNotFoundError:
             raise
         except OSError as exc:
@@ -250,40 +224,23 @@ class StorageContext:
     def modified_age(self, path: str) -> float | None:
         """Seconds since the file at ``path`` was last written (``None`` if unknown or gone)."""
         try:
-            if self.is_local:
-                return time.time() - Path(path).stat().st_mtime
-            info = self.fs.info(path)
+            return self.backend.modified_age(path)
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise storage_error(exc, "inspecting", path) from exc
-        stamp = info.get("LastModified") or info.get("mtime") or info.get("created")
-        if isinstance(stamp, datetime):
-            when = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-            return (datetime.now(UTC) - when).total_seconds()
-        if isinstance(stamp, int | float):
-            return time.time() - float(stamp)
-        return None
 
     def list_names(self, path: str) -> list[str]:
         """Sorted base names of the entries directly inside ``path`` (empty if it does not exist)."""
         try:
-            if self.is_local:
-                directory = Path(path)
-                return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
-            if not self.fs.isdir(path):
-                return []
-            return sorted(entry.rstrip("/").rsplit("/", 1)[-1] for entry in self.fs.ls(path, detail=False))
+            return self.backend.list_names(path)
         except OSError as exc:
             raise storage_error(exc, "listing", path) from exc
 
     def remove(self, path: str) -> None:
         """Delete the file at ``path``; no error if it is already gone."""
         try:
-            if self.is_local:
-                Path(path).unlink(missing_ok=True)
-            elif self.fs.exists(path):
-                self.fs.rm_file(path)
+            self.backend.remove(path)
         except FileNotFoundError:
             return
         except OSError as exc:
@@ -296,7 +253,7 @@ class StorageContext:
         Locally opened without blocking; anything but a regular file is a :class:`StorageError`.
         """
         try:
-            stream: IO[bytes] = open_regular(path) if self.is_local else self.fs.open(path, "rb")
+            stream = self.backend.open_read(path)
         except FileNotFoundError:
             raise
         except OSError as exc:
