@@ -8,6 +8,7 @@ The rules that keep the log readable after anything short of disk corruption:
   file lock where ``flock`` does not exist, and an in-process lock on other backends), so concurrent
   writers — threads or processes — never interleave.
   If a write fails part-way (disk full) the file is truncated back, so no partial line is left.
+  How each kind of storage appends is its backend's business (:mod:`tutopanda.core.backends`).
 * **A torn last line** (a crash mid-write left bytes without a trailing newline) is skipped with a warning
   and never fatal. The next append starts on a fresh line instead of gluing onto the fragment.
 * **An unreadable line in the middle** (not JSON, or not a valid event) is skipped with a warning naming
@@ -31,19 +32,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
 import random
 import re
-import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from tutopanda.core.atomic_file import write_atomic, write_fd_fully
 from tutopanda.core.conditional_write import put_if_absent
 from tutopanda.core.errors import StorageError, UsageError
 from tutopanda.core.events import ArtefactEvent, InputEvent
@@ -52,11 +50,8 @@ from tutopanda.core.hashing import canonical_json
 from tutopanda.core.json_file import validation_summary
 from tutopanda.core.locks import movie_lock
 from tutopanda.core.movie_layout import ensure_initialised
-from tutopanda.core.regular_file import MAX_LOG_LINE_BYTES, bounded_lines, open_for_append, open_regular
+from tutopanda.core.regular_file import MAX_LOG_LINE_BYTES, bounded_lines
 from tutopanda.core.storage import StorageContext, storage_error
-
-if sys.platform != "win32":  # POSIX: appenders lock the log file itself (one syscall)
-    import fcntl
 
 __all__ = ["APPEND_LOCK_TIMEOUT", "EventLog", "TailResult", "artefact_log", "encode_event", "input_log"]
 
@@ -118,6 +113,8 @@ class EventLog(Generic[EventT]):
         self.name = name
         self.path = ctx.join(paths.events_dir, f"{name}.log")
         self.fsync = fsync
+        self._segmented = ctx.backend.immutable_objects
+        """Whether the log is a folder of create-only segments (stores that cannot append)."""
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -131,18 +128,24 @@ class EventLog(Generic[EventT]):
         if not lines:
             return 0
         data = b"".join(lines)
-        if self._ctx.is_object_store:
+        if self._segmented:
             self._append_segment(data)
-        elif self._ctx.is_local and sys.platform != "win32":
-            self._append_local(data)
-        else:
-            lock = movie_lock(self._ctx, self.movie_id, f"log-{self.name}", timeout=APPEND_LOCK_TIMEOUT)
-            with lock:
-                if self._ctx.is_local:
-                    self._append_local(data)
-                else:
-                    self._append_fsspec(data)
+            return len(lines)
+        try:
+            self._ctx.backend.append(
+                self.path,
+                data,
+                fsync=self.fsync,
+                serialise=self._append_lock,
+                on_unterminated=self._warn_repair,
+            )
+        except OSError as exc:
+            raise storage_error(exc, "appending to", self.path) from exc
         return len(lines)
+
+    def _append_lock(self) -> contextlib.AbstractContextManager[object]:
+        """The lock appenders share where the backend has none of its own (no ``flock``)."""
+        return movie_lock(self._ctx, self.movie_id, f"log-{self.name}", timeout=APPEND_LOCK_TIMEOUT)
 
     def _checked(self, event: EventT) -> EventT:
         if not isinstance(event, self.kind):
@@ -151,47 +154,6 @@ class EventLog(Generic[EventT]):
                 f"that log holds {self.kind.__name__} events",
             )
         return event
-
-    def _append_local(self, data: bytes) -> None:
-        try:
-            fd = open_for_append(self.path)
-        except OSError as exc:
-            raise storage_error(exc, "opening", self.path) from exc
-        try:
-            if sys.platform != "win32":
-                fcntl.flock(fd, fcntl.LOCK_EX)  # serialises appenders; released by close (or by death)
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                self._warn_repair()
-                data = b"\n" + data
-            try:
-                write_fd_fully(fd, data)
-                if self.fsync:
-                    os.fsync(fd)
-            except OSError as exc:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, size)  # we hold the lock: nobody appended after `size`
-                raise storage_error(exc, "writing", self.path) from exc
-        except OSError as exc:
-            raise storage_error(exc, "appending to", self.path) from exc
-        finally:
-            os.close(fd)
-
-    def _append_fsspec(self, data: bytes) -> None:
-        fs = self._ctx.fs
-        try:
-            size = int(fs.size(self.path)) if fs.exists(self.path) else 0
-            if size and bytes(fs.cat_file(self.path, start=size - 1, end=size)) != b"\n":
-                self._warn_repair()
-                data = b"\n" + data
-            try:
-                with fs.open(self.path, "ab") as stream:
-                    stream.write(data)
-            except (NotImplementedError, ValueError):  # backend cannot append: rewrite the whole file
-                existing = bytes(fs.cat_file(self.path)) if size else b""
-                write_atomic(self._ctx, self.path, existing + data)
-        except OSError as exc:
-            raise storage_error(exc, "appending to", self.path) from exc
 
     def _append_segment(self, data: bytes) -> None:
         """Object stores: the batch becomes the next numbered segment, created only if absent.
@@ -235,21 +197,16 @@ class EventLog(Generic[EventT]):
     def _segments(self) -> list[tuple[str, int]]:
         """The segment files of an object-store log, in order, with their sizes."""
         try:
-            entries = self._ctx.fs.ls(self.path, detail=True) if self._ctx.fs.isdir(self.path) else []
+            entries = self._ctx.backend.list_sizes(self.path)
         except FileNotFoundError:
             return []
         except OSError as exc:
             raise storage_error(exc, "listing", self.path) from exc
-        found = []
-        for entry in entries:
-            name = str(entry["name"]).rstrip("/").rsplit("/", 1)[-1]
-            if _SEGMENT_NAME.fullmatch(name):
-                found.append((name, int(entry.get("size") or 0)))
-        return sorted(found)
+        return sorted((name, size) for name, size in entries if _SEGMENT_NAME.fullmatch(name))
 
     def fingerprint(self) -> str:
         """A string that changes whenever the log's content changes (for caches keyed on the log)."""
-        if self._ctx.is_object_store:
+        if self._segmented:
             return ";".join(f"{name}:{size}" for name, size in self._segments())
         digest = hashlib.sha256()
         try:
@@ -268,7 +225,7 @@ class EventLog(Generic[EventT]):
         with self._lines(0) as lines:
             for line_number, raw in enumerate(lines, 1):
                 if not raw.endswith(b"\n"):
-                    if self._ctx.is_object_store:  # a whole segment without a final newline: foreign
+                    if self._segmented:  # a whole segment without a final newline: foreign
                         self._skip_fragment(raw, f"line {line_number}")
                         continue
                     self._warn_torn(line_number)
@@ -299,7 +256,7 @@ class EventLog(Generic[EventT]):
                 if limit is not None and len(events) >= limit:
                     break
                 if not raw.endswith(b"\n"):
-                    if not self._ctx.is_object_store:
+                    if not self._segmented:
                         break  # a line still being written: leave it for a later call
                     self._skip_fragment(raw, f"byte offset {position}")  # segments never grow
                     position += len(raw)
@@ -312,7 +269,7 @@ class EventLog(Generic[EventT]):
 
     def size(self) -> int:
         """Current size of the log in bytes (the offset a follower starting "now" would use)."""
-        if self._ctx.is_object_store:
+        if self._segmented:
             return sum(size for _, size in self._segments())
         try:
             return self._ctx.size(self.path)
@@ -322,14 +279,11 @@ class EventLog(Generic[EventT]):
     @contextlib.contextmanager
     def _lines(self, offset: int) -> Iterator[Iterator[bytes]]:
         """The log's lines from byte ``offset`` (of the whole log: segments count as one file)."""
-        if self._ctx.is_object_store:
+        if self._segmented:
             yield self._segment_lines(offset)
             return
         try:
-            if self._ctx.is_local:
-                stream: IO[bytes] = open_regular(self.path)  # a planted FIFO must not hang us
-            else:
-                stream = self._ctx.fs.open(self.path, "rb")
+            stream = self._ctx.backend.open_read(self.path)  # locally: a planted FIFO must not hang us
         except FileNotFoundError:
             yield iter(())
             return
