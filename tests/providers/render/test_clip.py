@@ -21,7 +21,7 @@ from tutopanda.providers.render.overlay import KeyPoint, headline_for, key_point
 from tutopanda.providers.render.settings import ClipSettings, frame_size
 from tutopanda.testing import ProviderContractTests, make_artefact_input
 
-from .media import clip_context, frame_count, info_of, payload
+from .media import clip_context, frame_count, info_of, payload, wav_bytes
 
 
 def _render(context: JobContext) -> bytes:
@@ -180,3 +180,26 @@ def test_key_points_appear_when_the_narration_reaches_them() -> None:
     timed = reveal_times(points, 12, 6.0, 0.4, [0.1 * i for i in range(12)], earliest=0.8, latest=6.0)
     assert timed == [pytest.approx(0.8), pytest.approx(1.2)]  # word 4 at 0.4+0.4, then 0.4 s apart
     assert reveal_times(points, 12, 6.0, 0.4, None, earliest=3.0, latest=3.2) == [3.0, 3.2]
+
+
+def test_key_points_follow_the_word_timings_of_the_narration() -> None:
+    from tutopanda.providers.local.speech_clip import WordTiming, with_word_timings
+
+    text = "Magma rises. It gathers in a chamber. Pressure builds for years."
+    words = text.split()
+    timed = with_word_timings(
+        wav_bytes(4.0), [WordTiming(w, 0.3 * i, 0.3 * i + 0.25) for i, w in enumerate(words)]
+    )
+    voice = make_artefact_input("Artifact:Narration.SegmentAudio[1]", "audio", timed, "audio/wav")
+    handler = RenderHandler("tutopanda", "segment-renderer", "local")
+    (artefact,) = asyncio.run(handler.produce(clip_context(1, 4.0, Text=text, Narration=voice))).artefacts
+    assert artefact.diagnostics["wordTimings"] is True
+    # "It" is word 2 (0.6 s), "Pressure" word 7 (2.1 s); the clip's lead-in is 0.4 s; the first point
+    # waits for the headline to settle (0.8 s).
+    assert artefact.diagnostics["pointTimes"] == [pytest.approx(1.0), pytest.approx(2.5)]
+    (plain,) = asyncio.run(handler.produce(clip_context(1, 4.0, Text=text))).artefacts
+    assert plain.diagnostics["wordTimings"] is False
+    assert plain.diagnostics["pointTimes"] == [
+        pytest.approx(0.4 + 4.0 * 2 / 11, abs=1e-3),
+        pytest.approx(0.4 + 4.0 * 7 / 11, abs=1e-3),
+    ]

@@ -134,6 +134,7 @@ class OverlayPlacement:
     fade_in: float = 0.0
     end: float | None = None
     fade_out: float = 0.0
+    role: str = ""
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,9 @@ def clip_command(layout: ClipLayout, settings: ClipSettings, output: str) -> lis
         # needs the same audio stream, a silent one included.
         audio = f"anullsrc=r={AUDIO_RATE}:cl=stereo,aformat=sample_fmts=fltp:channel_layouts=stereo,"
     else:
-        audio = f"[{narration_index}:a]aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
+        audio = (
+            f"[{narration_index}:a]aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
+        )
     if lead > 0 and layout.narration is not None:
         audio += f"adelay=delays={lead}S:all=1,"
     audio += f"apad=whole_len={samples},atrim=end_sample={samples},asetpts=N/SR/TB[a]"
@@ -333,6 +336,7 @@ def render_clip(context: JobContext, on_progress: ProgressCallback | None = None
             names = (card.name,)
             source, local = "text-card", True
         overlays: tuple[OverlayPlacement, ...] = ()
+        word_starts = _word_starts(narration_file) if narration_file is not None else None
         if settings.overlay:
             overlays = _overlays(
                 work,
@@ -343,7 +347,7 @@ def render_clip(context: JobContext, on_progress: ProgressCallback | None = None
                 local=local,
                 settings=settings,
                 narration_seconds=narration_seconds,
-                word_starts=_word_starts(narration_file) if narration_file is not None else None,
+                word_starts=word_starts,
                 clip_seconds=frames / settings.fps,
                 title=_text_input(context, "MovieTitle") if segment == 0 else "",
                 summary=_text_input(context, "MovieSummary") if segment == 0 else "",
@@ -381,6 +385,8 @@ def render_clip(context: JobContext, on_progress: ProgressCallback | None = None
         "source": source,
         "stills": len(names) if source == "stills" else 0,
         "overlayLayers": len(overlays),
+        "pointTimes": [placement.start for placement in overlays if placement.role == "point"],
+        "wordTimings": word_starts is not None,
     }
     return ProducedArtefact(artefact_id, mime_type="video/mp4", file=final, diagnostics=diagnostics)
 
@@ -532,7 +538,8 @@ def _overlays(
     for number, layer in enumerate(layers):
         name = _save_layer(work, f"layer{number}.png", layer.image)
         if layer.role == "point" and settings.reveal > 0:
-            placements.append(OverlayPlacement(name, layer.x, layer.y, next(reveal), settings.reveal))
+            at = next(reveal)
+            placements.append(OverlayPlacement(name, layer.x, layer.y, at, settings.reveal, role="point"))
         else:
-            placements.append(OverlayPlacement(name, layer.x, layer.y, begin, fade_in))
+            placements.append(OverlayPlacement(name, layer.x, layer.y, begin, fade_in, role=layer.role))
     return tuple(placements)
