@@ -15,15 +15,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
-import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
-from tutopanda.core.atomic_file import clean_temp_files, fsync_directory, temp_path_for, write_fd_fully
+from tutopanda.core.atomic_file import clean_temp_files, temp_path_for
 from tutopanda.core.blob_ref import BlobRef, extension_for_mime, validate_blob_hash
 from tutopanda.core.errors import BlobNotFoundError, CorruptDataError, StorageError
 from tutopanda.core.hashing import CHUNK_SIZE, sha256_hex
@@ -188,14 +186,13 @@ class BlobStore:
             stored = self._ctx.size(path) == ref.size
         except FileNotFoundError:
             return False
-        if stored and self._ctx.is_local:
-            with contextlib.suppress(OSError):
-                os.utime(path)
+        if stored:
+            self._ctx.backend.touch(path)
         return stored
 
     def _commit(self, chunks: Iterable[Chunk], expected: BlobRef | None, *, mime_type: str = "") -> BlobRef:
         """Write chunks to a temp file while hashing, then rename it to its content address."""
-        if self._ctx.is_object_store:
+        if self._ctx.backend.immutable_objects:  # no rename there: hash first, then upload once
             return self._commit_object(chunks, expected, mime_type=mime_type)
         temp_dir = self._paths.blob_temp_dir
         self._ctx.makedirs(temp_dir)
@@ -212,11 +209,7 @@ class BlobStore:
             if self._is_stored(ref):
                 return ref
             self._ctx.makedirs(final.rpartition("/")[0])
-            if self._ctx.is_local:
-                Path(tmp).replace(final)
-                fsync_directory(final.rpartition("/")[0])
-            else:
-                self._ctx.fs.mv(tmp, final)
+            self._ctx.backend.commit(tmp, final)  # locally: rename, then fsync of the shard folder
             return ref
         except OSError as exc:
             raise storage_error(exc, "writing a blob of movie", self.movie_id) from exc
@@ -256,15 +249,7 @@ class BlobStore:
                 if expected is None and self._is_stored(ref):
                     return ref
                 spool.seek(0)
-                stream = self._ctx.fs.open(self.path_of(ref), "wb")
-                try:
-                    shutil.copyfileobj(spool, stream, CHUNK_SIZE)
-                except BaseException:  # never publish a prefix under the content address
-                    with contextlib.suppress(Exception):
-                        stream.discard()  # aborts the (multipart) upload; close() would commit it
-                    stream.closed = True  # so that nothing (not even __del__) commits the prefix
-                    raise
-                stream.close()
+                self._ctx.backend.put_stream(self.path_of(ref), cast(IO[bytes], spool))
         except OSError as exc:
             raise storage_error(exc, "writing a blob of movie", self.movie_id) from exc
         return ref
@@ -272,22 +257,12 @@ class BlobStore:
     def _write_temp(self, tmp: str, chunks: Iterable[Chunk]) -> tuple[str, int]:
         digest = hashlib.sha256()
         size = 0
-        if self._ctx.is_local:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-            try:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    write_fd_fully(fd, chunk)
-                    size += len(chunk)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        else:
-            with self._ctx.fs.open(tmp, "wb") as stream:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    stream.write(chunk)
-                    size += len(chunk)
+        # Locally O_CREAT|O_EXCL|O_NOFOLLOW inside the storage root, and fsync'd before the rename.
+        with self._ctx.backend.create_new(tmp) as write:
+            for chunk in chunks:
+                digest.update(chunk)
+                write(chunk)
+                size += len(chunk)
         return digest.hexdigest(), size
 
     def clean_temp(self, older_than: float = 3600.0) -> list[str]:

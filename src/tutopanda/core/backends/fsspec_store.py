@@ -10,6 +10,7 @@ is a lock between machines: shared object stores have their own backend (``objec
 from __future__ import annotations
 
 import contextlib
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,8 @@ from tutopanda.core.backends.protocol import ByteWriter, StepCallback, Versioned
 from tutopanda.core.errors import StorageError
 
 __all__ = ["FsspecBackend", "info_mtime"]
+
+_CHUNK = 1024 * 1024
 
 _local_lock = threading.Lock()
 """Serialises check-then-write on backends without server-side conditions (one process only)."""
@@ -187,6 +190,10 @@ class FsspecBackend:
         with self.fs.open(temp, "wb") as stream:
             yield stream.write
 
+    def put_stream(self, path: str, source: IO[bytes]) -> None:
+        with self.fs.open(path, "wb") as stream:
+            shutil.copyfileobj(source, stream, _CHUNK)
+
     def commit(self, temp: str, target: str) -> None:
         self.fs.mv(temp, target)
 
@@ -208,8 +215,6 @@ class FsspecBackend:
         return  # object stores have no directories to leave behind; memory:// ones cost nothing
 
     def copy_tree_to_local(self, source: str, target: Path, *, skip_top: str, link_top: str) -> None:
-        import shutil
-
         for path in self.fs.find(source):
             relative = path[len(source) :].lstrip("/")
             if relative.startswith(skip_top + "/"):

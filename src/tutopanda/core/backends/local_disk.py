@@ -262,6 +262,18 @@ class LocalDiskBackend:
         finally:
             os.close(fd)
 
+    def put_stream(self, path: str, source: IO[bytes]) -> None:
+        temp = f"{path}.tmp-{os.getpid()}-{id(source):x}"
+        temp = str(Path(temp).with_name("." + Path(temp).name))
+        try:
+            with self.create_new(temp) as write:
+                for chunk in iter(lambda: source.read(1024 * 1024), b""):
+                    write(chunk)
+            self.commit(temp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                Path(temp).unlink(missing_ok=True)
+
     def commit(self, temp: str, target: str) -> None:
         self._check_inside(target)
         Path(temp).replace(target)

@@ -15,9 +15,11 @@ Everything else is the generic fsspec behaviour (``fsspec_store.py``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import shutil
 import time
-from typing import Any
+from typing import IO, Any
 
 from tutopanda.core.backends.fsspec_store import FsspecBackend
 from tutopanda.core.backends.io_errors import storage_error
@@ -27,6 +29,8 @@ __all__ = ["OBJECT_STORE_SCHEMES", "ObjectStoreBackend"]
 
 OBJECT_STORE_SCHEMES = frozenset({"s3", "s3a"})
 """URL schemes of object stores with server-side conditional writes (``If-None-Match``/``If-Match``)."""
+
+_CHUNK = 1024 * 1024
 
 _PRECONDITION_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
 
@@ -47,6 +51,18 @@ class ObjectStoreBackend(FsspecBackend):
     """A storage root on a shared object store (see the module docstring)."""
 
     immutable_objects = True
+
+    def put_stream(self, path: str, source: IO[bytes]) -> None:
+        """One upload (multipart for big files); an interrupted one is aborted, never committed."""
+        stream = self.fs.open(path, "wb")
+        try:
+            shutil.copyfileobj(source, stream, _CHUNK)
+        except BaseException:  # never publish a prefix under the name
+            with contextlib.suppress(Exception):
+                stream.discard()  # aborts the (multipart) upload; close() would commit it
+            stream.closed = True  # so that nothing (not even __del__) commits the prefix
+            raise
+        stream.close()
 
     def put_if_absent(self, path: str, data: bytes, temp: str) -> bool:
         return self._conditional_put(path, data, "creating", mode="create")  # If-None-Match: *

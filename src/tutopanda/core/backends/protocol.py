@@ -165,6 +165,11 @@ class StorageBackend(Protocol):
         on a clean exit the bytes are durable (``fsync``) before the file is closed."""
         ...
 
+    def put_stream(self, path: str, source: IO[bytes]) -> None:
+        """Write ``path`` from ``source`` so that it appears complete or not at all (an interrupted
+        upload is discarded, never published as a prefix)."""
+        ...
+
     def commit(self, temp: str, target: str) -> None:
         """Move a file made by :meth:`create_new` over ``target`` (atomic, durable locally)."""
         ...
