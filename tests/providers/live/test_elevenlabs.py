@@ -187,13 +187,15 @@ def test_speech_result_sniffs_mime_and_reports_request_characters_and_cost(api: 
     assert artefact.data == MP3
     check_payload(MP3, artefact.mime_type, "audio")
     assert result.diagnostics["requestId"] == artefact.diagnostics["requestId"] == "req-abc123"
-    assert result.diagnostics["characters"] == 2000  # billed characters, from the header
-    assert result.diagnostics["usage"] == {"characters": 2000.0}
+    # priced on the text sent; the header (credits, whose rate per character varies) is only recorded
+    assert result.diagnostics["characters"] == len(TEXT)
+    assert result.diagnostics["characterCost"] == 2000
+    assert result.diagnostics["usage"] == {"characters": float(len(TEXT))}
     assert result.diagnostics["voiceId"] == VOICE
     assert result.diagnostics["model"] == "eleven_flash_v2_5"
     assert result.diagnostics["outputFormat"] == DEFAULT_OUTPUT_FORMAT
     assert result.diagnostics["maximumConcurrentRequests"] == 5
-    assert result.cost == pytest.approx(0.10)  # 2000 characters at $0.05 per 1k (flash)
+    assert result.cost == pytest.approx(len(TEXT) * 0.05 / 1000)  # flash: $0.05 per 1k characters
 
 
 def test_speech_without_character_cost_counts_the_text(api: respx.MockRouter) -> None:
@@ -288,10 +290,10 @@ def test_music_length_is_clamped_to_the_api_range(
     assert result.diagnostics["usage"] == {"seconds": length_ms / 1000}
 
 
-def test_music_refuses_raw_pcm_and_an_empty_prompt(api: respx.MockRouter) -> None:
+def test_music_refuses_wav_and_an_empty_prompt(api: respx.MockRouter) -> None:
     route = api.post(MUSIC).mock(return_value=audio())
-    with pytest.raises(ProviderConfigError, match="outputFormat"):
-        run(music_context(config={"outputFormat": "pcm_44100"}))
+    with pytest.raises(ProviderConfigError, match="outputFormat"):  # music formats have no wav_*
+        run(music_context(config={"outputFormat": "wav_44100"}))
     with pytest.raises(ProviderError, match="Prompt input is empty"):
         run(music_context(prompt=""))
     assert route.call_count == 0
@@ -415,9 +417,9 @@ def test_timeout_is_a_provider_timeout(api: respx.MockRouter) -> None:
 
 def test_the_key_never_appears_in_errors_or_diagnostics(api: respx.MockRouter) -> None:
     echo = {"status": "invalid_api_key", "message": f"Invalid API key: {KEY}"}
-    api.post(f"{TTS}/bad").mock(return_value=error(401, echo))
+    api.post(f"{TTS}/BadVoiceIdAAAAAAAAAA").mock(return_value=error(401, echo))
     api.post(f"{TTS}/{VOICE}").mock(return_value=audio({"request-id": "r1", "character-cost": "9"}))
-    caught = failure(speech_context(voice="bad"))
+    caught = failure(speech_context(voice="BadVoiceIdAAAAAAAAAA"))
     assert "***" in caught.message
     result = run(speech_context())
     dumped = json.dumps([result.diagnostics, [a.diagnostics for a in result.artefacts]])
@@ -468,7 +470,7 @@ class TestElevenLabsContract(ProviderContractTests):
     def _api(self) -> Iterator[None]:
         with respx.mock(assert_all_called=False) as router:
             router.post(f"{TTS}/{VOICE}").mock(return_value=audio({"request-id": "c1"}))
-            router.post(f"{TTS}/broken").mock(return_value=httpx.Response(503, text="unavailable"))
+            router.post(f"{TTS}/BrokenVoiceIdAAAAAAA").mock(return_value=httpx.Response(503, text="unavailable"))
             router.post(MUSIC).mock(return_value=audio())
             yield
 
@@ -481,7 +483,7 @@ class TestElevenLabsContract(ProviderContractTests):
 
     def failing_contexts(self) -> Sequence[JobContext]:
         return [
-            speech_context(voice="broken"),
+            speech_context(voice="BrokenVoiceIdAAAAAAA"),
             speech_context(secrets={}),
             speech_context(text=""),
             music_context(prompt=" "),

@@ -477,7 +477,12 @@ def test_estimates_come_from_the_price_table() -> None:
     assert handler.estimate_cost("script", {}, 5) == pytest.approx(1500 * 0.25e-6 + 2500 * 2e-6)
     assert handler.estimate_cost("image-prompt", {}, 2) == pytest.approx(800 * 0.25e-6 + 800 * 2e-6)
     assert OpenAITextHandler("openai", "gpt-5-nano-unpriced", "local").estimate_cost("script", {}, 3) is None
-    assert OpenAIImageHandler("openai", "gpt-image-1", "local").estimate_cost("image", {}, 1) == 0.042
+    # auto quality is estimated as high (the dearest it may pick), 1536x1024: 6208 output tokens at $40/1M
+    images = OpenAIImageHandler("openai", "gpt-image-1", "local")
+    assert images.estimate_cost("image", {}, 1) == pytest.approx(100 * 5e-6 + 6208 * 40e-6)
+    assert images.estimate_cost("image", {"quality": "medium", "size": "1024x1024"}, 1) == pytest.approx(
+        100 * 5e-6 + 1056 * 40e-6
+    )
 
 
 # --- speech --------------------------------------------------------------------------------------
@@ -594,7 +599,7 @@ def test_an_image_is_decoded_from_base64(api: respx.MockRouter) -> None:
         "size": "1536x1024",
         "n": 1,
     }
-    assert result.cost == pytest.approx(0.042)
+    assert result.cost == pytest.approx(44 * 5e-6 + 1056 * 40e-6)  # the usage tokens, not a flat price
     assert result.diagnostics["tokens"]["output_tokens"] == 1056
 
 

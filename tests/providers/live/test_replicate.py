@@ -354,7 +354,8 @@ def test_video_that_is_still_starting_is_polled_with_backoff_until_it_succeeds(
     assert fake_time.sleeps == [0.5, 1.0, 2.0]
     assert result.artefacts[0].mime_type == "video/mp4"
     check_payload(payload(result), "video/mp4", "video")
-    assert result.cost == pytest.approx(7 * 0.036)
+    assert result.cost == pytest.approx(7 * 0.018)  # seedance-1-lite at 480p
+    assert result.diagnostics["priceTier"] == {"resolution": "480p"}
 
 
 def test_video_duration_comes_from_config_without_a_segment_duration_and_is_fitted_to_the_model(
@@ -417,7 +418,7 @@ def test_speech_maps_voice_emotion_and_language_and_drops_what_the_model_does_no
     assert sent_input(create) == {"text": text, "voice_id": "Wise_Woman", "emotion": "calm"}
     assert result.diagnostics["droppedInput"] == ["language_boost"]
     assert any("language_boost" in line for line in logged(context))
-    assert result.cost == pytest.approx(len(text) / 1000 * 0.06)
+    assert result.cost == pytest.approx(len(text) / 1000 * 0.015)
     assert result.artefacts[0].mime_type == "audio/wav"
 
     inputs = {**inputs, "VoiceId": "English_CalmWoman", "Emotion": "neutral"}

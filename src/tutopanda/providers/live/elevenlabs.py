@@ -5,12 +5,23 @@ retries 429/5xx on its own (the runner owns retries here, so a plan's attempt co
 would add ``requests`` and ``websockets`` to the install for nothing.
 
 * **Speech**: ``POST /v1/text-to-speech/{voice_id}?output_format=...`` with ``text``, ``model_id``,
-  ``voice_settings`` (only the keys the variant config sets) and ``language_code`` (the ``Language``
-  input, for the models that take it). ``VoiceId`` ``default`` means config ``voiceId``, else
-  :data:`DEFAULT_VOICE_ID`. Billed characters come from the ``character-cost`` response header, else the
-  length of the text.
+  ``voice_settings`` (only the keys the variant config sets), ``language_code`` (the ``Language``
+  input, for the models that take it), ``seed`` (config) and ``previous_text``/``next_text`` (the
+  ``PreviousText``/``NextText`` inputs when a blueprint wires them, so a segment is not read cold).
+  ``VoiceId`` ``default`` means config ``voiceId``, else :data:`DEFAULT_VOICE_ID`; a voice *name*
+  (``Rachel``, ``name:George``) is looked up once per handler in the account's voice list. With config
+  ``timestamps: true`` the call goes to ``/with-timestamps`` and the character alignment becomes word
+  timings: in the artefact's ``words`` diagnostic, and inside the WAV (the ``tpwt`` chunk the captions
+  read, :mod:`tutopanda.providers.local.speech_clip`) when the output is ``pcm_*``.
+  Cost: priced on the length of the text sent. The ``character-cost`` header is kept as
+  ``characterCost`` but not priced: its unit is the account's credits, which differ from characters by
+  model and plan.
 * **Music**: ``POST /v1/music`` with ``prompt``, ``music_length_ms`` (the ``Duration`` input, clamped to
   the API's 3 s..10 min) and ``model_id``; ``force_instrumental`` when the config sets it.
+* **Where**: ``https://api.elevenlabs.io``, a data-residency host (``ELEVENLABS_RESIDENCY`` or config
+  ``residency``: ``us``, ``eu``, ``in``), ``ELEVENLABS_BASE_URL`` or config ``baseUrl``.
+* **Preflight** (``check_config``, before any job): voice settings in their documented ranges (``speed``
+  0.7-1.2), output formats per call (speech: mp3/opus/pcm/wav; music: mp3/opus/pcm, no wav), ``seed``.
 * **Errors**: a 429 is either *too many concurrent requests* (the plan's concurrency is used up: retry as
   soon as a slot frees, about a second) or *system busy* / *rate limited* (back off at least
   :data:`BUSY_RETRY_AFTER` seconds); both the legacy ``detail.status`` and the current ``detail.code``
@@ -22,7 +33,11 @@ would add ``requests`` and ``websockets`` to the install for nothing.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 import io
+import os
 import re
 import wave
 from collections.abc import Mapping
@@ -36,6 +51,8 @@ from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArte
 from tutopanda.providers.job_inputs import input_int, input_text, requested_artefacts
 from tutopanda.providers.live import http
 from tutopanda.providers.live.base import LiveHandler
+from tutopanda.providers.live.endpoints import Endpoint, resolve_endpoint
+from tutopanda.providers.local.speech_clip import WordTiming, text_tokens, with_word_timings
 from tutopanda.providers.registry import HandlerSpec
 from tutopanda.providers.voices import DEFAULT_VOICE, VoiceSet
 
@@ -96,12 +113,19 @@ VOICE_SETTINGS: dict[str, tuple[str, str]] = {
     "similarityBoost": ("similarity_boost", "unit"),
     "style": ("style", "unit"),
     "useSpeakerBoost": ("use_speaker_boost", "bool"),
-    "speed": ("speed", "positive"),
+    "speed": ("speed", "speed"),
 }
 """Config key -> (API ``voice_settings`` field, value check)."""
 
 _OUTPUT_FORMAT = re.compile(r"^(?P<codec>mp3|opus|pcm|wav)_(?P<rate>\d{4,6})(?:_(?P<bitrate>\d{2,3}))?$")
-_VOICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_VOICE_ID = re.compile(r"^[A-Za-z0-9]{20}$")
+"""The shape of ElevenLabs voice ids; anything else that is a plain name is looked up by name."""
+_VOICE_NAME = re.compile(r"^[\w .'()-]{1,64}$")
+SPEED_RANGE = (0.7, 1.2)
+"""``voice_settings.speed`` bounds the API documents."""
+SEED_MAX = 4_294_967_295
+MUSIC_CODECS = ("mp3", "opus", "pcm")
+SPEECH_CODECS = ("mp3", "opus", "pcm", "wav")
 
 
 def _is_number(value: object) -> bool:
@@ -109,14 +133,15 @@ def _is_number(value: object) -> bool:
 
 
 def _output_format(config: Mapping[str, Any], where: str, *, speech: bool) -> str | None:
-    """Config ``outputFormat`` checked; None when unset. Raw ``pcm_*`` is for speech only (it is wrapped
-    as mono WAV, and the channel layout of raw music is not documented)."""
+    """Config ``outputFormat`` checked; None when unset. Music has no ``wav_*`` formats; raw ``pcm_*``
+    (16-bit mono) is wrapped in a WAV header for both."""
     value = config.get("outputFormat")
     if value is None:
         return None
     match = _OUTPUT_FORMAT.match(value) if isinstance(value, str) else None
-    if match is None or (match["codec"] == "pcm" and not speech):
-        codecs = "mp3, opus, pcm or wav" if speech else "mp3, opus or wav"
+    codecs_allowed = SPEECH_CODECS if speech else MUSIC_CODECS
+    if match is None or match["codec"] not in codecs_allowed:
+        codecs = ", ".join(codecs_allowed)
         raise ProviderConfigError(
             f"{where}: config outputFormat = {value!r} is not an ElevenLabs output format the pipeline "
             "can use here",
@@ -140,8 +165,8 @@ def voice_settings(config: Mapping[str, Any], where: str) -> dict[str, Any]:
             ok = _is_number(value) and 0 <= value <= 1
             wanted = "a number from 0 to 1"
         else:
-            ok = _is_number(value) and value > 0
-            wanted = "a number > 0 (1 is normal speed)"
+            ok = _is_number(value) and SPEED_RANGE[0] <= value <= SPEED_RANGE[1]
+            wanted = f"a number from {SPEED_RANGE[0]} to {SPEED_RANGE[1]} (1 is normal speed)"
         if not ok:
             raise ProviderConfigError(
                 f"{where}: config {key} = {value!r} is not {wanted}", f"set {key} to {wanted}"
@@ -164,6 +189,26 @@ def _wav_from_pcm(pcm: bytes, sample_rate: int) -> bytes:
         writer.setframerate(sample_rate)
         writer.writeframes(pcm[: len(pcm) - len(pcm) % 2])
     return buffer.getvalue()
+
+
+def word_timings(text: str, alignment: Mapping[str, Any]) -> list[WordTiming]:
+    """Word timings from ElevenLabs' character alignment (``characters``,
+    ``character_start_times_seconds``, ``character_end_times_seconds``), one per whitespace token of
+    ``text``. Empty when the alignment does not spell ``text`` (the words could not be placed)."""
+    characters = alignment.get("characters")
+    starts = alignment.get("character_start_times_seconds")
+    ends = alignment.get("character_end_times_seconds")
+    if not (isinstance(characters, list) and isinstance(starts, list) and isinstance(ends, list)):
+        return []
+    if not len(characters) == len(starts) == len(ends) or "".join(map(str, characters)) != text:
+        return []
+    words: list[WordTiming] = []
+    for start, end, token in text_tokens(text):
+        first, last = starts[start], ends[end - 1]
+        if not (_is_number(first) and _is_number(last)):
+            return []
+        words.append(WordTiming(token, float(first), float(last)))
+    return words
 
 
 def _header_int(response: httpx.Response, name: str) -> int | None:
@@ -190,8 +235,17 @@ class ElevenLabsHandler(LiveHandler):
     secret_hint = "https://elevenlabs.io/app/settings/api-keys"
     kinds = frozenset({"narration", "music"})
     config_keys: ClassVar[frozenset[str] | None] = frozenset(
-        {*VOICE_SETTINGS, "outputFormat", "voiceId", "sendLanguageCode", "forceInstrumental"}
+        {
+            *VOICE_SETTINGS,
+            "outputFormat",
+            "voiceId",
+            "sendLanguageCode",
+            "forceInstrumental",
+            "seed",
+            "timestamps",
+        }
     )
+    endpoint_keys: ClassVar[frozenset[str]] = frozenset({"baseUrl", "residency"})
     default_max_in_flight = DEFAULT_MAX_IN_FLIGHT
 
     def __init__(
@@ -205,6 +259,35 @@ class ElevenLabsHandler(LiveHandler):
     ) -> None:
         super().__init__(provider, model, environment, config)
         self.base_url = base_url
+        self._voices_by_name: dict[str, str] | None = None
+        self._voices_lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self.voice_list_fetches = 0
+
+    def endpoint(self, config: Mapping[str, Any], where: str = "") -> Endpoint:
+        """The constructor's ``base_url`` when given, else config/environment (residency), else the API."""
+        if self.base_url != BASE_URL:
+            return Endpoint(self.provider, self.base_url, "handler")
+        return resolve_endpoint("elevenlabs", config, os.environ.get, where=where)
+
+    def check_config(self, kind: str, config: Mapping[str, Any]) -> None:
+        """Before any job: keys, ranges and enums the API documents, so nothing is paid for a refusal."""
+        super().check_config(kind, config)
+        where = f"{self.provider}/{self.model} ({kind})"
+        if kind == "narration":
+            voice_settings(config, where)
+        _output_format(config, where, speech=kind != "music")
+        seed = config.get("seed")
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX
+        ):
+            raise ProviderConfigError(
+                f"{where}: config seed = {seed!r} is not a whole number from 0 to {SEED_MAX}"
+            )
+        for flag in ("timestamps", "forceInstrumental", "sendLanguageCode"):
+            if flag in config and not isinstance(config[flag], bool):
+                raise ProviderConfigError(f"{where}: config {flag} = {config[flag]!r} is not true or false")
+        self.endpoint(config, where)
 
     def voices(self) -> VoiceSet | None:
         """None: any voice id is accepted here (ElevenLabs checks it; an unknown id fails the job with
@@ -235,8 +318,16 @@ class ElevenLabsHandler(LiveHandler):
         if not text:
             raise ProviderError(f"{where}: the Text input is empty, there is nothing to read")
         output_format = _output_format(config, where, speech=True) or DEFAULT_OUTPUT_FORMAT
-        voice_id = self._voice_id(context, where)
+        endpoint = self.endpoint(config, where)
+        voice = self._voice(context, where)
         body: dict[str, Any] = {"text": text, "model_id": self.model}
+        for alias, field in (("PreviousText", "previous_text"), ("NextText", "next_text")):
+            neighbour = input_text(context.inputs, alias, "")
+            if neighbour.strip():
+                body[field] = neighbour
+        if config.get("seed") is not None:
+            body["seed"] = config["seed"]
+        timestamps = config.get("timestamps", False)
         settings = voice_settings(config, where)
         if settings:
             body["voice_settings"] = settings
@@ -252,49 +343,117 @@ class ElevenLabsHandler(LiveHandler):
 
         key = self.api_key(context)
         async with http.client(
-            base_url=self.base_url, headers={"xi-api-key": key}, timeout=SPEECH_TIMEOUT
+            base_url=endpoint.base_url, headers={"xi-api-key": key}, timeout=SPEECH_TIMEOUT
         ) as client:
+            voice_id = await self._voice_id(client, voice, key, where)
+            path = f"/v1/text-to-speech/{voice_id}" + ("/with-timestamps" if timestamps else "")
             response = await http.send(
                 client,
                 "POST",
-                f"/v1/text-to-speech/{voice_id}",
+                path,
                 provider=self.provider,
                 params={"output_format": output_format},
                 json=body,
             )
         self._raise_for_response(response, "text-to-speech", key)
-        data, mime_type = self._audio(response, output_format, where)
-        characters = _header_int(response, "character-cost")
-        usage = {"characters": float(characters if characters is not None else len(text))}
-        diagnostics = {
+        words: list[WordTiming] = []
+        if timestamps:
+            raw, alignment = self._timestamped(response, where)
+            data, mime_type = self._audio_bytes(raw, output_format, where, response)
+            words = word_timings(text, alignment)
+            if words and mime_type == "audio/wav":
+                data = with_word_timings(data, words)
+        else:
+            data, mime_type = self._audio(response, output_format, where)
+        credits = _header_int(response, "character-cost")
+        usage = {"characters": float(len(text))}
+        diagnostics: dict[str, Any] = {
             **self._response_diagnostics(response),
             "voiceId": voice_id,
             "model": self.model,
             "outputFormat": output_format,
-            "characters": int(usage["characters"]),
-            "characterSource": "character-cost header" if characters is not None else "text length",
+            "characters": len(text),
+            "characterSource": "text length",
             "bytes": len(data),
         }
+        if credits is not None:
+            diagnostics["characterCost"] = credits
+        if voice_id != voice:
+            diagnostics["voiceName"] = voice
+        if timestamps:
+            diagnostics["words"] = [
+                {"text": w.text, "start": round(w.start, 3), "end": round(w.stop, 3)} for w in words
+            ]
+            diagnostics["wordTimingsInAudio"] = bool(words) and mime_type == "audio/wav"
+        for field in ("previous_text", "next_text", "seed"):
+            if field in body:
+                diagnostics[field] = body[field] if field == "seed" else len(body[field])
         if "language_code" in body:
             diagnostics["languageCode"] = body["language_code"]
         if settings:
             diagnostics["voiceSettings"] = settings
         return self._audio_result(context, data, mime_type, usage, diagnostics)
 
-    def _voice_id(self, context: JobContext, where: str) -> str:
+    def _voice(self, context: JobContext, where: str) -> str:
+        """The voice id or name asked for (``default`` -> config ``voiceId`` -> George); checked offline."""
         voice = input_text(context.inputs, "VoiceId", DEFAULT_VOICE)
         if voice.lower() == DEFAULT_VOICE:
             configured = context.config.get("voiceId", DEFAULT_VOICE_ID)
             if not isinstance(configured, str):
                 raise ProviderConfigError(f"{where}: config voiceId = {configured!r} is not a voice id")
             voice = configured
-        if not _VOICE_ID.match(voice):
+        name = voice.removeprefix("name:").strip()
+        if not _VOICE_ID.match(voice) and not _VOICE_NAME.match(name):
             raise ProviderConfigError(
-                f"{where}: {voice!r} is not an ElevenLabs voice id",
-                "use the voice's id (letters and digits, e.g. JBFqnCBsd6RMkjVDRZzb) from the ElevenLabs "
-                "voice library, or 'default'",
+                f"{where}: {voice!r} is not an ElevenLabs voice id or name",
+                "use the voice's id (20 letters and digits, e.g. JBFqnCBsd6RMkjVDRZzb), its name "
+                "(e.g. George), or 'default'",
             )
         return voice
+
+    async def _voice_id(self, client: httpx.AsyncClient, voice: str, key: str, where: str) -> str:
+        """``voice`` when it is an id; a name is looked up in the account's voices (listed once)."""
+        if _VOICE_ID.match(voice) and not voice.startswith("name:"):
+            return voice
+        name = voice.removeprefix("name:").strip()
+        voices = await self._voice_list(client, key)
+        found = voices.get(name.casefold())
+        if found is None:
+            matches = {
+                vid for label, vid in voices.items() if label.split(" - ")[0].strip() == name.casefold()
+            }
+            found = matches.pop() if len(matches) == 1 else None
+        if found is None:
+            names = ", ".join(sorted(voices)[:12]) or "(none)"
+            raise ProviderConfigError(
+                f"{where}: the ElevenLabs account has no voice named {name!r}",
+                f"voices (by name, lower case): {names}",
+            )
+        return found
+
+    async def _voice_list(self, client: httpx.AsyncClient, key: str) -> dict[str, str]:
+        """Lower-case voice name -> id, from ``GET /v1/voices``, once per handler (jobs share one call)."""
+        loop = asyncio.get_running_loop()
+        if self._voices_lock is None or self._lock_loop is not loop:
+            self._voices_lock, self._lock_loop = asyncio.Lock(), loop
+        async with self._voices_lock:
+            if self._voices_by_name is not None:
+                return self._voices_by_name
+            self.voice_list_fetches += 1
+            response = await http.send(client, "GET", "/v1/voices", provider=self.provider)
+            self._raise_for_response(response, "voice list", key)
+            try:
+                listed = response.json().get("voices")
+            except (ValueError, UnicodeDecodeError, AttributeError):
+                listed = None
+            if not isinstance(listed, list):
+                raise ProviderError(f"{self.provider} voice list: the answer has no voices", retryable=True)
+            self._voices_by_name = {
+                str(item["name"]).casefold(): str(item["voice_id"])
+                for item in listed
+                if isinstance(item, dict) and item.get("name") and item.get("voice_id")
+            }
+            return self._voices_by_name
 
     # -- music -------------------------------------------------------------------------------------
 
@@ -316,10 +475,11 @@ class ElevenLabsHandler(LiveHandler):
             body["force_instrumental"] = instrumental
         output_format = _output_format(config, where, speech=False)
         params = {"output_format": output_format} if output_format else {}
+        endpoint = self.endpoint(config, where)
 
         key = self.api_key(context)
         async with http.client(
-            base_url=self.base_url, headers={"xi-api-key": key}, timeout=MUSIC_TIMEOUT
+            base_url=endpoint.base_url, headers={"xi-api-key": key}, timeout=MUSIC_TIMEOUT
         ) as client:
             response = await http.send(
                 client, "POST", "/v1/music", provider=self.provider, params=params, json=body
@@ -387,9 +547,32 @@ class ElevenLabsHandler(LiveHandler):
             secrets=[key],
         )
 
+    def _timestamped(self, response: httpx.Response, where: str) -> tuple[bytes, Mapping[str, Any]]:
+        """The audio and the character alignment of a ``with-timestamps`` answer."""
+        try:
+            body = response.json()
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        encoded = body.get("audio_base64") if isinstance(body, dict) else None
+        if not isinstance(encoded, str) or not encoded:
+            raise ProviderError(f"{where}: the timestamped answer has no audio_base64", retryable=True)
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise ProviderError(
+                f"{where}: the timestamped answer's audio is not base64", retryable=True
+            ) from None
+        assert isinstance(body, dict)
+        alignment = body.get("alignment")
+        return raw, alignment if isinstance(alignment, dict) else {}
+
     def _audio(self, response: httpx.Response, output_format: str | None, where: str) -> tuple[bytes, str]:
         """The response's audio and its media type, sniffed from the bytes (raw PCM wrapped as WAV)."""
-        data = response.content
+        return self._audio_bytes(response.content, output_format, where, response)
+
+    def _audio_bytes(
+        self, data: bytes, output_format: str | None, where: str, response: httpx.Response
+    ) -> tuple[bytes, str]:
         if not data:
             raise ProviderError(f"{where}: ElevenLabs answered with no audio", retryable=True)
         match = _OUTPUT_FORMAT.match(output_format or "")
