@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +109,18 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _wait_for_viewer(port: int, deadline: float = 120.0) -> None:
+    """Until the viewer answers (its start-up is not what the soak measures)."""
+    until = time.monotonic() + deadline
+    while time.monotonic() < until:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/movies", timeout=10):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the viewer never answered")
 
 
 def _duplicates(root: Path) -> tuple[int, int]:
@@ -191,10 +204,13 @@ def main() -> int:
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
                         response.read()
                         pages[str(response.status)] += 1
+                except urllib.error.HTTPError as exc:  # 404: a movie being cleaned; 503: store busy
+                    pages[str(exc.code)] += 1
                 except OSError as exc:
                     pages[type(exc).__name__] += 1
             time.sleep(0.2)
 
+    _wait_for_viewer(port)
     started = time.monotonic()
     threads = [
         _actor("build", stop, build, tally),
