@@ -16,7 +16,6 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -57,11 +56,7 @@ class LogLine(Generic[EventT]):
 def log_segments(ctx: StorageContext, path: str) -> list[str] | None:
     """The segment files of a *segmented* log (object stores: a folder of ``0000000001.jsonl``…), in
     order; None when ``path`` is a plain file (or absent)."""
-    try:
-        is_dir = Path(path).is_dir() if ctx.is_local else bool(ctx.fs.isdir(path))
-    except OSError as exc:
-        raise storage_error(exc, "inspecting", path) from exc
-    if not is_dir:
+    if not ctx.is_dir(path):
         return None
     return [ctx.join(path, name) for name in ctx.list_names(path) if _SEGMENT.fullmatch(name)]
 

@@ -27,10 +27,8 @@ exactly like an unreferenced blob.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tutopanda.core.errors import (
@@ -180,11 +178,9 @@ def _event_blobs(ctx: StorageContext, paths: MoviePaths, *, prune_trace: bool, c
 
 
 def _remove_empty_shards(ctx: StorageContext, files: list[StoreFile]) -> None:
-    if not ctx.is_local:
-        return  # object stores have no directories to leave behind
-    for directory in sorted({str(Path(item.path).parent) for item in files}):
-        with contextlib.suppress(OSError):
-            Path(directory).rmdir()  # only succeeds when empty
+    """Remove shard folders the collection emptied (a no-op where the store has no folders)."""
+    for directory in sorted({item.path.rpartition("/")[0] for item in files}):
+        ctx.backend.remove_empty_dir(directory)
 
 
 def _check_keep(keep_revisions: int | None) -> None:

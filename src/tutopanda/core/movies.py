@@ -11,8 +11,6 @@ the movie's build lock, so it can never pull files from under a running build.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,15 +154,9 @@ def _files(ctx: StorageContext, folder: str) -> tuple[int, int]:
     """(files, bytes) under ``folder``."""
     count = total = 0
     try:
-        if ctx.is_local:
-            for directory, _dirs, names in os.walk(folder):
-                for name in names:
-                    count += 1
-                    total += (Path(directory) / name).lstat().st_size
-        else:
-            for info in ctx.fs.find(folder, detail=True).values():
-                count += 1
-                total += int(info.get("size") or 0)
+        for found in ctx.backend.walk(folder):
+            count += 1
+            total += found.size
     except OSError as exc:
         raise storage_error(exc, "inspecting", folder) from exc
     return count, total
@@ -188,10 +180,7 @@ def movie_footprint(ctx: StorageContext, movie_id: str) -> MovieFootprint:
 
 def _remove_tree(ctx: StorageContext, folder: str) -> None:
     try:
-        if ctx.is_local:
-            shutil.rmtree(folder)
-        elif ctx.fs.exists(folder):
-            ctx.fs.rm(folder, recursive=True)
+        ctx.backend.remove_tree(folder)
     except FileNotFoundError:
         return
     except OSError as exc:
@@ -211,14 +200,12 @@ def _move_aside(ctx: StorageContext, movie_id: str, build_dir: str) -> str:
     its lock file gone and stops (:class:`~tutopanda.core.locks.MovieLock`). Object stores have no rename
     and no cross-process lock file; there the folder is deleted in place.
     """
-    if not ctx.is_local:
-        return build_dir
     doomed = ctx.join(ctx.builds_dir(), f"{_DOOMED_PREFIX}{movie_id}-{uuid.uuid4().hex[:12]}")
     try:
-        Path(build_dir).rename(doomed)
+        moved = ctx.backend.rename_folder(build_dir, doomed)
     except OSError as exc:
         raise storage_error(exc, "moving aside for deletion", build_dir) from exc
-    return doomed
+    return doomed if moved else build_dir
 
 
 def _sweep_remains(ctx: StorageContext) -> None:
@@ -237,14 +224,13 @@ def clean_movie(ctx: StorageContext, movie_id: str) -> CleanResult:
     """
     footprint = movie_footprint(ctx, movie_id)
     build_dir = ctx.movie_dir(movie_id)
-    if ctx.is_local:  # a link is never followed: what it leads to is not Tutopanda's to delete
-        for folder in footprint.folders:
-            if Path(folder).is_symlink():
-                raise UsageError(
-                    f"cannot delete movie '{movie_id}': {folder} is a symbolic link "
-                    f"(to {Path(folder).resolve()}), not a folder of the storage root",
-                    f"remove the link yourself (rm {folder}), and what it leads to if you mean to",
-                )
+    for folder in footprint.folders:  # a link is never followed: what it leads to is not ours to delete
+        if ctx.backend.is_link(folder):
+            raise UsageError(
+                f"cannot delete movie '{movie_id}': {folder} is a symbolic link "
+                f"(to {Path(folder).resolve()}), not a folder of the storage root",
+                f"remove the link yourself (rm {folder}), and what it leads to if you mean to",
+            )
     if build_dir not in footprint.folders:
         for folder in footprint.folders:
             _remove_tree(ctx, folder)

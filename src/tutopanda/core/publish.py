@@ -3,22 +3,23 @@
 Blobs are content-addressed and change name with every edit, so after each successful build the final
 video (and its subtitle files) are copied to a fixed, human-named path. Each file is replaced atomically
 (written beside the target, then renamed), so a player holding the old file never sees a half-written
-one, and a failed build leaves the previous movie in place.
+one, and a failed build leaves the previous movie in place. Locally the temp file is created with
+``O_EXCL|O_NOFOLLOW`` and the folder must resolve inside the storage root, so a ``movies/<id>`` folder or
+``.mp4`` replaced by a link never carries the copy out of the store.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
 from tutopanda.core.atomic_file import temp_path_for
 from tutopanda.core.blob_ref import BlobRef
 from tutopanda.core.blob_store import BlobStore
 from tutopanda.core.blueprint import JobGraph
+from tutopanda.core.errors import StorageError
 from tutopanda.core.hashing import CHUNK_SIZE
 from tutopanda.core.manifest import Manifest
 from tutopanda.core.storage import StorageContext, storage_error
@@ -49,16 +50,18 @@ def _copy_atomic(ctx: StorageContext, blobs: BlobStore, ref: BlobRef, target: st
     """Stream a blob to ``target`` through a temp file beside it, then rename over the old file."""
     temp = temp_path_for(ctx, target)
     try:
-        with blobs.open(ref) as source, ctx.fs.open(temp, "wb") as sink:
-            shutil.copyfileobj(source, sink, CHUNK_SIZE)
-        if ctx.is_local:
-            Path(temp).replace(target)
-        else:
-            ctx.fs.mv(temp, target)
+        with blobs.open(ref) as source, ctx.backend.create_new(temp) as write:
+            for chunk in iter(lambda: source.read(CHUNK_SIZE), b""):
+                write(chunk)
+        ctx.backend.commit(temp, target)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            ctx.fs.rm(temp)
+        with contextlib.suppress(OSError, StorageError):
+            ctx.remove(temp)
         raise storage_error(exc, "publishing", target) from exc
+    except (Exception, KeyboardInterrupt):  # a refused link, a corrupt blob, Ctrl-C: leave no temp file
+        with contextlib.suppress(OSError, StorageError):
+            ctx.remove(temp)
+        raise
 
 
 def publish_movie(

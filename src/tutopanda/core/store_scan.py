@@ -14,14 +14,10 @@ whose age cannot be told is treated as brand new, so nothing relying on age ever
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
 from tutopanda.core.atomic_file import is_temp_name
 from tutopanda.core.blob_ref import validate_blob_hash
@@ -69,23 +65,10 @@ class MovieScan:
         return {blob.hash for blob in self.blobs if blob.hash is not None}
 
 
-def _info_mtime(info: dict[str, Any]) -> float | None:
-    for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
-        value = info.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, datetime):
-            return value.timestamp()
-    return None
-
-
 def file_age(ctx: StorageContext, path: str, now: float | None = None) -> float:
     """Seconds since ``path`` was modified; 0 when it cannot be told (or the file is gone)."""
     try:
-        if ctx.is_local:
-            mtime: float | None = Path(path).stat().st_mtime
-        else:
-            mtime = _info_mtime(ctx.fs.info(path))
+        mtime = ctx.backend.mtime(path)
     except FileNotFoundError:
         return 0.0
     except OSError as exc:
@@ -99,27 +82,10 @@ def _walk(ctx: StorageContext, root: str) -> Iterator[StoreFile]:
     """Every file under ``root`` except lock files, with size and mtime."""
     prefix = root.rstrip("/") + "/"
     try:
-        if ctx.is_local:
-            for directory, subdirs, names in os.walk(root):
-                if directory == root:
-                    subdirs[:] = [name for name in subdirs if name != LOCKS_DIR]
-                for name in names:
-                    path = Path(directory) / name
-                    try:
-                        stat = path.lstat()
-                    except FileNotFoundError:
-                        continue  # removed while we walked
-                    full = path.as_posix()
-                    yield StoreFile(full, full[len(prefix) :], stat.st_size, stat.st_mtime)
-        else:
-            if not ctx.fs.exists(root):
-                return
-            for path, info in sorted(ctx.fs.find(root, detail=True).items()):
-                full = "/" + path.lstrip("/") if root.startswith("/") else path
-                relative = full[len(prefix) :] if full.startswith(prefix) else full
-                if relative.startswith(LOCKS_DIR + "/"):
-                    continue
-                yield StoreFile(full, relative, int(info.get("size") or 0), _info_mtime(info))
+        for found in ctx.backend.walk(root, skip_top=frozenset({LOCKS_DIR})):
+            full = found.path
+            relative = full[len(prefix) :] if full.startswith(prefix) else full
+            yield StoreFile(full, relative, found.size, found.mtime)
     except OSError as exc:
         raise storage_error(exc, "listing", root) from exc
 
@@ -151,8 +117,6 @@ def scan_movie(ctx: StorageContext, movie_id: str) -> MovieScan:
 def blob_hashes(ctx: StorageContext, movie_id: str) -> set[str]:
     """The hashes of every blob file of ``movie_id`` (names only: nothing is read or stat'ed)."""
     blobs_dir = movie_paths(ctx, movie_id).blobs_dir
-    if ctx.is_local:
-        return _local_blob_hashes(blobs_dir)
     found: set[str] = set()
     for shard in ctx.list_names(blobs_dir):
         if not _SHARD.fullmatch(shard):
@@ -161,24 +125,6 @@ def blob_hashes(ctx: StorageContext, movie_id: str) -> set[str]:
             match = _BLOB_NAME.fullmatch(name)
             if match and match.group(1)[:2] == shard:
                 found.add(match.group(1))
-    return found
-
-
-def _local_blob_hashes(blobs_dir: str) -> set[str]:
-    """:func:`blob_hashes` with bare ``scandir`` calls (the planner asks on every plan: keep it cheap)."""
-    found: set[str] = set()
-    try:
-        shards = [entry for entry in os.scandir(blobs_dir) if len(entry.name) == 2 and entry.is_dir()]
-        for shard in shards:
-            with os.scandir(shard.path) as entries:
-                for entry in entries:
-                    name = entry.name
-                    if len(name) > 65 and name[64] == "." and name.startswith(shard.name):
-                        found.add(name[:64])
-    except FileNotFoundError:
-        return found
-    except OSError as exc:
-        raise storage_error(exc, "listing", blobs_dir) from exc
     return found
 
 

@@ -200,6 +200,9 @@ class FsspecBackend:
     def move(self, source: str, target: str) -> None:
         self.fs.mv(source, target)
 
+    def rename_folder(self, source: str, target: str) -> bool:
+        return False  # no atomic rename of a prefix: callers delete in place
+
     def touch(self, path: str) -> None:
         return
 

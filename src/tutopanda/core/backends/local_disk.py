@@ -111,8 +111,11 @@ class LocalDiskBackend:
         return time.time() - Path(path).stat().st_mtime
 
     def list_names(self, path: str) -> list[str]:
-        directory = Path(path)
-        return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+        try:  # one listdir, no stat per entry: the planner lists every blob shard on every plan
+            with os.scandir(path) as entries:
+                return sorted(entry.name for entry in entries)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
 
     def list_sizes(self, path: str) -> list[tuple[str, int]]:
         directory = Path(path)
@@ -282,6 +285,11 @@ class LocalDiskBackend:
     def move(self, source: str, target: str) -> None:
         self._check_inside(target)
         Path(source).rename(target)
+
+    def rename_folder(self, source: str, target: str) -> bool:
+        self._check_inside(target)
+        Path(source).rename(target)
+        return True
 
     def touch(self, path: str) -> None:
         with contextlib.suppress(OSError):

@@ -178,6 +178,11 @@ class StorageBackend(Protocol):
         """Rename ``source`` to ``target`` (a copy and a delete where there is no rename)."""
         ...
 
+    def rename_folder(self, source: str, target: str) -> bool:
+        """Rename the folder ``source`` to ``target`` in one atomic step; False (nothing done) where
+        folders cannot be renamed atomically (object stores, ``memory://``)."""
+        ...
+
     def touch(self, path: str) -> None:
         """Mark ``path`` as just written (best effort; a no-op where times cannot be set)."""
         ...
