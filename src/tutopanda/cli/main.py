@@ -81,6 +81,10 @@ def _global_options(
     state.root = root
     state.debug = debug or state.debug
     models_commands.export_models_root(state.storage_root())  # handlers find <root>/models through it
+    from tutopanda.core.blueprint.expand import accept_unlisted_variants
+    from tutopanda.providers.variant_policy import RegistryVariants
+
+    accept_unlisted_variants(RegistryVariants())  # --provider may name any registered handler's model
 
 
 init_command.register(app)

@@ -8,6 +8,11 @@ once per distinct consumer index and sorted once); there is no pairwise matching
 Sizes are checked *before* anything is built: absurd counts raise :class:`InputValidationError` instead
 of exhausting memory. Multiple variants never make expansion fail: the first is the default and an
 optional selection picks another.
+
+A selection may also name a provider/model the module does not list, when an installed
+:class:`UnlistedVariants` says a handler of the module's kind exists for it (the CLI installs one backed
+by the provider registry; core cannot import providers). Any model of a provider then works without
+forking the blueprint.
 """
 
 from __future__ import annotations
@@ -16,10 +21,10 @@ import dataclasses
 import heapq
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from tutopanda.core.blueprint.input_values import ResolvedInputs, resolve_inputs
 from tutopanda.core.blueprint.job_graph import (
@@ -36,7 +41,53 @@ from tutopanda.core.blueprint.suggest import did_you_mean
 from tutopanda.core.errors import InputValidationError
 from tutopanda.core.limits import MAX_BINDINGS, MAX_JOBS, MAX_LOOP_COUNT
 
-__all__ = ["MAX_BINDINGS", "MAX_JOBS", "MAX_LOOP_COUNT", "expand", "module_order", "select_variants"]
+__all__ = [
+    "MAX_BINDINGS",
+    "MAX_JOBS",
+    "MAX_LOOP_COUNT",
+    "UnlistedVariants",
+    "accept_unlisted_variants",
+    "expand",
+    "module_order",
+    "select_variants",
+]
+
+
+class UnlistedVariants(Protocol):
+    """Which provider/model pairs a selection may name beyond a module's listed variants."""
+
+    def accepts(self, provider: str, model: str, kind: str) -> bool:
+        """True when a handler of ``kind`` is registered for ``provider``/``model``."""
+        ...
+
+    def registered(self, kind: str) -> Sequence[str]:
+        """``provider/model`` patterns registered for ``kind`` (named in the error hint)."""
+        ...
+
+
+_unlisted: UnlistedVariants | None = None
+
+
+def accept_unlisted_variants(policy: UnlistedVariants | None) -> None:
+    """Install (or with None remove) the process-wide :class:`UnlistedVariants` policy."""
+    global _unlisted
+    _unlisted = policy
+
+
+def _unlisted_variant(module: ModuleSpec, provider: str, model: str) -> Variant | None:
+    """A variant for an unlisted ``provider/model`` the installed policy accepts, else None.
+
+    It takes its prompt template and config from the module's first variant of the same provider (the
+    same handler reads the same keys), else it has neither.
+    """
+    if _unlisted is None or not _unlisted.accepts(provider, model, module.kind):
+        return None
+    template = next((v for v in module.variants if v.provider == provider), None)
+    if template is None:
+        return Variant(
+            provider=provider, model=model, file=module.variants[0].file if module.variants else ""
+        )
+    return dataclasses.replace(template, model=model)
 
 
 def _suffix(indices: tuple[int, ...]) -> str:
@@ -92,10 +143,16 @@ def select_variants(
             if v.provider == provider and "*" in v.model and fnmatchcase(model, v.model)
         ]
         if not match:
+            unlisted = _unlisted_variant(module, provider, model)
+            if unlisted is not None:
+                match = [unlisted]
+        if not match:
             offered = ", ".join(f"{v.provider}/{v.model}" for v in module.variants)
-            raise InputValidationError(
-                f"{module.name} has no variant {provider}/{model}", f"variants of {module.name}: {offered}"
-            )
+            hint = f"variants of {module.name}: {offered}"
+            if _unlisted is not None:
+                registered = ", ".join(_unlisted.registered(module.kind))
+                hint += f"; handlers registered for {module.kind} jobs: {registered or '(none)'}"
+            raise InputValidationError(f"{module.name} has no variant {provider}/{model}", hint)
         chosen[module.name] = match[0]
     return chosen
 

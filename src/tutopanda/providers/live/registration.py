@@ -24,8 +24,15 @@ LIVE_MODELS: tuple[tuple[str, str, frozenset[str], str, str], ...] = (
         "openai_text",
         "OpenAI Responses API: templated prompt, JSON-schema output mapped to artefacts",
     ),
-    ("openai", "gpt-4o-mini-tts", frozenset({"narration"}), "openai_media", "OpenAI text-to-speech"),
-    ("openai", "gpt-image-1", frozenset({"image"}), "openai_media", "OpenAI image generation"),
+    (
+        "openai",
+        "gpt-4.1*",
+        frozenset({"script", "image-prompt", "video-prompt", "music-prompt"}),
+        "openai_text",
+        "OpenAI Responses API (non-reasoning GPT-4.1 models)",
+    ),
+    ("openai", "*tts*", frozenset({"narration"}), "openai_media", "OpenAI text-to-speech"),
+    ("openai", "gpt-image-*", frozenset({"image"}), "openai_media", "OpenAI image generation"),
     (
         "replicate",
         "*",
