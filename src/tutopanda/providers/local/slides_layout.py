@@ -7,7 +7,8 @@ would sit under the headline. Both ask these functions, which depend only on the
 The rules: nothing of the overlay passes the **safe area** (:data:`SAFE_MARGIN` of the width on the
 left and right, of the height on the top and bottom). The bottom :data:`CAPTION_BAND` of the height is
 left for captions (burned-in or a player's). Wide frames (ratio >= 1.5: 16:9) put the text in a column on
-the left and the art on the right; other frames (4:3, 1:1, 3:4, 9:16) stack the text over the art.
+the left and the art on the right; other frames (4:3, 1:1, 3:4, 9:16) stack the text above the art,
+which may reach into the caption band (captions come and go; the headline must never sit on the motif).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def zones(size: tuple[int, int]) -> Zones:
         text = Box(safe.left + inset_x, safe.top + round(height * 0.04), round(width * 0.6), text_bottom)
         art = Box(round(width * 0.6), safe.top, safe.right, safe.bottom)
         return Zones(safe, text, art, True)
-    text = Box(safe.left + inset_x, safe.top + round(height * 0.03), safe.right - inset_x, text_bottom)
-    art_top = round(height * (0.5 if height > width * 1.2 else 0.45))
-    art = Box(safe.left, art_top, safe.right, text_bottom)
+    art_top = round(height * (0.5 if height > width * 1.2 else 0.58))
+    text = Box(safe.left + inset_x, safe.top + round(height * 0.03), safe.right - inset_x, art_top)
+    art = Box(safe.left, art_top, safe.right, round(height * 0.9))
     return Zones(safe, text, art, False)

@@ -263,8 +263,10 @@ def _fit(
     max_lines: int,
     tracking: float = 0.0,
     stroke: float = 0.0,
+    max_height: float | None = None,
 ) -> _Fitted:
-    """The largest size from ``largest`` down whose words all fit ``width`` within ``max_lines``.
+    """The largest size from ``largest`` down whose words all fit ``width`` within ``max_lines`` (and,
+    when given, ``max_height`` pixels).
 
     Below ``smallest`` it keeps shrinking only while a single word is too wide (down to 6 px); then
     it drops whole words from the end and ends with an ellipsis.
@@ -276,7 +278,8 @@ def _fit(
         font = load_font(face, size)
         ink = round(size * stroke)
         wrapped = _wrap(words, font, width, tracking, ink)
-        if wrapped is not None and len(wrapped) <= max_lines:
+        tall = max_height is not None and wrapped is not None and len(wrapped) * size * _LINE > max_height
+        if wrapped is not None and len(wrapped) <= max_lines and (not tall or size <= smallest):
             return _Fitted(wrapped, font, face)
         if size <= 6 or (size <= smallest and wrapped is not None):
             return _Fitted(_truncate(words, font, width, max_lines, tracking, ink), font, face)
@@ -513,6 +516,7 @@ def _layout(
         max_lines,
         tracking,
         stroke,
+        max_height=(inner.bottom - y) * (0.5 if points else 0.9),  # leave the key points room
     )
     hsize = fitted.font.size
     ink = round(hsize * stroke)
