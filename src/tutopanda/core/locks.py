@@ -116,7 +116,7 @@ class MovieLock:
             self._joined = True
             return self
         holder = LockHolder(os.getpid(), socket.gethostname(), self.command, self._ctx.clock.timestamp())
-        if self._ctx.is_local:
+        if self._ctx.backend.local_paths:  # an OS file lock, released by the kernel if we die
             pointer = Path(self._dir).parent / "current.json"
             had_movie = pointer.exists()
             self._ctx.makedirs(self._dir)

@@ -86,7 +86,7 @@ class ManifestStore:
         except FileNotFoundError:
             raise MovieNotInitialisedError(
                 f"movie '{self.movie_id}' has no {path}",
-                f"run 'tutopanda storage:init --movie {self.movie_id}' first",
+                f"run 'tutopanda storage init --movie {self.movie_id}' first",
             ) from None
         return parse_pointer(data, path)
 
@@ -169,7 +169,7 @@ class ManifestStore:
         if manifest.revision == EMPTY_REVISION:
             raise UsageError(f"cannot save the synthetic {EMPTY_REVISION} manifest", "save rev-0001 or later")
         data = manifest_bytes(manifest)
-        if self._ctx.is_object_store:
+        if self._ctx.backend.immutable_objects:  # no lock shared by the fleet: compare-and-swap instead
             return self._save_conditional(manifest, data, expected_pointer_hash)
         with movie_lock(self._ctx, self.movie_id, "pointer", timeout=POINTER_LOCK_TIMEOUT):
             self._check_base(manifest, self.read_pointer(), expected_pointer_hash)
@@ -235,7 +235,7 @@ class ManifestStore:
 
     def _write_manifest(self, revision: str, data: bytes) -> None:
         path = self._paths.manifest(revision)
-        if self._ctx.is_object_store:  # create-only: of two racing writers of one revision, one wins
+        if self._ctx.backend.immutable_objects:  # create-only: of two racing writers of a revision, one wins
             hook = self._step_hook("manifest")
             _run_steps(hook, path, WRITE_STEPS[:3])
             if put_if_absent(self._ctx, path, data):

@@ -430,14 +430,12 @@ def update_toml(text: str, snapshot: MovieSnapshot) -> str:
 def _inside_prompts(ctx: StorageContext, movie_root: str, path: str, relative: str) -> str:
     """``path`` if it stays inside the movie's ``prompts/`` folder once symbolic links are followed.
 
-    The movie folder itself may be a link (a movie moved to another disk); below it, nothing may lead
-    out. Only local stores have links; other backends return ``path`` as it is.
+    Neither ``prompts/`` itself nor anything below it may lead out (only local stores have links; the
+    backend answers for the others).
     """
-    if not ctx.is_local:
-        return path
-    prompts = Path(movie_root).resolve() / PROMPTS_DIR
-    resolved = Path(path).resolve()
-    if not resolved.is_relative_to(prompts):
+    folder = ctx.join(movie_root, PROMPTS_DIR)
+    if ctx.backend.is_link(folder) or not ctx.backend.resolves_inside(path, folder):
+        prompts, resolved = Path(movie_root).resolve() / PROMPTS_DIR, Path(path).resolve()
         raise UsageError(
             f"{relative} leads out of the movie's {PROMPTS_DIR}/ folder (a symbolic link to {resolved})",
             f"Tutopanda reads and writes prompt files only inside {prompts}: delete the link "
@@ -454,7 +452,7 @@ def _prompt_path(ctx: StorageContext, movie_id: str, text: EditableText) -> str:
 def read_prompt_file(ctx: StorageContext, movie_id: str, text: EditableText) -> str | None:
     """The text of ``text``'s prompt file (one trailing newline dropped), or None if there is none."""
     path = _prompt_path(ctx, movie_id, text)
-    if ctx.is_local and Path(path).exists() and not Path(path).is_file():  # a folder, FIFO or device
+    if ctx.backend.is_special(path):  # a folder, FIFO or device
         raise UsageError(
             f"{text.prompt_file} is not a regular file", "delete it, then run 'tutopanda inspect'"
         )

@@ -181,7 +181,7 @@ def ensure_initialised(ctx: StorageContext, movie_id: str) -> MoviePaths:
         raise MovieNotInitialisedError(
             f"movie '{movie_id}' is not initialised (no {paths.current})",
             f"create it with 'tutopanda query \"...\" --movie {movie_id}' or "
-            f"'tutopanda storage:init --movie {movie_id} --blueprint image-audio', or check the root and id",
+            f"'tutopanda storage init --movie {movie_id} --blueprint image-audio', or check the root and id",
         )
     return paths
 
@@ -194,7 +194,7 @@ def init_movie(ctx: StorageContext, movie_id: str) -> InitResult:
     """
     paths = movie_paths(ctx, movie_id)
     created: list[str] = []
-    if ctx.is_object_store:  # no directories there, and an event log is a (possibly empty) set of segments
+    if ctx.backend.immutable_objects:  # no folders there; an event log is a (possibly empty) set of segments
         if put_if_absent(ctx, paths.current, CURRENT_STUB):
             created.append("current.json")
         return InitResult(paths.root, tuple(created))

@@ -606,7 +606,7 @@ class Runner:
             kind,
             blob,
             opener=lambda: self._blobs.open(blob),
-            local_path=path if self._ctx.is_local else None,
+            local_path=self._ctx.backend.os_path(path),
         )
 
     def _context(

@@ -408,7 +408,7 @@ def load_settings(root: str | Path | StorageContext) -> Settings:
     """
     ctx = _open(root)
     path = ctx.join(ctx.root, SETTINGS_FILE)
-    shown = path if ctx.is_local else ctx.join(ctx.url, SETTINGS_FILE)  # s3://bucket/…, never bare
+    shown = ctx.display(path)  # s3://bucket/…, never bare
     try:
         text = _read_text(ctx, path)
     except FileNotFoundError:

@@ -62,6 +62,9 @@ class FsspecBackend:
     def is_link(self, path: str) -> bool:
         return False
 
+    def is_special(self, path: str) -> bool:
+        return False  # no pipes or devices; a prefix where a file should be reads as missing
+
     def read_bytes(self, path: str, limit: int) -> bytes:
         size = self.fs.size(path)
         if size is not None and int(size) > limit:

@@ -95,6 +95,10 @@ class LocalDiskBackend:
     def is_link(self, path: str) -> bool:
         return Path(path).is_symlink()
 
+    def is_special(self, path: str) -> bool:
+        candidate = Path(path)
+        return candidate.exists() and not candidate.is_file()
+
     def read_bytes(self, path: str, limit: int) -> bytes:
         return read_regular(path, limit)
 

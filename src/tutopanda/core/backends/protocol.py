@@ -75,6 +75,10 @@ class StorageBackend(Protocol):
         """Whether ``path`` is a symbolic link (never true where the store has no links)."""
         ...
 
+    def is_special(self, path: str) -> bool:
+        """Whether something other than a regular file (a folder, FIFO, device) sits at ``path``."""
+        ...
+
     def read_bytes(self, path: str, limit: int) -> bytes:
         """All bytes of the regular file at ``path``; refused over ``limit`` or when not a regular file."""
         ...
