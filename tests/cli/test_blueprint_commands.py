@@ -95,3 +95,31 @@ def test_unknown_blueprint_lists_the_bundled_names(cli: CliRunner) -> None:
     result = cli("blueprints", "describe", "no-such-blueprint")
     assert result.code == 2
     assert "image-audio" in result.stderr
+
+
+def test_list_shows_the_voiceless_blueprints_and_the_users_own(cli: CliRunner, root: Path) -> None:
+    folder = root / "blueprints"
+    folder.mkdir(parents=True)
+    bundled = Path(load_blueprint("audio-only").file).read_text(encoding="utf-8")
+    (folder / "narrated.yaml").write_text(bundled.replace("id: audio-only", "id: my-narrated"))
+    (folder / "broken.yml").write_text("meta:\n  id: broken\nmodules: []\nfoo: 1\n")
+    (folder / "notes.txt").write_text("not a blueprint")
+    listed = json.loads(cli("blueprints", "list", "--json").stdout)
+    by_name = {item["name"]: item for item in listed}
+    for name in ("image-only", "music-only", "video-only"):
+        assert by_name[name]["source"] == "bundled" and by_name[name]["error"] is None
+    mine = by_name["my-narrated"]
+    assert (mine["source"], mine["inputs"], mine["producers"]) == ("user", 7, 5)
+    assert mine["path"] == str(folder / "narrated.yaml")
+    assert by_name["broken"]["source"] == "user" and "unknown key 'foo'" in by_name["broken"]["error"]
+    assert "notes" not in by_name
+    table = cli("blueprints", "list")
+    assert table.code == 0, table.stderr
+    assert "my-narrated" in table.stdout and "invalid" in table.stdout
+    assert f"--blueprint {folder / 'broken.yml'}" in table.stdout.replace("\n", "")
+
+
+def test_without_user_blueprints_the_list_is_the_bundled_one(cli: CliRunner) -> None:
+    listed = json.loads(cli("blueprints", "list", "--json").stdout)
+    assert {item["source"] for item in listed} == {"bundled"}
+    assert {"image-only", "music-only", "video-only"} <= {item["name"] for item in listed}

@@ -7,6 +7,7 @@ what it returns; validation and expansion errors come from the engine with file,
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,7 +17,7 @@ from tutopanda.cli.options import InputsOpt, JsonOpt, ModelOpt, SetOpt, input_va
 from tutopanda.cli.output import make_table, print_json, stdout_console
 
 if TYPE_CHECKING:
-    from tutopanda.core.blueprint import Blueprint, InputSpec, JobGraph
+    from tutopanda.core.blueprint import Blueprint, BlueprintSummary, InputSpec, JobGraph
 
 __all__ = ["register"]
 
@@ -42,32 +43,61 @@ def _expand(
 
 @blueprints_app.command("list")
 def list_blueprints(as_json: JsonOpt = False) -> None:
-    """List the bundled blueprints.
+    """List the bundled blueprints and your own, found in <root>/blueprints/.
 
     Example: tutopanda blueprints list --json
     """
 
+    from rich.markup import escape
+
     from tutopanda.core.blueprint import list_bundled_blueprints
 
-    summaries = list_bundled_blueprints()
+    summaries = [*list_bundled_blueprints(), *_user_blueprints()]
     if as_json:
         print_json(
             [
                 {
                     "name": s.name,
+                    "source": s.source,
                     "description": s.description,
                     "path": s.path,
                     "inputs": s.input_count,
                     "producers": s.producer_count,
+                    "error": s.error,
                 }
                 for s in summaries
             ]
         )
         return
-    table = make_table("name", "inputs", "producers", "description")
+    table = make_table("name", "source", "inputs", "producers", "description")
     for s in summaries:
-        table.add_row(s.name, str(s.input_count), str(s.producer_count), s.description)
+        if s.error is not None:
+            # The folder is in the footer: the row names only the file (the JSON has the full path).
+            problem = s.error.replace(str(Path(s.path).parent) + os.sep, "")
+            table.add_row(s.name, s.source, "-", "-", f"[red]invalid:[/red] {escape(problem)}")
+        else:
+            table.add_row(s.name, s.source, str(s.input_count), str(s.producer_count), escape(s.description))
     stdout_console().print(table)
+    user = [s for s in summaries if s.source == "user"]
+    if user:
+        stdout_console().print(
+            f"user blueprints are in {Path(user[0].path).parent}; use one by its path: "
+            f"--blueprint {user[0].path}",
+            markup=False,
+            highlight=False,
+        )
+
+
+def _user_blueprints() -> list[BlueprintSummary]:
+    """Blueprints under ``<root>/blueprints/``: only a local root has files a blueprint can be loaded
+    from (module and prompt files are resolved on disk), so a remote root lists none."""
+    from tutopanda.cli.settings import state
+    from tutopanda.core.blueprint import list_user_blueprints
+
+    root = state.storage_root()
+    if "://" in root and not root.startswith("file://"):
+        return []
+    return list_user_blueprints(Path(root.removeprefix("file://")).expanduser() / "blueprints")
 
 
 def _input_rule(spec: InputSpec) -> str:

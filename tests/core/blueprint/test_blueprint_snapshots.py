@@ -25,6 +25,9 @@ CASES = {
     "audio-only": {"NumOfSegments": "2"},
     "image-audio": {"NumOfSegments": "2", "NumOfImagesPerSegment": "2"},
     "video-audio-music": {"NumOfSegments": "2"},
+    "image-only": {"NumOfSegments": "2", "NumOfImagesPerSegment": "2"},
+    "music-only": {"NumOfSegments": "2"},
+    "video-only": {"NumOfSegments": "2"},
 }
 
 

@@ -32,7 +32,12 @@ from tutopanda.core.blueprint.job_graph import (
     ProducedArtefact,
     SelectedVariant,
 )
-from tutopanda.core.blueprint.loader import BlueprintSummary, list_bundled_blueprints, load_blueprint
+from tutopanda.core.blueprint.loader import (
+    BlueprintSummary,
+    list_bundled_blueprints,
+    list_user_blueprints,
+    load_blueprint,
+)
 from tutopanda.core.blueprint.model import (
     ARTEFACT_KINDS,
     PRODUCER_KINDS,
@@ -77,6 +82,7 @@ __all__ = [
     "coerce_value",
     "expand",
     "list_bundled_blueprints",
+    "list_user_blueprints",
     "load_blueprint",
     "load_input_file",
     "parse_model_options",

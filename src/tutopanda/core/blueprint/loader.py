@@ -36,7 +36,7 @@ from tutopanda.core.blueprint.parse import (
 from tutopanda.core.blueprint.reader import Reader
 from tutopanda.core.blueprint.suggest import SHORT_LIST, did_you_mean, listing
 from tutopanda.core.blueprint.validate import check
-from tutopanda.core.errors import BlueprintError
+from tutopanda.core.errors import BlueprintError, TutopandaError
 from tutopanda.core.limits import MAX_BLUEPRINT_FILE_BYTES, check_file_size
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "bundled_module_names",
     "bundled_root",
     "list_bundled_blueprints",
+    "list_user_blueprints",
     "load_blueprint",
     "resolve_blueprint_path",
 ]
@@ -273,6 +274,10 @@ class BlueprintSummary:
     path: str
     input_count: int
     producer_count: int
+    source: str = "bundled"
+    """``bundled`` (package data) or ``user`` (a file under the storage root's ``blueprints/``)."""
+    error: str | None = None
+    """Why a user blueprint does not load (the counts are then 0); bundled ones always load."""
 
 
 def list_bundled_blueprints() -> list[BlueprintSummary]:
@@ -287,6 +292,39 @@ def list_bundled_blueprints() -> list[BlueprintSummary]:
                 blueprint.file,
                 len(blueprint.inputs),
                 len(blueprint.modules),
+            )
+        )
+    return summaries
+
+
+def list_user_blueprints(folder: Path) -> list[BlueprintSummary]:
+    """The blueprint files directly in ``folder`` (``*.yaml``/``*.yml``, sorted by file name).
+
+    Why not only the valid ones: a user's own blueprint that stopped loading should show up in the
+    listing with its problem, not vanish. Sub-folders (``modules/``) hold module files, not blueprints,
+    and are not searched; links and non-regular files are skipped (the folder is user data).
+    """
+    try:
+        entries = sorted(folder.iterdir()) if folder.is_dir() else []
+    except OSError:
+        return []
+    summaries = []
+    for path in entries:
+        if path.suffix not in {".yaml", ".yml"} or path.is_symlink() or not path.is_file():
+            continue
+        try:
+            blueprint = _Loader(path).load()
+        except TutopandaError as exc:  # any load problem: a located blueprint error, a bad value, ...
+            summaries.append(BlueprintSummary(path.stem, "", str(path), 0, 0, "user", exc.message))
+            continue
+        summaries.append(
+            BlueprintSummary(
+                blueprint.meta.id,
+                blueprint.meta.description,
+                str(path),
+                len(blueprint.inputs),
+                len(blueprint.modules),
+                "user",
             )
         )
     return summaries

@@ -286,8 +286,12 @@ def plan_levels(
         music_gain = _rounded(pause_level - bed + 20 * math.log10(plan.volume / _DEFAULT_MUSIC_VOLUME))
         bed_curve = step_curve(document.duration, [0.0], [music_gain])
         if plan.ducking_db < 0:
+            # Duck under the narration that is there: a movie without a voice (image-only, music-only)
+            # keeps its music level, instead of dipping it under every segment's silent text window.
             speech = [
-                Span(s.narration_start, s.narration_start + s.narration_duration) for s in document.segments
+                Span(clip.start, clip.start + clip.duration)
+                for track in document.track("narration")
+                for clip in track.clips
             ]
             duck = duck_curve(
                 document.duration, speech, duck_db=plan.ducking_db, min_pause=settings.music_min_pause,
