@@ -30,8 +30,9 @@ def home(tmp_path: Path) -> Path:
 def test_help_lists_every_command_group(home: Path) -> None:
     result = run("--help", home=home)
     assert result.returncode == 0
-    for command in ("blueprints", "storage:init", "events:append", "manifest:show", "manifest:build"):
+    for command in ("query", "edit", "build", "blueprints", "storage", "events", "manifest"):
         assert command in result.stdout
+    assert "manifest:show" not in result.stdout  # the first spellings are hidden aliases
     assert run("--version", home=home).stdout.startswith("tutopanda ")
 
 

@@ -28,6 +28,7 @@ from tutopanda.cli import (
     blueprint_commands,
     build_commands,
     edit_commands,
+    help_layout,
     init_command,
     models_commands,
     movies_commands,
@@ -52,6 +53,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=help_layout.PanelGroup,  # everyday commands first, plumbing last
 )
 
 
@@ -99,6 +101,8 @@ storage_commands.register(app)
 store_check_commands.register(app)
 viewer_command.register(app)
 worker_command.register(app)
+help_layout.arrange(app)
+help_layout.show_flags_as_flags()
 
 
 INTERRUPTED = 130

@@ -1,4 +1,4 @@
-"""``tutopanda providers:list`` (alias ``providers list``): who can run each producer, and are they ready?
+"""``tutopanda providers list`` (alias ``providers:list``): who can run each producer, and are they ready?
 
 One row per (module, variant) of a blueprint: provider/model, the environment and mode it would run in,
 whether a handler is installed for it, whether its secret is set (names only — never values), and its
@@ -156,12 +156,12 @@ def list_command(blueprint: BlueprintOpt = None, as_json: JsonOpt = False) -> No
 def providers_list(blueprint: BlueprintOpt = None, as_json: JsonOpt = False) -> None:
     """List each producer's provider/model variants: handler installed, secret set, price.
 
-    Example: tutopanda providers:list --blueprint video-audio-music
+    Example: tutopanda providers list --blueprint video-audio-music
     """
     _list(blueprint, as_json)
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``providers:list`` and the ``providers`` group to ``app``."""
-    app.command("providers:list")(providers_list)
+    """Add the ``providers`` group to ``app``, and ``providers:list`` as its hidden first spelling."""
+    app.command("providers:list", hidden=True)(providers_list)
     app.add_typer(providers_app)

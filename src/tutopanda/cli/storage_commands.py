@@ -1,4 +1,4 @@
-"""Low-level storage commands: ``storage:init``, ``events:append``, ``manifest:build``, ``manifest:show``.
+"""Low-level storage commands: ``storage init``, ``events append``, ``manifest build``, ``manifest show``.
 
 These are the seed plan's smoke-test surface over the storage engine. Each command opens the storage
 context, calls one engine function and renders the result; all checks live in ``tutopanda.core``.
@@ -50,7 +50,7 @@ def storage_init(
     Idempotent: running it again creates nothing and changes nothing. On a defined movie, --set/--inputs
     record the values that differ (the next build re-runs only what they touch).
 
-    Example: tutopanda storage:init --movie volcanoes --blueprint image-audio --set NumOfSegments=4
+    Example: tutopanda storage init --movie volcanoes --blueprint image-audio --set NumOfSegments=4
     """
     from tutopanda.core.blueprint import parse_model_options
     from tutopanda.core.movie_definition import define_movie
@@ -154,7 +154,7 @@ def events_append(
     "Artifact:Module.Name[0]", "producedBy": "Producer:Module.Producer[0]", and "payload" (text or JSON)
     or "path" (a file, relative to the event file), optional "mimeType", "status", "inputsHash"}.
 
-    Example: tutopanda events:append --movie volcanoes --type input --file edits.jsonl
+    Example: tutopanda events append --movie volcanoes --type input --file edits.jsonl
     """
     from tutopanda.core.errors import UsageError
     from tutopanda.core.event_import import append_artefact_records, append_input_records
@@ -195,7 +195,7 @@ def manifest_build(movie: MovieOpt, as_json: JsonOpt = False) -> None:
 
     Each input takes its latest event; each artefact its latest *succeeded* event.
 
-    Example: tutopanda manifest:build --movie volcanoes
+    Example: tutopanda manifest build --movie volcanoes
     """
     from tutopanda.core.locks import movie_lock
     from tutopanda.core.manifest_builder import build_manifest_from_logs
@@ -204,7 +204,7 @@ def manifest_build(movie: MovieOpt, as_json: JsonOpt = False) -> None:
 
     ctx = _context()
     store = ManifestStore(ctx, movie)
-    lock = movie_lock(ctx, movie, "build", command=f"tutopanda manifest:build --movie {movie}")
+    lock = movie_lock(ctx, movie, "build", command=f"tutopanda manifest build --movie {movie}")
     with lock:  # a build in progress owns the pointer until it commits
         snapshot = store.snapshot()
         manifest = build_manifest_from_logs(
@@ -238,7 +238,7 @@ def _render_manifest(movie: str, manifest: Manifest) -> None:
     if manifest.is_empty_revision:
         console.print(
             f"movie '{movie}' has no manifest yet (rev-0000); "
-            f"run 'tutopanda manifest:build --movie {movie}' after appending events"
+            f"run 'tutopanda manifest build --movie {movie}' after appending events"
         )
         return
     console.print(
@@ -269,7 +269,7 @@ def manifest_show(
 ) -> None:
     """Print a movie's current manifest (or a past revision) as a table or JSON.
 
-    Example: tutopanda manifest:show --movie volcanoes --revision rev-0001 --json
+    Example: tutopanda manifest show --movie volcanoes --revision rev-0001 --json
     """
     from tutopanda.core.manifest_store import ManifestStore
 
@@ -282,8 +282,29 @@ def manifest_show(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the storage commands to ``app``."""
-    app.command("storage:init")(storage_init)
-    app.command("events:append")(events_append)
-    app.command("manifest:build")(manifest_build)
-    app.command("manifest:show")(manifest_show)
+    """Add the storage commands to ``app``: as subcommands (``manifest show``), the one grammar the rest of
+    the CLI uses, and under their first ``group:command`` spellings (``manifest:show``), kept as hidden
+    aliases so existing scripts keep working (:mod:`tutopanda.cli.help_layout` hides them)."""
+    groups = (
+        (
+            "storage",
+            "Create a movie's folder and define what it builds, step by step.",
+            (("init", storage_init),),
+        ),
+        (
+            "events",
+            "Append hand-written input or artefact events to a movie's logs.",
+            (("append", events_append),),
+        ),
+        (
+            "manifest",
+            "Fold a movie's events into a manifest revision, or print one.",
+            (("build", manifest_build), ("show", manifest_show)),
+        ),
+    )
+    for group_name, group_help, commands in groups:
+        group = typer.Typer(name=group_name, help=group_help, no_args_is_help=True)
+        for name, function in commands:
+            group.command(name)(function)
+            app.command(f"{group_name}:{name}", hidden=True)(function)
+        app.add_typer(group)

@@ -147,7 +147,7 @@ def _check_against_graph(graph: JobGraph, artefact_id: str, produced_by: str, wh
         close = difflib.get_close_matches(artefact_id, known, n=1)
         raise UsageError(
             f"{where}: movie has no artefact {artefact_id}",
-            f"did you mean {close[0]}?" if close else "list them with 'tutopanda manifest:show --movie <id>'",
+            f"did you mean {close[0]}?" if close else "list them with 'tutopanda manifest show --movie <id>'",
         )
     if producer.id != produced_by:
         raise UsageError(

@@ -451,7 +451,7 @@ def _check_logs(ctx: StorageContext, found: _Inspection) -> None:
                 f"blobs/{blob_hash[:2]}/{blob_hash}",
                 f"the bytes of input value {where}, blob {blob_hash[:12]}…, are missing",
                 repairable=False,
-                hint="give that input its value again (tutopanda edit or storage:init --set)",
+                hint="give that input its value again (tutopanda edit or storage init --set)",
             )
         )
     found.checked.events += events
