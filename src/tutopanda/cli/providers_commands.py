@@ -40,6 +40,8 @@ BlueprintOpt = Annotated[
 def _price_text(rates: dict[str, float]) -> str:
     labels = {
         "usd_per_1m_input_tokens": "/1M in tokens",
+        "usd_per_1m_cached_input_tokens": "/1M cached in tokens",
+        "usd_per_1m_image_input_tokens": "/1M image in tokens",
         "usd_per_1m_output_tokens": "/1M out tokens",
         "usd_per_1k_characters": "/1k chars",
         "usd_per_image": "/image",
@@ -82,6 +84,7 @@ def provider_rows(blueprint: Blueprint) -> list[dict[str, Any]]:
                 handler_present, problem = False, f"{type(exc).__name__}: {exc}"
             price = price_for(variant.provider, variant.model)
             offline = variant.provider in OFFLINE_PROVIDERS
+            endpoint = _endpoint(variant.provider, variant.model, variant.config)
             rows.append(
                 {
                     "producer": f"{module.name}.{module.producer.name}",
@@ -97,10 +100,54 @@ def provider_rows(blueprint: Blueprint) -> list[dict[str, Any]]:
                     "speaks": speaks,
                     "secrets": {name: secrets.get(name) is not None for name in needed},
                     "price": price.to_dict() if price is not None else None,
+                    "priceSource": price.source if price is not None else None,
+                    "priceChecked": price.checked if price is not None else None,
+                    "endpoint": endpoint,
                     "free": offline,
                 }
             )
     return rows
+
+
+def _endpoint(provider: str, model: str, config: Any) -> dict[str, Any] | None:
+    """Where a cloud provider's calls would go now (config, then environment, then the default)."""
+    import os
+
+    from tutopanda.core.errors import TutopandaError
+    from tutopanda.providers.live.endpoints import DEFAULTS, resolve_endpoint
+
+    if provider == "openai-compatible":  # the local writer chain: same precedence, Ollama by default
+        from tutopanda.providers.writers.choice import OLLAMA_BASE_URL
+
+        for source, value in (
+            ("config baseUrl", (config or {}).get("baseUrl")),
+            ("OPENAI_BASE_URL", os.environ.get("OPENAI_BASE_URL")),
+        ):
+            if value:
+                return {
+                    "provider": provider,
+                    "baseUrl": str(value).rstrip("/"),
+                    "source": source,
+                    "azure": False,
+                }
+        return {"provider": provider, "baseUrl": OLLAMA_BASE_URL, "source": "default", "azure": False}
+    if provider not in DEFAULTS:
+        return None
+    try:
+        return resolve_endpoint(provider, config or {}, os.environ.get, model=model).to_dict()
+    except TutopandaError as exc:
+        return {"provider": provider, "baseUrl": None, "problem": exc.message}
+
+
+def _endpoint_text(endpoint: dict[str, Any] | None) -> str:
+    if endpoint is None:
+        return "-"
+    if endpoint.get("baseUrl") is None:
+        return f"invalid: {endpoint.get('problem')}"
+    text = str(endpoint["baseUrl"])
+    if endpoint.get("azure"):
+        text += f" (Azure, api-version {endpoint.get('apiVersion')})"
+    return text if endpoint.get("source") == "default" else f"{text} [{endpoint.get('source')}]"
 
 
 def _list(blueprint: str | None, as_json: bool) -> None:
@@ -124,6 +171,7 @@ def _list(blueprint: str | None, as_json: bool) -> None:
         "handler",
         "secret",
         "price",
+        "base URL",
         title=f"providers for blueprint {loaded.meta.id}",
     )
     for row in rows:
@@ -140,7 +188,16 @@ def _list(blueprint: str | None, as_json: bool) -> None:
         else:
             price = "unknown"
         handler = "yes" if row["handler"] else "no"
-        table.add_row(row["producer"], choice, row["environment"], row["mode"], handler, secret, price)
+        table.add_row(
+            row["producer"],
+            choice,
+            row["environment"],
+            row["mode"],
+            handler,
+            secret,
+            price,
+            _endpoint_text(row["endpoint"]),
+        )
     stdout_console().print(table)
 
 
