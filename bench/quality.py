@@ -384,6 +384,11 @@ def main() -> None:
         prompts = tuple(options.prompts.split(","))
     if options.voices:
         voices = options.voices.split(",")
+    unknown = [name for name in voices if name not in VOICES] + [
+        name for name in prompts if name not in PROMPTS
+    ]
+    if unknown:
+        parser.error(f"unknown voice or prompt: {', '.join(unknown)}")
     styles: list[str | None] = [*STYLES] if options.all_styles else [None]
     started = time.perf_counter()
     print(f"cpu_count: {os.cpu_count()}")
