@@ -190,7 +190,13 @@ def _build(tree: Tree, script: Path, voice: str, root: Path) -> tuple[float, flo
     cpu = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run(
-        command, env=_environment(tree), capture_output=True, text=True, check=False, timeout=BUILD_TIMEOUT
+        command,
+        env=_environment(tree),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=BUILD_TIMEOUT,
     )
     wall = time.perf_counter() - start
     cpu = _children_cpu() - cpu
