@@ -27,14 +27,17 @@ The Earth turns under two bulges, so most coasts see two high tides every day.
 """
 
 
-def _interrupt_once(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
+def _interrupt_once(monkeypatch: pytest.MonkeyPatch, module: object, name: str, root: Path) -> None:
+    """Ctrl-C at the first call of ``name`` that records in the real store under ``root`` (the plan
+    previewed on a throw-away copy before it makes the same calls there)."""
     real = getattr(module, name)
     calls = {"count": 0}
 
     def interrupted(*args: object, **kwargs: object) -> object:
-        calls["count"] += 1
-        if calls["count"] == 1:
-            raise KeyboardInterrupt
+        if str(getattr(args[0], "root", "")).startswith(root.resolve().as_posix()):
+            calls["count"] += 1
+            if calls["count"] == 1:
+                raise KeyboardInterrupt
         return real(*args, **kwargs)
 
     monkeypatch.setattr(module, name, interrupted)
@@ -52,7 +55,7 @@ def test_the_same_query_continues_an_interrupted_creation(
     script = tmp_path / "tides.md"
     script.write_text(SCRIPT, encoding="utf-8")
     argv = ("--root", str(root), "query", "--script", str(script), "--movie", MOVIE, "--providers", "mock")
-    _interrupt_once(monkeypatch, module, name)
+    _interrupt_once(monkeypatch, module, name, root)
 
     first = run_cli(*argv)
     assert first.code == 130

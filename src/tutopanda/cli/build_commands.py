@@ -8,7 +8,7 @@ failed (everything that succeeded is committed and kept), 130 when interrupted w
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -19,19 +19,19 @@ from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
     from tutopanda.core.build import BuildReport
+    from tutopanda.core.change import Change, Outcome
     from tutopanda.core.planner import Plan
-    from tutopanda.core.provider_contract import HandlerResolver, Mode, ProviderHandler, SecretResolver
+    from tutopanda.core.provider_contract import HandlerResolver, Mode
+    from tutopanda.core.publish import PublishedMovie
     from tutopanda.core.storage import StorageContext
 
 __all__ = [
     "PROVIDER_MODES",
     "ModeOpt",
-    "check_configs",
-    "check_offline",
+    "confirm_paid_plan",
     "cost_text",
     "execute_build",
     "offline_only",
-    "preflight",
     "print_plan",
     "provider_mode",
     "raise_for_outcome",
@@ -93,69 +93,12 @@ def offline_only(value: str) -> bool:
     return value == "local"
 
 
-def check_offline(plan: Plan) -> None:
-    """``--providers local``: refuse a plan with a dirty job on a provider that needs the network."""
-    from tutopanda.core.errors import UsageError
-
-    online = online_jobs(plan)
-    if online:
-        named = ", ".join(f"{module} uses {choice}" for module, choice in online.items())
-        first = next(iter(online))
-        raise UsageError(
-            f"--providers local: {named}, which needs the network",
-            f"switch to an offline variant (tutopanda blueprints describe lists them), e.g. "
-            f"'tutopanda query --movie {plan.movie_id} --providers local' picks them all, "
-            f"or drop --providers local to run {first} online",
-        )
-
-
 def resolver(mode: Mode) -> HandlerResolver:
-    """Handlers for ``mode`` from the default registry (built-ins and plugins).
+    """Handlers for ``mode`` from the default registry, priced with ``<root>/prices.toml``."""
+    from tutopanda.providers.wiring import price_file
+    from tutopanda.providers.wiring import resolver as registry_resolver
 
-    Also points the price table at ``<root>/prices.toml``, the user's price overrides, so plans and
-    costs use them.
-    """
-    from pathlib import Path
-
-    from tutopanda.providers.plugins import default_registry
-    from tutopanda.providers.pricing import use_price_overrides
-
-    root = state.storage_root()
-    use_price_overrides(None if "://" in root else Path(root).expanduser() / "prices.toml")
-
-    return default_registry().handler_resolver(mode, "local")
-
-
-def preflight(plan: Plan, mode: Mode, secrets: SecretResolver) -> None:
-    """Before any call: every dirty job has a handler, and every handler has its secrets and config."""
-    from tutopanda.providers.plugins import default_registry
-
-    registry = default_registry()
-    requests = ((p.job.variant.provider, p.job.variant.model, p.job.kind) for p in plan.jobs)
-    handlers = registry.resolve_many(requests, mode=mode, environment="local")
-    registry.warm_start(handlers, secrets)
-    check_configs(plan, handlers)
-
-
-def check_configs(plan: Plan, handlers: Mapping[Any, ProviderHandler]) -> None:
-    """Each dirty job's config against its handler's ``check_config`` (when it has one), offline.
-
-    Every distinct (module, handler) is checked once; the first problem is reported with its job.
-    """
-    from tutopanda.core.errors import ProviderConfigError, TutopandaError
-
-    seen: set[tuple[str, int]] = set()
-    for planned in plan.jobs:
-        job = planned.job
-        handler = handlers.get((job.variant.provider, job.variant.model, job.kind))
-        check = getattr(handler, "check_config", None)
-        if handler is None or check is None or (job.module, id(handler)) in seen:
-            continue
-        seen.add((job.module, id(handler)))
-        try:
-            check(job.kind, job.variant.config)
-        except TutopandaError as exc:
-            raise ProviderConfigError(f"{job.module} config: {exc.message}", exc.hint) from exc
+    return registry_resolver(mode, prices=price_file(state.storage_root()))
 
 
 def cost_text(plan: Plan) -> str:
@@ -167,18 +110,6 @@ def cost_text(plan: Plan) -> str:
     return text
 
 
-def online_jobs(plan: Plan) -> dict[str, str]:
-    """Module -> ``provider/model`` of the plan's dirty jobs that run on a provider needing the network."""
-    from tutopanda.providers.builtin import runs_offline
-
-    online: dict[str, str] = {}
-    for planned in plan.jobs:
-        variant = planned.job.variant
-        if not runs_offline(variant.provider, variant.config):
-            online.setdefault(planned.job.module, f"{variant.provider}/{variant.model}")
-    return online
-
-
 def confirm_paid_plan(plan: Plan, *, as_json: bool, command: str) -> bool:
     """Before a live build calls online (paid) providers: show the plan and its cost, and ask.
 
@@ -186,6 +117,7 @@ def confirm_paid_plan(plan: Plan, *, as_json: bool, command: str) -> bool:
     written); with ``--json`` there is no one to ask, so it is a usage error suggesting ``--yes``.
     """
     from tutopanda.core.errors import UsageError
+    from tutopanda.providers.wiring import online_jobs
 
     online = online_jobs(plan)
     if not online:
@@ -376,6 +308,7 @@ def run_command(
     """
     from contextlib import nullcontext
 
+    from tutopanda.core.change import Change
     from tutopanda.core.errors import UsageError
     from tutopanda.core.scratch import scratch_copy
 
@@ -406,25 +339,22 @@ def run_command(
         _run_on_dbos(movie, providers, database, wait=wait, concurrency=concurrency, as_json=as_json, yes=yes)
         return
     mode = provider_mode("mock" if dry_run else providers)
-    offline = offline_only(providers)
     ctx = _context()
     with scratch_copy(ctx, movie) if dry_run else nullcontext(ctx) as build_ctx:
-        report = execute_build(
+        outcome = execute_build(
             build_ctx,
             movie,
+            Change(command=f"tutopanda build run --movie {movie}"),
             mode=mode,
             concurrency=concurrency,
             up_to_layer=up_to_layer,
             force=force or (),
             as_json=as_json,
-            offline=offline,
+            offline=offline_only(providers),
             ask_before_paid=not yes and not dry_run,
+            publish=not dry_run,
         )
-        published = None
-        if not dry_run and not report.failed and not report.interrupted:
-            from tutopanda.core.publish import publish_current
-
-            published = publish_current(build_ctx, movie)
+        report, published = _built(outcome)
         if as_json:
             data = _report_dict(report)
             if dry_run:  # the scratch copy's commit is only what a real build would commit
@@ -437,6 +367,13 @@ def run_command(
             if diff and report.revision and not dry_run:
                 _print_diff(build_ctx, movie, None, report.revision, as_json=False)
     raise_for_outcome(report, movie)
+
+
+def _built(outcome: Outcome) -> tuple[BuildReport, PublishedMovie | None]:
+    """The report of a build that ran (a declined paid build exits 0 before anything runs)."""
+    if outcome.report is None:
+        raise typer.Exit(0)
+    return outcome.report, outcome.published
 
 
 def _run_on_dbos(
@@ -456,6 +393,7 @@ def _run_on_dbos(
     from tutopanda.core.errors import BuildFailedError
     from tutopanda.core.movie_layout import ensure_initialised
     from tutopanda.core.provider_contract import EnvSecretResolver
+    from tutopanda.providers.wiring import check_offline, preflight
     from tutopanda.workflow.dbos_executor import submit_build
 
     mode = provider_mode(providers)
@@ -524,6 +462,7 @@ def _run_on_dbos(
 def execute_build(
     ctx: StorageContext,
     movie: str,
+    change: Change,
     *,
     mode: Mode,
     concurrency: int = 4,
@@ -533,40 +472,65 @@ def execute_build(
     show_plan: bool = True,
     offline: bool = False,
     ask_before_paid: bool = False,
-) -> BuildReport:
-    """Plan (showing the plan table unless ``show_plan`` is off), preflight, run with progress, commit."""
+    confirm: Callable[[Plan], bool] | None = None,
+    on_start: Callable[[Plan], None] | None = None,
+    on_built: Callable[[BuildReport], None] | None = None,
+    publish: bool = True,
+) -> Outcome:
+    """Apply ``change`` through the engine (:func:`tutopanda.core.change.apply`) with the CLI's parts.
+
+    The CLI supplies the registry's handlers, the preflight (and the ``--providers local`` refusal),
+    the questions (``confirm``, then the paid-build one when ``ask_before_paid``), the plan table
+    (unless ``show_plan`` is off or a question showed it) and the progress bars.
+    """
     from tutopanda.cli.build_progress import BuildProgress
-    from tutopanda.core.build import run_build
+    from tutopanda.core.change import apply
     from tutopanda.core.provider_contract import EnvSecretResolver
     from tutopanda.core.runner import RunOptions
+    from tutopanda.providers.wiring import check_offline, preflight
 
-    options = RunOptions(mode=mode, concurrency=concurrency, up_to_layer=up_to_layer)
     progress = None if as_json else BuildProgress(animated=sys.stdout.isatty())
     secrets = EnvSecretResolver()
+    shown = False
 
-    def on_plan(plan: Plan) -> None:
+    def check(plan: Plan) -> None:
         if offline:
             check_offline(plan)
         preflight(plan, mode, secrets)
-        shown = False
+
+    def ask(plan: Plan) -> bool:
+        nonlocal shown
+        if confirm is not None and not confirm(plan):
+            return False
         if ask_before_paid and mode == "live":
-            shown = confirm_paid_plan(plan, as_json=as_json, command=f"build run --movie {movie}")
+            shown = confirm_paid_plan(
+                plan, as_json=as_json, command=change.command.removeprefix("tutopanda ")
+            )
+        return True
+
+    def start(plan: Plan) -> None:
+        if on_start is not None:
+            on_start(plan)
         if progress is not None:
             if show_plan and not shown:
                 print_plan(plan)
             progress.start(len(plan.jobs))
 
     try:
-        return run_build(
+        return apply(
             ctx,
             movie,
+            change,
+            confirm=ask,
             resolver=resolver(mode),
-            options=options,
+            preflight=check,
+            options=RunOptions(mode=mode, concurrency=concurrency, up_to_layer=up_to_layer),
             secrets=secrets,
             forced=force,
             progress=progress,
-            command=f"tutopanda build run --movie {movie}",
-            on_plan=on_plan,
+            on_start=start,
+            on_built=on_built,
+            publish=publish,
         )
     finally:
         if progress is not None:

@@ -252,55 +252,6 @@ def _refresh(ctx: StorageContext, movie: str, file: Path | None, default_path: s
         write_atomic(ctx, default_path, update_toml(text, snapshot).encode("utf-8"))
 
 
-def _movie_state(ctx: StorageContext, movie: str) -> tuple[object, ...]:
-    """What an edit is checked against: the pointer, both event logs' lengths, the provider choices and
-    the prompt index. Any other command that changes the movie changes one of them."""
-    from tutopanda.core.event_log import artefact_log, input_log
-    from tutopanda.core.movie_definition import PROVIDERS_FILE
-    from tutopanda.core.movie_layout import ensure_initialised
-
-    paths = ensure_initialised(ctx, movie)
-
-    def read(path: str) -> bytes | None:
-        try:
-            return ctx.read_bytes(path)
-        except FileNotFoundError:
-            return None
-
-    return (
-        read(paths.current),
-        input_log(ctx, movie).size(),
-        artefact_log(ctx, movie).size(),
-        read(ctx.join(paths.root, PROVIDERS_FILE)),
-        read(ctx.join(paths.prompts_dir, "index.json")),
-    )
-
-
-def _check_overrides_survive(edits: EditSet, plan: Plan) -> None:
-    """Refuse a text or file whose producer this same edit re-runs: the new output would replace it.
-
-    (E.g. a new narration for segment 2 together with a new Duration: the script is written again and
-    the user's text would be lost.) Making the two edits one after the other does what the user means.
-    """
-    from tutopanda.core.errors import UsageError
-
-    rerun = {planned.job.id: planned for planned in plan.jobs}
-    mine = [(e.artefact_id, e.producer_id) for e in edits.texts]
-    mine += [(r.artefact_id, r.producer_id) for r in edits.replacements]
-    covered = {artefact_id for artefact_id, _ in mine}
-    for artefact_id, producer_id in mine:
-        planned = rerun.get(producer_id)
-        # A dirty producer whose every output this edit supplies is not called (the user's files stand
-        # in for all of them); one with any other output to make runs and replaces them all.
-        if planned is None or all(a.id in covered for a in planned.job.produces):
-            continue
-        why = "; ".join(reason.detail for reason in planned.reasons) or "it is dirty"
-        raise UsageError(
-            f"your new {artefact_id} would be replaced at once: this edit also re-runs {producer_id} ({why})",
-            "make the other change first (edit, or query with the flag), then edit this text again",
-        )
-
-
 def edit_command(
     movie: MovieOpt,
     file: Annotated[
@@ -337,31 +288,18 @@ def edit_command(
 
     Example: tutopanda edit --movie volcanoes --replace 'Images.SegmentImage[1][0]=crater.png' --yes
     """
-    from tutopanda.cli.build_commands import (
-        check_offline,
-        execute_build,
-        offline_only,
-        preflight,
-        print_plan,
-        provider_mode,
-        raise_for_outcome,
-        resolver,
-    )
-    from tutopanda.cli.output import confirm
-    from tutopanda.core.build import plan_build
-    from tutopanda.core.errors import ManifestConflictError, UsageError
-    from tutopanda.core.locks import holding_movie_lock
+    from tutopanda.cli.build_commands import execute_build, print_plan, provider_mode, raise_for_outcome
+    from tutopanda.cli.build_commands import offline_only as offline
+    from tutopanda.core.change import Change, movie_state, preview
+    from tutopanda.core.errors import UsageError
     from tutopanda.core.movie_document import take_snapshot
-    from tutopanda.core.movie_edit import apply_edits, collect_edits, parse_replacements
-    from tutopanda.core.provider_contract import EnvSecretResolver
-    from tutopanda.core.publish import publish_current
-    from tutopanda.core.scratch import scratch_copy
+    from tutopanda.core.movie_edit import collect_edits, parse_replacements
 
     if as_json and not (yes or dry_run):
         raise UsageError("--json cannot ask for confirmation", "add --yes (or --dry-run) to edit with --json")
     mode = provider_mode(providers)
     ctx = _context()
-    baseline = _movie_state(ctx, movie)
+    baseline = movie_state(ctx, movie)
     snapshot = take_snapshot(ctx, movie)
     document, source, default_path = _read_document(ctx, movie, file)
     edits = collect_edits(ctx, movie, snapshot, document, source)
@@ -374,53 +312,56 @@ def edit_command(
                 f"no edits found in {source} or the movie's prompts/ files: nothing to do", markup=False
             )
         return
-    with scratch_copy(ctx, movie) as scratch:
-        apply_edits(scratch, take_snapshot(scratch, movie), edits, source=source)
-        plan = plan_build(scratch, movie, resolver=resolver(mode))
-    if offline_only(providers):
-        check_offline(plan)
-    _check_overrides_survive(edits, plan)
-    preflight(plan, mode, EnvSecretResolver())  # a missing key is found before anything is recorded
-    if not as_json:
-        _print_edits(edits)
-        print_plan(plan)
+    change = Change(f"tutopanda edit --movie {movie}", edits=edits, source=source, based_on=baseline)
     if dry_run:
+        from tutopanda.cli.build_commands import resolver
+        from tutopanda.core.provider_contract import EnvSecretResolver
+        from tutopanda.providers.wiring import check_offline, preflight
+
+        plan = preview(ctx, movie, change, resolver=resolver(mode))
+        if offline(providers):
+            check_offline(plan)
+        preflight(plan, mode, EnvSecretResolver())  # a dry run reports a missing key too
         if as_json:
             print_json({"movie": movie, "edits": edits.describe(), "plan": plan.to_dict(), "revision": None})
         else:
+            _print_edits(edits)
+            print_plan(plan)
             stdout_console().print("dry run: nothing was changed", markup=False)
         return
-    if not yes and not confirm(f"Record these edits and run {len(plan.jobs)} job(s)?", command="edit"):
+
+    def ask(plan: Plan) -> bool:
+        from tutopanda.cli.output import confirm
+
+        if not as_json:
+            _print_edits(edits)
+            print_plan(plan)
+        if yes or confirm(f"Record these edits and run {len(plan.jobs)} job(s)?", command="edit"):
+            return True
         stdout_console().print("cancelled: nothing was changed", markup=False)
+        return False
+
+    outcome = execute_build(
+        ctx,
+        movie,
+        change,
+        mode=mode,
+        concurrency=concurrency,
+        as_json=as_json,
+        show_plan=False,
+        offline=offline(providers),
+        confirm=ask,
+        on_built=lambda _: _refresh(ctx, movie, file, default_path),
+    )
+    if outcome.report is None:
         return
-    with holding_movie_lock(ctx, movie, "build", command=f"tutopanda edit --movie {movie}"):
-        if _movie_state(ctx, movie) != baseline:
-            raise ManifestConflictError(
-                f"movie '{movie}' changed while this edit was being prepared (another command "
-                "recorded or built something); nothing was recorded",
-                f"run 'tutopanda edit --movie {movie}' again: your edits are read again and checked "
-                "against the movie as it is now",
-            )
-        apply_edits(ctx, snapshot, edits, source=source)
-        report = execute_build(
-            ctx,
-            movie,
-            mode=mode,
-            concurrency=concurrency,
-            as_json=as_json,
-            show_plan=False,
-            offline=offline_only(providers),
-        )
-        published = None
-        if not report.failed and not report.interrupted:
-            published = publish_current(ctx, movie)
-        _refresh(ctx, movie, file, default_path)
+    report, published = outcome.report, outcome.published
     if as_json:
         print_json(
             {
                 "movie": movie,
                 "edits": edits.describe(),
-                "plan": plan.to_dict(),
+                "plan": outcome.plan.to_dict(),
                 "revision": report.revision,
                 "video": published.video if published else None,
                 "failed": [{"jobId": o.job_id, "error": o.error} for o in report.failed],

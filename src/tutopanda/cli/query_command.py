@@ -21,34 +21,27 @@ from __future__ import annotations
 import os
 import re
 import secrets as token_source
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tutopanda.cli.build_commands import (
-    ModeOpt,
-    cost_text,
-    execute_build,
-    online_jobs,
-    preflight,
-    print_plan,
-    raise_for_outcome,
-)
+from tutopanda.cli.build_commands import ModeOpt, cost_text, execute_build, print_plan, raise_for_outcome
 from tutopanda.cli.options import JsonOpt
 from tutopanda.cli.output import confirm, print_json, stderr_console, stdout_console
 from tutopanda.cli.settings import state
 from tutopanda.core.vocabulary import VOCABULARIES
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from tutopanda.core.blueprint import Blueprint
+    from tutopanda.core.change import Change, Outcome
     from tutopanda.core.planner import Plan
     from tutopanda.core.provider_contract import Mode
     from tutopanda.core.settings import Settings
     from tutopanda.core.storage import StorageContext
+    from tutopanda.providers.local.script_markdown import ParsedScript
     from tutopanda.providers.writers.choice import WriterChoice
 
 __all__ = ["register"]
@@ -312,34 +305,6 @@ def _offline_selection(
     return switched
 
 
-def _preview(
-    ctx: StorageContext,
-    movie_id: str,
-    *,
-    existing: bool,
-    record: Callable[[StorageContext], None],
-    mode: Mode,
-) -> Plan:
-    """The plan the query would run, computed on a throw-away copy: the real store is not touched."""
-    import tempfile
-
-    from tutopanda.cli.build_commands import resolver
-    from tutopanda.core.build import plan_build
-    from tutopanda.core.scratch import scratch_copy
-    from tutopanda.core.storage import StorageConfig, StorageContext
-
-    if existing:
-        with scratch_copy(ctx, movie_id) as scratch:
-            record(scratch)
-            return plan_build(scratch, movie_id, resolver=resolver(mode))
-    with tempfile.TemporaryDirectory(prefix="tutopanda-preview-") as temp:
-        scratch = StorageContext.open(
-            StorageConfig(root=temp, base_path=ctx.base_path), clock=ctx.clock, logger=ctx.logger
-        )
-        record(scratch)
-        return plan_build(scratch, movie_id, resolver=resolver(mode))
-
-
 def _concurrency(flag: int | None, settings: Settings) -> int:
     if flag is not None:
         return flag
@@ -492,6 +457,234 @@ def _offer_local_model() -> None:
         )
 
 
+def _read_script(script: Path, segments: int | None) -> ParsedScript:
+    """``--script``: the user's Markdown, read with the document limits, checked against ``--segments``."""
+    from tutopanda.core.errors import UsageError
+    from tutopanda.core.limits import MAX_DOCUMENT_BYTES, check_file_size
+    from tutopanda.providers.local.script_markdown import parse_script_markdown
+
+    try:
+        if script.exists() and not script.is_file():  # a folder, FIFO or device
+            raise UsageError(f"--script {script} is not a file", "give the path of a Markdown file")
+        check_file_size(f"--script {script}", script.stat().st_size, limit=MAX_DOCUMENT_BYTES)
+        text = script.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {script}: {exc.strerror or exc}", "check the --script path") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"--script {script} is not UTF-8 text (byte {exc.start + 1})", "save the file as UTF-8"
+        ) from None
+    parsed = parse_script_markdown(text, str(script))
+    if segments is not None and segments != len(parsed.segments):
+        raise UsageError(
+            f"--segments {segments} but {script} has {len(parsed.segments)} sections",
+            "drop --segments: with --script the sections set the number of segments",
+        )
+    return parsed
+
+
+@dataclass
+class _Choice:
+    """What a query records: the values, the variant choices and their configs, and why (for printing).
+
+    ``selection`` is what this query records; ``recorded`` is an existing movie's own selection, which
+    together with it decides the variants that run.
+    """
+
+    blueprint: Blueprint
+    blueprint_ref: str | None
+    values: dict[str, object]
+    selection: dict[str, tuple[str, str]]
+    recorded: dict[str, tuple[str, str]] = field(default_factory=dict)
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    writer: WriterChoice | None = None
+    own_script: bool = False
+
+    @property
+    def variants(self) -> dict[str, tuple[str, str]]:
+        return {**self.recorded, **self.selection}
+
+    def summary(self, movie_id: str, existing: bool, asked: _PaidQuestion) -> str:
+        return _summary(
+            self.blueprint,
+            self.values,
+            self.variants,
+            movie_id=movie_id,
+            existing=existing,
+            own_script=self.own_script,
+            cost_note=asked.cost_note,
+            writer_told=self.writer is not None,
+        )
+
+
+def _choose(
+    ctx: StorageContext,
+    movie_id: str,
+    *,
+    existing: bool,
+    blueprint: str | None,
+    settings: Settings,
+    prompt: str | None,
+    flags: dict[str, Any],
+    providers: str,
+    provider: list[str],
+    own_script: bool,
+    as_json: bool,
+    dry_run: bool,
+) -> _Choice:
+    """Flags, then (for a new movie) settings.toml, the local voice and the script writer: what to record.
+
+    Everything is validated here, before anything is created: a bad flag or setting exits 2.
+    """
+    from tutopanda.cli.build_commands import offline_only
+    from tutopanda.core.blueprint import expand, load_blueprint, parse_model_options
+    from tutopanda.core.errors import UsageError
+
+    if existing:  # its own blueprint decides which flags apply (define_movie refuses another one)
+        from tutopanda.core.movie_definition import load_movie
+
+        loaded = load_movie(ctx, movie_id)
+        choice = _Choice(loaded.blueprint, blueprint, {}, {}, loaded.definition.selection_pairs())
+    else:
+        choice = _Choice(load_blueprint(blueprint or ""), blueprint, {}, {})
+    choice.own_script = own_script
+    choice.values = _values(choice.blueprint, prompt, flags)
+    chosen = parse_model_options(provider)  # flags: always applied, also to an existing movie
+    choice.selection = dict(chosen)
+    if not existing:  # settings fill in what no flag gave; an existing movie keeps its recorded values
+        from_settings = _settings_values(choice.blueprint, settings, choice.values)
+        choice.values.update(from_settings)
+        choice.selection = {**_settings_selection(choice.blueprint, settings), **chosen}
+        try:  # validate before creating anything
+            expand(choice.blueprint, choice.values, choice.selection or None)
+        except UsageError as exc:
+            if not from_settings:
+                raise
+            names = ", ".join(sorted(from_settings))
+            raise UsageError(
+                exc.message, f"{exc.hint or 'fix the value'} ({names} came from {settings.path})"
+            ) from exc
+    if offline_only(providers):
+        choice.selection.update(_offline_selection(choice.blueprint, choice.variants))
+    if not existing:  # the best local voice here, recorded so the variant names the engine that speaks
+        choice.selection.update(_local_speech_selection(choice.blueprint, choice.selection, choice.values))
+        _choose_writer(choice, settings, providers=providers, as_json=as_json, dry_run=dry_run)
+    if flags.get("voice") is not None:
+        _check_voice(choice.blueprint, str(flags["voice"]), choice.variants)
+    return choice
+
+
+def _choose_writer(
+    choice: _Choice, settings: Settings, *, providers: str, as_json: bool, dry_run: bool
+) -> None:
+    """A new movie's script writer (issue 14 §5) and the provider configs its variants take."""
+    from tutopanda.cli.build_commands import offline_only, provider_mode
+
+    blueprint, offline, live = choice.blueprint, offline_only(providers), provider_mode(providers) == "live"
+    if (  # offer the local model once, before the writer is chosen below (never silently)
+        live
+        and not offline
+        and not choice.own_script
+        and not (as_json or dry_run)
+        and not any(m.kind == "script" and m.name in choice.selection for m in blueprint.modules)
+        and not os.environ.get("OPENAI_BASE_URL")
+    ):
+        _offer_local_model()
+    if live:  # the best script writer here, recorded so the traces name it
+        choice.writer, written = _writer_selection(blueprint, choice.selection, offline=offline)
+        choice.selection.update(written)
+        if choice.writer is not None and not as_json:
+            stdout_console().print(choice.writer.describe(), markup=False, highlight=False)
+    if settings.from_file:  # after --providers local: config follows the final variant
+        choice.configs = _settings_config(blueprint, settings, choice.selection)
+    choice.configs.update(_writer_configs(blueprint, choice.selection, choice.configs, choice.writer))
+
+
+@dataclass
+class _PaidQuestion:
+    """Before recording: ask when the build calls paid online providers (and remember what was shown).
+
+    Mocks and offline providers cost nothing and are never asked about; ``--yes`` skips the question,
+    and ``--json`` cannot ask (a usage error suggesting ``--yes``).
+    """
+
+    mode: Mode
+    yes: bool
+    as_json: bool
+    movie_id: str
+    existing: bool
+    paid: list[str] = field(default_factory=list)
+    cost_note: str | None = None
+    plan_shown: bool = False
+
+    def __call__(self, plan: Plan) -> bool:
+        from tutopanda.core.errors import UsageError
+        from tutopanda.providers.wiring import online_jobs
+
+        self.paid = list(online_jobs(plan)) if self.mode == "live" else []
+        self.cost_note = cost_text(plan) if self.paid else None
+        if not self.paid or self.yes:
+            return True
+        paid = ", ".join(self.paid)
+        if self.as_json:
+            raise UsageError(
+                f"this build calls online providers ({paid}) and --json cannot ask first",
+                "add --yes to run it, or --dry-run to see the plan",
+            )
+        print_plan(plan)
+        self.plan_shown = True
+        count = sum(1 for planned in plan.jobs if planned.job.module in self.paid)
+        if confirm(f"Run {count} job(s) with online providers ({paid}; {cost_text(plan)})?", command="query"):
+            return True
+        stdout_console().print(
+            f"cancelled: movie '{self.movie_id}' was not {'changed' if self.existing else 'created'}",
+            markup=False,
+        )
+        return False
+
+
+def _dry_run(ctx: StorageContext, movie_id: str, change: Change, *, mode: Mode, as_json: bool) -> None:
+    """``--dry-run``: the plan, computed on a throw-away copy; nothing is created or changed."""
+    from tutopanda.cli.build_commands import resolver
+    from tutopanda.core.change import preview
+
+    plan = preview(ctx, movie_id, change, resolver=resolver(mode))
+    if as_json:
+        print_json({"movie": movie_id, "dryRun": True, "plan": plan.to_dict()})
+        return
+    print_plan(plan)
+    done = "created" if change.create else "changed"
+    stdout_console().print(f"dry run: movie '{movie_id}' was not {done}", markup=False)
+
+
+def _print_result(outcome: Outcome, movie_id: str, choice: _Choice, *, mode: Mode, as_json: bool) -> None:
+    """Where the movie is (or, with ``--json``, the build's outcome), and how to get a real script."""
+    report, published = outcome.report, outcome.published
+    assert report is not None  # only a build that ran is printed
+    if as_json:
+        print_json(
+            {
+                "movie": movie_id,
+                "revision": report.revision,
+                "video": published.video if published else None,
+                "subtitles": list(published.extras) if published else [],
+                "calls": report.calls,
+                "failed": [{"jobId": o.job_id, "error": o.error} for o in report.failed],
+            }
+        )
+        return
+    console = stdout_console()
+    if published is not None:
+        console.print(f"movie: {published.video}", markup=False, highlight=False)
+        for extra in published.extras:
+            console.print(f"subtitles: {extra}", markup=False, highlight=False)
+    console.print(f"movie id: {movie_id}  (edit and rebuild: tutopanda build run --movie {movie_id})")
+    draft = _script_variant(choice.blueprint, choice.variants) == ("local", "draft-script")
+    if draft and not choice.own_script and mode == "live":  # issue 14 §5: the one closing line
+        hints = choice.writer.how_to_enable if choice.writer is not None else None
+        console.print(_real_script_hint(hints), markup=False, highlight=False)
+
+
 def query(
     prompt: Annotated[
         str | None, typer.Argument(help="The question the movie answers (optional with --script).")
@@ -598,244 +791,86 @@ def query(
     """
     from tutopanda.cli.build_commands import offline_only, provider_mode
     from tutopanda.cli.settings import note_defaults
-    from tutopanda.core.blueprint import load_blueprint
+    from tutopanda.core.change import Change, ScriptText, movie_state
     from tutopanda.core.errors import UsageError
-    from tutopanda.core.limits import MAX_DOCUMENT_BYTES, check_file_size, check_text
-    from tutopanda.core.locks import holding_movie_lock
-    from tutopanda.core.movie_definition import define_movie
-    from tutopanda.core.movie_layout import begin_creation, end_creation, init_movie, is_defined
-    from tutopanda.core.provider_contract import EnvSecretResolver
-    from tutopanda.core.publish import publish_current
-    from tutopanda.core.script_overrides import replace_script
+    from tutopanda.core.limits import check_text
+    from tutopanda.core.movie_layout import is_defined
     from tutopanda.core.settings import load_settings
     from tutopanda.core.storage import StorageConfig, StorageContext, validate_movie_id
 
     mode = provider_mode(providers)
     if prompt is not None:  # before the prompt is slugged, hashed or copied anywhere
         check_text("the question (input InquiryPrompt)", prompt)
-    parsed = None
-    if script is not None:
-        from tutopanda.providers.local.script_markdown import parse_script_markdown
-
-        try:
-            if script.exists() and not script.is_file():  # a folder, FIFO or device
-                raise UsageError(f"--script {script} is not a file", "give the path of a Markdown file")
-            check_file_size(f"--script {script}", script.stat().st_size, limit=MAX_DOCUMENT_BYTES)
-            text = script.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(
-                f"cannot read {script}: {exc.strerror or exc}", "check the --script path"
-            ) from exc
-        except UnicodeDecodeError as exc:
-            raise UsageError(
-                f"--script {script} is not UTF-8 text (byte {exc.start + 1})", "save the file as UTF-8"
-            ) from None
-        parsed = parse_script_markdown(text, str(script))
-        if segments is not None and segments != len(parsed.segments):
-            raise UsageError(
-                f"--segments {segments} but {script} has {len(parsed.segments)} sections",
-                "drop --segments: with --script the sections set the number of segments",
-            )
-        segments = len(parsed.segments)
-        prompt = prompt or parsed.title
+    parsed = _read_script(script, segments) if script is not None else None
+    if parsed is not None:
+        segments, prompt = len(parsed.segments), prompt or parsed.title
     ctx = StorageContext.open(StorageConfig(root=state.storage_root()))
     settings = load_settings(ctx)
     note_defaults(settings)
     if prompt is None and movie is None:
         raise UsageError("give the question the movie answers", 'tutopanda query "How do volcanoes erupt?"')
     movie_id = validate_movie_id(movie) if movie is not None else new_movie_id(prompt or "movie")
+    baseline = movie_state(ctx, movie_id)  # what the change is checked against under the lock
     existing = is_defined(ctx, movie_id)  # an interrupted creation is continued as a new movie
     if prompt is None and not existing:
         raise UsageError(
             f"movie '{movie_id}' does not exist yet: give the question it answers",
             f'tutopanda query "How do volcanoes erupt?" --movie {movie_id}',
         )
-    flags = {
-        "segments": segments,
-        "duration": duration,
-        "style": style,
-        "audience": audience,
-        "voice": voice,
-        "language": language,
-        "resolution": resolution,
-        "burn_subtitles": burn_subtitles,
-    }
-    recorded: dict[str, tuple[str, str]] = {}
-    configs: dict[str, dict[str, Any]] = {}
-    if existing:  # its own blueprint decides which flags apply (define_movie refuses another one)
-        from tutopanda.core.movie_definition import load_movie
+    flags = dict(segments=segments, duration=duration, style=style, audience=audience, voice=voice)
+    flags.update(language=language, resolution=resolution, burn_subtitles=burn_subtitles)
+    choice = _choose(
+        ctx,
+        movie_id,
+        existing=existing,
+        blueprint=blueprint or (None if existing else settings.general.blueprint),
+        settings=settings,
+        prompt=prompt,
+        flags=flags,
+        providers=providers,
+        provider=provider or [],
+        own_script=parsed is not None,
+        as_json=as_json,
+        dry_run=dry_run,
+    )
+    change = Change(
+        f"tutopanda query --movie {movie_id}",
+        create=not existing,
+        define=True,
+        blueprint=choice.blueprint_ref,
+        values=choice.values,
+        selection=choice.selection,
+        configs=choice.configs,
+        script=ScriptText(parsed.title, parsed.summary, parsed.segments) if parsed is not None else None,
+        based_on=baseline,
+    )
+    if dry_run:
+        _dry_run(ctx, movie_id, change, mode=mode, as_json=as_json)
+        return
+    asked = _PaidQuestion(mode=mode, yes=yes, as_json=as_json, movie_id=movie_id, existing=existing)
 
-        loaded_movie = load_movie(ctx, movie_id)
-        loaded_blueprint = loaded_movie.blueprint
-        recorded = loaded_movie.definition.selection_pairs()
-    else:
-        blueprint = blueprint or settings.general.blueprint
-        loaded_blueprint = load_blueprint(blueprint)
-    from tutopanda.core.blueprint import parse_model_options
-
-    values = _values(loaded_blueprint, prompt, flags)
-    chosen = parse_model_options(provider or [])  # flags: always applied, also to an existing movie
-    selection: dict[str, tuple[str, str]] = dict(chosen)
-    if not existing:  # settings fill in what no flag gave; an existing movie keeps its recorded values
-        from tutopanda.core.blueprint import expand
-
-        from_settings = _settings_values(loaded_blueprint, settings, values)
-        values.update(from_settings)
-        selection = {**_settings_selection(loaded_blueprint, settings), **chosen}
-        try:
-            # validate before creating anything
-            expand(loaded_blueprint, values, selection or None)
-        except UsageError as exc:
-            if not from_settings:
-                raise
-            names = ", ".join(sorted(from_settings))
-            raise UsageError(
-                exc.message, f"{exc.hint or 'fix the value'} ({names} came from {settings.path})"
-            ) from exc
-    if offline_only(providers):
-        selection = {**selection, **_offline_selection(loaded_blueprint, {**recorded, **selection})}
-    if not existing:  # the best local voice here, recorded so the variant names the engine that speaks
-        selection = {**selection, **_local_speech_selection(loaded_blueprint, selection, values)}
-    if (  # issue 14 §5: offer the local model once, before the writer is chosen below (never silently)
-        not existing
-        and mode == "live"
-        and not offline_only(providers)
-        and parsed is None
-        and not (as_json or dry_run)
-        and not any(m.kind == "script" and m.name in selection for m in loaded_blueprint.modules)
-        and not os.environ.get("OPENAI_BASE_URL")
-    ):
-        _offer_local_model()
-    writer = None
-    if not existing and mode == "live":  # the best script writer here, recorded so the traces name it
-        writer, written = _writer_selection(loaded_blueprint, selection, offline=offline_only(providers))
-        selection = {**selection, **written}
-        if writer is not None and not as_json:
-            stdout_console().print(writer.describe(), markup=False, highlight=False)
-    if not existing and settings.from_file:  # after --providers local: config follows the final variant
-        configs = _settings_config(loaded_blueprint, settings, selection)
-    if not existing:
-        configs = {**configs, **_writer_configs(loaded_blueprint, selection, configs, writer)}
-    if voice is not None:
-        _check_voice(loaded_blueprint, voice, {**recorded, **selection})
-
-    def record(target: StorageContext) -> None:
-        """Create (or change) the movie in ``target``: the real store, or a throw-away preview copy.
-
-        A new movie is marked as being created until everything is recorded, so that an interruption
-        anywhere in between leaves a movie the same command continues (``is_defined``).
-        """
-        if not existing:
-            init_movie(target, movie_id)
-            begin_creation(target, movie_id, f"tutopanda query --movie {movie_id}")
-        defined = define_movie(
-            target,
-            movie_id,
-            blueprint=blueprint,
-            values=values,
-            selection=selection or None,
-            config=configs or None,
-        )
-        if parsed is not None:
-            replace_script(
-                target,
-                movie_id,
-                defined.graph,
-                title=parsed.title,
-                summary=parsed.summary,
-                segments=parsed.segments,
-            )
-        if not existing:
-            end_creation(target, movie_id)
-
-    # Mocks cost nothing: only a live build that may run online providers is previewed first — to check
-    # their secrets before anything is recorded, and to ask before paying.
-    paid = _online_modules(loaded_blueprint, {**recorded, **selection}) if mode == "live" else []
-    plan_shown = False
-    cost_note: str | None = None
-    if dry_run or paid:
-        plan = _preview(ctx, movie_id, existing=existing, record=record, mode=mode)
-        if not dry_run:
-            preflight(plan, mode, EnvSecretResolver())
-        paid = list(online_jobs(plan)) if mode == "live" else []
-        cost_note = cost_text(plan) if paid else None
-        if dry_run:
-            if as_json:
-                print_json({"movie": movie_id, "dryRun": True, "plan": plan.to_dict()})
-            else:
-                print_plan(plan)
-                stdout_console().print(
-                    f"dry run: movie '{movie_id}' was not {'changed' if existing else 'created'}",
-                    markup=False,
-                )
-            return
-        if paid and not yes:
-            if as_json:
-                raise UsageError(
-                    f"this build calls online providers ({', '.join(paid)}) and --json cannot ask first",
-                    "add --yes to run it, or --dry-run to see the plan",
-                )
-            print_plan(plan)
-            plan_shown = True
-            count = sum(1 for planned in plan.jobs if planned.job.module in paid)
-            question = f"Run {count} job(s) with online providers ({', '.join(paid)}; {cost_text(plan)})?"
-            if not confirm(question, command="query"):
-                stdout_console().print(
-                    f"cancelled: movie '{movie_id}' was not {'changed' if existing else 'created'}",
-                    markup=False,
-                )
-                return
-    # Record and build under the build lock: while another command builds the movie, this one is
-    # refused before it records anything (rather than recording values and then failing to build them).
-    with holding_movie_lock(ctx, movie_id, "build", command=f"tutopanda query --movie {movie_id}"):
-        record(ctx)
+    def start(plan: Plan) -> None:  # after recording, under the lock: the summary line, the plan table
         if not as_json:
-            summary = _summary(
-                loaded_blueprint,
-                values,
-                {**recorded, **selection},
-                movie_id=movie_id,
-                existing=existing,
-                own_script=parsed is not None,
-                cost_note=cost_note,
-                writer_told=writer is not None,
-            )
-            stdout_console().print(summary, markup=False, highlight=False)
-        report = execute_build(
-            ctx,
-            movie_id,
-            mode=mode,
-            concurrency=_concurrency(concurrency, settings),
-            as_json=as_json,
-            offline=offline_only(providers),
-            show_plan=(plan_table or bool(paid)) and not plan_shown,  # the summary line is enough offline
-        )
-        published = None
-        if not report.failed and not report.interrupted:
-            published = publish_current(ctx, movie_id)
-    if as_json:
-        print_json(
-            {
-                "movie": movie_id,
-                "revision": report.revision,
-                "video": published.video if published else None,
-                "subtitles": list(published.extras) if published else [],
-                "calls": report.calls,
-                "failed": [{"jobId": o.job_id, "error": o.error} for o in report.failed],
-            }
-        )
-    else:
-        console = stdout_console()
-        if published is not None:
-            console.print(f"movie: {published.video}", markup=False, highlight=False)
-            for extra in published.extras:
-                console.print(f"subtitles: {extra}", markup=False, highlight=False)
-        console.print(f"movie id: {movie_id}  (edit and rebuild: tutopanda build run --movie {movie_id})")
-        draft = _script_variant(loaded_blueprint, {**recorded, **selection}) == ("local", "draft-script")
-        if draft and parsed is None and mode == "live":  # issue 14 §5: the one closing line
-            hints = writer.how_to_enable if writer is not None else None
-            console.print(_real_script_hint(hints), markup=False, highlight=False)
-    raise_for_outcome(report, movie_id)
+            stdout_console().print(choice.summary(movie_id, existing, asked), markup=False, highlight=False)
+            if (plan_table or bool(asked.paid)) and not asked.plan_shown:  # the summary is enough offline
+                print_plan(plan)
+
+    outcome = execute_build(
+        ctx,
+        movie_id,
+        change,
+        mode=mode,
+        concurrency=_concurrency(concurrency, settings),
+        as_json=as_json,
+        offline=offline_only(providers),
+        show_plan=False,
+        confirm=asked,
+        on_start=start,
+    )
+    if outcome.report is None:
+        return
+    _print_result(outcome, movie_id, choice, mode=mode, as_json=as_json)
+    raise_for_outcome(outcome.report, movie_id)
 
 
 def register(app: typer.Typer) -> None:
