@@ -261,7 +261,7 @@ def test_a_commit_landing_during_verify_is_never_rolled_back(
 ) -> None:
     """A commit that does not take the build lock (a DBOS commit step) lands while verify lists the
     manifests: the pointer it made must not look broken, and repair must not re-point it backwards."""
-    from tutopanda.core import verify as verify_module
+    from tutopanda.core import verify_checks as verify_module  # the checks live there
 
     real = verify_module._check_manifests
     committed: list[str] = []
