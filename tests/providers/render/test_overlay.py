@@ -162,6 +162,10 @@ def test_headline_and_key_points_come_from_the_narration() -> None:
     for point in points:  # each point knows the word where the narration reaches it
         assert point.word > 0 and words[point.word].strip(",.").lower() in point.text.lower()
     assert headline_for("Why do volcanoes erupt? They do.") == "Why do volcanoes erupt?"
+    long_first = (
+        "When the pressure becomes too strong for the rock above, the magma breaks through the crust."
+    )
+    assert headline_for(long_first) == "The magma breaks through the crust"  # the main clause
     assert headline_for("# Rising magma\nIt rises.") == "Rising magma"
     assert headline_for("word " * 60).endswith(ELLIPSIS)
     assert key_points("One sentence only.") == []

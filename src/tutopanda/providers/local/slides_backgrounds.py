@@ -140,8 +140,9 @@ def _shapes(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.rand
 
     def peaks(draw: ImageDraw.ImageDraw, s: float, which: int) -> None:  # two flat mountains, back, front
         foot = cy + radius * 1.25
-        for offset, scale in (((-0.55, 1.0), (0.5, 0.8))[which],):
+        for offset, scale in (((-0.45, 1.0), (0.55, 0.8))[which],):
             px, h = cx + radius * offset * 1.6, radius * 2.1 * scale
+            h = min(h, (px - art.left - width * 0.04) / 0.75)  # never reach into the text column
             draw.polygon(
                 [((px - h * 0.75) * s, foot * s), (px * s, (foot - h) * s), ((px + h * 0.75) * s, foot * s)],
                 fill=255,

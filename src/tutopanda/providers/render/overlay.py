@@ -57,6 +57,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…。！？])[\"'”’)]*\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+|\s+[—–]\s+")
 _LEADING = re.compile(r"^(?:and|but|so|then|or)\s+", re.IGNORECASE)
 _HEADLINE_CHARS = 80
+_HEADLINE_SENTENCE = 64
 _POINT_CHARS = 72
 _LINE = 1.18
 
@@ -122,7 +123,10 @@ def _tidy(text: str) -> str:
 
 def headline_for(text: str, max_chars: int = _HEADLINE_CHARS) -> str:
     """The segment's headline: its first sentence (a Markdown heading line when the text starts with
-    one), shortened at a word boundary; final punctuation other than ``?`` and ``!`` dropped."""
+    one); final punctuation other than ``?`` and ``!`` dropped. A sentence longer than
+    :data:`_HEADLINE_SENTENCE` characters gives its main clause instead ("When the pressure becomes too
+    strong, the magma breaks through the crust" -> "The magma breaks through the crust"), and anything
+    still longer than ``max_chars`` is shortened at a word boundary."""
     stripped = text.strip()
     if stripped.startswith("#"):
         first_line = stripped.splitlines()[0].lstrip("#").strip()
@@ -132,6 +136,11 @@ def headline_for(text: str, max_chars: int = _HEADLINE_CHARS) -> str:
     if not sentences:
         return ""
     first = sentences[0][0]
+    if len(first) > _HEADLINE_SENTENCE and first[-1] not in "?!":
+        clauses = [c for c in _clause_pieces(first, 0) if len(c[0].split()) >= 3]
+        if len(clauses) > 1:
+            best = max(clauses, key=lambda c: (_content(c[0]), not _SUBORDINATE.match(c[0]), -c[1]))[0]
+            return shorten(_tidy(best), max_chars)
     return shorten(first if first[-1] in "?!" else first.rstrip(".;:。…"), max_chars)
 
 
