@@ -7,20 +7,34 @@ The server is sized for one person's browser on a shared machine: the app answer
 names of the address it is bound to (DNS rebinding), a bounded number of connections are served at
 once (more get 503 instead of memory), idle keep-alive connections are closed after a few seconds,
 and Ctrl-C waits only briefly for downloads a stalled client will never finish.
+
+``viewer --background`` starts the same command as a detached process that records itself in the
+storage root (:mod:`tutopanda.cli.viewer_record`); ``viewer stop`` and ``viewer status`` find it there.
+Why a record written by the viewer itself rather than by the starter: only the process that bound the
+socket knows the port (a free one when 8765 is taken), and only a recorded pid that is alive and still
+a viewer is believed, so a crash or a reboot leaves nothing that blocks the next start.
 """
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tutopanda.cli.options import JsonOpt
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
+    import subprocess
+
     import uvicorn
     from starlette.types import ASGIApp
+
+    from tutopanda.cli.viewer_record import ViewerRecord
 
 __all__ = ["register"]
 
@@ -31,6 +45,12 @@ KEEP_ALIVE_SECONDS = 5
 """An idle keep-alive connection is closed after this long, so idle clients hold no slot."""
 SHUTDOWN_SECONDS = 2
 """How long Ctrl-C waits for responses in flight before cancelling them (a stalled download never ends)."""
+START_SECONDS = 30
+"""How long ``--background`` waits for the viewer process to record its URL before giving up."""
+
+viewer_app = typer.Typer(name="viewer", invoke_without_command=True)
+"""``viewer`` itself serves (its help is the callback's docstring); ``stop`` and ``status`` manage the
+background one."""
 
 
 def _bind(host: str, port: int | None) -> socket.socket:
@@ -75,7 +95,9 @@ def server_config(app: ASGIApp, **where: Any) -> uvicorn.Config:
     )
 
 
+@viewer_app.callback(invoke_without_command=True)
 def viewer_command(
+    ctx: typer.Context,
     movie: Annotated[
         str | None,
         typer.Option(
@@ -108,13 +130,27 @@ def viewer_command(
             show_default=False,
         ),
     ] = None,
+    background: Annotated[
+        bool,
+        typer.Option(
+            "--background",
+            help="Run in the background and return (one per storage root; 'tutopanda viewer stop' ends it).",
+        ),
+    ] = False,
+    record: Annotated[
+        Path | None,
+        typer.Option("--record", hidden=True, help="(internal) the folder to record this viewer in"),
+    ] = None,
 ) -> None:
     """Serve a local web page to watch movies, see each segment's provenance and compare revisions.
 
-    Read-only: it never changes the store. Stop it with Ctrl-C.
+    Read-only: it never changes the store. Stop it with Ctrl-C; with --background it runs on after the
+    command returns, until 'tutopanda viewer stop'.
 
     Example: tutopanda viewer --movie how-do-volcanoes-erupt-3f9a1c --no-open
     """
+    if ctx.invoked_subcommand is not None:
+        return
     import uvicorn
 
     from tutopanda.cli.output import stdout_console
@@ -122,22 +158,30 @@ def viewer_command(
     from tutopanda.core.storage import StorageConfig, StorageContext, validate_movie_id
     from tutopanda.viewer.app import allowed_hosts, create_app
 
-    ctx = StorageContext.open(StorageConfig(root=state.storage_root()))
+    store = StorageContext.open(StorageConfig(root=state.storage_root()))
     if movie is not None:
-        ensure_initialised(ctx, validate_movie_id(movie))
+        ensure_initialised(store, validate_movie_id(movie))
+    if background:
+        _start_background(movie, host, port, open_browser, allow_host or [])
+        return
     sock = _bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-    url = f"http://{shown_host}:{bound_port}/" + (f"movies/{movie}" if movie else "")
+    base_url = f"http://{shown_host}:{bound_port}/"
+    url = base_url + (f"movies/{movie}" if movie else "")
+    if record is not None:
+        _record_self(record, bound_host, bound_port, base_url)
     console = stdout_console()
     console.print(f"viewer: {url}  (Ctrl-C to stop)", markup=False, highlight=False)
+    if record is None:
+        _note_background_viewer()
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(
             f"note: listening on {host}: anyone who can reach this machine can watch your movies",
             markup=False,
         )
     hosts = allowed_hosts(bound_host, bound_port, [host, *(allow_host or [])])
-    server = uvicorn.Server(server_config(create_app(ctx, default_movie=movie, hosts=hosts)))
+    server = uvicorn.Server(server_config(create_app(store, default_movie=movie, hosts=hosts)))
     if open_browser:
         import threading
         import webbrowser
@@ -151,9 +195,219 @@ def viewer_command(
         pass
     finally:
         sock.close()
+        if record is not None:
+            from tutopanda.cli.viewer_record import remove_record
+
+            remove_record(record, os.getpid())
     console.print("viewer stopped", markup=False)
 
 
+def _record_folder() -> Path:
+    """The storage root as a local folder: the record of a background viewer lives there."""
+    from tutopanda.cli.viewer_record import local_root
+    from tutopanda.core.errors import UsageError
+
+    folder = local_root(state.storage_root())
+    if folder is None:
+        raise UsageError(
+            f"a background viewer needs a local storage root, not {state.storage_root()}",
+            "run 'tutopanda viewer' in the foreground (Ctrl-C stops it)",
+        )
+    return folder
+
+
+def _record_self(folder: Path, bound_host: str, bound_port: int, url: str) -> None:
+    """Record this process as the root's background viewer (called once the socket is bound)."""
+    from datetime import UTC, datetime
+
+    from tutopanda.cli.viewer_record import LOG_NAME, ViewerRecord, write_record
+
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_record(
+        folder,
+        ViewerRecord(
+            pid=os.getpid(), host=bound_host, port=bound_port, url=url, root=state.storage_root(),
+            log=str(folder / LOG_NAME), started_at=started,
+        ),
+    )  # fmt: skip
+
+
+def _note_background_viewer() -> None:
+    """A foreground viewer next to a background one works (another port), but say so: one may be
+    looking for the other."""
+    from tutopanda.cli.output import stderr_console
+    from tutopanda.cli.viewer_record import local_root, running_viewer
+
+    folder = local_root(state.storage_root())
+    running = running_viewer(folder, note=False) if folder is not None else None
+    if running is not None:
+        stderr_console().print(
+            f"note: a background viewer already serves this root at {running.url} (pid {running.pid})",
+            markup=False,
+            highlight=False,
+        )
+
+
+def _start_background(
+    movie: str | None, host: str, port: int | None, open_browser: bool, allow_host: list[str]
+) -> None:
+    """Start ``tutopanda viewer`` detached, wait until it recorded its URL, print it and return.
+
+    Refuses while the root's recorded viewer runs (naming its URL); a stale record is replaced.
+    """
+    import filelock
+
+    from tutopanda.cli.output import stdout_console
+    from tutopanda.cli.viewer_record import LOG_NAME, lock_path, running_viewer
+    from tutopanda.core.errors import StorageError, TutopandaError
+    from tutopanda.core.regular_file import open_for_append
+
+    folder = _record_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with filelock.FileLock(str(lock_path(folder)), timeout=START_SECONDS):
+            running = running_viewer(folder)
+            if running is not None:
+                raise TutopandaError(
+                    f"a viewer is already running in the background for this root: {running.url} "
+                    f"(pid {running.pid})",
+                    "open that URL, or stop it first with 'tutopanda viewer stop'",
+                )
+            command = [
+                sys.executable, "-m", "tutopanda", "--root", state.storage_root(),
+                *(["--debug"] if state.debug else []),
+                "viewer", "--no-open", "--host", host, "--record", str(folder),
+                *(["--port", str(port)] if port is not None else []),
+                *(["--movie", movie] if movie is not None else []),
+                *(arg for name in allow_host for arg in ("--allow-host", name)),
+            ]  # fmt: skip
+            log = folder / LOG_NAME
+            out = open_for_append(log)
+            try:
+                child = _spawn(command, out)
+            finally:
+                os.close(out)
+            started = _wait_for_record(folder, child, log)
+    except filelock.Timeout:
+        raise StorageError(
+            f"another 'tutopanda viewer' is starting or stopping the background viewer ({lock_path(folder)})",
+            "wait a moment and run the command again",
+        ) from None
+    url = started.url + (f"movies/{movie}" if movie else "")
+    stdout_console().print(
+        f"viewer: {url}  (in the background, pid {started.pid}; stop it with 'tutopanda viewer stop')",
+        markup=False,
+        highlight=False,
+    )
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+
+
+def _spawn(command: list[str], out: int) -> subprocess.Popen[bytes]:
+    """The detached viewer: its own session (a Ctrl-C in this terminal does not reach it), no stdin,
+    its output appended to the log."""
+    import subprocess
+
+    return subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=out,
+        start_new_session=True,
+        close_fds=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def _wait_for_record(folder: Path, child: subprocess.Popen[bytes], log: Path) -> ViewerRecord:
+    """The child's record once it wrote it; its error (from the log) when it exited first."""
+    import time
+
+    from tutopanda.cli.viewer_record import read_record
+    from tutopanda.core.errors import TutopandaError, UsageError
+
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        record = read_record(folder)
+        if record is not None and record.pid == child.pid:
+            return record
+        code = child.poll()
+        if code is not None:
+            error = TutopandaError if code != 2 else UsageError
+            raise error(f"the background viewer did not start: {_last_error(log)}", f"its output is in {log}")
+        time.sleep(0.05)
+    child.terminate()
+    raise TutopandaError(
+        f"the background viewer did not record its URL within {START_SECONDS} s; stopped it",
+        f"its output is in {log}",
+    )
+
+
+def _last_error(log: Path) -> str:
+    """The last ``error: ...`` line the child wrote (the CLI's one-line errors), else its last line."""
+    from tutopanda.core.regular_file import read_regular
+
+    try:
+        lines = read_regular(log).decode("utf-8", "replace").splitlines()[-40:]
+    except (OSError, ValueError):
+        return "no output"
+    errors = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+    return errors[-1] if errors else (lines[-1] if lines else "no output")
+
+
+@viewer_app.command("stop")
+def stop_command() -> None:
+    """Stop the viewer started with 'tutopanda viewer --background' (nothing to do is not an error).
+
+    Example: tutopanda viewer stop
+    """
+    import filelock
+
+    from tutopanda.cli.output import stdout_console
+    from tutopanda.cli.viewer_record import RECORD_NAME, lock_path, remove_record, running_viewer, stop_viewer
+
+    console = stdout_console()
+    folder = _record_folder()
+    if not (folder / RECORD_NAME).exists():
+        console.print(f"no viewer is running in the background for {folder}", markup=False, highlight=False)
+        return
+    with filelock.FileLock(str(lock_path(folder)), timeout=START_SECONDS):
+        running = running_viewer(folder)
+        if running is None:
+            console.print(
+                f"no viewer is running in the background for {folder}", markup=False, highlight=False
+            )
+            return
+        clean = stop_viewer(running)
+        remove_record(folder, running.pid)
+    how = "" if clean else " (it did not stop on SIGTERM within 10 s: killed)"
+    console.print(f"viewer stopped: {running.url} (pid {running.pid}){how}", markup=False, highlight=False)
+
+
+@viewer_app.command("status")
+def status_command(as_json: JsonOpt = False) -> None:
+    """Show the background viewer of this root: its URL, pid and log (or that none runs).
+
+    Example: tutopanda viewer status --json
+    """
+    from tutopanda.cli.output import print_json, stdout_console
+    from tutopanda.cli.viewer_record import local_root, running_viewer
+
+    folder = local_root(state.storage_root())
+    running = running_viewer(folder) if folder is not None else None
+    if as_json:
+        print_json({"running": running is not None, "viewer": running.to_json() if running else None})
+        return
+    text = (
+        f"viewer: {running.url} (pid {running.pid}, since {running.started_at}; log {running.log})"
+        if running is not None
+        else "no viewer is running in the background"
+    )
+    stdout_console().print(text, markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``viewer`` to ``app``."""
-    app.command("viewer")(viewer_command)
+    """Add ``viewer`` (and ``viewer stop``/``viewer status``) to ``app``."""
+    app.add_typer(viewer_app)
