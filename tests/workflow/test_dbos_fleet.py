@@ -69,7 +69,8 @@ class Fleet:
     def calls(self) -> list[dict[str, Any]]:
         if not self.call_log.exists():
             return []
-        lines = self.call_log.read_text(encoding="utf-8").splitlines()
+        # whole lines only: a worker may be mid-append (or was killed mid-append)
+        lines = self.call_log.read_text(encoding="utf-8").split("\n")[:-1]
         return [json.loads(line) for line in lines if line.strip()]
 
 
@@ -117,11 +118,15 @@ def test_two_workers_on_postgres_and_s3_finish_a_build_when_one_is_killed(
     assert fleet.run(*define).code == 0
     submitted = fleet.run("build", "run", "--movie", M, "--executor", "dbos", "--no-wait", "--json")
     assert submitted.code == 0, submitted.stderr
+    workflow = submitted.json()["workflowId"]
+    # Another machine's local build is refused: the durable build's lock record lives on the store.
+    refused = fleet.run("build", "run", "--movie", M)
+    assert refused.code == 1 and f"by durable build {workflow}" in refused.stderr, refused.stderr
 
     doomed = fleet.worker("w1", latency=0.5)
     survivor = fleet.worker("w2", latency=0.5)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # generous: a test asserts what happens, not how fast
         while not any(call["pid"] == doomed.pid for call in fleet.calls()):
             assert time.monotonic() < deadline and doomed.poll() is None, (tmp_path / "w1.err").read_text()
             time.sleep(0.05)
@@ -131,18 +136,24 @@ def test_two_workers_on_postgres_and_s3_finish_a_build_when_one_is_killed(
         # In flight at the kill: called by the dead worker, with no succeeded event stored.
         in_flight = {c["jobId"] for c in fleet.calls() if c["pid"] == doomed.pid} - _stored(fleet.root)
 
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         while _s3_json(fleet.root, f"builds/{M}/current.json")["revision"] is None:
             assert time.monotonic() < deadline, "the survivor did not finish the build"
             assert survivor.poll() is None, (tmp_path / "w2.err").read_text()
             time.sleep(0.25)
+        # the build's last step frees the movie just after the commit
+        record = f"{fleet.root.removeprefix('s3://')}/builds/{M}/.locks/durable.json"
+        while fsspec.filesystem("s3", use_listings_cache=False).exists(record):
+            assert time.monotonic() < deadline, "the durable build kept its lock record"
+            time.sleep(0.25)
     finally:
         survivor.send_signal(signal.SIGINT)
-        survivor.wait(timeout=30)
+        survivor.wait(timeout=60)
         if doomed.poll() is None:
             doomed.kill()
 
     assert "worker w1 is gone: resumed its" in (tmp_path / "w2.out").read_text()  # peer recovery
+    assert fleet.run("gc", "--movie", M).code == 0  # the movie is free again
     pointer = _s3_json(fleet.root, f"builds/{M}/current.json")
     manifest = _s3_json(fleet.root, f"builds/{M}/{pointer['manifestPath']}")
 
