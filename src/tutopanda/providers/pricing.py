@@ -12,13 +12,21 @@ import threading
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from tutopanda.core.errors import ProviderConfigError
 
-__all__ = ["INFO_KEYS", "PRICE_UNITS", "Price", "PriceTable", "price_for", "price_table", "use_price_overrides"]
+__all__ = [
+    "INFO_KEYS",
+    "PRICE_UNITS",
+    "Price",
+    "PriceTable",
+    "price_for",
+    "price_table",
+    "use_price_overrides",
+]
 
 PRICE_UNITS = {
     "usd_per_1m_input_tokens": ("input_tokens", 1e-6),
@@ -135,14 +143,18 @@ def _parse(text: str, source: str) -> dict[tuple[str, str], Price]:
             info = {key: entry[key] for key in INFO_KEYS if key in entry}
             for key, value in info.items():
                 if not isinstance(value, str):
-                    raise ProviderConfigError(f"{where}.{key} must be a string", 'e.g. checked = "2026-12-06"')
+                    raise ProviderConfigError(
+                        f"{where}.{key} must be a string", 'e.g. checked = "2026-12-06"'
+                    )
             tiers: dict[tuple[str, str], Mapping[str, float]] = {}
             for key, value in entry.items():
                 if key.startswith(TIER_PREFIX) and isinstance(value, dict):
                     for tier, tier_rates in value.items():
                         if not isinstance(tier_rates, dict):
                             raise ProviderConfigError(f"{where}.{key}.{tier} must be a table of prices")
-                        tiers[(key[len(TIER_PREFIX) :], str(tier))] = _rates(tier_rates, f"{where}.{key}.{tier}")
+                        tiers[(key[len(TIER_PREFIX) :], str(tier))] = _rates(
+                            tier_rates, f"{where}.{key}.{tier}"
+                        )
             plain = {k: v for k, v in entry.items() if k not in INFO_KEYS and not k.startswith(TIER_PREFIX)}
             prices[(provider, model)] = Price(
                 provider,
