@@ -47,3 +47,62 @@ def test_layers_do_not_import_upwards(layer: str, forbidden: tuple[str, ...]) ->
 def test_no_grab_bag_modules() -> None:
     grab_bags = [p for p in PACKAGE.rglob("*.py") if p.stem in {"utils", "helpers", "misc", "common"}]
     assert grab_bags == []
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _runtime_imports(path: Path, modules: set[str]) -> set[str]:
+    """The package's modules ``path`` imports when it runs (at the top or inside a function; names
+    under ``if TYPE_CHECKING:`` are for the type checker only and never imported)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = _module_name(path) if path.name == "__init__.py" else _module_name(path).rpartition(".")[0]
+    skipped = {
+        id(child)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for statement in node.body
+        for child in ast.walk(statement)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*up, base] if base else up)
+            # ``from package import module`` imports that module; ``from module import name``, the module
+            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+        for name in names:
+            while name and name not in modules:
+                name = name.rpartition(".")[0]
+            if name:
+                found.add(name)
+    return found
+
+
+def test_no_import_cycles_between_modules() -> None:
+    """A circle of imports makes the import order decide what works; every arrow must point one way."""
+    paths = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph = {name: _runtime_imports(path, set(paths)) - {name} for name, path in paths.items()}
+    cycles: list[list[str]] = []
+    for start in sorted(graph):  # a module that reaches itself again is on a cycle
+        stack, seen = [(start, [start])], set()
+        while stack:
+            name, trail = stack.pop()
+            for target in sorted(graph[name]):
+                if target == start:
+                    cycles.append(trail)
+                elif target not in seen:
+                    seen.add(target)
+                    stack.append((target, [*trail, target]))
+            if cycles and cycles[-1][0] == start:
+                break
+    assert [" -> ".join(cycle) for cycle in cycles] == []

@@ -51,12 +51,12 @@ def launch_dbos(
     notify: Callable[[str], None] | None = None,
 ) -> None:
     """Start DBOS in this process with the registry's handlers (quietly)."""
-    from tutopanda.cli.build_commands import resolver
+    from tutopanda.providers.wiring import price_file, resolver_factory
     from tutopanda.workflow.dbos_executor import launch
 
     launch(
         url,
-        resolver_factory=resolver,
+        resolver_factory=resolver_factory(price_file(state.storage_root())),
         concurrency=concurrency,
         executor_id=executor_id,
         queues=queues,

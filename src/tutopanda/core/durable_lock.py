@@ -33,6 +33,7 @@ from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 
 from tutopanda.core.errors import LockHeldError
+from tutopanda.core.movie_layout import LOCKS_DIR
 from tutopanda.core.storage import StorageContext
 
 __all__ = [
@@ -106,8 +107,6 @@ def acting_for(workflow_id: str) -> Iterator[None]:
 
 
 def record_path(ctx: StorageContext, movie_id: str) -> str:
-    from tutopanda.core.locks import LOCKS_DIR
-
     return ctx.join(ctx.movie_dir(movie_id), LOCKS_DIR, RECORD_NAME)
 
 

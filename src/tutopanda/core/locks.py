@@ -35,13 +35,11 @@ from types import TracebackType
 import filelock
 
 from tutopanda.core.errors import LockHeldError, StorageError
+from tutopanda.core.movie_layout import LOCKS_DIR
 from tutopanda.core.regular_file import read_regular, write_no_follow
 from tutopanda.core.storage import StorageContext, storage_error, validate_relative_path
 
 __all__ = ["LOCKS_DIR", "LockHolder", "MovieLock", "holding_movie_lock", "movie_lock"]
-
-LOCKS_DIR = ".locks"
-"""Directory inside a movie holding lock files (not part of the data contract; safe to delete when idle)."""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from tutopanda.core.storage import StorageContext, validate_relative_path
 
 __all__ = [
     "CURRENT_STUB",
+    "LOCKS_DIR",
     "InitResult",
     "MoviePaths",
     "ensure_initialised",
@@ -38,6 +39,9 @@ __all__ = [
     "is_initialised",
     "movie_paths",
 ]
+
+LOCKS_DIR = ".locks"
+"""Directory inside a movie holding lock files (not part of the data contract; safe to delete when idle)."""
 
 CURRENT_STUB = b'{\n  "hash": null,\n  "manifestPath": null,\n  "revision": null,\n  "updatedAt": null\n}\n'
 """``current.json`` of a movie with no manifest yet (same formatting as a written pointer)."""

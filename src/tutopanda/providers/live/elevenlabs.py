@@ -54,7 +54,7 @@ from tutopanda.providers.live.base import LiveHandler
 from tutopanda.providers.live.endpoints import Endpoint, resolve_endpoint
 from tutopanda.providers.local.speech_clip import WordTiming, text_tokens, with_word_timings
 from tutopanda.providers.registry import HandlerSpec
-from tutopanda.providers.voices import DEFAULT_VOICE, VoiceSet
+from tutopanda.providers.voice_set import DEFAULT_VOICE, VoiceSet
 
 __all__ = [
     "BASE_URL",

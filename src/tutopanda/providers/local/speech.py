@@ -41,7 +41,7 @@ from tutopanda.providers.local.piper_engine import (
     verify_piper_model,
 )
 from tutopanda.providers.local.speech_clip import SpeechClip
-from tutopanda.providers.voices import VoiceSet
+from tutopanda.providers.voice_set import VoiceSet
 
 __all__ = [
     "ENGINES",

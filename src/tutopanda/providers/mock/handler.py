@@ -23,7 +23,7 @@ from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV, MockCall, MockCa
 from tutopanda.providers.mock.digest import job_digest
 from tutopanda.providers.mock.options import MockOptions
 from tutopanda.providers.mock.payloads import build_artefacts
-from tutopanda.providers.voices import VoiceSet
+from tutopanda.providers.voice_set import VoiceSet
 
 __all__ = ["MOCK_KINDS", "MockHandler"]
 
