@@ -144,8 +144,9 @@ class Inspection:
 
 
 def _blob_digest(ctx: StorageContext, blob: StoreFile) -> tuple[str, int]:
-    if ctx.is_local:
-        return hash_file(blob.path)
+    local = ctx.backend.os_path(blob.path)
+    if local is not None:  # an OS path: unbuffered readinto at disk speed
+        return hash_file(local)
     with ctx.open_read(blob.path) as stream:
         return hash_stream(cast(BinaryIO, stream))
 

@@ -9,20 +9,18 @@ renamed ``*.corrupt``, and the pointer is moved only if it still holds what was 
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from tutopanda.core.atomic_file import write_atomic
+from tutopanda.core.backends.protocol import RandomAccessFile
 from tutopanda.core.conditional_write import put_if_match, read_versioned
 from tutopanda.core.errors import StorageError
 from tutopanda.core.event_log import APPEND_LOCK_TIMEOUT
 from tutopanda.core.event_scan import scan_log
 from tutopanda.core.events import ArtefactEvent, InputEvent
 from tutopanda.core.hashing import sha256_hex
-from tutopanda.core.locks import MovieLock, movie_lock
+from tutopanda.core.locks import movie_lock
 from tutopanda.core.manifest import Manifest, manifest_bytes
 from tutopanda.core.manifest_builder import build_manifest
 from tutopanda.core.manifest_store import POINTER_LOCK_TIMEOUT
@@ -31,9 +29,6 @@ from tutopanda.core.pointer import CurrentPointer, pointer_bytes
 from tutopanda.core.revisions import format_revision, parse_revision
 from tutopanda.core.storage import StorageContext, storage_error
 from tutopanda.core.verify_checks import CORRUPT_SUFFIX, REJECTED_SUFFIX, Inspection, LogState
-
-if sys.platform != "win32":
-    import fcntl
 
 __all__ = ["Repair", "repair_movie"]
 
@@ -61,46 +56,32 @@ def _move_aside(ctx: StorageContext, path: str) -> str:
         number += 1
         target = f"{path}{CORRUPT_SUFFIX}-{number}"
     try:
-        if ctx.is_local:
-            Path(path).rename(target)
-        else:
-            ctx.fs.mv(path, target)
+        ctx.backend.move(path, target)
     except OSError as exc:
         raise storage_error(exc, "moving aside", path) from exc
     return target
 
 
 def _append_rejected(ctx: StorageContext, path: str, chunks: Iterable[bytes]) -> None:
+    """Keep the bytes a repair removes; locally appended without following a link planted there."""
     data = b"".join(chunk if chunk.endswith(b"\n") else chunk + b"\n" for chunk in chunks)
     if not data:
         return
     try:
-        if ctx.is_local:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        else:
-            try:
-                existing = ctx.read_bytes(path)
-            except FileNotFoundError:
-                existing = b""
-            write_atomic(ctx, path, existing + data)
+        ctx.backend.append(
+            path, data, fsync=True, serialise=contextlib.nullcontext, on_unterminated=lambda: None
+        )
     except OSError as exc:
         raise storage_error(exc, "writing", path) from exc
 
 
-def _last_line_end(fd: int, size: int) -> int:
+def _last_line_end(log: RandomAccessFile, size: int) -> int:
     """Offset just past the last newline of the file (0 when it has none)."""
     end = size
     step = 64 * 1024
     while end > 0:
         start = max(0, end - step)
-        chunk = os.pread(fd, end - start, start)
+        chunk = log.read_at(start, end - start)
         index = chunk.rfind(b"\n")
         if index >= 0:
             return start + index + 1
@@ -113,69 +94,33 @@ def _blank(raw: bytes) -> bytes:
     return b" " * (len(raw) - 1) + b"\n"
 
 
-@contextlib.contextmanager
-def _locked_fd(ctx: StorageContext, movie_id: str, state: LogState) -> Iterator[int]:
-    """The log opened read-write under the appenders' lock (its ``flock``, else the log lock)."""
-    fallback: MovieLock | None = None
-    if sys.platform == "win32":
-        fallback = movie_lock(ctx, movie_id, f"log-{state.name}", timeout=APPEND_LOCK_TIMEOUT).acquire()
-    try:
-        fd = os.open(state.path, os.O_RDWR | os.O_CLOEXEC)
-    except OSError:
-        if fallback is not None:
-            fallback.release()
-        raise
-    try:
-        if sys.platform != "win32":
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield fd
-    finally:
-        os.close(fd)
-        if fallback is not None:
-            fallback.release()
+def _repair_log(ctx: StorageContext, movie_id: str, state: LogState) -> tuple[int, int]:
+    """Blank unreadable lines and cut the torn tail; returns (lines blanked, bytes cut).
 
-
-def _repair_log_local(ctx: StorageContext, movie_id: str, state: LogState) -> tuple[int, int]:
-    """Blank unreadable lines and cut the torn tail; returns (lines blanked, bytes cut)."""
+    The log is changed in place under the lock its appenders take (its ``flock`` locally, the
+    ``log-<name>`` lock elsewhere), so no append lands between the read and the write.
+    """
     rejected_path = state.path + REJECTED_SUFFIX
-    with _locked_fd(ctx, movie_id, state) as fd:
-        size = os.fstat(fd).st_size
-        keep = _last_line_end(fd, size)
+
+    def appenders_lock() -> contextlib.AbstractContextManager[object]:
+        return movie_lock(ctx, movie_id, f"log-{state.name}", timeout=APPEND_LOCK_TIMEOUT)
+
+    with ctx.backend.update_in_place(state.path, appenders_lock) as log:
+        size = log.size()
+        keep = _last_line_end(log, size)
         blanks = [
             line
             for line in state.unreadable
             if line.offset + len(line.raw) <= keep
-            and os.pread(fd, len(line.raw), line.offset) == line.raw
+            and log.read_at(line.offset, len(line.raw)) == line.raw
             and line.raw.strip()
         ]
-        tail = os.pread(fd, size - keep, keep) if keep < size else b""
+        tail = log.read_at(keep, size - keep) if keep < size else b""
         _append_rejected(ctx, rejected_path, [line.raw for line in blanks] + ([tail] if tail else []))
         for line in blanks:
-            os.pwrite(fd, _blank(line.raw), line.offset)
+            log.write_at(line.offset, _blank(line.raw))
         if tail:
-            os.ftruncate(fd, keep)
-        os.fsync(fd)
-    return len(blanks), len(tail)
-
-
-def _repair_log_fsspec(ctx: StorageContext, movie_id: str, state: LogState) -> tuple[int, int]:
-    rejected_path = state.path + REJECTED_SUFFIX
-    with movie_lock(ctx, movie_id, f"log-{state.name}", timeout=APPEND_LOCK_TIMEOUT):
-        data = bytearray(ctx.read_bytes(state.path))
-        keep = data.rfind(b"\n") + 1
-        blanks = [
-            line
-            for line in state.unreadable
-            if line.offset + len(line.raw) <= keep
-            and bytes(data[line.offset : line.offset + len(line.raw)]) == line.raw
-            and line.raw.strip()
-        ]
-        tail = bytes(data[keep:])
-        _append_rejected(ctx, rejected_path, [line.raw for line in blanks] + ([tail] if tail else []))
-        for line in blanks:
-            data[line.offset : line.offset + len(line.raw)] = _blank(line.raw)
-        if blanks or tail:
-            write_atomic(ctx, state.path, bytes(data[:keep]))
+            log.truncate(keep)
     return len(blanks), len(tail)
 
 
@@ -185,10 +130,7 @@ def _repair_logs(ctx: StorageContext, movie_id: str, found: Inspection) -> list[
         if state.segmented or (state.torn is None and not state.unreadable):
             continue
         try:
-            if ctx.is_local:
-                blanked, cut = _repair_log_local(ctx, movie_id, state)
-            else:
-                blanked, cut = _repair_log_fsspec(ctx, movie_id, state)
+            blanked, cut = _repair_log(ctx, movie_id, state)
         except FileNotFoundError:
             continue
         except OSError as exc:
@@ -223,11 +165,10 @@ def _write_pointer(ctx: StorageContext, found: Inspection, pointer_data: bytes) 
         current = read_versioned(ctx, path)
         if current.data != found.pointer_data:
             raise changed
-        if ctx.is_object_store:  # saves there swap with If-Match, not under our lock: do the same
-            if not put_if_match(ctx, path, pointer_data, current.tag):
-                raise changed
-        else:
-            write_atomic(ctx, path, pointer_data)
+        # A compare-and-swap on every backend: object-store saves swap with If-Match, not under our
+        # lock, and locally it is the same check this lock already makes true.
+        if not put_if_match(ctx, path, pointer_data, current.tag):
+            raise changed
 
 
 def _pointer_to(ctx: StorageContext, found: Inspection, revision: str, data: bytes) -> bytes:

@@ -19,7 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from tutopanda.core.backends.protocol import ByteWriter, StepCallback, Versioned, WalkedFile
+from tutopanda.core.backends.protocol import (
+    ByteWriter,
+    RandomAccessFile,
+    StepCallback,
+    Versioned,
+    WalkedFile,
+)
 from tutopanda.core.errors import StorageError
 
 __all__ = ["FsspecBackend", "info_mtime"]
@@ -39,6 +45,28 @@ def info_mtime(info: dict[str, Any]) -> float | None:
         if isinstance(value, datetime):
             return value.timestamp()
     return None
+
+
+class _BufferFile:
+    """:class:`RandomAccessFile` over a file's bytes held in memory."""
+
+    def __init__(self, data: bytearray) -> None:
+        self.data = data
+        self.changed = False
+
+    def size(self) -> int:
+        return len(self.data)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        return bytes(self.data[offset : offset + length])
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        self.data[offset : offset + len(data)] = data
+        self.changed = True
+
+    def truncate(self, length: int) -> None:
+        del self.data[length:]
+        self.changed = True
 
 
 class FsspecBackend:
@@ -187,6 +215,19 @@ class FsspecBackend:
             except (NotImplementedError, ValueError):  # backend cannot append: rewrite the whole file
                 existing = bytes(fs.cat_file(path)) if size else b""
                 self.write_atomic(path, existing + data, path, lambda step: None)
+
+    @contextlib.contextmanager
+    def update_in_place(
+        self, path: str, serialise: Callable[[], AbstractContextManager[object]]
+    ) -> Iterator[RandomAccessFile]:
+        """Read whole under the caller's lock, rewritten at once if anything changed."""
+        from tutopanda.core.regular_file import MAX_STORE_FILE_BYTES
+
+        with serialise():
+            buffer = _BufferFile(bytearray(self.read_bytes(path, MAX_STORE_FILE_BYTES)))
+            yield buffer
+            if buffer.changed:
+                self.write_atomic(path, bytes(buffer.data), path, lambda step: None)
 
     @contextlib.contextmanager
     def create_new(self, temp: str) -> Iterator[ByteWriter]:

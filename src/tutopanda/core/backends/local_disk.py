@@ -16,6 +16,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import sys
 import threading
 import time
@@ -27,16 +28,29 @@ from typing import IO, Any
 import fsspec
 
 from tutopanda.core.backends.io_errors import storage_error
-from tutopanda.core.backends.protocol import ByteWriter, StepCallback, Versioned, WalkedFile
+from tutopanda.core.backends.protocol import (
+    ByteWriter,
+    RandomAccessFile,
+    StepCallback,
+    Versioned,
+    WalkedFile,
+)
 from tutopanda.core.errors import StorageError
-from tutopanda.core.regular_file import check_inside, open_for_append, open_regular, read_regular
+from tutopanda.core.regular_file import (
+    check_inside,
+    file_kind,
+    open_for_append,
+    open_regular,
+    read_regular,
+)
 
 if sys.platform != "win32":  # POSIX: appenders lock the log file itself (one syscall)
     import fcntl
 
 __all__ = ["LocalDiskBackend", "fsync_directory", "write_fd_fully"]
 
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+_NO_FOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | _NO_FOLLOW
 _swap_lock = threading.Lock()
 """Serialises the check-then-write of :meth:`LocalDiskBackend.put_if_match` between threads."""
 _LINK_HINT = "remove the link (the store's folders must be real folders inside the storage root)"
@@ -62,6 +76,28 @@ def fsync_directory(directory: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+class _DescriptorFile:
+    """:class:`RandomAccessFile` over an open descriptor (positional reads and writes)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def size(self) -> int:
+        return os.fstat(self._fd).st_size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        return os.pread(self._fd, length, offset)
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self._fd, view, offset)
+            view, offset = view[written:], offset + written
+
+    def truncate(self, length: int) -> None:
+        os.ftruncate(self._fd, length)
 
 
 def _create_new_fd(path: str) -> int:
@@ -258,6 +294,26 @@ class LocalDiskBackend:
             raise storage_error(exc, "appending to", path) from exc
         finally:
             os.close(fd)
+
+    @contextlib.contextmanager
+    def update_in_place(
+        self, path: str, serialise: Callable[[], AbstractContextManager[object]]
+    ) -> Iterator[RandomAccessFile]:
+        self._check_inside(path)
+        lock = serialise() if sys.platform == "win32" else contextlib.nullcontext()
+        with lock:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | _NO_FOLLOW | os.O_NONBLOCK)
+            try:
+                mode = os.fstat(fd).st_mode
+                if not stat.S_ISREG(mode):
+                    raise StorageError(f"{path} is {file_kind(mode)}; refusing to change it", _LINK_HINT)
+                os.set_blocking(fd, True)
+                if sys.platform != "win32":
+                    fcntl.flock(fd, fcntl.LOCK_EX)  # the appenders' lock: no append interleaves
+                yield _DescriptorFile(fd)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     @contextlib.contextmanager
     def create_new(self, temp: str) -> Iterator[ByteWriter]:

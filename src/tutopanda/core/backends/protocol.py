@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-__all__ = ["ByteWriter", "StepCallback", "StorageBackend", "Versioned", "WalkedFile"]
+__all__ = ["ByteWriter", "RandomAccessFile", "StepCallback", "StorageBackend", "Versioned", "WalkedFile"]
 
 StepCallback = Callable[[str], None]
 """Called with the name of each step of an atomic write (``after-temp-write``, ``after-fsync``)."""
@@ -46,6 +46,18 @@ class WalkedFile:
     path: str
     size: int
     mtime: float | None
+
+
+class RandomAccessFile(Protocol):
+    """A file opened for repair in place (see :meth:`StorageBackend.update_in_place`)."""
+
+    def size(self) -> int: ...
+
+    def read_at(self, offset: int, length: int) -> bytes: ...
+
+    def write_at(self, offset: int, data: bytes) -> None: ...
+
+    def truncate(self, length: int) -> None: ...
 
 
 class StorageBackend(Protocol):
@@ -162,6 +174,14 @@ class StorageBackend(Protocol):
         ``on_unterminated()`` is called when the file did not end with a newline (one is added first).
         Not offered by backends with :attr:`immutable_objects` (their logs are segments).
         """
+        ...
+
+    def update_in_place(
+        self, path: str, serialise: Callable[[], AbstractContextManager[object]]
+    ) -> AbstractContextManager[RandomAccessFile]:
+        """Open the existing file ``path`` for changes in place, under the lock its appenders take
+        (the file's ``flock`` locally, ``serialise()`` elsewhere); changes are durable on a clean exit.
+        Where files cannot change in place, they are read whole and rewritten at once."""
         ...
 
     def create_new(self, temp: str) -> AbstractContextManager[ByteWriter]:
