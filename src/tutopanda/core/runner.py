@@ -67,6 +67,9 @@ __all__ = [
 
 JobStatus = Literal["succeeded", "failed", "cached", "blocked", "not-run"]
 
+VOICE_INPUT = "VoiceId"
+"""The narration input holding a provider's voice id (``default``: each provider's own voice). A fallback
+to another provider gets ``default`` instead of the first provider's id, which it would not know."""
 DEFAULT_JOB_TIMEOUT = 3600.0
 """Seconds one call of a job may take when its config sets no ``jobTimeoutSeconds``: a backstop against
 a provider that never answers, far above any real call (handlers enforce their own, shorter timeouts)."""
@@ -564,6 +567,10 @@ class Runner:
                 context = self._context(job, candidate, variant)
             except (TutopandaError, ValueError):
                 continue
+            voice = context.inputs.get(VOICE_INPUT)
+            if variant.provider != job.variant.provider and voice not in (None, "default"):
+                # A voice id belongs to one provider: the fallback reads with its own (its config's) voice.
+                context = replace(context, inputs={**context.inputs, VOICE_INPUT: "default"})
             self._logger.warning(
                 f"{job.id}: {primary} failed ({error}); trying fallback {variant.provider}/{variant.model}",
                 job=job.id,

@@ -74,6 +74,33 @@ def test_a_failing_cloud_voice_falls_back_to_the_next_one_and_the_events_say_so(
     assert (outcome.provider, outcome.status, outcome.attempts) == ("openai", "succeeded", 3)
 
 
+def test_a_fallback_to_another_provider_reads_with_its_own_voice_not_the_first_ones_id(
+    ctx: StorageContext, movie: str
+) -> None:
+    define_movie(
+        ctx,
+        movie,
+        blueprint="image-audio",
+        values={"NumOfSegments": 1, "VoiceId": "EXAVITQu4vr4xnSDxMaL"},  # an ElevenLabs voice id
+        selection={"Narration": ELEVEN},
+    )
+    voices: dict[str, object] = {}
+
+    class Voices(RecordingHandler):
+        async def produce(self, context: JobContext) -> JobResult:
+            if context.kind == "narration":
+                voices[context.provider] = context.inputs.get("VoiceId")
+            return await super().produce(context)
+
+    eleven = Voices(provider="elevenlabs", model="eleven_multilingual_v2", fail={}, retryable=True)
+    eleven.fail = {"Producer:Narration.Narrator[0]": 99}
+    openai = Voices(provider="openai", model="gpt-4o-mini-tts")
+    report = _run(ctx, movie, {"elevenlabs": eleven, "openai": openai, "*": RecordingHandler()}, {})
+
+    assert report.failed == []
+    assert voices == {"elevenlabs": "EXAVITQu4vr4xnSDxMaL", "openai": "default"}
+
+
 def test_a_fallback_without_its_secret_is_skipped_and_the_job_fails(
     ctx: StorageContext, narrated: str
 ) -> None:
