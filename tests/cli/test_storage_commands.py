@@ -54,7 +54,7 @@ def test_manifest_show_on_an_uninitialised_movie_says_how_to_initialise(cli: Cli
     assert result.code == 2
     lines = result.stderr.strip().splitlines()
     assert lines[0].startswith("error: movie 'nope' is not initialised")
-    assert "tutopanda storage:init --movie nope" in lines[1]
+    assert "tutopanda storage init --movie nope" in lines[1]
 
 
 def test_input_events_hash_the_real_payload_not_the_file(cli: CliRunner, root: Path, tmp_path: Path) -> None:

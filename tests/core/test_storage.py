@@ -127,7 +127,7 @@ def test_uninitialised_movie_is_reported_with_a_hint(ctx: StorageContext) -> Non
 
     with pytest.raises(MovieNotInitialisedError) as caught:
         ManifestStore(ctx, "nope")
-    assert caught.value.hint is not None and "storage:init --movie nope" in caught.value.hint
+    assert caught.value.hint is not None and "storage init --movie nope" in caught.value.hint
 
 
 def test_disk_full_becomes_a_storage_error_naming_the_path() -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tutopanda.cli.options import InputsOpt, JsonOpt, ModelOpt, SetOpt, input_values
-from tutopanda.cli.output import make_table, print_json, stdout_console
+from tutopanda.cli.output import Col, make_table, print_json, stdout_console
 
 if TYPE_CHECKING:
     from tutopanda.core.blueprint import Blueprint, BlueprintSummary, InputSpec, JobGraph
@@ -69,7 +69,13 @@ def list_blueprints(as_json: JsonOpt = False) -> None:
             ]
         )
         return
-    table = make_table("name", "source", "inputs", "producers", "description")
+    table = make_table(
+        Col("name", ident=True),
+        Col("source", drop=1),
+        Col("inputs", drop=2),
+        Col("producers", drop=3),
+        "description",
+    )
     for s in summaries:
         if s.error is not None:
             # The folder is in the footer: the row names only the file (the JSON has the full path).

@@ -41,7 +41,7 @@ from tutopanda.cli import (
     worker_command,
 )
 from tutopanda.cli.output import print_error
-from tutopanda.cli.settings import state
+from tutopanda.cli.settings import forget_env_files, load_env_files, state
 from tutopanda.core.errors import TutopandaError
 
 __all__ = ["app", "main", "run"]
@@ -82,6 +82,7 @@ def _global_options(
     """Turn one prompt into a narrated educational movie, and rebuild only what an edit made dirty."""
     state.root = root
     state.debug = debug or state.debug
+    load_env_files(root)  # API keys from ./.env, then <root>/.env; the environment wins
     models_commands.export_models_root(state.storage_root())  # handlers find <root>/models through it
     from tutopanda.core.blueprint.expand import accept_unlisted_variants
     from tutopanda.providers.variant_policy import RegistryVariants
@@ -142,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         models_commands.restore_models_env(models_env)
+        forget_env_files()
     return TERMINATED if termination.received and code == INTERRUPTED else code
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tutopanda.cli.options import JsonOpt
-from tutopanda.cli.output import make_table, print_json, stdout_console
+from tutopanda.cli.output import Col, make_table, print_json, stdout_console
 
 if TYPE_CHECKING:
     from tutopanda.providers.model_store import ModelStore
@@ -34,6 +34,7 @@ models_app = typer.Typer(
 )
 
 NameArg = Annotated[str, typer.Argument(help="Model name (see 'tutopanda models list').", show_default=False)]
+
 
 def export_models_root(root: str) -> None:
     """Set ``TUTOPANDA_MODELS`` to ``<root>/models`` for this invocation, unless the user set it.
@@ -114,7 +115,13 @@ def list_command(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json({"root": str(store.root), "models": [state.to_dict() for state in states]})
         return
-    table = make_table("name", "kind", "size", "installed", "licence")
+    table = make_table(
+        Col("name", ident=True),
+        Col("kind", ident=True),
+        Col("size", ident=True),
+        "installed",
+        Col("licence", ident=True, drop=1),
+    )
     for state in states:
         entry = state.entry
         kind = entry.kind if entry.language is None else f"voice ({entry.language})"

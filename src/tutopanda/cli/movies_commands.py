@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tutopanda.cli.options import JsonOpt
-from tutopanda.cli.output import confirm, make_table, print_json, stdout_console
+from tutopanda.cli.output import Col, confirm, make_table, print_json, stdout_console
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
@@ -45,6 +45,13 @@ def _size_text(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
+def _updated_text(updated: str | None) -> str:
+    """``2026-12-06 01:56`` (UTC) for ``2026-12-06T01:56:54.250Z``: minutes are enough in a listing."""
+    if not updated:
+        return "never built"
+    return updated[:16].replace("T", " ") if len(updated) >= 16 else updated
+
+
 def _print_table(ctx: StorageContext, movies: list[MovieSummary]) -> None:
     from rich.markup import escape
 
@@ -53,7 +60,14 @@ def _print_table(ctx: StorageContext, movies: list[MovieSummary]) -> None:
         console.print(f"no movies in {escape(ctx.builds_dir())}")
         console.print('start one with: tutopanda query "How do volcanoes erupt?"')
         return
-    table = make_table("id", "title", "revision", "duration", "cost", "updated")
+    table = make_table(
+        Col("id", ident=True),
+        "title",
+        Col("revision", ident=True, drop=2),
+        Col("duration", ident=True, drop=1),
+        Col("cost", ident=True, drop=3),
+        Col("updated", ident=True, drop=4),
+    )
     for movie in movies:
         title = escape(movie.title or "-")
         if movie.error:
@@ -64,7 +78,7 @@ def _print_table(ctx: StorageContext, movies: list[MovieSummary]) -> None:
             movie.revision or "-",
             _duration_text(movie.duration),
             "-" if movie.cost is None else f"${movie.cost:.4f}",
-            movie.updated or "never built",
+            _updated_text(movie.updated),
         )
     console.print(table)
 

@@ -7,13 +7,23 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions, RenderResult
     from rich.table import Table
 
-__all__ = ["confirm", "make_table", "print_error", "print_json", "stderr_console", "stdout_console"]
+__all__ = [
+    "Col",
+    "FitTable",
+    "confirm",
+    "make_table",
+    "print_error",
+    "print_json",
+    "stderr_console",
+    "stdout_console",
+]
 
 _consoles: dict[str, Console] = {}
 
@@ -61,14 +71,117 @@ def _one_line(text: str) -> str:
     return "; ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
-def make_table(*columns: str, title: str | None = None) -> Table:
-    """A Rich table whose cells wrap instead of being cut, so long canonical ids stay readable in pipes."""
-    from rich.table import Table
+_BORDER = 3
+"""Cells a column adds besides its content: one space of padding on each side and one border."""
 
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    return table
+
+@dataclass(frozen=True)
+class Col:
+    """One column of a :func:`make_table` table.
+
+    ``ident``: the cells are identifiers (canonical ids, hashes, times) that a person copies or greps,
+    so they are never wrapped mid-word; a table too wide for them drops columns instead. ``drop``: 0
+    means always shown; otherwise the column may be left out on a narrow terminal, higher numbers first
+    (``--json`` always has every field).
+    """
+
+    header: str
+    ident: bool = False
+    drop: int = 0
+
+
+class FitTable:
+    """A table that fits the terminal: it leaves out its least useful columns rather than cut words.
+
+    Why: at 80 columns a seven-column table squeezed by Rich folds ``Producer:Clips.SegmentRenderer``
+    into ``Producer:Cl`` / ``ips.Segm…`` and headers into ``produce`` / ``r``. Here each column's
+    minimum is its longest word (its longest cell for :attr:`Col.ident` columns); while the sum of the
+    minimums exceeds the width, the column with the highest :attr:`Col.drop` goes, and the caption names
+    what was left out. Built lazily at print time, when the console's width is known.
+    """
+
+    def __init__(self, columns: tuple[Col, ...], title: str | None) -> None:
+        self.columns = columns
+        self.title = title
+        self.rows: list[tuple[str, ...]] = []
+
+    def add_row(self, *cells: str) -> None:
+        """Add one row (Rich markup allowed, as in a Rich table)."""
+        self.rows.append(tuple(cells))
+
+    def _texts(self, index: int) -> list[str]:
+        from rich.text import Text
+
+        cells = (Text.from_markup(row[index]).plain for row in self.rows if index < len(row))
+        return [self.columns[index].header, *cells]
+
+    def _minimum(self, index: int) -> int:
+        """The narrowest the column may be: its longest word (its longest line for an ident column)."""
+        from rich.cells import cell_len
+
+        texts = self._texts(index)
+        if self.columns[index].ident:
+            return self._maximum(index)
+        return max((cell_len(word) for text in texts for word in text.split()), default=1)
+
+    def _maximum(self, index: int) -> int:
+        from rich.cells import cell_len
+
+        return max((cell_len(line) for text in self._texts(index) for line in text.splitlines()), default=1)
+
+    def kept(self, width: int) -> list[int]:
+        """Indexes of the columns shown at ``width`` character cells."""
+        kept = list(range(len(self.columns)))
+        minimums = {index: self._minimum(index) for index in kept}
+        while True:
+            needed = sum(minimums[index] for index in kept) + _BORDER * len(kept) + 1
+            droppable = [index for index in kept if self.columns[index].drop > 0]
+            if needed <= width or not droppable:
+                return kept
+            kept.remove(max(droppable, key=lambda index: (self.columns[index].drop, index)))
+
+    def widths(self, kept: list[int], width: int) -> list[int]:
+        """Content widths of the kept columns: as wide as their cells, text columns narrowed (the widest
+        first) but never below their longest word, which Rich's own squeezing does not promise."""
+        widths = [self._maximum(index) for index in kept]
+        minimums = [self._minimum(index) for index in kept]
+        excess = sum(widths) + _BORDER * len(kept) + 1 - width
+        while excess > 0:
+            slack = [(widths[i] - minimums[i], i) for i in range(len(kept)) if widths[i] > minimums[i]]
+            if not slack:
+                break
+            widths[max(slack)[1]] -= 1
+            excess -= 1
+        return widths
+
+    def build(self, width: int) -> Table:
+        """The Rich table for ``width``: the kept columns, ids unwrapped, a caption naming the rest."""
+        from rich.table import Table
+
+        kept = self.kept(width)
+        table = Table(title=self.title, title_justify="left", caption_justify="left")
+        for index, content_width in zip(kept, self.widths(kept, width), strict=True):
+            column = self.columns[index]
+            table.add_column(
+                column.header,
+                no_wrap=column.ident,
+                overflow="ellipsis" if column.ident else "fold",
+                width=content_width,
+            )
+        for row in self.rows:
+            table.add_row(*(row[index] if index < len(row) else "" for index in kept))
+        left_out = [self.columns[index].header for index in range(len(self.columns)) if index not in kept]
+        if left_out:
+            table.caption = f"not shown at this width: {', '.join(left_out)} (see --json)"
+        return table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.build(options.max_width)
+
+
+def make_table(*columns: str | Col, title: str | None = None) -> FitTable:
+    """A table that fits the terminal (:class:`FitTable`); a plain string is a text column never dropped."""
+    return FitTable(tuple(Col(column) if isinstance(column, str) else column for column in columns), title)
 
 
 def confirm(question: str, *, command: str) -> bool:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tutopanda.cli.options import JsonOpt
-from tutopanda.cli.output import make_table, print_json, stdout_console
+from tutopanda.cli.output import Col, make_table, print_json, stdout_console
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
@@ -163,15 +163,17 @@ def _list(blueprint: str | None, as_json: bool) -> None:
     if as_json:
         print_json({"blueprint": loaded.meta.id, "providers": rows})
         return
+    # The module is what --provider Module=provider/model names; the JSON keeps the producer's full id.
+    # On a narrow terminal the columns to the right of the secret go first (see FitTable).
     table = make_table(
-        "producer",
+        Col("module", ident=True),
         "provider/model",
-        "environment",
-        "mode",
-        "handler",
+        Col("environment", drop=5),
+        Col("mode", drop=4),
+        Col("handler", drop=3),
         "secret",
-        "price",
-        "base URL",
+        Col("price", drop=2),
+        Col("base URL", drop=6),
         title=f"providers for blueprint {loaded.meta.id}",
     )
     for row in rows:
@@ -189,7 +191,7 @@ def _list(blueprint: str | None, as_json: bool) -> None:
             price = "unknown"
         handler = "yes" if row["handler"] else "no"
         table.add_row(
-            row["producer"],
+            row["producer"].split(".", 1)[0],
             choice,
             row["environment"],
             row["mode"],

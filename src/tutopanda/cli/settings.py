@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tutopanda.core.settings import Settings
 
-__all__ = ["DEFAULTS_NOTED", "CliState", "default_root", "note_defaults", "state"]
+__all__ = [
+    "DEFAULTS_NOTED",
+    "CliState",
+    "default_root",
+    "forget_env_files",
+    "load_env_files",
+    "note_defaults",
+    "state",
+]
 
 DEFAULTS_NOTED = ".defaults-noted"
 """Marker in the root: the "running on defaults" note was shown there once already."""
@@ -36,6 +44,8 @@ class CliState:
 
     root: str | None = None
     debug: bool = False
+    env_loaded: tuple[str, ...] = ()
+    """Variables this invocation took from ``.env`` files (removed again when it ends)."""
 
     def storage_root(self) -> str:
         """The storage root for this invocation."""
@@ -44,6 +54,40 @@ class CliState:
 
 state = CliState()
 """The one process-wide CLI state, filled in by the top-level callback."""
+
+
+def load_env_files(root: str | None) -> None:
+    """Read ``./.env`` then ``<root>/.env`` into the environment (see :mod:`tutopanda.core.env_file`).
+
+    ``root`` is ``--root`` (None: the default root, which the current folder's ``.env`` may itself set
+    through ``TUTOPANDA_HOME``, so that file is read first). Only a local root has a ``.env``; warnings
+    name the file and line, never a value.
+    """
+    from tutopanda.core.env_file import ENV_FILE_NAME
+    from tutopanda.core.env_file import load_env_files as load
+
+    here = Path.cwd() / ENV_FILE_NAME
+    result = load([here], os.environ)
+    root_path = root or default_root()
+    if "://" not in root_path:
+        in_root = Path(root_path).expanduser() / ENV_FILE_NAME
+        if in_root.absolute() != here.absolute():
+            more = load([in_root], os.environ)
+            result.loaded.update(more.loaded)
+            result.warnings.extend(more.warnings)
+    state.env_loaded = (*state.env_loaded, *result.loaded)
+    if result.warnings:
+        from tutopanda.cli.output import stderr_console
+
+        for warning in result.warnings:
+            stderr_console().print(f"warning: {warning}", markup=False, highlight=False)
+
+
+def forget_env_files() -> None:
+    """Remove what :func:`load_env_files` added, so one in-process run (tests) does not leak into the next."""
+    for name in state.env_loaded:
+        os.environ.pop(name, None)
+    state.env_loaded = ()
 
 
 def note_defaults(settings: Settings) -> None:

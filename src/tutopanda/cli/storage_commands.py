@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tutopanda.cli.options import InputsOpt, JsonOpt, ModelOpt, MovieOpt, SetOpt, input_values
-from tutopanda.cli.output import make_table, print_json, stdout_console
+from tutopanda.cli.output import Col, make_table, print_json, stdout_console
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
@@ -245,12 +245,22 @@ def _render_manifest(movie: str, manifest: Manifest) -> None:
         f"[bold]{movie}[/bold] {manifest.revision} (base {manifest.base_revision or '-'}), "
         f"created {manifest.created_at}"
     )
-    inputs = make_table("input", "hash", "value", title=f"inputs ({len(manifest.inputs)})")
+    inputs = make_table(
+        Col("input", ident=True),
+        Col("hash", ident=True, drop=1),
+        "value",
+        title=f"inputs ({len(manifest.inputs)})",
+    )
     for input_id, entry in sorted(manifest.inputs.items()):
         inputs.add_row(input_id, entry.hash[:12], escape(entry.digest))
     console.print(inputs)
     artefacts = make_table(
-        "artefact", "blob", "size", "type", "produced by", title=f"artefacts ({len(manifest.artefacts)})"
+        Col("artefact", ident=True),
+        Col("blob", ident=True, drop=1),
+        Col("size", ident=True, drop=2),
+        Col("type", ident=True, drop=3),
+        Col("produced by", ident=True, drop=4),
+        title=f"artefacts ({len(manifest.artefacts)})",
     )
     for artefact_id, art in sorted(manifest.artefacts.items()):
         artefacts.add_row(artefact_id, art.hash[:12], str(art.blob.size), art.blob.mime_type, art.produced_by)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tutopanda.cli.options import JsonOpt
-from tutopanda.cli.output import make_table, print_json, stdout_console
+from tutopanda.cli.output import Col, make_table, print_json, stdout_console
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
@@ -90,11 +90,15 @@ def _print_verify(reports: list[VerifyReport], *, show_movie: bool) -> None:
             console.print(f"[green]repaired[/green] {escape(report.movie_id)}: {action}")
     problems = [(report.movie_id, problem) for report in reports for problem in report.problems]
     if problems:
-        columns = ("severity", "kind", "path", "problem", "what to do")
-        table = make_table(*(("movie", *columns) if show_movie else columns))
-        for column in table.columns:
-            if column.header in ("severity", "kind"):
-                column.no_wrap = True  # short codes scripts grep for: never split them
+        # severity and kind are short codes scripts grep for: never split them
+        columns = (
+            Col("severity", ident=True),
+            Col("kind", ident=True),
+            Col("path", drop=1),
+            "problem",
+            "what to do",
+        )
+        table = make_table(*((Col("movie", ident=True), *columns) if show_movie else columns))
         for movie_id, problem in problems:
             severity = "[red]error[/red]" if problem.severity == "error" else "[yellow]warning[/yellow]"
             what = problem.hint or ""
@@ -200,7 +204,14 @@ def _print_gc(reports: list[GcReport], skipped: list[GcSkipped], *, dry_run: boo
     ]
     if rows:
         title = "would remove" if dry_run else "removed"
-        table = make_table("movie", "file", "kind", "size", "age", title=title)
+        table = make_table(
+            Col("movie", ident=True, drop=1),
+            Col("file", ident=True),
+            Col("kind", drop=2),
+            Col("size", ident=True),
+            Col("age", ident=True, drop=3),
+            title=title,
+        )
         for report, item, kind in rows[:_ROWS_SHOWN]:
             table.add_row(
                 escape(report.movie_id),

@@ -82,5 +82,7 @@ def warm_start(
     if missing:
         first = sorted(missing)[0]
         listed = " and ".join(sorted(missing))
-        hints.insert(0, f"set {listed} in the environment (export {first}=...) or the key store")
+        hints.insert(
+            0, f"set {listed} in the environment (export {first}=...) or in a .env file (here or in the root)"
+        )
     raise ProviderConfigError("; ".join(problems), "; ".join(hints) or None)
