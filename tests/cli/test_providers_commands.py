@@ -60,3 +60,36 @@ def test_an_unknown_blueprint_is_a_usage_error(cli: CliRunner) -> None:
     result = cli("providers:list", "--blueprint", "no-such-blueprint")
     assert result.code == 2
     assert result.stderr.startswith("error: ")
+
+
+def test_the_base_url_in_use_is_shown_with_what_set_it(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("OPENAI_BASE_URL", "REPLICATE_BASE_URL", "ELEVENLABS_BASE_URL", "AZURE_OPENAI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ELEVENLABS_RESIDENCY", "eu")
+    monkeypatch.setenv("REPLICATE_BASE_URL", "https://replicate-proxy.example/v1")
+    rows = _rows(cli, "--blueprint", "image-audio")
+    by_provider = {row["provider"]: row["endpoint"] for row in rows}
+    assert by_provider["openai"] == {
+        "provider": "openai", "baseUrl": "https://api.openai.com/v1", "source": "default", "azure": False,
+        "apiVersion": None,
+    }  # fmt: skip
+    eleven = by_provider["elevenlabs"]
+    assert isinstance(eleven, dict)
+    assert (eleven["baseUrl"], eleven["source"]) == (
+        "https://api.eu.residency.elevenlabs.io",
+        "ELEVENLABS_RESIDENCY=eu",
+    )
+    replicate = by_provider["replicate"]
+    assert isinstance(replicate, dict) and replicate["source"] == "REPLICATE_BASE_URL"
+    assert by_provider["local"] is None
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://res.openai.azure.com")
+    azure = next(
+        row["endpoint"] for row in _rows(cli, "--blueprint", "image-audio") if row["provider"] == "openai"
+    )
+    assert (
+        isinstance(azure, dict)
+        and azure["azure"] is True
+        and azure["baseUrl"] == "https://res.openai.azure.com"
+    )

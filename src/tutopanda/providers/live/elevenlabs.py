@@ -284,6 +284,15 @@ class ElevenLabsHandler(LiveHandler):
             raise ProviderConfigError(
                 f"{where}: config seed = {seed!r} is not a whole number from 0 to {SEED_MAX}"
             )
+        if kind == "music":
+            spoken = sorted(
+                key for key in ("seed", "timestamps", "voiceId", *VOICE_SETTINGS) if key in config
+            )
+            if spoken:
+                raise ProviderConfigError(
+                    f"{where}: config {spoken[0]} is for speech; the music call does not take it",
+                    "remove it from the music variant's config",
+                )
         for flag in ("timestamps", "forceInstrumental", "sendLanguageCode"):
             if flag in config and not isinstance(config[flag], bool):
                 raise ProviderConfigError(f"{where}: config {flag} = {config[flag]!r} is not true or false")
