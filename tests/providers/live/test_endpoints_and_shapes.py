@@ -359,11 +359,21 @@ def test_with_timestamps_puts_word_timings_in_a_pcm_wav_and_the_diagnostics(api:
         assert reader.getframerate() == 24000
 
 
+def test_timestamps_default_to_pcm_so_the_timings_reach_the_captions(api: respx.MockRouter) -> None:
+    pcm = wav_bytes(0.5, 24000)[44:]
+    route = api.post(f"{TTS}/{VOICE}/with-timestamps").respond(
+        200, json={"audio_base64": base64.b64encode(pcm).decode(), "alignment": alignment(TEXT)}
+    )
+    [artefact] = run(eleven(), speech_context(config={"timestamps": True})).artefacts
+    assert route.calls.last.request.url.params["output_format"] == "pcm_24000"
+    assert artefact.data is not None and read_word_timings(artefact.data)
+
+
 def test_with_timestamps_in_mp3_keeps_the_timings_in_the_diagnostics(api: respx.MockRouter) -> None:
     api.post(f"{TTS}/{VOICE}/with-timestamps").respond(
         200, json={"audio_base64": base64.b64encode(MP3).decode(), "alignment": alignment(TEXT)}
     )
-    result = run(eleven(), speech_context(config={"timestamps": True}))
+    result = run(eleven(), speech_context(config={"timestamps": True, "outputFormat": "mp3_44100_128"}))
     assert result.artefacts[0].data == MP3
     assert (
         result.diagnostics["wordTimingsInAudio"] is False

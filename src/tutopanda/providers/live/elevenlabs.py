@@ -12,7 +12,8 @@ would add ``requests`` and ``websockets`` to the install for nothing.
   (``Rachel``, ``name:George``) is looked up once per handler in the account's voice list. With config
   ``timestamps: true`` the call goes to ``/with-timestamps`` and the character alignment becomes word
   timings: in the artefact's ``words`` diagnostic, and inside the WAV (the ``tpwt`` chunk the captions
-  read, :mod:`tutopanda.providers.local.speech_clip`) when the output is ``pcm_*``.
+  read, :mod:`tutopanda.providers.local.speech_clip`) when the output is ``pcm_*`` — the default format
+  when ``timestamps`` is on (:data:`TIMED_OUTPUT_FORMAT`); an MP3 keeps them in the diagnostics only.
   Cost: priced on the length of the text sent. The ``character-cost`` header is kept as
   ``characterCost`` but not priced: its unit is the account's credits, which differ from characters by
   model and plan.
@@ -76,6 +77,9 @@ and the variant config sets no ``voiceId``."""
 
 DEFAULT_OUTPUT_FORMAT = "mp3_44100_128"
 """The speech ``output_format`` when config ``outputFormat`` is not set (the API's own default)."""
+TIMED_OUTPUT_FORMAT = "pcm_24000"
+"""The speech format when config ``timestamps`` is on and ``outputFormat`` is not set: 16-bit PCM,
+wrapped as a WAV that carries the word timings to the captions (any plan may ask for 24 kHz PCM)."""
 
 DEFAULT_MAX_IN_FLIGHT = 2
 """Concurrent requests of the free plan; config ``maxInFlight`` raises it to the account's plan."""
@@ -326,7 +330,10 @@ class ElevenLabsHandler(LiveHandler):
         text = input_text(context.inputs, "Text")
         if not text:
             raise ProviderError(f"{where}: the Text input is empty, there is nothing to read")
-        output_format = _output_format(config, where, speech=True) or DEFAULT_OUTPUT_FORMAT
+        timestamps = config.get("timestamps", False)
+        # Word timings reach the captions only inside a WAV (the tpwt chunk): timestamps default to PCM.
+        default_format = TIMED_OUTPUT_FORMAT if timestamps else DEFAULT_OUTPUT_FORMAT
+        output_format = _output_format(config, where, speech=True) or default_format
         endpoint = self.endpoint(config, where)
         voice = self._voice(context, where)
         body: dict[str, Any] = {"text": text, "model_id": self.model}
@@ -336,7 +343,6 @@ class ElevenLabsHandler(LiveHandler):
                 body[field] = neighbour
         if config.get("seed") is not None:
             body["seed"] = config["seed"]
-        timestamps = config.get("timestamps", False)
         settings = voice_settings(config, where)
         if settings:
             body["voice_settings"] = settings
