@@ -27,8 +27,10 @@ commit, checked out with ``git worktree`` and run through this same venv with ``
 Builds alternate old/new per prompt and voice, so a shared, noisy machine affects both sides alike;
 compare ratios within one run, not across runs. ``--quick``: one prompt, one voice.
 
-Run: ``.venv/bin/python bench/quality.py [--quick] [--before [REV]] [--after REV]``. Takes ~4 min
-(~8 min with ``--before``) on 2 cores; never run by the tests.
+Run: ``.venv/bin/python bench/quality.py [--quick] [--before [REV]] [--after REV]``. Each build costs
+its query plus ~15 s of measuring (mostly pocketsphinx), so about 4-5 min on an idle 2-core machine and
+twice that with ``--before``; with the load average at 15 (the shared machine this was written on) a
+``--before`` run took 34 min. Never run by the tests.
 """
 
 from __future__ import annotations
