@@ -470,7 +470,9 @@ class TestElevenLabsContract(ProviderContractTests):
     def _api(self) -> Iterator[None]:
         with respx.mock(assert_all_called=False) as router:
             router.post(f"{TTS}/{VOICE}").mock(return_value=audio({"request-id": "c1"}))
-            router.post(f"{TTS}/BrokenVoiceIdAAAAAAA").mock(return_value=httpx.Response(503, text="unavailable"))
+            router.post(f"{TTS}/BrokenVoiceIdAAAAAAA").mock(
+                return_value=httpx.Response(503, text="unavailable")
+            )
             router.post(MUSIC).mock(return_value=audio())
             yield
 
