@@ -24,9 +24,11 @@ from tutopanda.cli.output import print_json, stdout_console
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
+    from tutopanda.core.change import Change, Outcome
     from tutopanda.core.movie_document import MovieSnapshot
     from tutopanda.core.movie_edit import EditSet
     from tutopanda.core.planner import Plan
+    from tutopanda.core.provider_contract import Mode
     from tutopanda.core.storage import StorageContext
 
 __all__ = ["register"]
@@ -252,33 +254,36 @@ def _refresh(ctx: StorageContext, movie: str, file: Path | None, default_path: s
         write_atomic(ctx, default_path, update_toml(text, snapshot).encode("utf-8"))
 
 
+_FileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--file",
+        help="The edited document (TOML from 'inspect', or JSON). Default: the movie's movie.toml.",
+        show_default=False,
+    ),
+]
+_ReplaceOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--replace",
+        help="Use your own file for a generated artefact: ARTEFACT_ID=PATH (repeatable), e.g. "
+        "'Images.SegmentImage[0][0]=photo.png'.",
+        show_default=False,
+    ),
+]
+_DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the edits and the plan; change nothing.")]
+_YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before running the plan.")]
+_ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", "-c", min=1, max=256, help="Jobs at once.")]
+
+
 def edit_command(
     movie: MovieOpt,
-    file: Annotated[
-        Path | None,
-        typer.Option(
-            "--file",
-            help="The edited document (TOML from 'inspect', or JSON). Default: the movie's movie.toml.",
-            show_default=False,
-        ),
-    ] = None,
-    replace: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--replace",
-            help="Use your own file for a generated artefact: ARTEFACT_ID=PATH (repeatable), e.g. "
-            "'Images.SegmentImage[0][0]=photo.png'.",
-            show_default=False,
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the edits and the plan; change nothing.")
-    ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before running the plan.")] = False,
+    file: _FileOpt = None,
+    replace: _ReplaceOpt = None,
+    dry_run: _DryRunOpt = False,
+    yes: _YesOpt = False,
     providers: ModeOpt = "live",
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", min=1, max=256, help="Jobs at once.")
-    ] = 4,
+    concurrency: _ConcurrencyOpt = 4,
     as_json: JsonOpt = False,
 ) -> None:
     """Apply your edits (movie.toml, prompts/ files, --replace) and rebuild only what they touch.
@@ -290,7 +295,7 @@ def edit_command(
     """
     from tutopanda.cli.build_commands import execute_build, print_plan, provider_mode, raise_for_outcome
     from tutopanda.cli.build_commands import offline_only as offline
-    from tutopanda.core.change import Change, movie_state, preview
+    from tutopanda.core.change import Change, movie_state
     from tutopanda.core.errors import UsageError
     from tutopanda.core.movie_document import take_snapshot
     from tutopanda.core.movie_edit import collect_edits, parse_replacements
@@ -314,20 +319,7 @@ def edit_command(
         return
     change = Change(f"tutopanda edit --movie {movie}", edits=edits, source=source, based_on=baseline)
     if dry_run:
-        from tutopanda.cli.build_commands import resolver
-        from tutopanda.core.provider_contract import EnvSecretResolver
-        from tutopanda.providers.wiring import check_offline, preflight
-
-        plan = preview(ctx, movie, change, resolver=resolver(mode))
-        if offline(providers):
-            check_offline(plan)
-        preflight(plan, mode, EnvSecretResolver())  # a dry run reports a missing key too
-        if as_json:
-            print_json({"movie": movie, "edits": edits.describe(), "plan": plan.to_dict(), "revision": None})
-        else:
-            _print_edits(edits)
-            print_plan(plan)
-            stdout_console().print("dry run: nothing was changed", markup=False)
+        _dry_run(ctx, movie, change, mode=mode, offline=offline(providers), as_json=as_json)
         return
 
     def ask(plan: Plan) -> bool:
@@ -353,9 +345,39 @@ def edit_command(
         confirm=ask,
         on_built=lambda _: _refresh(ctx, movie, file, default_path),
     )
-    if outcome.report is None:
+    if outcome.report is not None:
+        _print_outcome(outcome, movie, edits, as_json=as_json)
+        raise_for_outcome(outcome.report, movie)
+
+
+def _dry_run(
+    ctx: StorageContext, movie: str, change: Change, *, mode: Mode, offline: bool, as_json: bool
+) -> None:
+    """``--dry-run``: the edits and the plan, with every check a real edit makes; nothing is recorded."""
+    from tutopanda.cli.build_commands import print_plan, resolver
+    from tutopanda.core.change import preview
+    from tutopanda.core.provider_contract import EnvSecretResolver
+    from tutopanda.providers.wiring import check_offline, preflight
+
+    assert change.edits is not None  # an edit's change always carries its edits
+    plan = preview(ctx, movie, change, resolver=resolver(mode))
+    if offline:
+        check_offline(plan)
+    preflight(plan, mode, EnvSecretResolver())  # a dry run reports a missing key too
+    if as_json:
+        print_json(
+            {"movie": movie, "edits": change.edits.describe(), "plan": plan.to_dict(), "revision": None}
+        )
         return
+    _print_edits(change.edits)
+    print_plan(plan)
+    stdout_console().print("dry run: nothing was changed", markup=False)
+
+
+def _print_outcome(outcome: Outcome, movie: str, edits: EditSet, *, as_json: bool) -> None:
+    """The new revision and the published movie (or, with ``--json``, the edits, plan and result)."""
     report, published = outcome.report, outcome.published
+    assert report is not None  # only an edit that was built is printed
     if as_json:
         print_json(
             {
@@ -367,12 +389,11 @@ def edit_command(
                 "failed": [{"jobId": o.job_id, "error": o.error} for o in report.failed],
             }
         )
-    else:
-        console = stdout_console()
-        console.print(f"committed {report.revision}" if report.revision else "no new revision", markup=False)
-        if published is not None:
-            console.print(f"movie: {published.video}", markup=False, highlight=False)
-    raise_for_outcome(report, movie)
+        return
+    console = stdout_console()
+    console.print(f"committed {report.revision}" if report.revision else "no new revision", markup=False)
+    if published is not None:
+        console.print(f"movie: {published.video}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tutopanda.cli.build_commands import ModeOpt, cost_text, execute_build, print_plan, raise_for_outcome
+from tutopanda.cli.build_commands import (
+    ModeOpt,
+    cost_text,
+    execute_build,
+    offline_only,
+    print_plan,
+    provider_mode,
+    raise_for_outcome,
+)
 from tutopanda.cli.options import JsonOpt
 from tutopanda.cli.output import confirm, print_json, stderr_console, stdout_console
 from tutopanda.cli.settings import state
@@ -36,7 +44,7 @@ from tutopanda.core.vocabulary import VOCABULARIES
 
 if TYPE_CHECKING:
     from tutopanda.core.blueprint import Blueprint
-    from tutopanda.core.change import Change, Outcome
+    from tutopanda.core.change import Change, MovieState, Outcome
     from tutopanda.core.planner import Plan
     from tutopanda.core.provider_contract import Mode
     from tutopanda.core.settings import Settings
@@ -457,6 +465,31 @@ def _offer_local_model() -> None:
         )
 
 
+def _target(prompt: str | None, movie: str | None) -> tuple[StorageContext, Settings, str, bool, MovieState]:
+    """The store, its settings, the movie's id, whether it exists, and the state it is changed from."""
+    from tutopanda.cli.settings import note_defaults
+    from tutopanda.core.change import movie_state
+    from tutopanda.core.errors import UsageError
+    from tutopanda.core.movie_layout import is_defined
+    from tutopanda.core.settings import load_settings
+    from tutopanda.core.storage import StorageConfig, StorageContext, validate_movie_id
+
+    ctx = StorageContext.open(StorageConfig(root=state.storage_root()))
+    settings = load_settings(ctx)
+    note_defaults(settings)
+    if prompt is None and movie is None:
+        raise UsageError("give the question the movie answers", 'tutopanda query "How do volcanoes erupt?"')
+    movie_id = validate_movie_id(movie) if movie is not None else new_movie_id(prompt or "movie")
+    baseline = movie_state(ctx, movie_id)  # what the change is checked against under the lock
+    existing = is_defined(ctx, movie_id)  # an interrupted creation is continued as a new movie
+    if prompt is None and not existing:
+        raise UsageError(
+            f"movie '{movie_id}' does not exist yet: give the question it answers",
+            f'tutopanda query "How do volcanoes erupt?" --movie {movie_id}',
+        )
+    return ctx, settings, movie_id, existing, baseline
+
+
 def _read_script(script: Path, segments: int | None) -> ParsedScript:
     """``--script``: the user's Markdown, read with the document limits, checked against ``--segments``."""
     from tutopanda.core.errors import UsageError
@@ -504,6 +537,24 @@ class _Choice:
     def variants(self) -> dict[str, tuple[str, str]]:
         return {**self.recorded, **self.selection}
 
+    def change(
+        self, movie_id: str, *, existing: bool, script: ParsedScript | None, based_on: MovieState
+    ) -> Change:
+        """The engine's :class:`Change`: create (or continue) the movie, define it, take the script."""
+        from tutopanda.core.change import Change, ScriptText
+
+        return Change(
+            f"tutopanda query --movie {movie_id}",
+            create=not existing,
+            define=True,
+            blueprint=self.blueprint_ref,
+            values=self.values,
+            selection=self.selection,
+            configs=self.configs,
+            script=ScriptText(script.title, script.summary, script.segments) if script is not None else None,
+            based_on=based_on,
+        )
+
     def summary(self, movie_id: str, existing: bool, asked: _PaidQuestion) -> str:
         return _summary(
             self.blueprint,
@@ -536,7 +587,6 @@ def _choose(
 
     Everything is validated here, before anything is created: a bad flag or setting exits 2.
     """
-    from tutopanda.cli.build_commands import offline_only
     from tutopanda.core.blueprint import expand, load_blueprint, parse_model_options
     from tutopanda.core.errors import UsageError
 
@@ -578,8 +628,6 @@ def _choose_writer(
     choice: _Choice, settings: Settings, *, providers: str, as_json: bool, dry_run: bool
 ) -> None:
     """A new movie's script writer (issue 14 §5) and the provider configs its variants take."""
-    from tutopanda.cli.build_commands import offline_only, provider_mode
-
     blueprint, offline, live = choice.blueprint, offline_only(providers), provider_mode(providers) == "live"
     if (  # offer the local model once, before the writer is chosen below (never silently)
         live
@@ -685,101 +733,112 @@ def _print_result(outcome: Outcome, movie_id: str, choice: _Choice, *, mode: Mod
         console.print(_real_script_hint(hints), markup=False, highlight=False)
 
 
+_PromptArg = Annotated[
+    str | None, typer.Argument(help="The question the movie answers (optional with --script).")
+]
+_ScriptOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--script", help="Your own narration: Markdown with '# Title' and one '## ...' section per segment."
+    ),
+]
+_MovieOpt = Annotated[
+    str | None,
+    typer.Option("--movie", "-m", help="Movie id to create or continue (default: from the prompt)."),
+]
+_BlueprintOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--blueprint", "-b", help="Blueprint of a new movie (default image-audio).", show_default=False
+    ),
+]
+_SegmentsOpt = Annotated[int | None, typer.Option("--segments", min=1, help="Number of segments.")]
+_DurationOpt = Annotated[int | None, typer.Option("--duration", min=1, help="Total length in seconds.")]
+_StyleOpt = Annotated[
+    str | None,
+    typer.Option("--style", help=f"Visual style: {VOCABULARIES['style'].listing()}.", show_default=False),
+]
+_AudienceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--audience", help=f"Who it is for: {VOCABULARIES['audience'].listing()}.", show_default=False
+    ),
+]
+_VoiceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--voice",
+        help="Voice id of the narration's speech provider ('default' always works).",
+        show_default=False,
+    ),
+]
+_LanguageOpt = Annotated[
+    str | None,
+    typer.Option("--language", help="ISO 639-1 narration language (en, fr, de, ...).", show_default=False),
+]
+_ResolutionOpt = Annotated[
+    str | None,
+    typer.Option("--resolution", help=f"{VOCABULARIES['resolution'].listing()}.", show_default=False),
+]
+_SubtitlesOpt = Annotated[
+    bool | None, typer.Option("--burn-subtitles/--soft-subtitles", help="Draw subtitles into the picture.")
+]
+_ProviderOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--provider",
+        help="Run one producer with another variant: Module=provider/model (repeatable; "
+        "see 'tutopanda blueprints describe'). Wins over settings.toml.",
+        show_default=False,
+    ),
+]
+_ConcurrencyOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrency",
+        "-c",
+        min=1,
+        max=256,
+        help="Jobs at once (default: concurrency in settings.toml, else 2).",
+        show_default=False,
+    ),
+]
+_DryRunOpt = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Show what would run and why (and its cost); create and change nothing."),
+]
+_YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask before running paid (online) providers.")
+]
+_PlanOpt = Annotated[
+    bool,
+    typer.Option(
+        "--plan",
+        help="Print the full plan (every job, why it runs, its cost) before building; shown anyway "
+        "when the build costs money.",
+    ),
+]
+
+
 def query(
-    prompt: Annotated[
-        str | None, typer.Argument(help="The question the movie answers (optional with --script).")
-    ] = None,
-    script: Annotated[
-        Path | None,
-        typer.Option(
-            "--script",
-            help="Your own narration: Markdown with '# Title' and one '## ...' section per segment.",
-        ),
-    ] = None,
-    movie: Annotated[
-        str | None,
-        typer.Option("--movie", "-m", help="Movie id to create or continue (default: from the prompt)."),
-    ] = None,
-    blueprint: Annotated[
-        str | None,
-        typer.Option(
-            "--blueprint", "-b", help="Blueprint of a new movie (default image-audio).", show_default=False
-        ),
-    ] = None,
-    segments: Annotated[int | None, typer.Option("--segments", min=1, help="Number of segments.")] = None,
-    duration: Annotated[
-        int | None, typer.Option("--duration", min=1, help="Total length in seconds.")
-    ] = None,
-    style: Annotated[
-        str | None,
-        typer.Option("--style", help=f"Visual style: {VOCABULARIES['style'].listing()}.", show_default=False),
-    ] = None,
-    audience: Annotated[
-        str | None,
-        typer.Option(
-            "--audience", help=f"Who it is for: {VOCABULARIES['audience'].listing()}.", show_default=False
-        ),
-    ] = None,
-    voice: Annotated[
-        str | None,
-        typer.Option(
-            "--voice",
-            help="Voice id of the narration's speech provider ('default' always works).",
-            show_default=False,
-        ),
-    ] = None,
-    language: Annotated[
-        str | None,
-        typer.Option(
-            "--language", help="ISO 639-1 narration language (en, fr, de, ...).", show_default=False
-        ),
-    ] = None,
-    resolution: Annotated[
-        str | None,
-        typer.Option("--resolution", help=f"{VOCABULARIES['resolution'].listing()}.", show_default=False),
-    ] = None,
-    burn_subtitles: Annotated[
-        bool | None,
-        typer.Option("--burn-subtitles/--soft-subtitles", help="Draw subtitles into the picture."),
-    ] = None,
+    prompt: _PromptArg = None,
+    script: _ScriptOpt = None,
+    movie: _MovieOpt = None,
+    blueprint: _BlueprintOpt = None,
+    segments: _SegmentsOpt = None,
+    duration: _DurationOpt = None,
+    style: _StyleOpt = None,
+    audience: _AudienceOpt = None,
+    voice: _VoiceOpt = None,
+    language: _LanguageOpt = None,
+    resolution: _ResolutionOpt = None,
+    burn_subtitles: _SubtitlesOpt = None,
     providers: ModeOpt = "live",
-    provider: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--provider",
-            help="Run one producer with another variant: Module=provider/model (repeatable; "
-            "see 'tutopanda blueprints describe'). Wins over settings.toml.",
-            show_default=False,
-        ),
-    ] = None,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(
-            "--concurrency",
-            "-c",
-            min=1,
-            max=256,
-            help="Jobs at once (default: concurrency in settings.toml, else 2).",
-            show_default=False,
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool,
-        typer.Option(
-            "--dry-run", help="Show what would run and why (and its cost); create and change nothing."
-        ),
-    ] = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask before running paid (online) providers.")
-    ] = False,
-    plan_table: Annotated[
-        bool,
-        typer.Option(
-            "--plan",
-            help="Print the full plan (every job, why it runs, its cost) before building; shown anyway "
-            "when the build costs money.",
-        ),
-    ] = False,
+    provider: _ProviderOpt = None,
+    concurrency: _ConcurrencyOpt = None,
+    dry_run: _DryRunOpt = False,
+    yes: _YesOpt = False,
+    plan_table: _PlanOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Make a narrated movie from a question (offline by default), and print where it is.
@@ -789,14 +848,7 @@ def query(
     Examples: tutopanda query "How do volcanoes erupt?" --segments 4 --style watercolor;
     tutopanda query --movie how-do-volcanoes-erupt-3f9a1c --voice en-us --dry-run
     """
-    from tutopanda.cli.build_commands import offline_only, provider_mode
-    from tutopanda.cli.settings import note_defaults
-    from tutopanda.core.change import Change, ScriptText, movie_state
-    from tutopanda.core.errors import UsageError
     from tutopanda.core.limits import check_text
-    from tutopanda.core.movie_layout import is_defined
-    from tutopanda.core.settings import load_settings
-    from tutopanda.core.storage import StorageConfig, StorageContext, validate_movie_id
 
     mode = provider_mode(providers)
     if prompt is not None:  # before the prompt is slugged, hashed or copied anywhere
@@ -804,19 +856,7 @@ def query(
     parsed = _read_script(script, segments) if script is not None else None
     if parsed is not None:
         segments, prompt = len(parsed.segments), prompt or parsed.title
-    ctx = StorageContext.open(StorageConfig(root=state.storage_root()))
-    settings = load_settings(ctx)
-    note_defaults(settings)
-    if prompt is None and movie is None:
-        raise UsageError("give the question the movie answers", 'tutopanda query "How do volcanoes erupt?"')
-    movie_id = validate_movie_id(movie) if movie is not None else new_movie_id(prompt or "movie")
-    baseline = movie_state(ctx, movie_id)  # what the change is checked against under the lock
-    existing = is_defined(ctx, movie_id)  # an interrupted creation is continued as a new movie
-    if prompt is None and not existing:
-        raise UsageError(
-            f"movie '{movie_id}' does not exist yet: give the question it answers",
-            f'tutopanda query "How do volcanoes erupt?" --movie {movie_id}',
-        )
+    ctx, settings, movie_id, existing, baseline = _target(prompt, movie)
     flags = dict(segments=segments, duration=duration, style=style, audience=audience, voice=voice)
     flags.update(language=language, resolution=resolution, burn_subtitles=burn_subtitles)
     choice = _choose(
@@ -833,17 +873,7 @@ def query(
         as_json=as_json,
         dry_run=dry_run,
     )
-    change = Change(
-        f"tutopanda query --movie {movie_id}",
-        create=not existing,
-        define=True,
-        blueprint=choice.blueprint_ref,
-        values=choice.values,
-        selection=choice.selection,
-        configs=choice.configs,
-        script=ScriptText(parsed.title, parsed.summary, parsed.segments) if parsed is not None else None,
-        based_on=baseline,
-    )
+    change = choice.change(movie_id, existing=existing, script=parsed, based_on=baseline)
     if dry_run:
         _dry_run(ctx, movie_id, change, mode=mode, as_json=as_json)
         return
@@ -867,10 +897,9 @@ def query(
         confirm=asked,
         on_start=start,
     )
-    if outcome.report is None:
-        return
-    _print_result(outcome, movie_id, choice, mode=mode, as_json=as_json)
-    raise_for_outcome(outcome.report, movie_id)
+    if outcome.report is not None:
+        _print_result(outcome, movie_id, choice, mode=mode, as_json=as_json)
+        raise_for_outcome(outcome.report, movie_id)
 
 
 def register(app: typer.Typer) -> None:
