@@ -97,7 +97,11 @@ def read_regular(path: str | Path, limit: int = MAX_STORE_FILE_BYTES) -> bytes:
             raise StorageError(
                 f"{path} is {size:,} bytes, more than the {limit:,} bytes such a file may have", _HINT
             )
-        data = stream.read(limit + 1)  # the file may have grown since fstat: never read past the limit
+        # Ask for what fstat saw (plus one byte, to notice growth): read(n) allocates n bytes up front,
+        # so asking for the limit itself would cost the limit in memory for every small file.
+        data = stream.read(size + 1)
+        if len(data) > size:  # it grew since fstat: read on, never past the limit
+            data += stream.read(limit + 1 - len(data))
     if len(data) > limit:
         raise StorageError(f"{path} is more than the {limit:,} bytes such a file may have", _HINT)
     return data
