@@ -263,39 +263,44 @@ def _print_diff(
                 console.print(f"  {kind:>7} {section} {escape(change.id)}{detail}")
 
 
+_DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Run the plan against mocks in a scratch copy; change nothing.")
+]
+_DiffOpt = Annotated[bool, typer.Option("--diff", help="Show what changed from the previous revision.")]
+_ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", "-c", min=1, max=256, help="Jobs at once.")]
+_UpToLayerOpt = Annotated[
+    int | None, typer.Option("--up-to-layer", min=0, help="Stop after this layer (later layers wait).")
+]
+_YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask before running jobs on paid online providers.")
+]
+_ExecutorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--executor",
+        envvar="TUTOPANDA_EXECUTOR",
+        help="local (this process, asyncio) or dbos (a durable workflow run by 'tutopanda worker' "
+        "processes; see docs/scale-out.md). Default: 'executor' in settings.toml, else local.",
+        show_default=False,
+    ),
+]
+_WaitOpt = Annotated[
+    bool, typer.Option("--wait/--no-wait", help="With --executor dbos: wait for the build to finish.")
+]
+
+
 @build_app.command("run")
 def run_command(
     movie: MovieOpt,
     providers: ModeOpt = "live",
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Run the plan against mocks in a scratch copy; change nothing.")
-    ] = False,
-    diff: Annotated[
-        bool, typer.Option("--diff", help="Show what changed from the previous revision.")
-    ] = False,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", min=1, max=256, help="Jobs at once.")
-    ] = 4,
-    up_to_layer: Annotated[
-        int | None, typer.Option("--up-to-layer", min=0, help="Stop after this layer (later layers wait).")
-    ] = None,
+    dry_run: _DryRunOpt = False,
+    diff: _DiffOpt = False,
+    concurrency: _ConcurrencyOpt = 4,
+    up_to_layer: _UpToLayerOpt = None,
     force: ForceOpt = None,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask before running jobs on paid online providers.")
-    ] = False,
-    executor: Annotated[
-        str | None,
-        typer.Option(
-            "--executor",
-            envvar="TUTOPANDA_EXECUTOR",
-            help="local (this process, asyncio) or dbos (a durable workflow run by 'tutopanda worker' "
-            "processes; see docs/scale-out.md). Default: 'executor' in settings.toml, else local.",
-            show_default=False,
-        ),
-    ] = None,
-    wait: Annotated[
-        bool, typer.Option("--wait/--no-wait", help="With --executor dbos: wait for the build to finish.")
-    ] = True,
+    yes: _YesOpt = False,
+    executor: _ExecutorOpt = None,
+    wait: _WaitOpt = True,
     database: DatabaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -424,11 +429,23 @@ def _run_on_dbos(
     )
     console = stdout_console()
     if not wait:
+        from tutopanda.workflow.code_version import application_version
+
+        version = application_version()  # only workers of this code version take it
         if as_json:
-            print_json({"movie": movie, "workflowId": handle.get_workflow_id(), "status": "submitted"})
+            print_json(
+                {
+                    "movie": movie,
+                    "workflowId": handle.get_workflow_id(),
+                    "status": "submitted",
+                    "applicationVersion": version,
+                }
+            )
         else:
             console.print(
-                f"submitted build {handle.get_workflow_id()} ({len(plan.jobs)} dirty job(s))", markup=False
+                f"submitted build {handle.get_workflow_id()} ({len(plan.jobs)} dirty job(s)) "
+                f"for workers of {version}",
+                markup=False,
             )
         return
     if not as_json:

@@ -125,10 +125,15 @@ def worker_command(
     def notify(message: str) -> None:
         console.print(message, markup=False, highlight=False)
 
+    from tutopanda.workflow.code_version import application_version
+
     launch_dbos(url, concurrency, worker_id, queue_names(queues), notify)
     shown = url.split("@")[-1] if "@" in url else url
-    console.print(
-        f"worker {os.getpid()} on {shown}: running jobs (Ctrl-C to stop)", markup=False, highlight=False
+    console.print(  # the version: builds submitted by other code wait for a worker of theirs
+        f"worker {os.getpid()} on {shown}: running jobs of {application_version()}, "
+        f"{concurrency} at once per queue (Ctrl-C to stop)",
+        markup=False,
+        highlight=False,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
