@@ -36,6 +36,8 @@ def _root() -> Any:
 def _command_paths() -> list[str]:
     paths: list[str] = []
     for name, command in _root().commands.items():
+        if command.hidden:  # an alias kept for old scripts (manifest:show): its subcommand is documented
+            continue
         if hasattr(command, "commands"):
             paths.extend(f"{name} {sub}" for sub in command.commands)
         else:

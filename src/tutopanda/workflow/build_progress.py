@@ -34,9 +34,13 @@ def _batch_size(workflow_input: Any) -> int:
 
 def durable_builds(database_url: str, movie_id: str, *, limit: int = 3) -> list[dict[str, Any]]:
     """The newest ``limit`` durable builds of ``movie_id``: status, executor and job counts."""
-    from dbos import DBOSClient
-
+    from tutopanda.workflow.fleet_extra import fleet_extra_missing
     from tutopanda.workflow.liveness import sqlite_path
+
+    try:
+        from dbos import DBOSClient
+    except ModuleNotFoundError as missing:
+        raise fleet_extra_missing(missing.name or "dbos") from missing
 
     for name in ("dbos", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.CRITICAL)

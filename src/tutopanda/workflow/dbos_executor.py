@@ -30,7 +30,12 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from dbos import DBOS, DBOSConfig, SetWorkflowID
+from tutopanda.workflow.fleet_extra import fleet_extra_missing
+
+try:
+    from dbos import DBOS, DBOSConfig, SetWorkflowID
+except ModuleNotFoundError as missing:  # the base install has no DBOS: say which extra adds it
+    raise fleet_extra_missing(missing.name or "dbos") from missing
 
 from tutopanda.core import durable_lock
 from tutopanda.core.blob_store import BlobStore
