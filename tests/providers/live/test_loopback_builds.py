@@ -144,3 +144,31 @@ def test_elevenlabs_build_resolves_a_voice_name(
     speech = manifest(root)["Artifact:Narration.SegmentAudio[0]"]["diagnostics"]
     assert speech["voiceName"] == "George" and speech["characterSource"] == "text length"
     no_key_stored(root)
+
+
+def test_elevenlabs_word_timings_travel_inside_the_narration_wav(
+    apis: FakeAPIs, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tutopanda.providers.local.speech_clip import read_word_timings
+
+    monkeypatch.setenv("ELEVENLABS_BASE_URL", f"{apis.url}/elevenlabs")
+    root = tmp_path / "store"
+    (root / "providers").mkdir(parents=True)
+    (root / "providers" / "elevenlabs.toml").write_text(
+        '[narration]\ntimestamps = true\nseed = 7\nspeed = 1.1\noutputFormat = "pcm_24000"\n'
+    )
+    (root / "settings.toml").write_text(
+        '[[producers]]\nproducer = "Narration"\nprovider = "elevenlabs"\nmodel = "eleven_multilingual_v2"\n'
+        'config = "providers/elevenlabs.toml"\n'
+    )
+    build(root, capsys)
+    assert apis.seen.refused == []
+    [request] = apis.seen.bodies(r"/with-timestamps$")
+    assert request["seed"] == 7 and request["voice_settings"]["speed"] == 1.1
+    narration = manifest(root)["Artifact:Narration.SegmentAudio[0]"]
+    assert narration["blob"]["mimeType"] == "audio/wav"
+    blob = narration["blob"]["hash"]
+    [path] = (root / "builds" / "lava" / "blobs" / blob[:2]).glob(blob + "*")
+    words = read_word_timings(path)
+    assert words and [word.text for word in words] == request["text"].split()
+    no_key_stored(root)
