@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 
+from tutopanda.core.blob_store import BlobStore
 from tutopanda.core.blueprint import Job
 from tutopanda.core.errors import ProviderConfigError, TutopandaError
 from tutopanda.core.event_log import artefact_log
@@ -29,7 +30,7 @@ from tutopanda.core.manifest_store import ManifestStore
 from tutopanda.core.movie_definition import LoadedMovie, load_movie
 from tutopanda.core.pending_revision import pending_revision
 from tutopanda.core.plan_store import PlanStore
-from tutopanda.core.planner import BuildState, Plan, compute_plan
+from tutopanda.core.planner import BuildState, Plan, PlannedJob, compute_plan
 from tutopanda.core.provider_contract import HandlerResolver, SecretResolver
 from tutopanda.core.run_record import run_record, save_run_record
 from tutopanda.core.runner import JobOutcome, ProgressSink, Runner, RunOptions
@@ -37,7 +38,16 @@ from tutopanda.core.storage import StorageContext
 from tutopanda.core.store_scan import BlobPresence
 from tutopanda.core.trace import TraceIndex, input_value_hashes
 
-__all__ = ["BuildReport", "PreparedBuild", "plan_build", "prepare_build", "run_build"]
+__all__ = [
+    "BuildReport",
+    "PreparedBuild",
+    "commit_build",
+    "commit_current",
+    "plan_build",
+    "plan_jobs",
+    "prepare_build",
+    "run_build",
+]
 
 
 @dataclass
@@ -203,7 +213,8 @@ def run_build(
         if plan.is_empty:
             # No job to run, but the inputs may still differ from the current manifest (an undone edit
             # whose old outputs were found by their traces): commit that state without a provider call.
-            return BuildReport(plan, _commit(ctx, movie_id, prepared), [], False, time.monotonic() - started)
+            committed = commit_build(ctx, movie_id, prepared)
+            return BuildReport(plan, committed, [], False, time.monotonic() - started)
         PlanStore(ctx, movie_id).save(plan.revision, plan.to_dict())
         started_at = ctx.clock.timestamp()
         runner = Runner(
@@ -228,7 +239,7 @@ def run_build(
             crash = _first_error(group)
         committed = None
         try:
-            committed = _commit(ctx, movie_id, prepared)
+            committed = commit_build(ctx, movie_id, prepared)
         finally:
             outcomes = list(runner.outcomes.values())
             duration = time.monotonic() - started
@@ -263,8 +274,12 @@ def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return group
 
 
-def _commit(ctx: StorageContext, movie_id: str, prepared: PreparedBuild) -> str | None:
-    """Save the movie's current state as the plan's revision, unless it equals the base manifest."""
+def commit_build(ctx: StorageContext, movie_id: str, prepared: PreparedBuild) -> str | None:
+    """Save the movie's current state as the plan's revision, unless it equals the base manifest.
+
+    Compare-and-swap against the pointer the plan was made from, so a commit never silently replaces
+    a revision another writer committed meanwhile.
+    """
     state = prepared.state
     for job in state.graph.jobs:  # jobs the run never reached (Ctrl-C, --up-to-layer) may still be fresh
         if state.traces.get(job.id) is None:
@@ -274,3 +289,63 @@ def _commit(ctx: StorageContext, movie_id: str, prepared: PreparedBuild) -> str 
         return None
     pointer = ManifestStore(ctx, movie_id).save(manifest, prepared.plan.base_pointer_hash)
     return pointer.revision
+
+
+_commit = commit_build
+"""The former private name, kept while the durable executor still imports it."""
+
+
+def commit_current(ctx: StorageContext, movie_id: str, *, base_pointer_hash: str | None) -> str | None:
+    """Commit what the logs hold now as the pending revision, compare-and-swap on ``base_pointer_hash``.
+
+    For a build whose jobs ran elsewhere (durable workers): the plan was made in another step, maybe in
+    another process, so only the pointer it was made from is known; the state is read again here.
+    """
+    prepared = prepare_build(ctx, movie_id)
+    pinned = replace(prepared.plan, base_pointer_hash=base_pointer_hash)
+    return commit_build(ctx, movie_id, replace(prepared, plan=pinned))
+
+
+def plan_jobs(
+    ctx: StorageContext, movie: LoadedMovie, index: TraceIndex, job_ids: Sequence[str]
+) -> tuple[BuildState, Plan | None]:
+    """The state ``job_ids`` need (the traces of their ancestors only) and a plan of those not fresh.
+
+    For a worker running a few jobs of a larger build: computing every trace of the movie for each
+    batch would make every batch cost O(movie). The plan is None when all are fresh (their outputs are
+    stored under their traces: a replayed step after a crash finds them and pays nothing).
+    """
+    graph = movie.graph
+    blobs = BlobStore(ctx, movie.movie_id)  # a stored success whose blob is gone must run again
+    state = BuildState(graph, index, input_value_hashes(movie.input_values()), blob_present=blobs.exists)
+    upstream: dict[str, set[str]] = {}
+    for source, target in graph.edges:
+        upstream.setdefault(target, set()).add(source)
+    needed, frontier = set(job_ids), list(job_ids)
+    while frontier:
+        for parent in upstream.get(frontier.pop(), ()):
+            if parent not in needed:
+                needed.add(parent)
+                frontier.append(parent)
+    for job in graph.jobs:  # topological order: every ancestor's trace before its consumers'
+        if job.id in needed:
+            state.traces[job.id] = state.trace_of(job)
+    planned: list[PlannedJob] = []
+    for job_id in job_ids:
+        job = graph.job(job_id)
+        trace = state.traces[job_id]
+        if trace is None or state.missing_outputs(job, trace):
+            planned.append(PlannedJob(job, 0, (), None, trace))
+    if not planned:
+        return state, None
+    plan = Plan(
+        movie_id=movie.movie_id,
+        revision=pending_revision(ctx, movie.movie_id),
+        base_revision=None,
+        base_pointer_hash=None,
+        blueprint_id=graph.blueprint_id,
+        created_at=ctx.clock.timestamp(),
+        total_jobs=len(planned),
+        layers=(tuple(planned),),
+    )
+    return state, plan

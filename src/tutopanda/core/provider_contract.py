@@ -36,6 +36,7 @@ __all__ = [
     "Mode",
     "ProducedArtefact",
     "ProviderHandler",
+    "ResolverFactory",
     "SecretResolver",
 ]
 
@@ -184,3 +185,7 @@ class ProviderHandler(Protocol):
 
 HandlerResolver = Callable[[str, str, str], ProviderHandler]
 """``(provider, model, kind) -> handler`` for the run's mode and environment (built by the registry)."""
+
+ResolverFactory = Callable[[Mode], HandlerResolver]
+"""``mode -> resolver``: what a process running jobs of several modes is given (a durable worker), so
+the engine and the workflow never import the provider registry themselves."""

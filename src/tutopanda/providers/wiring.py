@@ -14,13 +14,19 @@ The engine (:mod:`tutopanda.core.change`) takes these as plain callables, so it 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tutopanda.core.errors import ProviderConfigError, TutopandaError, UsageError
 from tutopanda.core.planner import Plan
-from tutopanda.core.provider_contract import HandlerResolver, Mode, ProviderHandler, SecretResolver
+from tutopanda.core.provider_contract import (
+    HandlerResolver,
+    Mode,
+    ProviderHandler,
+    ResolverFactory,
+    SecretResolver,
+)
 
 __all__ = [
     "check_configs",
@@ -51,7 +57,7 @@ def resolver(mode: Mode, *, prices: Path | None = None) -> HandlerResolver:
     return default_registry().handler_resolver(mode, "local")
 
 
-def resolver_factory(prices: Path | None) -> Callable[[Mode], HandlerResolver]:
+def resolver_factory(prices: Path | None) -> ResolverFactory:
     """``mode -> resolver`` for a process that runs jobs of several modes (a durable worker)."""
 
     def make(mode: Mode) -> HandlerResolver:
