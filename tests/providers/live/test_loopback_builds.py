@@ -171,4 +171,12 @@ def test_elevenlabs_word_timings_travel_inside_the_narration_wav(
     [path] = (root / "builds" / "lava" / "blobs" / blob[:2]).glob(blob + "*")
     words = read_word_timings(path)
     assert words and [word.text for word in words] == request["text"].split()
+    # ...and reach the word-level captions: the fake aligns 0.05 s per character
+    timeline = manifest(root)["Artifact:Timeline.Timeline"]["blob"]["hash"]
+    [document] = (root / "builds" / "lava" / "blobs" / timeline[:2]).glob(timeline + "*")
+    tracks = json.loads(document.read_text())["tracks"]
+    cues = [clip for track in tracks for clip in track.get("clips", []) if clip.get("words")]
+    first = cues[0]["words"][0]
+    assert first["text"] == words[0].text
+    assert first["end"] - first["start"] == pytest.approx(len(words[0].text) * 0.05, abs=0.01)
     no_key_stored(root)
