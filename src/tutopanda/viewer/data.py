@@ -20,7 +20,7 @@ from tutopanda.core.blob_store import BlobStore
 from tutopanda.core.errors import CorruptDataError, LockHeldError, StorageError, UsageError
 from tutopanda.core.event_log import artefact_log
 from tutopanda.core.locks import LOCKS_DIR, movie_lock
-from tutopanda.core.manifest import Manifest
+from tutopanda.core.manifest import Manifest, ManifestArtefact
 from tutopanda.core.manifest_diff import diff_manifests
 from tutopanda.core.manifest_store import ManifestStore
 from tutopanda.core.movie_layout import is_initialised
@@ -211,9 +211,43 @@ def movie_detail(ctx: StorageContext, movie_id: str, revision: str | None = None
         "height": (timeline or {}).get("height"),
         "video": FINAL_VIDEO if video is not None else None,
         "cost": round(sum(costs), 6) if costs else 0.0,
+        "poster": _poster(manifest),
+        "mock": _mock_share(manifest),
         "segments": segments,
         "progress": build_progress(ctx, movie_id),
     }
+
+
+def _poster(manifest: Manifest) -> str | None:
+    """The first segment's first picture: the player's poster frame.
+
+    Why a stored image rather than a frame cut from the video: it is already a blob the viewer may
+    serve (named by the manifest), so the viewer stays read-only and needs no ffmpeg run per page.
+    """
+    images = [
+        (_indices(artefact_id), artefact_id)
+        for artefact_id, entry in manifest.artefacts.items()
+        if entry.blob.mime_type.startswith("image/") and _indices(artefact_id)
+    ]
+    return min(images)[1] if images else None
+
+
+def _is_mock(entry: ManifestArtefact) -> bool:
+    return entry.provider == "mock" or entry.diagnostics.get("mode") == "mock"
+
+
+def _mock_share(manifest: Manifest) -> str | None:
+    """``"all"`` when every generated artefact came from the mock providers, ``"some"`` when a few did, else None.
+
+    A mock movie's media are placeholders (a one-second video, flat slides): the page must say so,
+    or a reviewer takes them for a broken render.
+    """
+    # The user's own texts and files (manual) are neither mock nor real: they do not count.
+    entries = [entry for entry in manifest.artefacts.values() if entry.inputs_hash != "manual"]
+    mocks = sum(1 for entry in entries if _is_mock(entry))
+    if not mocks:
+        return None
+    return "all" if mocks == len(entries) else "some"
 
 
 def movie_timeline(ctx: StorageContext, movie_id: str, revision: str | None = None) -> dict[str, Any]:

@@ -159,6 +159,20 @@
       meta.appendChild(part);
     });
 
+    const mock = $("#mock-banner");
+    if (detail.mock) {
+      mock.textContent =
+        detail.mock === "all"
+          ? "Mock movie: made with the mock providers (--providers mock). Its pictures, voices and " +
+            "video are placeholders, not a real render."
+          : "Partly mock: some artefacts of this revision were made with the mock providers " +
+            "(placeholders); rebuild them with real providers before publishing.";
+      mock.dataset.mock = detail.mock;
+      mock.hidden = false;
+    } else {
+      mock.hidden = true;
+    }
+
     const banner = $("#revision-banner");
     clear(banner);
     if (state.revisionParam) {
@@ -177,6 +191,14 @@
     const noVideo = $("#no-video");
     if (isNumber(detail.width) && isNumber(detail.height) && detail.height > 0) {
       video.style.aspectRatio = `${detail.width} / ${detail.height}`;
+    }
+    // A poster frame (the first segment's picture) so the player never opens on a black box; the
+    // player is not muted: a narrated movie is meant to be heard when the user presses play.
+    if (detail.poster) {
+      const poster = artefactUrl(state.movieId, detail.poster, detail.revision);
+      if (video.getAttribute("poster") !== poster) video.setAttribute("poster", poster);
+    } else {
+      video.removeAttribute("poster");
     }
     if (detail.video) {
       const src = artefactUrl(state.movieId, detail.video, detail.revision);
