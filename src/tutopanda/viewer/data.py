@@ -237,7 +237,7 @@ def _is_mock(entry: ManifestArtefact) -> bool:
 
 
 def _mock_share(manifest: Manifest) -> str | None:
-    """``"all"`` when every generated artefact came from the mock providers, ``"some"`` when a few did, else None.
+    """``"all"`` when every generated artefact came from the mock providers, ``"some"`` if a few did.
 
     A mock movie's media are placeholders (a one-second video, flat slides): the page must say so,
     or a reviewer takes them for a broken render.
