@@ -172,6 +172,19 @@ def _plant_clean(root: Path, outside: Path) -> list[str]:
     return ["movies", "clean", MOVIE, "--yes"]
 
 
+def _plant_lock_file(root: Path, outside: Path) -> list[str]:
+    """The build lock file is a link out: taking the lock must not truncate or create its target."""
+    lock = _movie(root) / ".locks" / "build.lock"
+    lock.unlink(missing_ok=True)
+    lock.symlink_to(outside / "secret.txt")
+    return ["gc", "--movie", MOVIE, "--no-dry-run"]
+
+
+def _plant_locks_folder(root: Path, outside: Path) -> list[str]:
+    _link_folder(_movie(root) / ".locks", outside, "locks")
+    return ["gc", "--movie", MOVIE, "--no-dry-run"]
+
+
 PLANTS: dict[str, Callable[[Path, Path], list[str]]] = {
     "edit/events-folder": _plant_events,
     "edit/manifests-folder": _plant_manifests,
@@ -184,6 +197,8 @@ PLANTS: dict[str, Callable[[Path, Path], list[str]]] = {
     "inspect/prompts-folder": _plant_prompts,
     "query/new-movie-folder": _plant_new_movie_folder,
     "gc/shard": _plant_gc_shard,
+    "gc/lock-file": _plant_lock_file,
+    "gc/locks-folder": _plant_locks_folder,
     "verify-repair/rejected-log": _plant_rejected_log,
     "movies-clean/links-inside": _plant_clean,
 }
@@ -199,6 +214,8 @@ MUST_REFUSE = {
     "inspect/prompts-folder",
     "query/new-movie-folder",
     "verify-repair/rejected-log",
+    "gc/lock-file",
+    "gc/locks-folder",
 }
 """Cases where the write has nowhere safe to go: a clean refusal. In the others the command may succeed
 (a link at the published file's name is replaced by the new file; gc and clean never descend links)."""
