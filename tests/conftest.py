@@ -22,6 +22,16 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
+@pytest.fixture(autouse=True)
+def _no_unlisted_variant_policy() -> Iterator[None]:
+    """The CLI installs a process-wide policy letting ``--provider`` name any registered handler's model;
+    a CLI run inside a test must not leave it installed for the tests after it."""
+    yield
+    from tutopanda.core.blueprint.expand import accept_unlisted_variants
+
+    accept_unlisted_variants(None)
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """A loopback S3 server (moto) for the whole session; see ``tests/object_store.py``."""
