@@ -122,7 +122,7 @@ def test_an_existing_movie_ignores_later_settings_edits(cli: CliRunner, root: Pa
     assert _inputs(root, "kept")["Input:Style"] == "diagram"
 
 
-def test_concurrency_flag_then_settings_then_two(
+def test_concurrency_flag_then_settings_then_four(
     cli: CliRunner, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[int] = []
@@ -136,7 +136,7 @@ def test_concurrency_flag_then_settings_then_two(
     _write_settings(root, "[general]\nconcurrency = 7\n")
     _query(cli, "c2")
     _query(cli, "c3", "--concurrency", "3")
-    assert seen == [2, 7, 3]
+    assert seen == [4, 7, 3]  # 4: the default init writes and --help names
 
 
 def test_invalid_settings_exit_2_naming_the_file(cli: CliRunner, root: Path) -> None:

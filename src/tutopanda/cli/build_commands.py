@@ -15,7 +15,7 @@ import typer
 
 from tutopanda.cli.options import DatabaseOpt, JsonOpt, MovieOpt
 from tutopanda.cli.output import confirm, make_table, print_json, stderr_console, stdout_console
-from tutopanda.cli.settings import state
+from tutopanda.cli.settings import CONCURRENCY_HELP, job_concurrency, state
 
 if TYPE_CHECKING:
     from tutopanda.core.build import BuildReport
@@ -267,7 +267,9 @@ _DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Run the plan against mocks in a scratch copy; change nothing.")
 ]
 _DiffOpt = Annotated[bool, typer.Option("--diff", help="Show what changed from the previous revision.")]
-_ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", "-c", min=1, max=256, help="Jobs at once.")]
+_ConcurrencyOpt = Annotated[
+    int | None, typer.Option("--concurrency", "-c", min=1, max=256, help=CONCURRENCY_HELP, show_default=False)
+]
 _UpToLayerOpt = Annotated[
     int | None, typer.Option("--up-to-layer", min=0, help="Stop after this layer (later layers wait).")
 ]
@@ -295,7 +297,7 @@ def run_command(
     providers: ModeOpt = "live",
     dry_run: _DryRunOpt = False,
     diff: _DiffOpt = False,
-    concurrency: _ConcurrencyOpt = 4,
+    concurrency: _ConcurrencyOpt = None,
     up_to_layer: _UpToLayerOpt = None,
     force: ForceOpt = None,
     yes: _YesOpt = False,
@@ -341,7 +343,8 @@ def run_command(
                 f"{', '.join(unsupported)} cannot be used with --executor dbos",
                 "drop it, or build with the local executor (--executor local)",
             )
-        _run_on_dbos(movie, providers, database, wait=wait, concurrency=concurrency, as_json=as_json, yes=yes)
+        jobs = job_concurrency(concurrency)
+        _run_on_dbos(movie, providers, database, wait=wait, concurrency=jobs, as_json=as_json, yes=yes)
         return
     mode = provider_mode("mock" if dry_run else providers)
     ctx = _context()
@@ -351,7 +354,7 @@ def run_command(
             movie,
             Change(command=f"tutopanda build run --movie {movie}"),
             mode=mode,
-            concurrency=concurrency,
+            concurrency=job_concurrency(concurrency),
             up_to_layer=up_to_layer,
             force=force or (),
             as_json=as_json,

@@ -21,7 +21,7 @@ import typer
 from tutopanda.cli.build_commands import ModeOpt
 from tutopanda.cli.options import JsonOpt, MovieOpt
 from tutopanda.cli.output import print_json, stdout_console
-from tutopanda.cli.settings import state
+from tutopanda.cli.settings import CONCURRENCY_HELP, job_concurrency, state
 
 if TYPE_CHECKING:
     from tutopanda.core.change import Change, Outcome
@@ -273,7 +273,9 @@ _ReplaceOpt = Annotated[
 ]
 _DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the edits and the plan; change nothing.")]
 _YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before running the plan.")]
-_ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", "-c", min=1, max=256, help="Jobs at once.")]
+_ConcurrencyOpt = Annotated[
+    int | None, typer.Option("--concurrency", "-c", min=1, max=256, help=CONCURRENCY_HELP, show_default=False)
+]
 
 
 def edit_command(
@@ -283,7 +285,7 @@ def edit_command(
     dry_run: _DryRunOpt = False,
     yes: _YesOpt = False,
     providers: ModeOpt = "live",
-    concurrency: _ConcurrencyOpt = 4,
+    concurrency: _ConcurrencyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Apply your edits (movie.toml, prompts/ files, --replace) and rebuild only what they touch.
@@ -338,7 +340,7 @@ def edit_command(
         movie,
         change,
         mode=mode,
-        concurrency=concurrency,
+        concurrency=job_concurrency(concurrency),
         as_json=as_json,
         show_plan=False,
         offline=offline(providers),

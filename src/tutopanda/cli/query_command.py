@@ -7,7 +7,7 @@ Every step is an engine verb; this module only maps flags to input values and pr
 Values of a new movie come from, in order of precedence: a flag, ``<root>/settings.toml`` (``[general]``
 blueprint, language, audience, style, voice and the ``[[producers]]`` model choices), the blueprint's
 default. An existing movie keeps its recorded values and selection: only flags change them, so editing
-the settings file never dirties a movie. ``--concurrency`` falls back to the settings, then to 2.
+the settings file never dirties a movie. ``--concurrency`` falls back to the settings, then to 4.
 
 Flags are checked before anything is created: ``--style``, ``--audience``, ``--language`` and
 ``--resolution`` against the vocabularies their inputs use (:mod:`tutopanda.core.vocabulary`), and
@@ -19,8 +19,6 @@ the allowed values or a "did you mean".
 from __future__ import annotations
 
 import os
-import re
-import secrets as token_source
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -39,7 +37,9 @@ from tutopanda.cli.build_commands import (
 )
 from tutopanda.cli.options import JsonOpt
 from tutopanda.cli.output import confirm, print_json, stderr_console, stdout_console
-from tutopanda.cli.settings import state
+from tutopanda.cli.settings import CONCURRENCY_HELP, job_concurrency, state
+from tutopanda.core.limits import MAX_DURATION_SECONDS, MAX_LOOP_COUNT, MIN_DURATION_SECONDS
+from tutopanda.core.movie_ids import new_movie_id
 from tutopanda.core.vocabulary import VOCABULARIES
 
 if TYPE_CHECKING:
@@ -67,14 +67,6 @@ _FLAG_INPUTS = {
 
 _SETTINGS_INPUTS = {"language": "Language", "audience": "Audience", "style": "Style", "voice": "VoiceId"}
 """``[general]`` keys of settings.toml -> the blueprint input they set for a new movie."""
-
-_QUERY_CONCURRENCY = 2
-
-
-def new_movie_id(text: str) -> str:
-    """``how-do-volcanoes-erupt-3f9a1c``: a readable slug of the prompt plus a random suffix."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-") or "movie"
-    return f"{slug}-{token_source.token_hex(3)}"
 
 
 def _values(blueprint: Blueprint, prompt: str | None, flags: dict[str, Any]) -> dict[str, object]:
@@ -313,14 +305,6 @@ def _offline_selection(
     return switched
 
 
-def _concurrency(flag: int | None, settings: Settings) -> int:
-    if flag is not None:
-        return flag
-    if settings.from_file and "concurrency" in settings.general.model_fields_set:
-        return settings.general.concurrency
-    return _QUERY_CONCURRENCY
-
-
 _SECONDS_PER_SEGMENT = {"offline": 8.0, "local-model": 15.0}
 """Rough wall-clock per segment on a 2-core laptop (issue 14 targets): the offline media, and the extra
 time of the in-process 1.5B script writer. Only for the one-line estimate before a build."""
@@ -465,8 +449,16 @@ def _offer_local_model() -> None:
         )
 
 
-def _target(prompt: str | None, movie: str | None) -> tuple[StorageContext, Settings, str, bool, MovieState]:
-    """The store, its settings, the movie's id, whether it exists, and the state it is changed from."""
+def _target(
+    prompt: str | None, movie: str | None, last: bool = False, *, quiet: bool = False
+) -> tuple[StorageContext, Settings, str, bool, MovieState]:
+    """The store, its settings, the movie's id, whether it exists, and the state it is changed from.
+
+    Without ``--movie``: ``--last`` continues the movie changed most recently; otherwise a movie asking
+    the same question whose creation was interrupted is continued (the same command again finishes what
+    it started), and one that exists is named with the command that continues it (a new movie is still
+    made: asking again on purpose is allowed).
+    """
     from tutopanda.cli.settings import note_defaults
     from tutopanda.core.change import movie_state
     from tutopanda.core.errors import UsageError
@@ -477,8 +469,19 @@ def _target(prompt: str | None, movie: str | None) -> tuple[StorageContext, Sett
     ctx = StorageContext.open(StorageConfig(root=state.storage_root()))
     settings = load_settings(ctx)
     note_defaults(settings)
-    if prompt is None and movie is None:
-        raise UsageError("give the question the movie answers", 'tutopanda query "How do volcanoes erupt?"')
+    if last and movie is not None:
+        raise UsageError("--last and --movie both name the movie to continue", "give one of them")
+    if prompt is None and movie is None and not last:
+        raise UsageError(
+            "give the question the movie answers",
+            'tutopanda query "How do volcanoes erupt?" (or --last to continue the last movie)',
+        )
+    if last:
+        from tutopanda.core.movie_lookup import last_movie
+
+        movie = last_movie(ctx)
+    elif movie is None and prompt is not None:
+        movie = _same_question(ctx, prompt, quiet=quiet)
     movie_id = validate_movie_id(movie) if movie is not None else new_movie_id(prompt or "movie")
     baseline = movie_state(ctx, movie_id)  # what the change is checked against under the lock
     existing = is_defined(ctx, movie_id)  # an interrupted creation is continued as a new movie
@@ -488,6 +491,30 @@ def _target(prompt: str | None, movie: str | None) -> tuple[StorageContext, Sett
             f'tutopanda query "How do volcanoes erupt?" --movie {movie_id}',
         )
     return ctx, settings, movie_id, existing, baseline
+
+
+def _same_question(ctx: StorageContext, prompt: str, *, quiet: bool) -> str | None:
+    """The movie to continue for ``prompt`` (one whose creation was interrupted), else None; a note on
+    stderr names a finished movie asking the same question and how to continue it."""
+    from tutopanda.core.movie_lookup import movies_asking
+
+    matches = movies_asking(ctx, prompt)
+    interrupted = [movie for movie in matches if movie.interrupted]
+    console = stderr_console()
+    if interrupted:
+        movie_id = interrupted[0].movie_id
+        if not quiet:
+            console.print(f"continuing movie '{movie_id}': its creation was interrupted", markup=False)
+        return movie_id
+    if matches and not quiet:
+        movie_id = matches[0].movie_id
+        console.print(
+            f"note: movie '{movie_id}' already answers this question; this makes a new one "
+            f"(continue that one with: tutopanda query --movie {movie_id}, or --last)",
+            markup=False,
+            highlight=False,
+        )
+    return None
 
 
 def _read_script(script: Path, segments: int | None) -> ParsedScript:
@@ -726,7 +753,14 @@ def _print_result(outcome: Outcome, movie_id: str, choice: _Choice, *, mode: Mod
         console.print(f"movie: {published.video}", markup=False, highlight=False)
         for extra in published.extras:
             console.print(f"subtitles: {extra}", markup=False, highlight=False)
-    console.print(f"movie id: {movie_id}  (edit and rebuild: tutopanda build run --movie {movie_id})")
+    # The texts are changed through the files inspect writes, which only edit applies (build run refuses
+    # pending file edits): point at that pair.
+    console.print(
+        f"movie id: {movie_id}  (to change it: tutopanda inspect --movie {movie_id}, edit the files, "
+        f"then tutopanda edit --movie {movie_id})",
+        markup=False,
+        highlight=False,
+    )
     draft = _script_variant(choice.blueprint, choice.variants) == ("local", "draft-script")
     if draft and not choice.own_script and mode == "live":  # issue 14 §5: the one closing line
         hints = choice.writer.how_to_enable if choice.writer is not None else None
@@ -752,8 +786,18 @@ _BlueprintOpt = Annotated[
         "--blueprint", "-b", help="Blueprint of a new movie (default image-audio).", show_default=False
     ),
 ]
-_SegmentsOpt = Annotated[int | None, typer.Option("--segments", min=1, help="Number of segments.")]
-_DurationOpt = Annotated[int | None, typer.Option("--duration", min=1, help="Total length in seconds.")]
+_SegmentsOpt = Annotated[
+    int | None, typer.Option("--segments", min=1, max=MAX_LOOP_COUNT, help="Number of segments.")
+]
+_DurationOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--duration", min=MIN_DURATION_SECONDS, max=MAX_DURATION_SECONDS, help="Total length in seconds."
+    ),
+]
+_LastOpt = Annotated[
+    bool, typer.Option("--last", help="Continue the movie changed most recently (instead of --movie ID).")
+]
 _StyleOpt = Annotated[
     str | None,
     typer.Option("--style", help=f"Visual style: {VOCABULARIES['style'].listing()}.", show_default=False),
@@ -799,7 +843,7 @@ _ConcurrencyOpt = Annotated[
         "-c",
         min=1,
         max=256,
-        help="Jobs at once (default: concurrency in settings.toml, else 2).",
+        help=CONCURRENCY_HELP,
         show_default=False,
     ),
 ]
@@ -824,6 +868,7 @@ def query(
     prompt: _PromptArg = None,
     script: _ScriptOpt = None,
     movie: _MovieOpt = None,
+    last: _LastOpt = False,
     blueprint: _BlueprintOpt = None,
     segments: _SegmentsOpt = None,
     duration: _DurationOpt = None,
@@ -846,17 +891,23 @@ def query(
     Asks before a build that calls paid online providers (--yes skips the question).
 
     Examples: tutopanda query "How do volcanoes erupt?" --segments 4 --style watercolor;
-    tutopanda query --movie how-do-volcanoes-erupt-3f9a1c --voice en-us --dry-run
+    tutopanda query --movie how-do-volcanoes-erupt-3f9a1c --voice en-us --dry-run; tutopanda query --last
     """
     from tutopanda.core.limits import check_text
 
     mode = provider_mode(providers)
     if prompt is not None:  # before the prompt is slugged, hashed or copied anywhere
+        if not prompt.strip():
+            from tutopanda.core.errors import UsageError
+
+            raise UsageError(
+                "the question is empty", 'ask something: tutopanda query "How do volcanoes erupt?"'
+            )
         check_text("the question (input InquiryPrompt)", prompt)
     parsed = _read_script(script, segments) if script is not None else None
     if parsed is not None:
         segments, prompt = len(parsed.segments), prompt or parsed.title
-    ctx, settings, movie_id, existing, baseline = _target(prompt, movie)
+    ctx, settings, movie_id, existing, baseline = _target(prompt, movie, last, quiet=as_json)
     flags = dict(segments=segments, duration=duration, style=style, audience=audience, voice=voice)
     flags.update(language=language, resolution=resolution, burn_subtitles=burn_subtitles)
     choice = _choose(
@@ -890,7 +941,7 @@ def query(
         movie_id,
         change,
         mode=mode,
-        concurrency=_concurrency(concurrency, settings),
+        concurrency=job_concurrency(concurrency, settings),
         as_json=as_json,
         offline=offline_only(providers),
         show_plan=False,

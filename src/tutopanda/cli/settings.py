@@ -17,10 +17,12 @@ if TYPE_CHECKING:
     from tutopanda.core.settings import Settings
 
 __all__ = [
+    "CONCURRENCY_HELP",
     "DEFAULTS_NOTED",
     "CliState",
     "default_root",
     "forget_env_files",
+    "job_concurrency",
     "load_env_files",
     "note_defaults",
     "state",
@@ -54,6 +56,25 @@ class CliState:
 
 state = CliState()
 """The one process-wide CLI state, filled in by the top-level callback."""
+
+
+CONCURRENCY_HELP = "Jobs at once (default: concurrency in settings.toml, else 4)."
+"""The one help text of every ``--concurrency`` that falls back to the settings (query, edit, build run)."""
+
+
+def job_concurrency(flag: int | None, settings: Settings | None = None) -> int:
+    """``--concurrency``, else ``[general] concurrency`` of the root's settings.toml, else its default (4).
+
+    One rule for ``query``, ``edit`` and ``build run``, so a value set once in the settings is what every
+    build of the root uses, and ``tutopanda init`` writes the same default the help names.
+    """
+    if flag is not None:
+        return flag
+    if settings is None:
+        from tutopanda.core.settings import load_settings
+
+        settings = load_settings(state.storage_root())
+    return settings.general.concurrency
 
 
 def load_env_files(root: str | None) -> None:

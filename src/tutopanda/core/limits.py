@@ -21,12 +21,14 @@ __all__ = [
     "MAX_BINDINGS",
     "MAX_BLUEPRINT_FILE_BYTES",
     "MAX_DOCUMENT_BYTES",
+    "MAX_DURATION_SECONDS",
     "MAX_JOBS",
     "MAX_LIST_ITEMS",
     "MAX_LOOP_COUNT",
     "MAX_TEXT_CHARS",
     "MAX_TEXT_FILE_BYTES",
     "MAX_YAML_VALUES",
+    "MIN_DURATION_SECONDS",
     "check_file_size",
     "check_text",
     "describe_size",
@@ -56,6 +58,12 @@ MAX_LIST_ITEMS = 10_000
 
 MAX_LOOP_COUNT = 1_000
 """Largest count any loop may have (e.g. ``NumOfSegments``): a movie has at most 1,000 segments."""
+
+MIN_DURATION_SECONDS = 5
+"""Shortest movie (the ``Duration`` input of every bundled blueprint; ``query --duration`` shows it)."""
+
+MAX_DURATION_SECONDS = 3600
+"""Longest movie, an hour (the ``Duration`` input of every bundled blueprint; ``query --duration``)."""
 
 MAX_JOBS = 100_000
 """Largest number of jobs (producer calls) one expansion may produce."""
