@@ -1,7 +1,8 @@
 """Dependencies point one way: core <- providers / viewer / workflow <- cli.
 
 core imports none of the others; providers, the viewer and the workflow import only core; only the
-CLI wires them together.
+CLI wires them together. The MCP server (``mcp_server``) sits beside the CLI as another front end: it
+imports core and providers, and the CLI only starts it.
 """
 
 from __future__ import annotations
@@ -28,10 +29,21 @@ def _imports(path: Path) -> set[str]:
 @pytest.mark.parametrize(
     ("layer", "forbidden"),
     [
-        ("core", ("tutopanda.providers", "tutopanda.cli", "tutopanda.viewer", "tutopanda.workflow")),
-        ("providers", ("tutopanda.cli", "tutopanda.viewer", "tutopanda.workflow")),
-        ("viewer", ("tutopanda.cli", "tutopanda.providers", "tutopanda.workflow")),
-        ("workflow", ("tutopanda.cli", "tutopanda.providers", "tutopanda.viewer")),
+        (
+            "core",
+            (
+                "tutopanda.providers",
+                "tutopanda.cli",
+                "tutopanda.viewer",
+                "tutopanda.workflow",
+                "tutopanda.mcp_server",
+            ),
+        ),
+        ("providers", ("tutopanda.cli", "tutopanda.viewer", "tutopanda.workflow", "tutopanda.mcp_server")),
+        ("viewer", ("tutopanda.cli", "tutopanda.providers", "tutopanda.workflow", "tutopanda.mcp_server")),
+        ("workflow", ("tutopanda.cli", "tutopanda.providers", "tutopanda.viewer", "tutopanda.mcp_server")),
+        # the MCP server drives the engine and the providers, like the CLI, but never the CLI itself
+        ("mcp_server", ("tutopanda.cli", "tutopanda.viewer", "tutopanda.workflow")),
     ],
 )
 def test_layers_do_not_import_upwards(layer: str, forbidden: tuple[str, ...]) -> None:

@@ -24,7 +24,7 @@ __all__ = ["HIDDEN_ALIASES", "PANELS", "PanelGroup", "arrange", "show_flags_as_f
 
 PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Make and edit movies", ("query", "inspect", "edit", "build", "viewer", "movies", "init")),
-    ("Providers, models and blueprints", ("providers", "models", "blueprints")),
+    ("Providers, models and blueprints", ("providers", "models", "blueprints", "mcp")),
     ("Store upkeep and durable builds", ("verify", "gc", "worker")),
     ("Plumbing (the storage engine, step by step)", ("storage", "events", "manifest")),
 )

@@ -30,6 +30,7 @@ from tutopanda.cli import (
     edit_commands,
     help_layout,
     init_command,
+    mcp_command,
     models_commands,
     movies_commands,
     output,
@@ -101,6 +102,7 @@ models_commands.register(app)
 storage_commands.register(app)
 store_check_commands.register(app)
 viewer_command.register(app)
+mcp_command.register(app)
 worker_command.register(app)
 help_layout.arrange(app)
 help_layout.show_flags_as_flags()
