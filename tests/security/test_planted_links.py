@@ -323,3 +323,16 @@ def test_an_append_never_follows_a_log_that_is_a_link(store: StorageContext, out
     with pytest.raises(StorageError, match="link"):
         input_log(store, MOVIE).append(_input_event(store))
     assert (outside / "secret.txt").read_text(encoding="utf-8") == SECRET + "\n"
+
+
+def test_a_folder_replaced_by_a_link_after_earlier_writes_is_refused(
+    store: StorageContext, outside: Path
+) -> None:
+    """The local backend remembers folders it found inside the root; a link planted later is not one."""
+    log = input_log(store, MOVIE)
+    log.append(_input_event(store))  # events/ checked (and remembered) once
+    _link_folder(Path(store.movie_dir(MOVIE)) / "events", outside, "events")
+    before = _snapshot(outside)
+    with pytest.raises(StorageError, match=r"leads out"):
+        log.append(_input_event(store))
+    assert _snapshot(outside) == before

@@ -53,6 +53,8 @@ _NO_FOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | _NO_FOLLOW
 _swap_lock = threading.Lock()
 """Serialises the check-then-write of :meth:`LocalDiskBackend.put_if_match` between threads."""
+_REMEMBERED_FOLDERS = 4096
+"""How many folders :meth:`LocalDiskBackend._check_inside` remembers as inside the root."""
 _LINK_HINT = "remove the link (the store's folders must be real folders inside the storage root)"
 
 
@@ -118,6 +120,9 @@ class LocalDiskBackend:
 
     def __init__(self, root: str) -> None:
         self.root = root
+        self._real_root = os.path.realpath(root)
+        self._real_root_slash = self._real_root.rstrip("/") + "/"
+        self._inside: set[tuple[int, int, int]] = set()
         self.fs: Any = fsspec.filesystem("file")
 
     # -- reading ---------------------------------------------------------------------------------
@@ -197,7 +202,30 @@ class LocalDiskBackend:
     # -- writing ---------------------------------------------------------------------------------
 
     def _check_inside(self, path: str) -> None:
-        check_inside(self.root, path)
+        """The folder ``path`` lands in, links resolved, must be inside the storage root.
+
+        Hot (every append), so a folder once found inside is remembered by its identity *and* its
+        ctime: one ``stat`` then answers. A link planted in its place later stats as another folder (the
+        link is followed to its target), and even a target that reused a remembered inode number has
+        another ctime; either way the full check runs again. The full
+        :func:`~tutopanda.core.regular_file.check_inside` (and its message) runs only on a refusal.
+        """
+        folder = path.rpartition("/")[0] or "/"
+        try:
+            info = Path(folder).stat()
+        except OSError:  # not there yet: the realpath below still decides
+            key = None
+        else:
+            key = (info.st_dev, info.st_ino, info.st_ctime_ns)
+            if key in self._inside:
+                return
+        real = os.path.realpath(folder)
+        if real != self._real_root and not real.startswith(self._real_root_slash):
+            check_inside(self.root, path)  # raises, naming the folder
+        if key is not None:
+            if len(self._inside) > _REMEMBERED_FOLDERS:
+                self._inside.clear()
+            self._inside.add(key)
 
     def makedirs(self, path: str) -> None:
         self._check_inside(path.rstrip("/") + "/x")  # the folder itself, links resolved, is in the root
