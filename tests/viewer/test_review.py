@@ -42,3 +42,27 @@ def test_the_player_has_sound_a_poster_and_a_mock_movie_says_so(client: TestClie
     assert movie["poster"] == "Artifact:Images.SegmentImage[0][0]"
     poster = client.get(f"/api/movies/{MOVIE}/artefacts/{movie['poster']}")
     assert poster.status_code == 200 and poster.headers["content-type"] == "image/png"
+
+
+def test_the_compare_shows_the_changed_words_and_both_pictures(client: TestClient) -> None:
+    diff = client.get(f"/api/movies/{MOVIE}/diff", params={"from": "rev-0001", "to": "rev-0002"}).json()
+    changed = {item["id"]: item for item in diff["artefacts"]["changed"]}
+    narration = changed["Artifact:Script.NarrationScript[1]"]
+    assert narration["kind"] == "text" and narration["manual"] is True
+    assert narration["textAfter"].startswith("The moon pulls the sea")
+    ops = narration["textDiff"]
+    assert "".join(op["text"] for op in ops if op["op"] != "add") == narration["textBefore"]
+    assert "".join(op["text"] for op in ops if op["op"] != "del") == narration["textAfter"]
+    assert any(op["op"] == "add" and "moon" in op["text"] for op in ops)
+    audio = changed["Artifact:Narration.SegmentAudio[1]"]
+    assert audio["kind"] == "audio" and "textDiff" not in audio
+    for revision, blob in (("rev-0001", audio["before"]), ("rev-0002", audio["after"])):
+        served = client.get(f"/api/movies/{MOVIE}/artefacts/{audio['id']}", params={"revision": revision})
+        assert served.status_code == 200 and served.headers["etag"] == f'"{blob}"'
+
+
+def test_a_changed_input_shows_its_old_and_new_value(cli: CliRunner, client: TestClient) -> None:
+    assert cli("query", "--movie", MOVIE, "--style", "anime", "--json").code == 0
+    diff = client.get(f"/api/movies/{MOVIE}/diff").json()
+    (style,) = (item for item in diff["inputs"]["changed"] if item["id"] == "Input:Style")
+    assert style["textAfter"] == "anime" and style["textBefore"] and style["textDiff"]

@@ -18,7 +18,7 @@ from typing import Any
 from tutopanda.core.blob_ref import BlobRef
 from tutopanda.core.blob_store import BlobStore
 from tutopanda.core.errors import CorruptDataError, LockHeldError, StorageError, UsageError
-from tutopanda.core.event_log import artefact_log
+from tutopanda.core.event_log import artefact_log, input_log
 from tutopanda.core.locks import LOCKS_DIR, movie_lock
 from tutopanda.core.manifest import Manifest, ManifestArtefact
 from tutopanda.core.manifest_diff import diff_manifests
@@ -30,6 +30,7 @@ from tutopanda.core.publish import movie_title
 from tutopanda.core.revisions import is_revision, parse_revision
 from tutopanda.core.run_record import list_run_records
 from tutopanda.core.storage import StorageContext, validate_movie_id
+from tutopanda.viewer.text_diff import MAX_DIFF_CHARS, word_diff
 
 __all__ = [
     "FINAL_VIDEO",
@@ -296,12 +297,73 @@ def movie_diff(ctx: StorageContext, movie_id: str, source: str | None, target: s
     after = _manifest(ctx, movie_id, target)
     before = _manifest(ctx, movie_id, source or after.base_revision or "rev-0000")
     diff = diff_manifests(before, after).to_dict()
+    blobs = BlobStore(ctx, movie_id)
     for changes in diff["artefacts"].values():
         for change in changes:
             entry = after.artefacts.get(change["id"])
             change["provider"] = entry.provider if entry else None
             change["manual"] = bool(entry and entry.inputs_hash == "manual")
+            _describe_artefact_change(blobs, before, after, change)
+    changed_inputs = [change for changes in diff["inputs"].values() for change in changes]
+    if changed_inputs:
+        values = _input_values(ctx, movie_id, changed_inputs)
+        for change in changed_inputs:
+            _describe_input_change(values, change)
     return diff
+
+
+def _with_text_diff(change: dict[str, Any], before: str | None, after: str | None) -> None:
+    """Add the texts of both sides and, when both exist, their word diff (the page renders it)."""
+    change["textBefore"] = before
+    change["textAfter"] = after
+    if before is not None and after is not None:
+        change["textDiff"] = word_diff(before, after)
+
+
+def _describe_artefact_change(
+    blobs: BlobStore, before: Manifest, after: Manifest, change: dict[str, Any]
+) -> None:
+    """The media type of a changed artefact, and for a text its old and new words.
+
+    Pictures, sounds and clips need nothing more: the page shows both sides from the two revisions
+    (``?revision=``), which the blob route already serves.
+    """
+    artefact_id = change["id"]
+    old, new = before.artefacts.get(artefact_id), after.artefacts.get(artefact_id)
+    side = new if new is not None else old
+    mime = side.blob.mime_type if side is not None else ""
+    change["mimeType"] = mime
+    change["kind"] = mime.split("/")[0] if mime else None
+    if mime.startswith("text/"):
+        _with_text_diff(
+            change,
+            _text(blobs, before, artefact_id, limit=MAX_DIFF_CHARS) if old is not None else None,
+            _text(blobs, after, artefact_id, limit=MAX_DIFF_CHARS) if new is not None else None,
+        )
+
+
+def _input_values(ctx: StorageContext, movie_id: str, changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Value hash -> value, for the hashes ``changes`` name (a manifest holds only the hashes)."""
+    wanted = {change[side] for change in changes for side in ("before", "after") if change[side]}
+    values: dict[str, Any] = {}
+    for event in input_log(ctx, movie_id):
+        if event.hash in wanted:
+            values[event.hash] = event.payload
+    return values
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=1)
+
+
+def _describe_input_change(values: dict[str, Any], change: dict[str, Any]) -> None:
+    """An input's old and new values as text (a prompt is a string; others are shown as JSON)."""
+    before = _as_text(values.get(change["before"])) if change["before"] else None
+    after = _as_text(values.get(change["after"])) if change["after"] else None
+    change["kind"] = "text"
+    _with_text_diff(change, before, after)
 
 
 def artefact_blob(

@@ -775,7 +775,7 @@
             "div",
             { class: `diff-group diff-${change}`, dataset: { change } },
             el("h5", { text: `${change} (${items.length})` }),
-            el("ul", {}, items.map((item) => diffItem(item, change)))
+            el("ul", {}, items.map((item) => diffItem(item, change, diff)))
           )
         );
       }
@@ -784,7 +784,43 @@
     if (!total) box.appendChild(el("p", { class: "diff-empty", text: "no differences" }));
   }
 
-  function diffItem(item, change) {
+  /** The changed words of a text, struck out and inserted in place (``textDiff`` runs from the API). */
+  function textDiffBlock(item) {
+    if (Array.isArray(item.textDiff)) {
+      const tags = { same: "span", del: "del", add: "ins" };
+      return el(
+        "div",
+        { class: "text-diff", dataset: { kind: "text" } },
+        item.textDiff.map((run) => el(tags[run.op] || "span", { class: `run-${run.op}`, text: run.text }))
+      );
+    }
+    const text = item.textAfter ?? item.textBefore;
+    if (typeof text !== "string") return null;
+    const tag = item.textAfter != null ? "ins" : "del";
+    return el("div", { class: "text-diff" }, el(tag, { class: `run-${tag === "ins" ? "add" : "del"}`, text }));
+  }
+
+  /** A picture, sound or clip of one revision, as the page shows it in a before/after pair. */
+  function mediaOf(item, revision, label) {
+    const url = artefactUrl(state.movieId, item.id, revision);
+    const kind = item.kind;
+    let media;
+    if (kind === "image") media = el("img", { src: url, alt: `${label}: ${item.id}`, loading: "lazy" });
+    else if (kind === "video") media = el("video", { src: url, controls: "", preload: "metadata" });
+    else if (kind === "audio") media = el("audio", { src: url, controls: "", preload: "none" });
+    else return null;
+    return el("figure", { class: `side side-${label}` }, media, el("figcaption", { text: `${label} · ${revision}` }));
+  }
+
+  function mediaBlock(item, change, diff) {
+    if (!["image", "video", "audio"].includes(item.kind)) return null;
+    const sides = [];
+    if (change !== "added") sides.push(mediaOf(item, diff.from, "before"));
+    if (change !== "removed") sides.push(mediaOf(item, diff.to, "after"));
+    return el("div", { class: `media-diff media-${item.kind}` }, sides.filter(Boolean));
+  }
+
+  function diffItem(item, change, diff) {
     const hashes =
       change === "changed"
         ? `${shortHash(item.before)} → ${shortHash(item.after)}`
@@ -805,7 +841,9 @@
         class: "diff-hashes",
         title: [item.before && `before ${item.before}`, item.after && `after ${item.after}`].filter(Boolean).join("\n") || null,
         text: hashes,
-      })
+      }),
+      textDiffBlock(item),
+      mediaBlock(item, change, diff)
     );
   }
 
