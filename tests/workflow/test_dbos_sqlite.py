@@ -53,6 +53,10 @@ def test_a_dbos_build_commits_the_same_manifest_as_a_local_build(cli: MovieCli) 
     again = cli.process("build", "run", "--movie", M, "--executor", "dbos", "--json")
     assert again.code == 0, again.stderr
     assert again.json()["revision"] is None and cli.calls() == []  # nothing dirty: no call
+    joined = cli.process("build", "run", "--movie", M, "--executor", "dbos", "--json")  # the same state:
+    assert joined.code == 0 and joined.json()["workflowId"] == again.json()["workflowId"]  # that build
+    assert not (cli.movie_dir(M) / ".locks" / "durable.json").exists()  # and it holds nothing
+    assert cli.process("build", "run", "--movie", M).code == 0
 
 
 def test_submitting_twice_is_one_build_that_a_worker_runs(cli: MovieCli) -> None:

@@ -192,7 +192,7 @@ def claim(ctx: StorageContext, movie_id: str, holder: DurableHolder) -> None:
     from tutopanda.core.conditional_write import put_if_absent
 
     path = record_path(ctx, movie_id)
-    ctx.makedirs(ctx.join(ctx.movie_dir(movie_id), ".locks"))
+    ctx.makedirs(path.rsplit("/", 1)[0])
     for _ in range(5):
         if put_if_absent(ctx, path, holder.to_bytes()):
             return

@@ -594,6 +594,9 @@ def submit_build(root: str, movie_id: str, mode: str, *, database: str, command:
         if status is None or not _finished_badly(chosen, status.status):
             break
         chosen = f"{base}-r{attempt}"  # the same state after a failed build: a new attempt
+    if status is not None and status.status == "SUCCESS":
+        with SetWorkflowID(chosen):  # this state was built already: its handle, and no lock to take
+            return DBOS.enqueue_workflow(BUILD_QUEUE, build_workflow, root, movie_id, mode, {})
     ctx = _context(root)
     holder = durable_lock.DurableHolder.here(ctx, chosen, command, database)
     with durable_lock.acting_for(chosen), movie_lock(ctx, movie_id, "build", timeout=0.0, command=command):
