@@ -38,5 +38,5 @@ def test_a_movie_made_checked_and_edited_on_s3(s3_bucket: str) -> None:
         assert done.returncode == 0, (args, done.stderr)
         assert "warning" not in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
     plan = run("build", "plan", "--movie", "sky")
-    assert plan.returncode == 0 and "nothing to build" in plan.stdout
+    assert plan.returncode == 0 and "no job to run" in plan.stdout
     assert not (Path.cwd() / s3_bucket).exists()  # nothing took the bucket for a local folder

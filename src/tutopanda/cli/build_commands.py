@@ -144,10 +144,8 @@ def print_plan(plan: Plan) -> None:
 
     console = stdout_console()
     jobs = plan.jobs
-    if not jobs:
-        console.print(
-            f"movie '{plan.movie_id}' is up to date: nothing to build ({plan.total_jobs} jobs fresh)"
-        )
+    if not jobs:  # a revision may still be committed: outputs of earlier builds reused (an undo)
+        console.print(f"movie '{plan.movie_id}': no job to run ({plan.total_jobs} jobs fresh)")
         return
     console.print(
         f"[bold]{plan.movie_id}[/bold] plan for {plan.revision} (base {plan.base_revision or 'none'}): "
@@ -209,14 +207,33 @@ def _report_dict(report: BuildReport) -> dict[str, Any]:
     }
 
 
-def _print_report(report: BuildReport, *, dry_run: bool = False) -> None:
+def revision_line(report: BuildReport, ctx: StorageContext | None = None) -> str:
+    """``committed rev-0004``, or what a build that ran no job did: nothing, or reuse (an undo).
+
+    Why the second form: after an undo the plan is empty (every job finds its earlier output), yet a
+    revision is committed with those outputs; "nothing to build" then read as "nothing happened".
+    """
+    if report.revision is None:
+        return "no new revision (nothing changed)"
+    if not report.plan.is_empty or ctx is None or report.plan.base_revision is None:
+        return f"committed {report.revision}"
+    from tutopanda.core.manifest_store import ManifestStore
+
+    store = ManifestStore(ctx, report.plan.movie_id)
+    before = store.load_revision(report.plan.base_revision).artefacts
+    after = store.load_revision(report.revision).artefacts
+    reused = sum(1 for key, entry in after.items() if key not in before or before[key].hash != entry.hash)
+    return f"reused {reused} artefact(s) from earlier builds, committed {report.revision}, 0 jobs run"
+
+
+def _print_report(report: BuildReport, *, dry_run: bool = False, ctx: StorageContext | None = None) -> None:
     from rich.markup import escape
 
     console = stdout_console()
     committed = (
         f"would commit {report.revision} (dry run: the movie is unchanged)"
         if dry_run
-        else f"committed {report.revision}"
+        else revision_line(report, ctx)
     )
     if report.plan.is_empty:
         console.print(committed if report.revision else "no new revision (nothing changed)")
@@ -327,6 +344,9 @@ def run_command(
         raise UsageError(
             f"--executor {executor!r} is not an executor", "use --executor local or --executor dbos"
         )
+    from tutopanda.cli.edit_commands import refuse_pending_edits
+
+    refuse_pending_edits(_context(), movie)  # edited prompts/ files are applied by edit, never skipped
     if executor == "dbos":
         unsupported = [
             name
@@ -369,7 +389,7 @@ def run_command(
                 data["wouldCommit"], data["revision"] = data["revision"], None
             print_json({**data, "dryRun": dry_run, "video": published.video if published else None})
         else:
-            _print_report(report, dry_run=dry_run)
+            _print_report(report, dry_run=dry_run, ctx=None if dry_run else build_ctx)
             if published is not None:
                 stdout_console().print(f"movie: {published.video}", markup=False, highlight=False)
             if diff and report.revision and not dry_run:
@@ -475,7 +495,8 @@ def _run_on_dbos(
     if failed:
         raise BuildFailedError(
             f"{len(failed)} job(s) failed: {failed[0]['jobId']} ({failed[0].get('error')})",
-            f"fix the cause and run 'tutopanda build run --movie {movie}' again: only failed jobs will run",
+            f"fix the cause and run 'tutopanda build run --movie {movie}' again: the failed jobs and what "
+            "depends on them run, everything that succeeded is reused",
         )
 
 
@@ -581,7 +602,8 @@ def raise_for_outcome(report: BuildReport, movie: str) -> None:
         more = f"; and {len(report.failed) - 3} more" if len(report.failed) > 3 else ""
         raise BuildFailedError(
             f"{len(report.failed)} job(s) failed: {named}{more}; everything that succeeded is kept",
-            f"fix the cause and run 'tutopanda build run --movie {movie}' again: only failed jobs will run",
+            f"fix the cause and run 'tutopanda build run --movie {movie}' again: the failed jobs and what "
+            "depends on them run, everything that succeeded is reused",
         )
 
 

@@ -732,7 +732,15 @@ def _dry_run(ctx: StorageContext, movie_id: str, change: Change, *, mode: Mode, 
     stdout_console().print(f"dry run: movie '{movie_id}' was not {done}", markup=False)
 
 
-def _print_result(outcome: Outcome, movie_id: str, choice: _Choice, *, mode: Mode, as_json: bool) -> None:
+def _print_result(
+    outcome: Outcome,
+    movie_id: str,
+    choice: _Choice,
+    *,
+    mode: Mode,
+    as_json: bool,
+    ctx: StorageContext | None = None,
+) -> None:
     """Where the movie is (or, with ``--json``, the build's outcome), and how to get a real script."""
     report, published = outcome.report, outcome.published
     assert report is not None  # only a build that ran is printed
@@ -749,6 +757,10 @@ def _print_result(outcome: Outcome, movie_id: str, choice: _Choice, *, mode: Mod
         )
         return
     console = stdout_console()
+    if report.plan.is_empty and report.revision is not None:  # an undo: earlier outputs, no job run
+        from tutopanda.cli.build_commands import revision_line
+
+        console.print(revision_line(report, ctx), markup=False, highlight=False)
     if published is not None:
         console.print(f"movie: {published.video}", markup=False, highlight=False)
         for extra in published.extras:
@@ -949,7 +961,7 @@ def query(
         on_start=start,
     )
     if outcome.report is not None:
-        _print_result(outcome, movie_id, choice, mode=mode, as_json=as_json)
+        _print_result(outcome, movie_id, choice, mode=mode, as_json=as_json, ctx=ctx)
         raise_for_outcome(outcome.report, movie_id)
 
 
