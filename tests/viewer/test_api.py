@@ -153,8 +153,9 @@ def test_progress_while_a_build_holds_the_movie(client: TestClient, built: Path)
     ctx = StorageContext.open(StorageConfig(root=str(built)))
     with movie_lock(ctx, MOVIE, "build", timeout=0.0, command="test build"):
         progress = client.get(f"/api/movies/{MOVIE}/progress").json()
-        assert progress["building"] is True and progress["revision"] == "rev-0002"
-        assert progress["finished"] == progress["jobs"]  # the last plan's jobs all finished
+        # the pending revision, not the last one's finished plan: this "build" has not planned yet
+        assert progress["building"] is True and progress["revision"] == "rev-0003"
+        assert progress["planned"] is False and progress["finished"] == progress["jobs"] == 0
         assert client.get(f"/api/movies/{MOVIE}").json()["progress"]["building"] is True
     assert client.get(f"/api/movies/{MOVIE}/progress").json() == {"building": False}
 

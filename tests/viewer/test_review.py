@@ -3,15 +3,24 @@ live progress from the pending revision's plan. Through the ASGI test client (no
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from tests.cli.conftest import CliRunner
 from tests.viewer.conftest import LOCAL
+from tutopanda.core import durable_lock
+from tutopanda.core.change import Change, apply
+from tutopanda.core.movie_edit import EditSet
+from tutopanda.core.provider_contract import EnvSecretResolver
+from tutopanda.core.runner import JobOutcome, RunOptions
 from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.providers.wiring import resolver
 from tutopanda.viewer.app import create_app
+from tutopanda.viewer.progress import build_progress
 
 MOVIE = "tides"
 
@@ -66,3 +75,89 @@ def test_a_changed_input_shows_its_old_and_new_value(cli: CliRunner, client: Tes
     diff = client.get(f"/api/movies/{MOVIE}/diff").json()
     (style,) = (item for item in diff["inputs"]["changed"] if item["id"] == "Input:Style")
     assert style["textAfter"] == "anime" and style["textBefore"] and style["textDiff"]
+
+
+class _Snapshots:
+    """A progress sink that reads the viewer's progress document whenever a job ends.
+
+    Read in a thread of its own, as the viewer does: in the build's own context the lock probe would
+    join the build's held lock instead of finding it taken.
+    """
+
+    def __init__(self, ctx: StorageContext) -> None:
+        self.ctx = ctx
+        self.seen: list[dict[str, Any] | None] = []
+
+    def _read(self) -> None:
+        reader = threading.Thread(target=lambda: self.seen.append(build_progress(self.ctx, MOVIE)))
+        reader.start()
+        reader.join()
+
+    def layer_started(self, index: int, jobs: int) -> None:
+        self._read()
+
+    def job_started(self, job_id: str) -> None:
+        pass
+
+    def job_finished(self, outcome: JobOutcome) -> None:
+        self._read()
+
+    def job_progress(self, job_id: str, fraction: float) -> None:
+        pass
+
+
+def _restyle(ctx: StorageContext, sink: _Snapshots) -> None:
+    """Change the Style and build it through the engine (as ``query --style`` and the viewer do)."""
+    change = Change("tutopanda test restyle", edits=EditSet(inputs={"Style": "anime"}), source="test")
+    outcome = apply(
+        ctx,
+        MOVIE,
+        change,
+        confirm=lambda plan: True,
+        resolver=resolver("mock"),
+        preflight=lambda plan: None,
+        options=RunOptions(mode="mock", concurrency=1),
+        secrets=EnvSecretResolver(),
+        progress=sink,
+    )
+    assert outcome.report is not None and not outcome.report.failed
+
+
+def _check_counts(seen: list[dict[str, Any] | None]) -> dict[str, Any]:
+    progress = [item for item in seen if item is not None]
+    assert len(progress) == len(seen)  # a build was seen at every step
+    assert {item["revision"] for item in progress} == {"rev-0003"}  # the pending revision throughout
+    first, last = progress[0], progress[-1]
+    assert first["planned"] is True and first["fresh"] > 0  # jobs the plan found fresh count as done
+    assert first["finished"] == first["fresh"] < first["jobs"]
+    finished = [item["finished"] for item in progress]
+    assert finished == sorted(finished)
+    assert last["finished"] == last["jobs"] == first["jobs"] and last["succeeded"] == last["dirty"]
+    return first
+
+
+def test_progress_of_a_local_build_counts_fresh_jobs_from_the_pending_plan(built: Path) -> None:
+    ctx = StorageContext.open(StorageConfig(root=str(built)))
+    sink = _Snapshots(ctx)
+    _restyle(ctx, sink)
+    first = _check_counts(sink.seen)
+    assert first["executor"] == "local" and "restyle" in first["command"]
+    assert build_progress(ctx, MOVIE) is None  # the build ended
+
+
+def test_progress_of_a_durable_build_comes_from_the_same_store_traces(built: Path) -> None:
+    """A DBOS build holds the movie by its record, not by the lock: its progress shows all the same."""
+    ctx = StorageContext.open(StorageConfig(root=str(built)))
+    command = "tutopanda build run --executor dbos"
+    holder = durable_lock.DurableHolder.here(ctx, "build-tides-test", command, "db")
+    durable_lock.claim(ctx, MOVIE, holder)
+    waiting = build_progress(ctx, MOVIE)
+    assert waiting is not None and waiting["executor"] == "durable" and waiting["planned"] is False
+    assert waiting["workflow"] == "build-tides-test" and waiting["revision"] == "rev-0003"
+    sink = _Snapshots(ctx)
+    with durable_lock.acting_for(holder.workflow_id):  # as the workflow's steps run
+        _restyle(ctx, sink)
+    assert {item["executor"] for item in sink.seen if item} == {"durable"}
+    _check_counts(sink.seen)
+    durable_lock.release(ctx, MOVIE, holder.workflow_id)
+    assert build_progress(ctx, MOVIE) is None

@@ -17,19 +17,18 @@ from typing import Any
 
 from tutopanda.core.blob_ref import BlobRef
 from tutopanda.core.blob_store import BlobStore
-from tutopanda.core.errors import CorruptDataError, LockHeldError, StorageError, UsageError
+from tutopanda.core.errors import CorruptDataError, StorageError, UsageError
 from tutopanda.core.event_log import artefact_log, input_log
-from tutopanda.core.locks import LOCKS_DIR, movie_lock
 from tutopanda.core.manifest import Manifest, ManifestArtefact
 from tutopanda.core.manifest_diff import diff_manifests
 from tutopanda.core.manifest_store import ManifestStore
 from tutopanda.core.movie_layout import is_initialised
 from tutopanda.core.movies import list_movies
-from tutopanda.core.plan_store import PlanStore
 from tutopanda.core.publish import movie_title
 from tutopanda.core.revisions import is_revision, parse_revision
 from tutopanda.core.run_record import list_run_records
 from tutopanda.core.storage import StorageContext, validate_movie_id
+from tutopanda.viewer.progress import build_progress
 from tutopanda.viewer.text_diff import MAX_DIFF_CHARS, word_diff
 
 __all__ = [
@@ -400,44 +399,3 @@ def _inside_blobs(ctx: StorageContext, movie_id: str, path: str) -> bool:
     blobs_dir = Path(ctx.movie_dir(movie_id)).resolve() / "blobs"
     resolved = Path(path).resolve()
     return resolved.is_relative_to(blobs_dir) and resolved.is_file()
-
-
-def build_progress(ctx: StorageContext, movie_id: str) -> dict[str, Any] | None:
-    """While a build holds the movie's lock: how many of its planned jobs have finished; else None."""
-    if not _building(ctx, movie_id):
-        return None
-    plans = PlanStore(ctx, movie_id)
-    revisions = plans.list_revisions()
-    if not revisions:
-        return {"building": True, "revision": None, "jobs": 0, "finished": 0}
-    revision = revisions[-1]
-    try:
-        planned = plans.load(revision)
-    except (StorageError, UsageError):
-        return {"building": True, "revision": revision, "jobs": 0, "finished": 0}
-    jobs = [job for layer in planned.get("layers", []) for job in layer.get("jobs", [])]
-    wanted = {artefact for job in jobs for artefact in job.get("produces", [])}
-    done = {
-        event.artefact_id
-        for event in artefact_log(ctx, movie_id)
-        if event.revision == revision and event.artefact_id in wanted
-    }
-    finished = sum(1 for job in jobs if set(job.get("produces", [])) <= done)
-    return {"building": True, "revision": revision, "jobs": len(jobs), "finished": finished}
-
-
-def _building(ctx: StorageContext, movie_id: str) -> bool:
-    """Whether a build holds the movie's lock right now.
-
-    Read-only first: a build writes ``.locks/build.holder.json`` while it holds the lock. Only when that
-    file exists is the lock itself probed (taken and released at once), so an idle movie is never
-    locked by the viewer, and a holder file left by a crashed build does not read as "building".
-    """
-    holder = ctx.join(ctx.movie_dir(movie_id), LOCKS_DIR, "build.holder.json")
-    if not ctx.exists(holder):
-        return False
-    try:
-        with movie_lock(ctx, movie_id, "build", timeout=0.0, command="tutopanda viewer (probe)"):
-            return False
-    except LockHeldError:
-        return True

@@ -611,9 +611,24 @@
     }
     const jobs = isNumber(progress.jobs) ? progress.jobs : 0;
     const finished = isNumber(progress.finished) ? progress.finished : 0;
-    const what = progress.revision ? `building ${progress.revision}` : "building";
-    $("#progress-text").textContent =
-      jobs > 0 ? `${what}: ${finished} of ${jobs} jobs` : `${what}: planning…`;
+    let what = progress.revision ? `building ${progress.revision}` : "building";
+    if (progress.executor === "durable") {
+      what += progress.workflow ? ` (durable build ${progress.workflow})` : " (durable build)";
+    }
+    let text = `${what}: planning…`;
+    if (progress.planned) {
+      const parts = [];
+      if (progress.fresh) parts.push(`${progress.fresh} up to date`);
+      if (progress.succeeded) parts.push(`${progress.succeeded} run`);
+      if (progress.failed) parts.push(`${progress.failed} failed`);
+      text = `${what}: ${finished} of ${jobs} jobs done` + (parts.length ? ` (${parts.join(", ")})` : "");
+      if (progress.next) text += ` · next: ${String(progress.next).replace(/^Producer:/, "")}`;
+    }
+    const box0 = $("#progress");
+    box0.dataset.finished = String(finished);
+    box0.dataset.jobs = String(jobs);
+    box0.dataset.revision = progress.revision || "";
+    $("#progress-text").textContent = text;
     const bar = $("#progress-bar");
     bar.max = Math.max(1, jobs);
     bar.value = Math.min(finished, Math.max(1, jobs));
