@@ -8,6 +8,8 @@ inputs give byte-identical WAVs and the job id or revision never matter.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 from tutopanda.core.errors import ProviderConfigError
 from tutopanda.core.hashing import hash_value
@@ -18,6 +20,16 @@ from tutopanda.providers.local.moods import MOODS, detect_mood
 from tutopanda.providers.local.music import synthesise_music
 
 __all__ = ["DEFAULT_MUSIC_SECONDS", "MAX_MUSIC_SECONDS", "SynthHandler"]
+
+
+def _check_mood(mood: object, where: str) -> None:
+    """A config ``mood`` is unset (picked from the prompt) or one of :data:`MOODS`."""
+    if mood is not None and mood not in MOODS:
+        raise ProviderConfigError(
+            f"{where}: config mood = {mood!r} is not one of {', '.join(MOODS)}",
+            "remove mood to pick it from the prompt, or set one of the listed moods",
+        )
+
 
 DEFAULT_MUSIC_SECONDS = 30
 """Length when the job has no usable ``Duration`` input."""
@@ -32,18 +44,18 @@ class SynthHandler(LocalHandler):
     limit_key = "local-music"
     max_in_flight = 1
 
+    def check_config(self, kind: str, config: Mapping[str, Any]) -> None:
+        """The preflight's offline check: a ``mood`` the synthesiser knows (refused before any job runs)."""
+        _check_mood(config.get("mood"), f"{self.provider}/{self.model}")
+
     async def produce(self, context: JobContext) -> JobResult:
         """Pick mood and length, synthesise in a worker thread."""
         where = f"{context.job_id} ({self.provider}/{self.model})"
         prompt = input_text(context.inputs, "Prompt")
         mood = context.config.get("mood")
+        _check_mood(mood, where)
         if mood is None:
             mood = detect_mood(prompt)
-        elif mood not in MOODS:
-            raise ProviderConfigError(
-                f"{where}: config mood = {mood!r} is not one of {', '.join(MOODS)}",
-                "remove mood to pick it from the prompt, or set one of the listed moods",
-            )
         seconds = min(input_int(context.inputs, "Duration", DEFAULT_MUSIC_SECONDS), MAX_MUSIC_SECONDS)
         digest = hash_value({"prompt": prompt, "duration": seconds, "mood": mood}).hash
         bed = await asyncio.to_thread(synthesise_music, float(seconds), mood, int(digest[:16], 16))

@@ -19,6 +19,7 @@ the WAV's ``tpwt`` chunk (:mod:`.speech_clip`) for captions and reveals.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,6 +172,22 @@ def plan_speech(
     has a voice for ``language`` here, see :func:`choose_local_speech`). Config ``engine`` may confirm
     it but not contradict it: the engine belongs to the variant's name.
     """
+    engine, rate, pitch = speech_settings(config, default_engine=default_engine, where=where)
+    if engine == "auto":
+        engine = choose_local_speech(language, voice_id).engine
+    if engine == "piper":
+        files = _piper_voice(voice_id, language, where)
+        return SpeechPlan("piper", files.name, rate, pitch, language=language, piper=files)
+    voice = _espeak_voice(voice_id.strip(), language, where)
+    return SpeechPlan("espeak-ng", voice, rate, pitch, language=language)
+
+
+def speech_settings(config: Mapping[str, Any], *, default_engine: str, where: str) -> tuple[str, int, int]:
+    """The config's engine (``auto`` when it is still to be chosen), words per minute and pitch.
+
+    Checked on their own, without a voice or a text, so the preflight (:meth:`SpeechHandler.check_config`)
+    refuses ``wordsPerMinute = 9999`` before any job of the build runs, not at the first narration.
+    """
     engine = config.get("engine", "auto")
     if engine not in ENGINES:
         raise ProviderConfigError(
@@ -187,13 +204,7 @@ def plan_speech(
     engine = default_engine if engine == "auto" else engine
     rate = round(config_number(config, "wordsPerMinute", 160, low=80, high=450, where=where))
     pitch = round(config_number(config, "pitch", 50, low=0, high=99, where=where))
-    if engine == "auto":
-        engine = choose_local_speech(language, voice_id).engine
-    if engine == "piper":
-        files = _piper_voice(voice_id, language, where)
-        return SpeechPlan("piper", files.name, rate, pitch, language=language, piper=files)
-    voice = _espeak_voice(voice_id.strip(), language, where)
-    return SpeechPlan("espeak-ng", voice, rate, pitch, language=language)
+    return str(engine), rate, pitch
 
 
 @dataclass(frozen=True)
@@ -286,6 +297,10 @@ class SpeechHandler(LocalHandler):
         except ProviderConfigError as exc:
             engine = ENGINE_NAMES["piper" if self.default_engine == "piper" else "espeak-ng"]
             return f"{engine}: not available ({exc.hint or exc.message})"
+
+    def check_config(self, kind: str, config: Mapping[str, Any]) -> None:
+        """The preflight's offline check of a narration config (engine, wordsPerMinute, pitch)."""
+        speech_settings(config, default_engine=self.default_engine, where=f"{self.provider}/{self.model}")
 
     def warm_start(self, secrets: SecretResolver) -> None:
         """Offline check that eSpeak NG's voices are readable and, for Piper, the English model is intact."""
