@@ -6,23 +6,34 @@ with :attr:`TutopandaError.exit_code`: usage and validation errors exit 2, failu
 exceptions are converted at the boundary where they occur (``raise ... from exc``), so callers never
 have to know which library failed.
 
-::
+The tree, with each class's exit code and, for classes defined outside this module, where they live
+(``tests/core/test_errors.py`` renders it from the classes and fails when this drawing disagrees; run
+that file as a script to print it)::
 
-    TutopandaError (1)
-    ├── UsageError (2)                 bad arguments, ids, paths or values given by the user
-    │   ├── BlueprintError (2)         a blueprint file is invalid (file, line, fix)
-    │   ├── InputValidationError (2)   an input value does not fit its declared type
-    │   └── MovieNotInitialisedError (2)
-    ├── StorageError (1)               the store could not be read or written
-        ├── ManifestConflictError (1)  the current pointer moved under us (compare-and-swap lost)
-        ├── CorruptDataError (1)       a manifest, pointer or blob does not match its hash/schema
-        ├── BlobNotFoundError (1)
-    │   └── LockHeldError (1)          another process holds the movie's lock
-    ├── ProviderError (1)              a provider call failed (``retryable`` says whether to try again)
-    │   ├── RateLimitedError (1)       the provider asked us to slow down (``retry_after`` seconds)
-    │   └── ProviderTimeoutError (1)   the call took longer than its deadline
-    ├── ProviderConfigError (2)        a provider's config, model or secret is missing or invalid
-    └── BuildFailedError (1)           a build finished with failed jobs (their artefacts are kept)
+    TutopandaError (1)                                              base: message + hint
+    ├── UsageError (2)                                              a bad argument, id, path or value
+    │   ├── BlueprintError (2)                                      a blueprint file is invalid (file:line)
+    │   ├── InputValidationError (2)                                an input value does not fit its type
+    │   ├── MovieNotInitialisedError (2)                            the movie's storage does not exist yet
+    │   ├── ProviderConfigError (2)                                 bad provider config, model or secret
+    │   ├── SettingsError (2) [core.settings]                       settings.toml is invalid (file:line)
+    │   ├── UnknownModelError (2) [providers.model_store]           no such model in the catalogue
+    │   └── NotFoundError (2) [viewer.data]                         no such movie/revision/file (HTTP 404)
+    ├── StorageError (1)                                            the store could not be read or written
+    │   ├── ManifestConflictError (1)                               current.json moved under us (CAS lost)
+    │   ├── CorruptDataError (1)                                    stored data fails its hash or schema
+    │   ├── BlobNotFoundError (1)                                   a blob a manifest or event names is gone
+    │   └── LockHeldError (1)                                       another process holds the movie's lock
+    ├── ProviderError (1)                                           a provider call failed (see retryable)
+    │   ├── RateLimitedError (1)                                    asked to slow down (retry_after)
+    │   ├── ProviderTimeoutError (1)                                no answer within the deadline
+    │   ├── ProviderAccountError (1)                                key/credit/quota refused: the run stops
+    │   ├── WriterUnavailableError (1) [providers.writers.backend]  a script writer cannot run here
+    │   └── AnswerInvalidError (1) [providers.writers.validation]   a writer's answer is unusable
+    ├── BuildFailedError (1)                                        jobs failed; their paid-for outputs kept
+    ├── ModelStoreError (1) [providers.model_store]                 a model download/verify/remove failed
+    │   └── ChecksumMismatchError (1) [providers.model_store]       downloaded bytes fail their SHA-256
+    └── StoreTimeoutError (1) [viewer.app]                          a store read hung (HTTP 503)
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ __all__ = [
     "LockHeldError",
     "ManifestConflictError",
     "MovieNotInitialisedError",
+    "ProviderAccountError",
     "ProviderConfigError",
     "ProviderError",
     "ProviderTimeoutError",
