@@ -28,7 +28,7 @@ from tutopanda.core.blueprint.suggest import closest
 from tutopanda.core.errors import UsageError
 from tutopanda.core.event_import import append_artefact_records
 from tutopanda.core.hashing import hash_value, sha256_hex
-from tutopanda.core.limits import MAX_TEXT_FILE_BYTES, check_file_size, check_text
+from tutopanda.core.limits import MAX_DOCUMENT_BYTES, MAX_TEXT_FILE_BYTES, check_file_size, check_text
 from tutopanda.core.manifest_store import ManifestStore
 from tutopanda.core.media_type import ARTEFACT_KIND_TYPES, fits_kind, media_type_of_file
 from tutopanda.core.movie_definition import define_movie
@@ -50,6 +50,7 @@ __all__ = [
     "collect_edits",
     "parse_document",
     "parse_replacements",
+    "pending_edits",
 ]
 
 _SECTIONS = ("movie", "inputs", "providers", "texts", "segments")
@@ -463,3 +464,22 @@ def apply_edits(ctx: StorageContext, snapshot: MovieSnapshot, edits: EditSet, *,
         define_movie(
             ctx, movie.movie_id, blueprint=None, values=edits.inputs, selection=edits.selection or None
         )
+
+
+def pending_edits(ctx: StorageContext, movie_id: str) -> EditSet:
+    """Edits in the movie's own ``movie.toml`` and ``prompts/`` files that were never applied.
+
+    Why: a build records nothing from those files (only ``edit`` does, showing the plan first), so a
+    command about to build checks here that it would not silently build without the user's changes.
+    """
+    from tutopanda.core.movie_document import DOCUMENT_FILE, take_snapshot
+    from tutopanda.core.movie_layout import ensure_initialised
+
+    path = ctx.join(ensure_initialised(ctx, movie_id).root, DOCUMENT_FILE)
+    try:
+        check_file_size(DOCUMENT_FILE, ctx.size(path), limit=MAX_DOCUMENT_BYTES, error=UsageError)
+        document: dict[str, Any] | None = parse_document(ctx.read_bytes(path), DOCUMENT_FILE)
+        source = DOCUMENT_FILE
+    except FileNotFoundError:
+        document, source = None, "prompts/"
+    return collect_edits(ctx, movie_id, take_snapshot(ctx, movie_id), document, source)
