@@ -2,7 +2,9 @@
 
 core imports none of the others; providers, the viewer and the workflow import only core; only the
 CLI wires them together. The MCP server (``mcp_server``) sits beside the CLI as another front end: it
-imports core and providers, and the CLI only starts it.
+imports core and providers, and the CLI only starts it. The viewer reads through core; with
+``--allow-edits`` it is a front end too and builds through :mod:`tutopanda.providers.wiring` (the
+handlers and the checks every front end runs before recording), and through nothing else of providers.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def _imports(path: Path) -> set[str]:
             ),
         ),
         ("providers", ("tutopanda.cli", "tutopanda.viewer", "tutopanda.workflow", "tutopanda.mcp_server")),
-        ("viewer", ("tutopanda.cli", "tutopanda.providers", "tutopanda.workflow", "tutopanda.mcp_server")),
+        ("viewer", ("tutopanda.cli", "tutopanda.workflow", "tutopanda.mcp_server")),
         ("workflow", ("tutopanda.cli", "tutopanda.providers", "tutopanda.viewer", "tutopanda.mcp_server")),
         # the MCP server drives the engine and the providers, like the CLI, but never the CLI itself
         ("mcp_server", ("tutopanda.cli", "tutopanda.viewer", "tutopanda.workflow")),
@@ -52,6 +54,18 @@ def test_layers_do_not_import_upwards(layer: str, forbidden: tuple[str, ...]) ->
         for path in sorted((PACKAGE / layer).rglob("*.py"))
         for name in _imports(path)
         if name.startswith(forbidden)
+    ]
+    assert offenders == []
+
+
+def test_the_viewer_builds_only_through_the_provider_wiring() -> None:
+    """The viewer's edits need handlers and the pre-recording checks, the same ones the CLI and the MCP
+    server use: it may import ``providers.wiring`` (that front-end API), never a handler or registry."""
+    offenders = [
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for path in sorted((PACKAGE / "viewer").rglob("*.py"))
+        for name in _imports(path)
+        if name.startswith("tutopanda.providers") and name != "tutopanda.providers.wiring"
     ]
     assert offenders == []
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tutopanda.cli.build_commands import ModeOpt
 from tutopanda.cli.options import JsonOpt
 from tutopanda.cli.settings import state
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
     from tutopanda.cli.viewer_record import ViewerRecord
+    from tutopanda.core.storage import StorageContext
+    from tutopanda.viewer.editing import Editor, ProviderChoice
 
 __all__ = ["register"]
 
@@ -141,10 +144,20 @@ def viewer_command(
         Path | None,
         typer.Option("--record", hidden=True, help="(internal) the folder to record this viewer in"),
     ] = None,
+    allow_edits: Annotated[
+        bool,
+        typer.Option(
+            "--allow-edits",
+            help="Let the page edit a segment's narration or image prompt and rebuild (the plan, cost "
+            "and confirmation as with 'tutopanda edit'). Only with --host 127.0.0.1 (or ::1).",
+        ),
+    ] = False,
+    providers: ModeOpt = "live",
 ) -> None:
     """Serve a local web page to watch movies, see each segment's provenance and compare revisions.
 
-    Read-only: it never changes the store. Stop it with Ctrl-C; with --background it runs on after the
+    Read-only: it never changes the store, unless --allow-edits lets the page edit a segment's texts
+    and rebuild (this machine only). Stop it with Ctrl-C; with --background it runs on after the
     command returns, until 'tutopanda viewer stop'.
 
     Example: tutopanda viewer --movie how-do-volcanoes-erupt-3f9a1c --no-open
@@ -161,6 +174,7 @@ def viewer_command(
     store = StorageContext.open(StorageConfig(root=state.storage_root()))
     if movie is not None:
         ensure_initialised(store, validate_movie_id(movie))
+    editor = _editor(store, host, background, providers) if allow_edits else None
     if background:
         _start_background(movie, host, port, open_browser, allow_host or [])
         return
@@ -181,7 +195,10 @@ def viewer_command(
             markup=False,
         )
     hosts = allowed_hosts(bound_host, bound_port, [host, *(allow_host or [])])
-    server = uvicorn.Server(server_config(create_app(store, default_movie=movie, hosts=hosts)))
+    app = create_app(store, default_movie=movie, hosts=hosts, editor=editor)
+    if editor is not None:
+        console.print(f"edits allowed from the page (builds run with --providers {providers})", markup=False)
+    server = uvicorn.Server(server_config(app))
     if open_browser:
         import threading
         import webbrowser
@@ -200,6 +217,31 @@ def viewer_command(
 
             remove_record(record, os.getpid())
     console.print("viewer stopped", markup=False)
+
+
+def _editor(store: StorageContext, host: str, background: bool, providers: str) -> Editor:
+    """The page's editor for ``--allow-edits``: refused unless the viewer listens on loopback only.
+
+    Edits spend money and change movies, so only this machine's browser may make them: the Host
+    check and the page's token stop other sites, binding to loopback stops other machines.
+    """
+    from tutopanda.cli.build_commands import offline_only, provider_mode
+    from tutopanda.core.errors import UsageError
+    from tutopanda.providers.wiring import price_file
+    from tutopanda.viewer.editing import Editor
+
+    if host not in ("127.0.0.1", "::1"):
+        raise UsageError(
+            f"--allow-edits needs --host 127.0.0.1 (this machine only), not {host}",
+            "leave --host out to edit from this machine's browser",
+        )
+    if background:
+        raise UsageError(
+            "--allow-edits runs in the foreground only", "leave --background out to edit from the page"
+        )
+    mode = provider_mode(providers)
+    choice: ProviderChoice = "local" if offline_only(providers) else mode
+    return Editor(store, providers=choice, prices=price_file(state.storage_root()))
 
 
 def _record_folder() -> Path:

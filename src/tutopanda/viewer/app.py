@@ -12,6 +12,11 @@ running on a shared machine (issue 16):
   delays only its own request, never a video seek. A call still stuck after its deadline is answered
   with 503 and abandoned; those threads are daemons (Ctrl-C still stops the viewer), and while too many
   are stuck new store reads are refused at once instead of piling up.
+- **Edits only when asked, and only from the page.** Without an :class:`~tutopanda.viewer.editing.Editor`
+  (``tutopanda viewer --allow-edits``, loopback only) no route accepts a writing method. With one, a
+  POST must carry the per-process token embedded in the movie page, an ``Origin`` naming the very
+  host it was sent to, and a JSON body: another site's page can neither read the token nor send a
+  cross-origin JSON request without a CORS preflight this app never grants (CSRF).
 - **Blobs are streamed, never loaded.** A blob goes out in bounded chunks read off the event loop, each
   sent only once the client took the previous one (uvicorn's write flow control), so memory stays flat
   however many clients stall. The file is opened without blocking and checked on the open descriptor
@@ -37,15 +42,22 @@ import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tutopanda.core.errors import CorruptDataError, TutopandaError
+from tutopanda.core.errors import (
+    CorruptDataError,
+    LockHeldError,
+    ManifestConflictError,
+    TutopandaError,
+    UsageError,
+)
 from tutopanda.core.regular_file import open_regular
 from tutopanda.core.storage import StorageContext
 from tutopanda.viewer import data
+from tutopanda.viewer.editing import Editor, new_edit_token
 
 __all__ = [
     "LOOPBACK_NAMES",
@@ -68,6 +80,15 @@ MAX_STUCK_READS = 8
 
 CHUNK_BYTES = 64 * 1024
 """Bytes read and sent at a time when streaming a blob: the memory one download can hold."""
+
+EDIT_DEADLINE = 300.0
+"""Seconds planning an edit may take (a preview copies the movie's records and plans it)."""
+
+MAX_EDIT_BODY = 1024 * 1024
+"""Bytes of an edit request's JSON body (a few texts; the text limits apply inside)."""
+
+TOKEN_HEADER = "x-tutopanda-token"
+"""The header carrying the page's edit token."""
 
 T = TypeVar("T")
 
@@ -400,6 +421,97 @@ class _BlobResponse(Response):
             await send({"type": "http.response.body", "body": chunk, "more_body": offset <= end})
 
 
+# --- Edits (only with --allow-edits) ----------------------------------------------------------------
+
+
+def _refused(message: str) -> Response:
+    """403 for an edit request that did not come from the viewer's own page."""
+    return _json(
+        {"error": message, "hint": "reload the movie page at the viewer's address and edit there"}, 403
+    )
+
+
+async def _edit_body(request: Request, token: str) -> dict[str, Any] | Response:
+    """The JSON body of an edit request once it proved it comes from the viewer's own page (else 403).
+
+    Three checks, each enough against a cross-site form or script: the page's token (another origin
+    cannot read the page), an ``Origin`` that is this very host (browsers set it on every POST and a
+    page cannot forge it), and a JSON content type (a cross-origin JSON POST needs a CORS preflight,
+    which this app never answers). The Host itself was checked first by :class:`_HostGuard`.
+    """
+    import hmac
+    import json
+
+    sent = request.headers.get(TOKEN_HEADER, "")
+    if not hmac.compare_digest(sent.encode("utf-8"), token.encode("utf-8")):
+        return _refused("this request does not carry the page's edit token")
+    origin = request.headers.get("origin", "")
+    host = request.headers.get("host", "").lower()
+    if origin.lower() not in (f"http://{host}", f"https://{host}"):
+        return _refused(f"edits are accepted only from this viewer's own page (origin {origin or 'missing'})")
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        return _refused("an edit request must be JSON")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_EDIT_BODY:
+            raise UsageError("the edit request is too large", "edit fewer or shorter texts at once")
+    try:
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        raise UsageError("the edit request is not valid JSON", "send it from the viewer's page") from None
+    if not isinstance(parsed, dict):
+        raise UsageError("the edit request must be a JSON object", "send it from the viewer's page")
+    return parsed
+
+
+def _edit_routes(
+    editor: Editor,
+    token: str,
+    store: _StoreCalls,
+    planning: _StoreCalls,
+    movie_of: Callable[[Request], str],
+) -> list[Route]:
+    """The editing API: the texts, a preview (the plan), the start of a build, its state."""
+
+    def checked(request: Request) -> str:
+        return data.checked_movie(editor.ctx, movie_of(request))
+
+    async def texts(request: Request) -> Response:
+        return _json(await store.run("reading the texts", lambda: editor.texts(checked(request))))
+
+    async def status(request: Request) -> Response:
+        return _json(await store.run("reading the build", lambda: editor.status(checked(request))))
+
+    async def preview(request: Request) -> Response:
+        body = await _edit_body(request, token)
+        if isinstance(body, Response):
+            return body
+        texts_wanted = body.get("texts")
+        return _json(
+            await planning.run(
+                "planning an edit", lambda: editor.preview(checked(request), texts_wanted or {})
+            )
+        )
+
+    async def start(request: Request) -> Response:
+        body = await _edit_body(request, token)
+        if isinstance(body, Response):
+            return body
+        started = await store.run(
+            "starting a build",
+            lambda: editor.start(checked(request), body.get("token", ""), body.get("acceptCost")),
+        )
+        return _json(started, 202)
+
+    return [
+        Route("/api/movies/{movie}/editing", texts),
+        Route("/api/movies/{movie}/edit", status),
+        Route("/api/movies/{movie}/edit/preview", preview, methods=["POST"]),
+        Route("/api/movies/{movie}/edit/start", start, methods=["POST"]),
+    ]
+
+
 async def _no_receive() -> dict[str, Any]:  # pragma: no cover - a plain response never reads
     return {"type": "http.disconnect"}
 
@@ -413,14 +525,18 @@ def create_app(
     default_movie: str | None = None,
     hosts: Collection[str] | None = None,
     store_deadline: float = STORE_DEADLINE,
+    editor: Editor | None = None,
 ) -> ASGIApp:
     """The viewer for the store behind ``ctx`` (``default_movie``: where ``/`` goes).
 
     ``hosts``: the Host header values to answer (:func:`allowed_hosts`); ``None`` answers the loopback
     names on any port. ``store_deadline``: seconds a store read may take before the request gets 503.
+    ``editor``: allow edits from the page (``--allow-edits``); None keeps the viewer read-only.
     """
     static = _static_dir()
     store = _StoreCalls(deadline=store_deadline, max_stuck=MAX_STUCK_READS)
+    planning = _StoreCalls(deadline=EDIT_DEADLINE, max_stuck=2)
+    edit_token = new_edit_token() if editor is not None else None
 
     def reading(what: str, call: Callable[[Request], Any]) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -434,7 +550,13 @@ def create_app(
         return FileResponse(static / "index.html", headers=_HEADERS)
 
     async def movie_page(request: Request) -> Response:
-        return FileResponse(static / "movie.html", headers=_HEADERS)
+        if edit_token is None:
+            return FileResponse(static / "movie.html", headers=_HEADERS)
+        # The edit token goes into the page itself: only a page this viewer served (same origin) can
+        # read it, so a request carrying it came from the user's own tab.
+        page = (static / "movie.html").read_text(encoding="utf-8")
+        meta = f'<meta name="tutopanda-edit-token" content="{edit_token}">\n</head>'
+        return HTMLResponse(page.replace("</head>", meta, 1), headers=_HEADERS)
 
     def movie_of(request: Request) -> str:
         return str(request.path_params["movie"])
@@ -475,6 +597,8 @@ def create_app(
         assert isinstance(exc, TutopandaError)
         if isinstance(exc, StoreTimeoutError):
             status = 503
+        elif isinstance(exc, ManifestConflictError | LockHeldError):
+            status = 409
         else:
             status = 404 if isinstance(exc, data.NotFoundError) else 400 if exc.exit_code == 2 else 500
         return _json({"error": exc.message, "hint": exc.hint}, status)
@@ -504,6 +628,8 @@ def create_app(
         Route("/api/movies/{movie}/artefacts/{artefact:path}", api_artefact),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
+    if editor is not None and edit_token is not None:
+        routes[-1:-1] = _edit_routes(editor, edit_token, store, planning, movie_of)
     app = Starlette(
         routes=routes,
         exception_handlers={404: not_found, TutopandaError: tutopanda_error},

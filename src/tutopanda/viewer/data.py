@@ -38,6 +38,7 @@ __all__ = [
     "ServedBlob",
     "artefact_blob",
     "build_progress",
+    "checked_movie",
     "movie_detail",
     "movie_diff",
     "movie_list",
@@ -72,6 +73,11 @@ def _checked_movie(ctx: StorageContext, movie_id: str) -> str:
     if not is_initialised(ctx, movie_id):
         raise NotFoundError(f"no movie {movie_id!r}")
     return movie_id
+
+
+def checked_movie(ctx: StorageContext, movie_id: str) -> str:
+    """``movie_id`` if it names an initialised movie of the store, else :class:`NotFoundError`."""
+    return _checked_movie(ctx, movie_id)
 
 
 def _manifest(ctx: StorageContext, movie_id: str, revision: str | None) -> Manifest:
