@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -535,8 +535,3 @@ def write_prompt_files(
     ctx.makedirs(ctx.join(ensure_initialised(ctx, movie_id).root, PROMPTS_DIR))
     write_atomic(ctx, _index_path(ctx, movie_id), pretty_json_bytes({"files": dict(sorted(index.items()))}))
     return written
-
-
-def prompt_files(snapshot: MovieSnapshot) -> Sequence[str]:
-    """The prompt files ``snapshot`` has texts for, relative to the movie folder."""
-    return [text.prompt_file for text in snapshot.layout.texts if text.artefact_id in snapshot.texts]

@@ -369,9 +369,6 @@ class ModelStore:
                 return None
         return folder / entry.filename
 
-    def is_installed(self, name: str) -> bool:
-        return self.path_of(name) is not None
-
     def list(self) -> builtins.list[ModelState]:
         """Every catalogue entry with whether it is installed (and bytes of an unfinished download)."""
         states = []

@@ -85,15 +85,6 @@ class Price:
     def to_dict(self) -> dict[str, float]:
         return {key: rate / PRICE_UNITS[key][1] for key, rate in self._file_rates(self.rates).items()}
 
-    def tiers_dict(self) -> dict[str, dict[str, dict[str, float]]]:
-        """``{"resolution": {"720p": {"usd_per_second": 0.036}}}``."""
-        found: dict[str, dict[str, dict[str, float]]] = {}
-        for (dimension, value), rates in self.tiers.items():
-            found.setdefault(dimension, {})[value] = {
-                key: rate / PRICE_UNITS[key][1] for key, rate in self._file_rates(rates).items()
-            }
-        return found
-
     @staticmethod
     def _file_rates(rates: Mapping[str, float]) -> dict[str, float]:
         by_unit = {unit: (key, scale) for key, (unit, scale) in PRICE_UNITS.items()}

@@ -105,7 +105,6 @@ MUSIC_TIMEOUT = httpx.Timeout(600.0, connect=15.0)
 """Music is composed within the one request, so its answer can take minutes."""
 
 CONCURRENT_CODES = frozenset({"too_many_concurrent_requests", "concurrent_limit_exceeded"})
-BUSY_CODES = frozenset({"system_busy", "rate_limit_exceeded"})
 ACCOUNT_CODES = frozenset({"quota_exceeded", "invalid_api_key"})
 
 LANGUAGE_CODE_MODELS = frozenset({"eleven_flash_v2_5", "eleven_turbo_v2_5", "eleven_v3"})
@@ -266,7 +265,6 @@ class ElevenLabsHandler(LiveHandler):
         self._voices_by_name: dict[str, str] | None = None
         self._voices_lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
-        self.voice_list_fetches = 0
 
     def endpoint(self, config: Mapping[str, Any], where: str = "") -> Endpoint:
         """The constructor's ``base_url`` when given, else config/environment (residency), else the API."""
@@ -454,7 +452,6 @@ class ElevenLabsHandler(LiveHandler):
         async with self._voices_lock:
             if self._voices_by_name is not None:
                 return self._voices_by_name
-            self.voice_list_fetches += 1
             response = await http.send(client, "GET", "/v1/voices", provider=self.provider)
             self._raise_for_response(response, "voice list", key)
             try:

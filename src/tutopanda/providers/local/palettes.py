@@ -24,8 +24,9 @@ class Palette:
 
     Background: a gradient (``top`` to ``bottom``, tinted towards ``side`` on the right), a soft
     ``glow``, and the style's ``texture`` (``shapes``, ``bokeh``, ``paint``, ``rays``, ``blueprint``,
-    ``film``) with its two motif colours ``motif`` and ``motif2``. ``grid`` draws blueprint lines,
-    ``letterbox`` cinema bars (fixed, in the overlay's frame layer, so a zoom never moves them).
+    ``film``) with its two motif colours ``motif`` and ``motif2`` (the ``blueprint`` texture draws the
+    diagram's grid), and ``letterbox`` cinema bars (fixed, in the overlay's frame layer, so a zoom never
+    moves them).
 
     Text: ``text`` for the headline, ``muted`` for key points, ``accent`` for rules and bullets,
     ``shadow`` behind text (``shadow_style``: ``soft``, ``hard``, ``outline`` or ``none``). Faces name
@@ -43,7 +44,6 @@ class Palette:
     text: Colour
     accent: Colour
     shadow: Colour
-    grid: bool = False
     letterbox: bool = False
     texture: str = "shapes"
     motif: Colour = (255, 255, 255)
@@ -97,7 +97,7 @@ PALETTES: dict[str, Palette] = {
     ),
     "diagram": Palette(
         "diagram", (18, 62, 112), (10, 38, 78), (20, 70, 110), (90, 200, 255),
-        (236, 248, 255), (120, 222, 255), (4, 16, 34), grid=True,
+        (236, 248, 255), (120, 222, 255), (4, 16, 34),
         texture="blueprint", motif=(200, 236, 255), motif2=(255, 214, 102), muted=(190, 224, 248),
         headline_face="roboto-medium", body_face="roboto-light", label_face="roboto-regular",
         bullet="tick", shadow_style="none", tracking=0.01, kicker="FIG. {n}",
