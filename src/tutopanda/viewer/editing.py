@@ -195,10 +195,18 @@ class Editor:
         }
 
     def status(self, movie_id: str) -> dict[str, Any]:
-        """The page's last build of ``movie_id`` (``{"state": "idle"}`` when it started none)."""
+        """The page's last build of ``movie_id`` (``{"state": "idle"}`` when it started none), with the
+        build's progress while it runs (the same document as ``/progress``)."""
+        from tutopanda.viewer.progress import build_progress
+
         with self._lock:
             build = self._builds.get(movie_id)
-        return build.to_dict() if build is not None else {"state": "idle"}
+        if build is None:
+            return {"state": "idle"}
+        found = build.to_dict()
+        if build.state == "running":
+            found["progress"] = build_progress(self.ctx, movie_id)
+        return found
 
     # -- preview --------------------------------------------------------------------------------
 

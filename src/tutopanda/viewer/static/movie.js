@@ -362,6 +362,7 @@
   }
 
   function renderDetails(segment) {
+    if (TP.onSegmentShown) TP.onSegmentShown(segment ? segment.index : null);
     const panel = $("#segment-details");
     const text = $("#segment-text");
     const media = clear($("#segment-media"));
@@ -790,13 +791,26 @@
             "div",
             { class: `diff-group diff-${change}`, dataset: { change } },
             el("h5", { text: `${change} (${items.length})` }),
-            el("ul", {}, items.map((item) => diffItem(item, change, diff)))
+            el("ul", {}, byKind(items).map((item) => diffItem(item, change, diff)))
           )
         );
       }
       box.appendChild(sectionBox);
     }
     if (!total) box.appendChild(el("p", { class: "diff-empty", text: "no differences" }));
+  }
+
+  /** Texts first (what a reviewer edits), then pictures, sounds and clips, then the rest; by id within. */
+  function byKind(items) {
+    const order = ["text", "image", "audio", "video"];
+    const rank = (item) => {
+      const found = order.indexOf(item.kind);
+      return found < 0 ? order.length : found;
+    };
+    return items
+      .map((item, position) => ({ item, position }))
+      .sort((a, b) => rank(a.item) - rank(b.item) || a.position - b.position)
+      .map((entry) => entry.item);
   }
 
   /** The changed words of a text, struck out and inserted in place (``textDiff`` runs from the API). */
@@ -811,8 +825,14 @@
     }
     const text = item.textAfter ?? item.textBefore;
     if (typeof text !== "string") return null;
+    // An added or removed text is shown on demand: a first revision adds every input and text at once.
     const tag = item.textAfter != null ? "ins" : "del";
-    return el("div", { class: "text-diff" }, el(tag, { class: `run-${tag === "ins" ? "add" : "del"}`, text }));
+    return el(
+      "details",
+      { class: "text-diff text-whole" },
+      el("summary", { text: tag === "ins" ? "show the text" : "show the removed text" }),
+      el(tag, { class: `run-${tag === "ins" ? "add" : "del"}`, text })
+    );
   }
 
   /** A picture, sound or clip of one revision, as the page shows it in a before/after pair. */
@@ -863,6 +883,16 @@
   }
 
   // ---- start ----------------------------------------------------------------------------------
+
+  // What the editor (edit.js, present only with --allow-edits) needs from this page.
+  TP.moviePage = {
+    movieId: () => state.movieId,
+    selectedIndex: () => state.selectedIndex,
+    shownRevision: () => (state.detail ? state.detail.revision : null),
+    isCurrent: () => !state.revisionParam,
+    watchBuild: startPolling,
+    reload: load,
+  };
 
   function main() {
     state.movieId = movieIdFromPath();
