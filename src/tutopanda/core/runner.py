@@ -1,4 +1,4 @@
-"""The runner: executes a plan layer by layer, concurrently, through provider handlers.
+"""The runner: executes a plan as a dataflow, concurrently, through provider handlers.
 
 Guarantees (each tested):
 
@@ -194,6 +194,10 @@ def _decode(kind: str, data: bytes) -> Any:
 
 _NOT_STARTED = "not started: the run is stopping"
 
+_PARALLEL_STORE_MIN = 8
+"""A job with at least this many outputs stores its blobs on several threads (their fsyncs overlap)."""
+_STORE_THREADS = 8
+
 
 def _timeout_message(deadline: float | None) -> str:
     return (
@@ -365,7 +369,7 @@ class Runner:
     # -- scheduling ----------------------------------------------------------------------------
 
     async def run(self) -> dict[str, JobOutcome]:
-        """Execute the plan's layers in order (up to ``options.up_to_layer``); return the outcomes."""
+        """Execute the plan (up to ``options.up_to_layer``), each job once its inputs are stored."""
         self._t0 = time.monotonic()
         # Storing results is fsync-bound I/O done in threads: one thread per job in flight lets the
         # durable writes overlap instead of queueing behind the default pool's few workers.
@@ -380,16 +384,7 @@ class Runner:
         loop.set_default_executor(calls_pool)
         finished = False
         try:
-            for index, layer in enumerate(self.plan.layers):
-                if not layer:
-                    continue
-                if self.options.up_to_layer is not None and index > self.options.up_to_layer:
-                    break
-                if self._progress:
-                    self._progress.layer_started(index, len(layer))
-                async with asyncio.TaskGroup() as group:
-                    for planned in layer:
-                        group.create_task(self._run_job(planned))
+            await self._run_dataflow()
             finished = True
         finally:
             # Results already handed to the store are written (and indexed) before anything commits;
@@ -402,6 +397,70 @@ class Runner:
                 calls_pool.shutdown(wait=False)
                 _abandoned.append(f"{prefix}-call")
         return self.outcomes
+
+    def _waits_for(self, planned: list[PlannedJob]) -> dict[str, set[str]]:
+        """Job id -> the planned jobs it must wait for: its nearest planned ancestors.
+
+        A job upstream that is not in the plan (fresh) is looked through, so a planned job behind it still
+        waits for the planned jobs that feed it: the trace a job computes just before its call must see
+        every output this run may rewrite above it, exactly as the layer order guaranteed.
+        """
+        in_plan = {item.job.id for item in planned}
+        # graph.jobs is in topological order: every parent's set is known when a child is reached.
+        through: dict[str, frozenset[str]] = {}  # unplanned job -> the planned jobs seen through it
+        waits: dict[str, set[str]] = {}
+        for job in self.state.graph.jobs:
+            job_id = job.id
+            parents: set[str] = set()
+            for parent in self._upstream.get(job_id, ()):
+                if parent in in_plan:
+                    parents.add(parent)
+                else:
+                    parents |= through.get(parent, frozenset())
+            if job_id in in_plan:
+                waits[job_id] = parents
+            else:
+                through[job_id] = frozenset(parents)
+        return waits
+
+    async def _run_dataflow(self) -> None:
+        """Start each job as soon as the planned jobs it reads from are done, not when a layer ends.
+
+        The layers still bound the run (``up_to_layer``) and still name where a job sits for progress,
+        but no job waits for unrelated jobs of its layer: a slow image does not hold back every narration
+        of the next layer. Limits, retries and early cutoff are unchanged (they live in ``_run_job``);
+        the task group cancels every job on Ctrl-C or when a store fails.
+        """
+        cut = self.options.up_to_layer
+        planned = [
+            item
+            for index, layer in enumerate(self.plan.layers)
+            if cut is None or index <= cut
+            for item in layer
+        ]
+        if not planned:
+            return
+        waits = self._waits_for(planned)
+        done = {item.job.id: asyncio.Event() for item in planned}
+        layer_sizes: dict[int, int] = {}
+        for item in planned:
+            layer_sizes[item.layer] = layer_sizes.get(item.layer, 0) + 1
+        announced: set[int] = set()
+
+        async def run_when_ready(item: PlannedJob) -> None:
+            try:
+                for parent in waits[item.job.id]:
+                    await done[parent].wait()
+                if self._progress and item.layer not in announced:
+                    announced.add(item.layer)
+                    self._progress.layer_started(item.layer, layer_sizes[item.layer])
+                await self._run_job(item)
+            finally:
+                done[item.job.id].set()
+
+        async with asyncio.TaskGroup() as group:
+            for item in planned:
+                group.create_task(run_when_ready(item))
 
     async def _stored(self, function: Callable[..., _R], *args: Any) -> _R:
         """``function(*args)`` in the runner's store pool (blocking, fsync-bound I/O)."""
@@ -735,33 +794,72 @@ class Runner:
     def _store_result(
         self, job: Job, handler: ProviderHandler, trace: str, result: JobResult
     ) -> list[ArtefactEvent]:
-        """Store every artefact of ``result`` (blob first, then its event); missing ones become failures."""
+        """Store every artefact of ``result``: the blobs, then all the job's events in one append.
+
+        One append (one fsync) per job instead of one per artefact; the blobs are durable before any
+        event naming them is written, so an event never points at bytes a power cut could lose. A
+        producer with many outputs (the script writer's thousand texts) stores its blobs on a few
+        threads at once, so their fsyncs overlap. Missing artefacts become failures. When the store
+        itself fails (disk full), the events of the blobs already stored are still appended before
+        the error propagates: nothing paid for and stored is forgotten.
+        """
         by_id = {item.artefact_id: item for item in result.artefacts}
         job_diagnostics = dict(result.diagnostics)
         if result.cost is not None:
             job_diagnostics["cost"] = result.cost
-        events: list[ArtefactEvent] = []
-        for artefact in job.produces:
-            item = by_id.get(artefact.id)
+
+        def store(artefact_id: str) -> ArtefactEvent:
+            item = by_id.get(artefact_id)
             if item is None:
-                event = self._event(
-                    job, handler, trace, artefact.id, error="the handler returned no result for it"
+                return self._event(
+                    job, handler, trace, artefact_id, error="the handler returned no result for it"
                 )
+            try:
+                return self._store_one(job, handler, trace, item, job_diagnostics)
+            except StorageError:
+                raise  # the store itself failed (disk full...): stop the build, do not blame the job
+            except Exception as exc:  # a broken payload stream fails this artefact only
+                message = exc.message if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {exc}"
+                return self._event(job, handler, trace, artefact_id, error=message)
+
+        wanted = [artefact.id for artefact in job.produces]
+        events: list[ArtefactEvent | None] = [None] * len(wanted)
+        try:
+            if len(wanted) < _PARALLEL_STORE_MIN:
+                for index, artefact_id in enumerate(wanted):
+                    events[index] = store(artefact_id)
             else:
+                self._store_parallel(wanted, store, events)
+        finally:
+            done = [event for event in events if event is not None]
+            if done:
+                self._log.append_many(done)
+                for event in done:
+                    self.state.index.add(event)
+            wanted_ids = set(wanted)
+            for item in result.artefacts:  # files the runner owns but did not store
+                if item.file is not None and (
+                    item.artefact_id not in wanted_ids or item.status != "succeeded"
+                ):
+                    item.file.unlink(missing_ok=True)
+        return [event for event in events if event is not None]
+
+    @staticmethod
+    def _store_parallel(
+        wanted: list[str], store: Callable[[str], ArtefactEvent], events: list[ArtefactEvent | None]
+    ) -> None:
+        """``events[i] = store(wanted[i])`` on a few threads; the first storage error is re-raised once
+        every store already started has finished (their events are kept)."""
+        with ThreadPoolExecutor(_STORE_THREADS, "tutopanda-store-many") as pool:
+            futures = [pool.submit(store, artefact_id) for artefact_id in wanted]
+            first_error: BaseException | None = None
+            for index, future in enumerate(futures):
                 try:
-                    event = self._store_one(job, handler, trace, item, job_diagnostics)
-                except StorageError:
-                    raise  # the store itself failed (disk full...): stop the build, do not blame the job
-                except Exception as exc:  # a broken payload stream fails this artefact only
-                    message = (
-                        exc.message if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {exc}"
-                    )
-                    event = self._event(job, handler, trace, artefact.id, error=message)
-            self._log.append(event)
-            self.state.index.add(event)
-            events.append(event)
-        wanted = {artefact.id for artefact in job.produces}
-        for item in result.artefacts:  # files the runner owns but did not store: not asked for, or failed
-            if item.file is not None and (item.artefact_id not in wanted or item.status != "succeeded"):
-                item.file.unlink(missing_ok=True)
-        return events
+                    events[index] = future.result()
+                except BaseException as exc:  # a StorageError: stop submitting, keep what is stored
+                    if first_error is None:
+                        first_error = exc
+                        for pending in futures[index + 1 :]:
+                            pending.cancel()
+        if first_error is not None:
+            raise first_error
