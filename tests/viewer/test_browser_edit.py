@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import CliRunner
-from tests.viewer.conftest import viewer_process
+from tests.viewer.conftest import live_server, viewer_process
+from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.viewer.app import create_app
+from tutopanda.viewer.editing import Editor
 
 CHROMIUM = os.environ.get("TUTOPANDA_CHROMIUM", "/usr/bin/chromium")
 MOVIE = "tides"
@@ -32,7 +35,7 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402 - on
 pytestmark = pytest.mark.slow
 
 
-def _edit_segment_two(page: Page, shots: Path) -> None:
+def _edit_segment_two(page: Page, shots: Path, *, paid: bool = False) -> None:
     page.click('.segment[data-segment="1"]')
     expect(page.locator("#edit-heading")).to_have_text("Edit segment 2")
     page.click("#edit-open")
@@ -49,7 +52,7 @@ def _edit_segment_two(page: Page, shots: Path) -> None:
     expect(narrator).to_contain_text("upstream changed: Script.NarrationScript[1]")
     jobs = plan.locator("tr[data-job]").evaluate_all("rows => rows.map(row => row.dataset.job)")
     assert not [job for job in jobs if re.search(r"[A-Za-z]\[[02]\]", job)]  # segments 1 and 3 are kept
-    assert page.locator("#edit-accept-cost").count() == 0  # mock: nothing to pay, nothing to tick
+    assert page.locator("#edit-accept-cost").count() == (1 if paid else 0)  # mock: nothing to tick
 
 
 def test_edit_a_narration_see_the_plan_confirm_and_read_the_diff(
@@ -91,3 +94,31 @@ def test_edit_a_narration_see_the_plan_confirm_and_read_the_diff(
         finally:
             browser.close()
     assert (tmp_path / "diff.png").stat().st_size > 10_000
+
+
+def test_a_paid_plan_is_run_only_once_its_cost_is_ticked(
+    cli: CliRunner, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page shows what a paid plan costs and which providers it pays, and runs it only once ticked."""
+    made = cli("query", "How do tides work?", "--movie", MOVIE, "--segments", "3", "--json")
+    assert made.code == 0, made.stderr
+    ctx = StorageContext.open(StorageConfig(root=str(root)))
+    editor = Editor(ctx, providers="mock")
+    monkeypatch.setattr(editor, "_paid", lambda plan: {"Narration": "elevenlabs/eleven_v3"})
+    with live_server(create_app(ctx, editor=editor)) as port, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/movies/{MOVIE}")
+            _edit_segment_two(page, tmp_path, paid=True)
+            confirm = page.locator("#edit-confirm")
+            expect(confirm).to_be_disabled()
+            expect(page.locator(".edit-paid")).to_contain_text("paid online providers (Narration: elevenlabs")
+            expect(page.locator(".edit-paid")).to_contain_text("I accept its estimated cost $")
+            page.locator("#segment-details").screenshot(path=str(tmp_path / "paid.png"))
+            page.check("#edit-accept-cost")
+            expect(confirm).to_be_enabled()
+            confirm.click()
+            expect(page.locator("#edit-result")).to_have_attribute("data-state", "built", timeout=60_000)
+        finally:
+            browser.close()
