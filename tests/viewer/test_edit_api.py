@@ -135,3 +135,11 @@ def test_a_paid_plan_needs_its_cost_confirmed(ctx: StorageContext, monkeypatch: 
     wrong = _post(client, "/edit/start", {"token": shown["token"], "acceptCost": 99.0}, **token)
     assert wrong.status_code == 409
     assert client.get(f"/api/movies/{MOVIE}").json()["revision"] == "rev-0001"  # nothing ran
+
+
+@pytest.mark.parametrize("where", [("--host", "0.0.0.0"), ("--background",)])
+def test_allow_edits_is_refused_off_loopback_and_in_background(
+    cli: CliRunner, where: tuple[str, ...]
+) -> None:
+    refused = cli("viewer", "--allow-edits", "--no-open", "--port", "0", *where)
+    assert refused.code == 2 and "--allow-edits" in refused.stderr, refused.stderr
