@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ASPECT_RATIOS", "RESOLUTIONS", "frame_size"]
-
-RESOLUTIONS = {"480p": 480, "720p": 720, "1080p": 1080}
-"""Short side in pixels of the ``Resolution`` values the bundled blueprints offer."""
+__all__ = ["ASPECT_RATIOS", "frame_size"]
 
 ASPECT_RATIOS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:3": (4, 3), "3:4": (3, 4)}
 """Width:height per ``AspectRatio`` value."""

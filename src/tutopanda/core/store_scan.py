@@ -25,7 +25,7 @@ from tutopanda.core.locks import LOCKS_DIR
 from tutopanda.core.movie_layout import movie_paths
 from tutopanda.core.storage import StorageContext, storage_error
 
-__all__ = ["GRACE_SECONDS", "BlobPresence", "MovieScan", "StoreFile", "blob_hashes", "file_age", "scan_movie"]
+__all__ = ["GRACE_SECONDS", "BlobPresence", "MovieScan", "StoreFile", "blob_hashes", "scan_movie"]
 
 GRACE_SECONDS = 3600.0
 """Files younger than this may belong to a write in progress: ``verify`` and ``gc`` never remove them."""
@@ -63,19 +63,6 @@ class MovieScan:
 
     def blob_hashes(self) -> set[str]:
         return {blob.hash for blob in self.blobs if blob.hash is not None}
-
-
-def file_age(ctx: StorageContext, path: str, now: float | None = None) -> float:
-    """Seconds since ``path`` was modified; 0 when it cannot be told (or the file is gone)."""
-    try:
-        mtime = ctx.backend.mtime(path)
-    except FileNotFoundError:
-        return 0.0
-    except OSError as exc:
-        raise storage_error(exc, "inspecting", path) from exc
-    if mtime is None:
-        return 0.0
-    return max(0.0, (time.time() if now is None else now) - mtime)
 
 
 def _walk(ctx: StorageContext, root: str) -> Iterator[StoreFile]:

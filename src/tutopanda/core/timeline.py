@@ -38,7 +38,6 @@ from tutopanda.core.hashing import canonical_json
 __all__ = [
     "CAPTION_MAX_CHARS",
     "KEN_BURNS_PRESETS",
-    "KEN_BURNS_PRESET_NAMES",
     "WORD_CUE_MAX_CHARS",
     "CaptionCue",
     "CaptionWord",
@@ -247,9 +246,6 @@ class TimelineDocument(_Model):
 
 
 # --- Ken Burns presets ---------------------------------------------------------------------------
-
-KEN_BURNS_PRESET_NAMES = ("zoom-in", "pan-right", "diagonal-in", "zoom-out", "pan-left", "diagonal-out")
-"""Names of :data:`KEN_BURNS_PRESETS`, in order."""
 
 KEN_BURNS_PRESETS: tuple[KenBurns, ...] = (
     KenBurns(from_scale=1.0, to_scale=1.12, from_x=0.5, from_y=0.5, to_x=0.5, to_y=0.5),

@@ -19,7 +19,6 @@ from typing import Any
 from tutopanda.core.errors import ProviderConfigError
 
 __all__ = [
-    "INFO_KEYS",
     "PRICE_UNITS",
     "Price",
     "PriceTable",

@@ -19,18 +19,13 @@ from tutopanda.core.errors import ProviderConfigError
 if TYPE_CHECKING:
     from tutopanda.providers.live.replicate_catalogue import BuiltInput
 
-__all__ = ["CheckedInput", "check_input", "input_schema", "resolve_property"]
+__all__ = ["CheckedInput", "check_input", "input_schema"]
 
 
 def input_schema(schema: Mapping[str, Any]) -> tuple[dict[str, Any], Mapping[str, Any]]:
     """The resolved ``Input`` object schema of an ``openapi_schema`` document, and its components."""
     components = schema.get("components", {}).get("schemas", {})
     return _resolve(components.get("Input"), components), components
-
-
-def resolve_property(prop: Any, components: Mapping[str, Any]) -> dict[str, Any]:
-    """A property with its ``$ref``/``allOf`` parts merged in."""
-    return _resolve(prop, components)
 
 
 def _resolve(prop: Any, components: Mapping[str, Any], depth: int = 0) -> dict[str, Any]:
