@@ -209,6 +209,7 @@ _WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # 8 processes x 500 appends: ~16 s on 2 busy cores
 def test_concurrent_appends_from_many_processes_never_interleave(tmp_path: Path) -> None:
     workers, per_worker = 8, 500
     ctx = StorageContext.open(StorageConfig(str(tmp_path)))

@@ -40,6 +40,7 @@ json_values = st.recursive(
 )
 
 
+@pytest.mark.slow  # deep random JSON documents: ~12 s on 2 busy cores
 @given(st.dictionaries(st.text(max_size=10), json_values, max_size=8))
 def test_dict_insertion_order_does_not_change_the_hash(mapping: dict[str, Any]) -> None:
     reversed_mapping = dict(reversed(list(mapping.items())))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tutopanda.core.build import run_build
 from tutopanda.core.event_log import artefact_log
 from tutopanda.core.manifest_store import ManifestStore
@@ -24,6 +26,7 @@ def _build(ctx: StorageContext, movie: str, handler: RecordingHandler) -> None:
     )
 
 
+@pytest.mark.slow  # three builds against moto: ~28 s on 2 busy cores
 def test_a_build_an_edit_and_a_no_op_on_s3(ctx: StorageContext, movie: str) -> None:
     if not ctx.is_object_store:
         return  # the same scenarios run on local and memory:// in tests/core/engine

@@ -69,6 +69,7 @@ def _outside_safe(image: Image.Image) -> int:
     return int(np.count_nonzero(alpha & ~allowed))
 
 
+@pytest.mark.slow  # 40 rendered overlays: ~75 s on 2 busy cores
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     headline=_TEXT,
@@ -85,6 +86,7 @@ def test_no_overlay_pixel_leaves_the_safe_area(
     assert _outside_safe(image) == 0
 
 
+@pytest.mark.slow  # 20 rendered title cards: ~20 s on 2 busy cores
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(title=_TEXT, summary=_TEXT, style=st.sampled_from(STYLES), size=st.sampled_from(SIZES))
 def test_the_title_card_stays_in_the_safe_area(
@@ -93,6 +95,7 @@ def test_the_title_card_stays_in_the_safe_area(
     assert _outside_safe(draw_title_overlay(size, style, title, summary)) == 0
 
 
+@pytest.mark.slow  # 80 text layouts: ~55 s on 2 busy cores
 @settings(max_examples=80, deadline=None)
 @given(text=_TEXT, width=st.integers(20, 900), lines=st.integers(1, 4))
 def test_text_is_cut_only_between_words(text: str, width: int, lines: int) -> None:
