@@ -36,7 +36,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -83,6 +83,69 @@ def _segment_number(name: str) -> int:
     return int(name.split(".", 1)[0])
 
 
+class _Batch:
+    """Lines queued for one write; ``done`` once written (and fsynced), ``error`` if that failed."""
+
+    __slots__ = ("done", "error", "parts")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Group commit for one log in this process: appenders queue, one of them writes for all.
+
+    The fsync dominates an append (milliseconds; the write itself is microseconds), and a build stores
+    from many threads at once. So an appender that finds a write in progress queues its lines and waits;
+    when that write ends, one waiter takes every line queued meanwhile and writes them as one batch with
+    one fsync. Nobody returns before the batch holding its lines is written and fsynced (or failed, which
+    every appender of that batch then sees: the backend truncates a failed write back, so a failed batch
+    leaves none of its lines). The durability contract is the same as one fsync per append; the number
+    of fsyncs falls from one per append to one per batch.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._open: _Batch | None = None
+        self._writing = False
+
+    def commit(self, data: bytes, write: Callable[[bytes], None]) -> None:
+        """Return once ``data`` is written by ``write`` (in a batch with others); raise its error."""
+        with self._cond:
+            if self._open is None:
+                self._open = _Batch()
+            batch = self._open
+            batch.parts.append(data)
+            while not batch.done:
+                if self._writing:
+                    self._cond.wait()
+                    continue
+                current, self._open, self._writing = self._open, None, True
+                assert current is not None  # ours is queued and not done, so a batch is open
+                self._cond.release()
+                try:
+                    write(b"".join(current.parts))
+                except BaseException as exc:  # every appender of the batch gets it
+                    current.error = exc
+                finally:
+                    self._cond.acquire()
+                    current.done, self._writing = True, False
+                    self._cond.notify_all()
+        if batch.error is not None:
+            raise batch.error
+
+
+_commits: dict[str, _GroupCommit] = {}
+_commits_guard = threading.Lock()
+
+
+def _group_commit(key: str) -> _GroupCommit:
+    with _commits_guard:
+        return _commits.setdefault(key, _GroupCommit())
+
+
 def encode_event(event: BaseModel) -> bytes:
     """The log line of ``event``: canonical JSON of its camelCase form plus a newline."""
     return (canonical_json(event.model_dump(by_alias=True, mode="json")) + "\n").encode("utf-8")
@@ -123,14 +186,21 @@ class EventLog(Generic[EventT]):
         self.append_many([event])
 
     def append_many(self, events: Iterable[EventT]) -> int:
-        """Append events in order as one write (all lines land together); return how many."""
+        """Append events in order as one write (all lines land together); return how many.
+
+        Returns once they are durable (with ``fsync``); appends made at the same time by other threads
+        share the write and its fsync (see :class:`_GroupCommit`).
+        """
         lines = [encode_event(self._checked(event)) for event in events]
         if not lines:
             return 0
         data = b"".join(lines)
-        if self._segmented:
-            self._append_segment(data)
-            return len(lines)
+        key = f"{self._ctx.key}|{self.path}|{self.fsync}"
+        _group_commit(key).commit(data, self._append_segment if self._segmented else self._append_file)
+        return len(lines)
+
+    def _append_file(self, data: bytes) -> None:
+        """One batch of lines as one append (one fsync when ``fsync``)."""
         try:
             self._ctx.backend.append(
                 self.path,
@@ -141,7 +211,6 @@ class EventLog(Generic[EventT]):
             )
         except OSError as exc:
             raise storage_error(exc, "appending to", self.path) from exc
-        return len(lines)
 
     def _append_lock(self) -> contextlib.AbstractContextManager[object]:
         """The lock appenders share where the backend has none of its own (no ``flock``)."""
