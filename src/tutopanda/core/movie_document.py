@@ -111,23 +111,39 @@ class TextLayout:
         init=False, repr=False, compare=False
     )
 
+    _keys: dict[bool, list[str]] = field(init=False, repr=False, compare=False)
+    _lists: frozenset[str] = field(init=False, repr=False, compare=False)
+    by_segment_key: dict[tuple[int | None, str], list[EditableText]] = field(
+        init=False, repr=False, compare=False
+    )
+    """``(segment, key)`` -> its texts ordered by item: one pass here, so a document of a thousand
+    segments is written in linear time (a scan of every text per segment and key was quadratic)."""
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_id", {text.artefact_id: text for text in self.texts})
         object.__setattr__(
             self, "by_place", {(text.segment, text.key, text.item): text for text in self.texts}
         )
+        keys: dict[bool, dict[str, None]] = {True: {}, False: {}}
+        grouped: dict[tuple[int | None, str], list[EditableText]] = {}
+        for text in self.texts:
+            keys[text.segment is not None].setdefault(text.key, None)
+            grouped.setdefault((text.segment, text.key), []).append(text)
+        for members in grouped.values():
+            members.sort(key=lambda text: text.item or 0)
+        object.__setattr__(self, "_keys", {flag: list(found) for flag, found in keys.items()})
+        object.__setattr__(
+            self, "_lists", frozenset(text.key for text in self.texts if text.item is not None)
+        )
+        object.__setattr__(self, "by_segment_key", grouped)
 
     def keys(self, segment: bool) -> list[str]:
         """The keys used in ``[[segments]]`` tables (``segment=True``) or in ``[texts]``, in order."""
-        seen: dict[str, None] = {}
-        for text in self.texts:
-            if (text.segment is not None) == segment:
-                seen.setdefault(text.key, None)
-        return list(seen)
+        return list(self._keys[segment])
 
     def is_list(self, key: str) -> bool:
         """True when ``key`` holds a list of texts per segment (``[segment][item]`` artefacts)."""
-        return any(text.key == key and text.item is not None for text in self.texts)
+        return key in self._lists
 
 
 def text_layout(graph: JobGraph) -> TextLayout:
@@ -244,10 +260,7 @@ def _segment_values(snapshot: MovieSnapshot, segment: int) -> dict[str, Any]:
     layout = snapshot.layout
     for key in layout.keys(segment=True):
         if layout.is_list(key):
-            items = sorted(
-                (text for text in layout.texts if text.key == key and text.segment == segment),
-                key=lambda text: text.item or 0,
-            )
+            items = layout.by_segment_key.get((segment, key), [])
             if items and all(text.artefact_id in snapshot.texts for text in items):
                 values[key] = [snapshot.texts[text.artefact_id] for text in items]
         else:
