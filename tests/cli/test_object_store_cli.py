@@ -7,9 +7,12 @@ import subprocess
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.build_helpers import tutopanda_command
 
 
+@pytest.mark.slow  # CLI subprocesses building, checking and editing on moto: ~75 s on 2 busy cores
 def test_a_movie_made_checked_and_edited_on_s3(s3_bucket: str) -> None:
     root = f"s3://{s3_bucket}/cli-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "TUTOPANDA_PROVIDERS": "mock"}

@@ -90,6 +90,7 @@ def test_the_question_needs_an_answer_or_yes(
     assert _files(root) == {}
 
 
+@pytest.mark.slow  # several offline builds: ~45 s on 2 busy cores
 def test_yes_skips_the_question_and_offline_or_mock_builds_never_ask(
     cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -104,6 +105,7 @@ def test_yes_skips_the_question_and_offline_or_mock_builds_never_ask(
     assert live.code == 2 and "elevenlabs" in live.stderr
 
 
+@pytest.mark.slow  # offline builds of every switched module: ~35 s on 2 busy cores
 def test_providers_local_switches_online_modules_to_offline_variants(cli: CliRunner, root: Path) -> None:
     made = cli("query", "How do tides work?", "--movie", "tides", "--segments", "1", *ONLINE, "--json")
     assert made.code == 0, made.stderr
@@ -197,6 +199,7 @@ def test_no_question_when_no_online_job_is_dirty(cli: CliRunner, monkeypatch: py
     assert again.code != 2 and "[y/N]" not in again.stderr, again.stderr
 
 
+@pytest.mark.slow  # two offline builds: ~22 s on 2 busy cores
 def test_a_switched_variant_leaves_its_old_config_behind(cli: CliRunner, root: Path) -> None:
     assert cli("init").code == 0
     (root / "providers" / "elevenlabs.toml").write_text("[narration]\nstability = 0.3\n", encoding="utf-8")
