@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from tests.cli.conftest import CliRunner
 from tests.viewer.conftest import LOCAL
+from tutopanda.core.locks import movie_lock
 from tutopanda.core.storage import StorageConfig, StorageContext
 from tutopanda.viewer.app import create_app
 from tutopanda.viewer.editing import Editor
@@ -143,3 +144,33 @@ def test_allow_edits_is_refused_off_loopback_and_in_background(
 ) -> None:
     refused = cli("viewer", "--allow-edits", "--no-open", "--port", "0", *where)
     assert refused.code == 2 and "--allow-edits" in refused.stderr, refused.stderr
+
+
+def _wait(client: TestClient) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while (status := client.get(f"/api/movies/{MOVIE}/edit").json())["state"] == "running":
+        assert time.monotonic() < deadline, "the build did not finish"
+        time.sleep(0.1)
+    return dict(status)
+
+
+def test_a_movie_changed_since_the_preview_is_not_built(cli: CliRunner, client: TestClient) -> None:
+    """As with 'tutopanda edit': the change is checked, under the lock, against the state previewed."""
+    token = {"X-Tutopanda-Token": _token(client)}
+    shown = _post(client, "/edit/preview", {"texts": {NARRATION: NEW_TEXT}}, **token).json()
+    assert cli("query", "--movie", MOVIE, "--style", "anime", "--json").code == 0  # meanwhile, elsewhere
+    assert _post(client, "/edit/start", {"token": shown["token"]}, **token).status_code == 202
+    status = _wait(client)
+    assert status["state"] == "declined" and "changed while" in status["error"], status
+    movie = client.get(f"/api/movies/{MOVIE}").json()
+    assert movie["revision"] == "rev-0002" and movie["segments"][1]["narration"] != NEW_TEXT
+
+
+def test_a_build_holding_the_movie_elsewhere_is_named(ctx: StorageContext, client: TestClient) -> None:
+    token = {"X-Tutopanda-Token": _token(client)}
+    shown = _post(client, "/edit/preview", {"texts": {NARRATION: NEW_TEXT}}, **token).json()
+    with movie_lock(ctx, MOVIE, "build", timeout=0.0, command="tutopanda build run --movie tides"):
+        assert _post(client, "/edit/start", {"token": shown["token"]}, **token).status_code == 202
+        status = _wait(client)
+    assert status["state"] == "failed" and "tutopanda build run --movie tides" in status["error"], status
+    assert client.get(f"/api/movies/{MOVIE}").json()["revision"] == "rev-0001"
