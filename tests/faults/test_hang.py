@@ -190,7 +190,7 @@ def test_a_hung_call_times_out_alone_the_rest_is_kept_and_the_next_build_runs_on
 
     assert sorted(handler.calls) == sorted({HUNG} | blocked)
     assert not rerun.failed
-    assert plan_build(ctx, MOVIE, save=False).is_empty
+    assert plan_build(ctx, MOVIE, save=False, mode="mock").is_empty
 
 
 @pytest.fixture
@@ -260,7 +260,7 @@ def test_tuning_the_job_timeout_never_reruns_a_job(ctx: StorageContext) -> None:
 
     define_movie(ctx, MOVIE, blueprint=None, values={}, config={"Images": {"jobTimeoutSeconds": 60}})
 
-    assert plan_build(ctx, MOVIE, save=False).is_empty
+    assert plan_build(ctx, MOVIE, save=False, mode="mock").is_empty
 
 
 def test_a_handlers_own_timeout_error_is_an_ordinary_failure_not_the_deadline(ctx: StorageContext) -> None:

@@ -182,7 +182,8 @@ def plan_command(
     """
     from tutopanda.core.build import plan_build
 
-    plan = plan_build(_context(), movie, resolver=resolver(provider_mode(providers)), forced=force or ())
+    mode = provider_mode(providers)
+    plan = plan_build(_context(), movie, resolver=resolver(mode), forced=force or (), mode=mode)
     if as_json:
         print_json(plan.to_dict())
     else:
@@ -427,7 +428,7 @@ def _run_on_dbos(
     mode = provider_mode(providers)
     ctx = _context()
     ensure_initialised(ctx, movie)
-    plan = plan_build(ctx, movie, resolver=resolver(mode), save=False)
+    plan = plan_build(ctx, movie, resolver=resolver(mode), save=False, mode=mode)
     preflight(plan, mode, EnvSecretResolver())
     if offline_only(providers):
         check_offline(plan)

@@ -393,7 +393,7 @@ def _dry_run(
     from tutopanda.providers.wiring import check_offline, preflight
 
     assert change.edits is not None  # an edit's change always carries its edits
-    plan = preview(ctx, movie, change, resolver=resolver(mode))
+    plan = preview(ctx, movie, change, resolver=resolver(mode), mode=mode)
     if offline:
         check_offline(plan)
     preflight(plan, mode, EnvSecretResolver())  # a dry run reports a missing key too

@@ -723,7 +723,7 @@ def _dry_run(ctx: StorageContext, movie_id: str, change: Change, *, mode: Mode, 
     from tutopanda.cli.build_commands import resolver
     from tutopanda.core.change import preview
 
-    plan = preview(ctx, movie_id, change, resolver=resolver(mode))
+    plan = preview(ctx, movie_id, change, resolver=resolver(mode), mode=mode)
     if as_json:
         print_json({"movie": movie_id, "dryRun": True, "plan": plan.to_dict()})
         return

@@ -31,7 +31,7 @@ from tutopanda.core.movie_definition import LoadedMovie, load_movie
 from tutopanda.core.pending_revision import pending_revision
 from tutopanda.core.plan_store import PlanStore
 from tutopanda.core.planner import BuildState, Plan, PlannedJob, compute_plan
-from tutopanda.core.provider_contract import HandlerResolver, SecretResolver
+from tutopanda.core.provider_contract import HandlerResolver, Mode, SecretResolver
 from tutopanda.core.run_record import run_record, save_run_record
 from tutopanda.core.runner import JobOutcome, ProgressSink, Runner, RunOptions
 from tutopanda.core.storage import StorageContext
@@ -106,14 +106,15 @@ def prepare_build(
     *,
     resolver: HandlerResolver | None = None,
     forced: Collection[str] = (),
+    mode: Mode = "live",
 ) -> PreparedBuild:
-    """Load, index and plan (reads only)."""
+    """Load, index and plan (reads only) for a run in ``mode`` (part of every trace but live ones)."""
     movie = load_movie(ctx, movie_id)
     store = ManifestStore(ctx, movie_id)
     snapshot = store.snapshot()
     index = TraceIndex.from_events(artefact_log(ctx, movie_id))
     values = input_value_hashes(movie.input_values())
-    state = BuildState(movie.graph, index, values, blob_present=BlobPresence(ctx, movie_id))
+    state = BuildState(movie.graph, index, values, blob_present=BlobPresence(ctx, movie_id), mode=mode)
     plan = compute_plan(
         movie_id=movie_id,
         state=state,
@@ -134,9 +135,10 @@ def plan_build(
     resolver: HandlerResolver | None = None,
     forced: Collection[str] = (),
     save: bool = True,
+    mode: Mode = "live",
 ) -> Plan:
     """Plan the next revision and (unless nothing is dirty or ``save`` is false) save it to ``runs/``."""
-    prepared = prepare_build(ctx, movie_id, resolver=resolver, forced=forced)
+    prepared = prepare_build(ctx, movie_id, resolver=resolver, forced=forced, mode=mode)
     if save and not prepared.plan.is_empty:
         # Under the build lock: a running build owns runs/<rev>-plan.json of the same revision.
         with movie_lock(ctx, movie_id, "build", timeout=0.0, command="tutopanda build plan"):
@@ -206,7 +208,7 @@ def run_build(
     """Plan, run and commit one build of ``movie_id`` (see the module docstring)."""
     with movie_lock(ctx, movie_id, "build", timeout=0.0, command=command):
         started = time.monotonic()
-        prepared = prepare_build(ctx, movie_id, resolver=resolver, forced=forced)
+        prepared = prepare_build(ctx, movie_id, resolver=resolver, forced=forced, mode=options.mode)
         plan = prepared.plan
         if on_plan is not None:
             on_plan(plan)
@@ -295,19 +297,21 @@ _commit = commit_build
 """The former private name, kept while the durable executor still imports it."""
 
 
-def commit_current(ctx: StorageContext, movie_id: str, *, base_pointer_hash: str | None) -> str | None:
+def commit_current(
+    ctx: StorageContext, movie_id: str, *, base_pointer_hash: str | None, mode: Mode = "live"
+) -> str | None:
     """Commit what the logs hold now as the pending revision, compare-and-swap on ``base_pointer_hash``.
 
     For a build whose jobs ran elsewhere (durable workers): the plan was made in another step, maybe in
     another process, so only the pointer it was made from is known; the state is read again here.
     """
-    prepared = prepare_build(ctx, movie_id)
+    prepared = prepare_build(ctx, movie_id, mode=mode)
     pinned = replace(prepared.plan, base_pointer_hash=base_pointer_hash)
     return commit_build(ctx, movie_id, replace(prepared, plan=pinned))
 
 
 def plan_jobs(
-    ctx: StorageContext, movie: LoadedMovie, index: TraceIndex, job_ids: Sequence[str]
+    ctx: StorageContext, movie: LoadedMovie, index: TraceIndex, job_ids: Sequence[str], *, mode: Mode = "live"
 ) -> tuple[BuildState, Plan | None]:
     """The state ``job_ids`` need (the traces of their ancestors only) and a plan of those not fresh.
 
@@ -317,7 +321,8 @@ def plan_jobs(
     """
     graph = movie.graph
     blobs = BlobStore(ctx, movie.movie_id)  # a stored success whose blob is gone must run again
-    state = BuildState(graph, index, input_value_hashes(movie.input_values()), blob_present=blobs.exists)
+    values = input_value_hashes(movie.input_values())
+    state = BuildState(graph, index, values, blob_present=blobs.exists, mode=mode)
     upstream: dict[str, set[str]] = {}
     for source, target in graph.edges:
         upstream.setdefault(target, set()).add(source)

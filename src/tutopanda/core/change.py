@@ -32,7 +32,7 @@ from tutopanda.core.movie_document import take_snapshot
 from tutopanda.core.movie_edit import EditSet, apply_edits
 from tutopanda.core.movie_layout import begin_creation, end_creation, init_movie, is_initialised, movie_paths
 from tutopanda.core.planner import Plan
-from tutopanda.core.provider_contract import HandlerResolver, SecretResolver
+from tutopanda.core.provider_contract import HandlerResolver, Mode, SecretResolver
 from tutopanda.core.publish import PublishedMovie, publish_current
 from tutopanda.core.runner import ProgressSink, RunOptions
 from tutopanda.core.scratch import scratch_copy
@@ -177,6 +177,7 @@ def preview(
     *,
     resolver: HandlerResolver | None,
     forced: Collection[str] = (),
+    mode: Mode = "live",
 ) -> Plan:
     """The plan ``change`` would run, with reasons and costs; the real movie is left unchanged.
 
@@ -185,17 +186,17 @@ def preview(
     replaced at once by a job it re-runs is refused here (:func:`check_overrides_survive`).
     """
     if not change.records:
-        return plan_build(ctx, movie_id, resolver=resolver, forced=forced, save=False)
+        return plan_build(ctx, movie_id, resolver=resolver, forced=forced, save=False, mode=mode)
     if change.create:
         with tempfile.TemporaryDirectory(prefix="tutopanda-preview-") as temp:
             scratch = StorageContext.open(
                 StorageConfig(root=temp, base_path=ctx.base_path), clock=ctx.clock, logger=ctx.logger
             )
             _record(scratch, movie_id, change)
-            return plan_build(scratch, movie_id, resolver=resolver, forced=forced, save=False)
+            return plan_build(scratch, movie_id, resolver=resolver, forced=forced, save=False, mode=mode)
     with scratch_copy(ctx, movie_id) as scratch:
         _record(scratch, movie_id, change)
-        plan = plan_build(scratch, movie_id, resolver=resolver, forced=forced, save=False)
+        plan = plan_build(scratch, movie_id, resolver=resolver, forced=forced, save=False, mode=mode)
     if change.edits is not None:
         check_overrides_survive(change.edits, plan)
     return plan
@@ -259,7 +260,7 @@ def apply(
     still under the lock after the build (and the publication, when the build succeeded).
     """
     based_on = change.based_on if change.based_on is not None else movie_state(ctx, movie_id)
-    plan = preview(ctx, movie_id, change, resolver=resolver, forced=forced)
+    plan = preview(ctx, movie_id, change, resolver=resolver, forced=forced, mode=options.mode)
     preflight(plan)
     if not confirm(plan):
         return Outcome(plan, None)

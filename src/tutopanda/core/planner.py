@@ -91,6 +91,9 @@ class BuildState:
     traces: dict[str, str | None] = field(default_factory=dict)
     _variants: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     blob_present: Callable[[str], bool] | None = None
+    mode: str = "live"
+    """The run mode the traces are for (``mock`` outputs never stand for ``live`` ones: see
+    :func:`~tutopanda.core.trace.variant_trace_json`)."""
 
     def artefact_event_hash(self, artefact_id: str) -> str | None:
         """The blob hash standing for ``artefact_id`` now, or None if unknown/missing."""
@@ -118,7 +121,7 @@ class BuildState:
             hashes[consumed] = value
         key = (job.module, job.producer)
         if key not in self._variants:  # one variant per module: serialise it once, not once per job
-            self._variants[key] = variant_trace_json(job)
+            self._variants[key] = variant_trace_json(job, self.mode)
         return job_trace(job, hashes.__getitem__, variant_json=self._variants[key])
 
     def missing_outputs(self, job: Job, trace: str) -> list[str]:
@@ -244,7 +247,9 @@ def _reasons_for_known_trace(
     if not reasons:
         in_manifest = all(a.id in manifest.artefacts for a in job.produces)
         reasons.append(
-            DirtyReason("settings-changed", "provider, model, config or prompt differ from the last build")
+            DirtyReason(
+                "settings-changed", "provider, model, mode, config or prompt differ from the last build"
+            )
             if in_manifest
             else DirtyReason("output-missing", ", ".join(missing) + " not built with these inputs")
         )

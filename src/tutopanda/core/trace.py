@@ -7,8 +7,8 @@ canonical hash of the *values* the job consumed:
 * every input alias, bound to the hash of its value (input values hashed with
   :func:`~tutopanda.core.hashing.hash_value`, upstream artefacts by their blob hash), fan-in inputs as
   their groups of member hashes, in order;
-* the producer kind, the selected variant (provider, model, config, prompt template) and the ids of the
-  artefacts it produces.
+* the producer kind, the selected variant (provider, model, config, prompt template), the run mode when
+  it is not ``live`` (see :func:`variant_trace_json`) and the ids of the artefacts it produces.
 
 A job is **fresh** when each of its outputs has a succeeded event with the job's current trace hash. That
 one rule gives early cutoff (an upstream rebuilt to identical bytes leaves downstream traces unchanged),
@@ -188,9 +188,20 @@ class TraceIndex:
         return produced.event if produced else None
 
 
-def variant_trace_json(job: Job) -> str:
-    """The canonical JSON of the job's variant as traced: without :data:`OPERATIONAL_CONFIG_KEYS`."""
+def variant_trace_json(job: Job, mode: str = "live") -> str:
+    """The canonical JSON of the job's variant as traced: without :data:`OPERATIONAL_CONFIG_KEYS`, and
+    with ``"mode"`` when the run is not ``live``.
+
+    Why the mode: with ``--providers mock`` the variant ``local/espeak-ng`` is run by a mock handler, so
+    provider and model alone do not say what made an output. Without the mode a movie made with mocks
+    and then built live found its mock outputs "fresh" and re-made only what an edit touched, mixing
+    mock clips with real ones. With it, a change of mode re-runs every job it affects, and switching
+    back finds the old outputs again (free undo). ``live`` is left out so the traces of every movie
+    built live stay what they were.
+    """
     variant = job.variant.to_dict()
+    if mode != "live":
+        variant["mode"] = mode
     config = variant.get("config") or {}
     if any(key in config for key in OPERATIONAL_CONFIG_KEYS):
         variant["config"] = {

@@ -221,8 +221,15 @@ def _context(root: str) -> StorageContext:
     return StorageContext.open(StorageConfig(root=root))
 
 
+def _run_mode(mode: str) -> Mode:
+    """The handlers' mode of a durable build (workflow arguments are plain strings)."""
+    return "mock" if mode == "mock" else "live"
+
+
 @DBOS.step()
-def plan_step(root: str, movie_id: str, workflow: str, holder: dict[str, Any]) -> dict[str, Any]:
+def plan_step(
+    root: str, movie_id: str, workflow: str, holder: dict[str, Any], mode: str = "live"
+) -> dict[str, Any]:
     """Plan the build and save the plan; the layers as ``[[job id, provider], ...]``.
 
     The movie's durable lock record names this workflow from here until ``release_step``: claimed
@@ -236,7 +243,7 @@ def plan_step(root: str, movie_id: str, workflow: str, holder: dict[str, Any]) -
         movie_lock(ctx, movie_id, "build", timeout=0.0, command="tutopanda build run --executor dbos"),
     ):
         durable_lock.claim(ctx, movie_id, durable_lock.DurableHolder(**holder))
-        prepared = prepare_build(ctx, movie_id)
+        prepared = prepare_build(ctx, movie_id, mode=_run_mode(mode))  # the mode is part of the traces
         plan = prepared.plan
         if not plan.is_empty:
             PlanStore(ctx, movie_id).save(plan.revision, plan.to_dict())
@@ -338,7 +345,7 @@ def _signature(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
 
 
 def _jobs_run(
-    ctx: StorageContext, movie_id: str, job_ids: list[str]
+    ctx: StorageContext, movie_id: str, job_ids: list[str], mode: Mode = "live"
 ) -> tuple[LoadedMovie, BuildState, Plan | None]:
     """The state some jobs need (the traces of their ancestors only) and a plan of those not fresh yet;
     the plan is None when all are fresh (their outputs are stored under their traces: a replayed step
@@ -346,7 +353,8 @@ def _jobs_run(
     movie, index = _cached_movie(ctx, movie_id)
     graph = movie.graph
     blobs = BlobStore(ctx, movie_id)  # a stored success whose blob is gone must run again
-    state = BuildState(graph, index, input_value_hashes(movie.input_values()), blob_present=blobs.exists)
+    values = input_value_hashes(movie.input_values())
+    state = BuildState(graph, index, values, blob_present=blobs.exists, mode=mode)
     upstream: dict[str, set[str]] = {}
     for source, target in graph.edges:
         upstream.setdefault(target, set()).add(source)
@@ -390,7 +398,7 @@ def batch_step(
     poll, the workflow rows) are paid once for the whole batch. A replayed batch pays nothing twice.
     """
     ctx = _context(root)
-    movie, state, plan = _jobs_run(ctx, movie_id, job_ids)
+    movie, state, plan = _jobs_run(ctx, movie_id, job_ids, _run_mode(mode))
     cached = {"status": "cached", "attempts": 0}
     if plan is None:
         return [{"jobId": job_id, **cached} for job_id in job_ids]
@@ -434,10 +442,10 @@ def batches(layer: list[list[str]], size: int) -> list[tuple[str, list[str]]]:
 
 
 @DBOS.step()
-def commit_step(root: str, movie_id: str, base_pointer_hash: str | None) -> str | None:
+def commit_step(root: str, movie_id: str, base_pointer_hash: str | None, mode: str = "live") -> str | None:
     """Commit what the logs hold as the planned revision, compare-and-swap on the planned pointer."""
     ctx = _context(root)
-    prepared = prepare_build(ctx, movie_id)
+    prepared = prepare_build(ctx, movie_id, mode=_run_mode(mode))
     pinned = replace(prepared.plan, base_pointer_hash=base_pointer_hash)
     return _commit(ctx, movie_id, PreparedBuild(prepared.movie, prepared.state, pinned, prepared.base))
 
@@ -511,7 +519,7 @@ def build_workflow(root: str, movie_id: str, mode: str, holder: dict[str, Any]) 
 
 
 def _build(root: str, movie_id: str, mode: str, workflow: str, holder: dict[str, Any]) -> dict[str, Any]:
-    planned = plan_step(root, movie_id, workflow, holder)
+    planned = plan_step(root, movie_id, workflow, holder, mode)
     order = [job_id for layer in planned["layers"] for job_id, _ in layer]
     provider_of = {job_id: provider for layer in planned["layers"] for job_id, provider in layer}
     waiting = {job_id: set(planned["needs"].get(job_id, ())) for job_id in order}
@@ -545,7 +553,7 @@ def _build(root: str, movie_id: str, mode: str, workflow: str, holder: dict[str,
                 waiting[consumer].discard(result["jobId"])
                 if not waiting[consumer]:
                     ready.append(consumer)
-    revision = commit_step(root, movie_id, planned["basePointerHash"])
+    revision = commit_step(root, movie_id, planned["basePointerHash"], mode)
     if planned["layers"]:
         record_step(root, movie_id, planned, outcomes, revision, mode)
     return {"plannedRevision": planned["revision"], "revision": revision, "jobs": outcomes}

@@ -59,7 +59,7 @@ def test_no_op_rebuild_makes_no_call_and_no_revision(
     assert handler.calls == []
     assert report.revision is None
     assert ManifestStore(ctx, image_movie).list_revisions() == ["rev-0001"]
-    assert plan_build(ctx, image_movie, save=False).is_empty
+    assert plan_build(ctx, image_movie, save=False, mode="mock").is_empty
 
 
 def test_editing_one_segment_narration_reruns_only_what_depends_on_it(
@@ -69,7 +69,7 @@ def test_editing_one_segment_narration_reruns_only_what_depends_on_it(
     _replace_text(
         ctx, image_movie, "Artifact:Script.NarrationScript[1]", "Producer:Script.ScriptWriter", "New text"
     )
-    plan = plan_build(ctx, image_movie, save=False)
+    plan = plan_build(ctx, image_movie, save=False, mode="mock")
     dirty = {planned.job.id for planned in plan.jobs}
     assert "Producer:Script.ScriptWriter" not in dirty
     assert {"Producer:Narration.Narrator[1]", "Producer:ImagePrompts.ImagePromptWriter[1]"} <= dirty
@@ -133,7 +133,7 @@ def test_a_fan_in_member_change_dirties_its_consumer(
     _replace_text(
         ctx, image_movie, "Artifact:Images.SegmentImage[2][1]", "Producer:Images.Illustrator[2][1]", "x"
     )
-    plan = plan_build(ctx, image_movie, save=False)
+    plan = plan_build(ctx, image_movie, save=False, mode="mock")
     assert [planned.job.id for planned in plan.jobs] == [
         "Producer:Clips.SegmentRenderer[2]",
         "Producer:Timeline.TimelineComposer",
@@ -159,7 +159,7 @@ def test_a_failure_keeps_what_succeeded_exits_failed_and_only_it_is_retried(
     manifest = ManifestStore(ctx, image_movie).load_current()
     assert "Artifact:Images.SegmentImage[0][0]" in manifest.artefacts
     assert "Artifact:Images.SegmentImage[1][0]" not in manifest.artefacts
-    plan = plan_build(ctx, image_movie, save=False)
+    plan = plan_build(ctx, image_movie, save=False, mode="mock")
     first = plan.jobs[0]
     assert first.job.id == "Producer:Images.Illustrator[1][0]"
     assert first.reasons[0].code == "last-attempt-failed"
@@ -234,7 +234,7 @@ def test_a_second_build_fails_at_once_naming_the_holder(
 
 
 def test_plan_is_saved_with_reasons_and_cost(ctx: StorageContext, image_movie: str) -> None:
-    plan = plan_build(ctx, image_movie, resolver=lambda p, m, k: RecordingHandler())  # type: ignore[arg-type,return-value]
+    plan = plan_build(ctx, image_movie, resolver=lambda p, m, k: RecordingHandler(), mode="mock")  # type: ignore[arg-type,return-value]
     saved = PlanStore(ctx, image_movie).load(plan.revision)
     assert saved["summary"]["dirtyJobs"] == JOBS_3x2
     assert saved["summary"]["estimatedCost"] == pytest.approx(0.01 * 29)  # 0.01 per produced artefact

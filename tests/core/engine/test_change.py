@@ -63,7 +63,7 @@ def test_preview_plans_the_change_and_leaves_the_movie_unchanged(
 ) -> None:
     before = movie_state(ctx, image_movie)
 
-    plan = preview(ctx, image_movie, _fewer_images(), resolver=lambda *_: handler)  # type: ignore[arg-type]
+    plan = preview(ctx, image_movie, _fewer_images(), resolver=lambda *_: handler, mode="mock")  # type: ignore[arg-type]
 
     assert plan.jobs  # the images, and what consumes them, would run
     assert movie_state(ctx, image_movie) == before
@@ -74,7 +74,7 @@ def test_preview_plans_the_change_and_leaves_the_movie_unchanged(
 def test_preview_of_a_new_movie_creates_nothing(ctx: StorageContext, handler: RecordingHandler) -> None:
     change = Change(COMMAND, create=True, define=True, blueprint="audio-only", values={"InquiryPrompt": "Q?"})
 
-    plan = preview(ctx, "fresh", change, resolver=lambda *_: handler)  # type: ignore[arg-type]
+    plan = preview(ctx, "fresh", change, resolver=lambda *_: handler, mode="mock")  # type: ignore[arg-type]
 
     assert plan.total_jobs > 0 and len(plan.jobs) == plan.total_jobs
     assert not is_initialised(ctx, "fresh")

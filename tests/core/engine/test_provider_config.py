@@ -28,13 +28,13 @@ def test_changing_one_modules_config_reruns_only_that_module_and_what_follows(tm
     narrators = [job for job in load_movie(ctx, "m").graph.jobs if job.module == "Narration"]
     assert all(job.variant.config["wordsPerMinute"] == 120 for job in narrators)
 
-    plan = plan_build(ctx, "m", resolver=resolver)
+    plan = plan_build(ctx, "m", resolver=resolver, mode="mock")
     dirty = {planned.job.module for planned in plan.jobs}
     assert dirty == {"Narration", "Clips", "Timeline", "Export"}
     assert all(planned.job.module != "Narration" or planned.reasons for planned in plan.jobs)
 
     define_movie(ctx, "m", blueprint=None, values={}, config={"Narration": {}})  # back to the blueprint's
-    assert not plan_build(ctx, "m", resolver=resolver).jobs  # undo: the old outputs are found again
+    assert not plan_build(ctx, "m", resolver=resolver, mode="mock").jobs  # undo: old outputs found again
 
 
 def test_throttle_and_patience_keys_never_dirty_a_job(tmp_path: Path) -> None:
@@ -46,4 +46,4 @@ def test_throttle_and_patience_keys_never_dirty_a_job(tmp_path: Path) -> None:
     assert run_build(ctx, "m", resolver=resolver, options=options, secrets=EnvSecretResolver({})).revision
     tuning = {"maxInFlight": 2, "requestsPerMinute": 30, "timeoutSeconds": 90, "waitSeconds": 10}
     define_movie(ctx, "m", blueprint=None, values={}, config={"Narration": tuning})
-    assert not plan_build(ctx, "m", resolver=resolver).jobs
+    assert not plan_build(ctx, "m", resolver=resolver, mode="mock").jobs
