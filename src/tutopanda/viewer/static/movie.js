@@ -800,10 +800,11 @@
     if (!total) box.appendChild(el("p", { class: "diff-empty", text: "no differences" }));
   }
 
-  /** Texts first (what a reviewer edits), then pictures, sounds and clips, then the rest; by id within. */
+  /** The user's own edits first, then texts, pictures, sounds and clips, then the rest; by id within. */
   function byKind(items) {
     const order = ["text", "image", "audio", "video"];
     const rank = (item) => {
+      if (item.manual) return -1;
       const found = order.indexOf(item.kind);
       return found < 0 ? order.length : found;
     };
