@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tutopanda.cli.options import DatabaseOpt, JsonOpt, MovieOpt
-from tutopanda.cli.output import confirm, make_table, print_json, stderr_console, stdout_console
+from tutopanda.cli.output import Col, confirm, make_table, print_json, stderr_console, stdout_console
 from tutopanda.cli.settings import CONCURRENCY_HELP, job_concurrency, state
 
 if TYPE_CHECKING:
@@ -156,11 +156,22 @@ def print_plan(plan: Plan) -> None:
         producer = f"{planned.job.module}.{planned.job.producer}"
         for code in sorted({reason.code for reason in planned.reasons}):
             groups[(producer, code)] = groups.get((producer, code), 0) + 1
-    summary = make_table("producer", "reason", "jobs", title="dirty jobs by producer and reason")
+    summary = make_table(
+        Col("producer", ident=True),
+        Col("reason", ident=True),
+        Col("jobs", ident=True),
+        title="dirty jobs by producer and reason",
+    )
     for (producer, code), count in groups.items():
         summary.add_row(producer, code, str(count))
     console.print(summary)
-    layers = make_table("layer", "job", "why", "cost", title="layers")
+    layers = make_table(
+        Col("layer", ident=True),
+        Col("job", ident=True),
+        "why",
+        Col("cost", ident=True, drop=1),
+        title="layers",
+    )
     for index, layer in enumerate(plan.layers):
         if len(layer) > _ROWS_PER_LAYER:
             hidden = len(layer) - _ROWS_PER_LAYER
@@ -698,7 +709,13 @@ def status_command(
         console.print(f"[red]{len(status['failedJobs'])} job(s) failed in the last run[/red]")
         for failed in status["failedJobs"]:
             console.print(f"  {failed['jobId']}: {failed['error']}", markup=False)
-    producers = make_table("producer", "jobs run", "time", "cost", title="by producer")
+    producers = make_table(
+        Col("producer", ident=True),
+        Col("jobs run", ident=True),
+        Col("time", ident=True),
+        Col("cost", ident=True, drop=1),
+        title="by producer",
+    )
     for name, item in status["producers"].items():
         producers.add_row(name, str(item["jobs"]), f"{item['durationSeconds']:.2f}s", f"${item['cost']:.4f}")
     console.print(producers)

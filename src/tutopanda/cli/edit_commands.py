@@ -257,9 +257,9 @@ def _read_document(
 
 
 def _print_edits(edits: EditSet) -> None:
-    from tutopanda.cli.output import make_table
+    from tutopanda.cli.output import Col, make_table
 
-    table = make_table("edit", "id", "change", title="your edits")
+    table = make_table(Col("edit", ident=True), Col("id", ident=True), "change", title="your edits")
     for row in edits.describe():
         table.add_row(row["what"], row["id"], row["change"])
     stdout_console().print(table)
