@@ -94,10 +94,7 @@ def build_once(root: str, segments: int) -> tuple[float, int, float, int]:
 
 def main() -> None:
     results = {}
-    sizes: tuple[int, ...] = (100, 1000)
-    if "--10k" in sys.argv:  # about 10,000 jobs: the linearity check of issue 18
-        sizes = (*sizes, 2500)
-    for segments in sizes:
+    for segments in (100, 1000):
         with tempfile.TemporaryDirectory(prefix="tutopanda-bench-") as root:
             full, jobs, noop, calls = build_once(root, segments)
         results[segments] = full
@@ -107,8 +104,6 @@ def main() -> None:
         print(f"noop_rebuild_{segments}: {noop:.2f} s")
         print(f"noop_rebuild_{segments}_calls: {calls} calls")
     print(f"scaling_1000_vs_100: {results[1000] / results[100]:.1f} x")
-    if 2500 in results:
-        print(f"scaling_2500_vs_1000: {results[2500] / results[1000]:.1f} x  (jobs ratio about 2.5)")
     print(f"peak_memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if "--disk-writer" in sys.argv:
         with tempfile.TemporaryDirectory(prefix="tutopanda-bench-") as root:
