@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import CliRunner
+from tutopanda.cli import output
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDTH = 80
@@ -20,6 +21,7 @@ WIDTH = 80
 @pytest.fixture(autouse=True)
 def _narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", str(WIDTH))
+    monkeypatch.setattr(output, "_consoles", {})  # a console made by an earlier test keeps its width
 
 
 def _assert_fits(text: str) -> None:
