@@ -2,19 +2,23 @@
 
 The drawing is what a contributor reads to decide which class to raise and which exit code a user will
 see; it went stale once (a class missing, branches drawn under the wrong parent) because nothing checked
-it. Here the tree is rendered from the live classes — every ``TutopandaError`` subclass in every
-package, including providers, viewer, workflow and mcp_server — and both drawings must match it line for
-line (the hand-written description column aside). ``python tests/core/test_errors.py`` prints the
+it. Here the tree is rendered from the live classes — the recursive ``__subclasses__()`` of
+``TutopandaError`` once every module of every package (core, providers, viewer, workflow, mcp_server)
+that defines one is imported — and both drawings must match it line for line (the hand-written
+description column aside). ``python tests/core/test_errors.py`` prints the
 rendered tree to paste when a class is added or moved.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import re
 import sys
 from pathlib import Path
+
+import pytest
 
 import tutopanda
 from tutopanda.core import errors
@@ -28,14 +32,43 @@ ERRORS_MODULE = "tutopanda.core.errors"
 LINE = re.compile(r"^(?P<struct>[│├└─ ]*\w+ \(\d\)(?: \[[\w.]+\])?)(?: {2,}(?P<desc>\S.*))?$")
 
 
-def _import_every_module() -> None:
-    """Import all of tutopanda so that error classes defined outside core are registered as subclasses.
+CLASS = re.compile(r"^[ \t]*class (\w+)\(([^)]*)\)", re.M)
+ALIAS = re.compile(r"\b(\w+) as (\w+)\b")
 
-    ``__main__`` is skipped: importing it runs the CLI.
+
+@functools.cache
+def _modules_defining_errors() -> tuple[str, ...]:
+    """Every tutopanda module with a class whose bases lead back to ``TutopandaError``, read from source.
+
+    Why not import every module: the optional SDKs (mcp, openai, DBOS) take ~15 s to import on a busy
+    machine, which this fast test would pay for nothing. Reading the source finds the same modules: a
+    class counts when one of its bases (``Name``, ``module.Name`` or an ``import ... as`` alias) is an
+    error class already found, repeated until nothing new turns up. (A regular expression, not ``ast``:
+    parsing every module took ~13 s there too.) The slow test below checks the scan against a full
+    import.
     """
-    for info in pkgutil.walk_packages(tutopanda.__path__, "tutopanda."):
-        if not info.name.endswith(".__main__"):
-            importlib.import_module(info.name)
+    package = Path(tutopanda.__file__).parent
+    classes: list[tuple[str, set[str], str]] = []  # (class name, base names, module)
+    for path in sorted(package.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        module = ".".join(("tutopanda", *path.relative_to(package).with_suffix("").parts))
+        aliases = {alias: name for name, alias in ALIAS.findall(source)}
+        for name, bases in CLASS.findall(source):
+            base_names = {base.strip().rsplit(".", 1)[-1] for base in bases.split(",") if "=" not in base}
+            classes.append((name, {aliases.get(base, base) for base in base_names}, module))
+    known, modules = {"TutopandaError"}, set[str]()
+    while True:
+        found = {(name, module) for name, bases, module in classes if bases & known and name not in known}
+        if not found:
+            return tuple(sorted(module.removesuffix(".__init__") for module in modules))
+        known |= {name for name, _ in found}
+        modules |= {module for _, module in found}
+
+
+def _import_every_module() -> None:
+    """Import every module that defines an error class, so that it is registered as a subclass."""
+    for module in _modules_defining_errors():
+        importlib.import_module(module)
 
 
 def _order(cls: type) -> tuple[bool, str, int]:
@@ -134,9 +167,20 @@ def test_core_exports_every_core_error() -> None:
 
 
 def test_the_tree_draws_classes_outside_core() -> None:
-    """The walk really reaches the other packages (an import that silently found nothing would pass)."""
+    """The source scan really reaches the other packages (a scan that silently found nothing would pass)."""
     modules = {cls.__module__ for cls in _all_classes()}
     assert {"tutopanda.providers.model_store", "tutopanda.viewer.app"} <= modules
+
+
+@pytest.mark.slow  # imports all of tutopanda, optional SDKs included: ~20 s on 2 busy cores
+def test_the_source_scan_misses_no_error_class() -> None:
+    """With every module imported (``__main__`` aside: it runs the CLI), no subclass appears that the
+    cheap source scan behind the other tests did not find — an alias or a dynamic class would."""
+    scanned = {f"{cls.__module__}.{cls.__name__}" for cls in _all_classes()}
+    for info in pkgutil.walk_packages(tutopanda.__path__, "tutopanda."):
+        if not info.name.endswith(".__main__"):
+            importlib.import_module(info.name)
+    assert {f"{cls.__module__}.{cls.__name__}" for cls in _all_classes()} == scanned
 
 
 if __name__ == "__main__":
