@@ -99,3 +99,11 @@ def test_build_run_and_edit_take_concurrency_from_the_settings(
     edited = cli("edit", "--movie", "c", "--providers", "mock", "--yes")
     assert edited.code == 0, edited.stderr
     assert seen == [7, 3, 7]
+
+
+def test_a_continued_movie_made_from_your_script_is_not_called_a_draft(cli: CliRunner) -> None:
+    script = Path(__file__).resolve().parents[2] / "examples" / "volcanoes.md"
+    assert cli("query", "--script", str(script), "--movie", "v", "--providers", "mock").code == 0
+    again = cli("query", "--movie", "v", "--style", "watercolor", "--providers", "mock")
+    assert again.code == 0, again.stderr
+    assert "a marked draft" not in again.stdout

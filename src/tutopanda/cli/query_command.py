@@ -362,8 +362,8 @@ def _summary(
     script = _script_variant(blueprint, selection)
     if own_script:
         writer = "your --script"
-    elif script is None:
-        writer = None
+    elif script is None or existing:  # a continued movie keeps its script (maybe the user's own):
+        writer = None  # naming the writer that would run for a new one would misname it
     elif script == ("local", "draft-script"):
         writer = "a marked draft (no script writer here)"
     else:
