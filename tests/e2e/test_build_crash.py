@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.build_helpers import (
     JobGraph,
     MovieCli,
@@ -89,6 +91,7 @@ def ancestors(graph: JobGraph, jobs: set[str]) -> set[str]:
     return found
 
 
+@pytest.mark.slow  # many builds killed at random moments: ~130 s on 2 busy cores
 def test_sigkill_at_random_moments_never_loses_a_paid_artefact_or_blocks_the_next_build(
     cli: MovieCli, tmp_path: Path
 ) -> None:

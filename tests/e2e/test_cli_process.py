@@ -27,6 +27,7 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 
 
+@pytest.mark.slow  # one CLI subprocess, but ~9 s on 2 busy cores
 def test_help_lists_every_command_group(home: Path) -> None:
     result = run("--help", home=home)
     assert result.returncode == 0
@@ -57,6 +58,7 @@ def test_unknown_commands_and_options_are_usage_errors(home: Path) -> None:
     assert run("blueprints", "expand", "image-audio", "--no-such-flag", home=home).returncode == 2
 
 
+@pytest.mark.slow  # one CLI process per plumbing step: ~15 s on 2 busy cores
 def test_full_storage_round_trip_in_separate_processes(home: Path, tmp_path: Path) -> None:
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"id": "Input:InquiryPrompt", "payload": "How do tides work?"}))

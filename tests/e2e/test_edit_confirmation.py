@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from tests.e2e.build_helpers import MovieCli, narrator, tree_digest, tutopanda_command
 
 MOVIE = "v"
@@ -22,6 +24,7 @@ def answer(cli: MovieCli, text: str, *args: str) -> subprocess.CompletedProcess[
     )
 
 
+@pytest.mark.slow  # builds behind a piped confirmation, twice: ~12 s on 2 busy cores
 def test_edit_asks_over_a_pipe_and_only_yes_builds(cli: MovieCli) -> None:
     cli.ok("query", "How do volcanoes erupt?", "--movie", MOVIE, "--segments", "2", "--json")
     cli.ok("inspect", "--movie", MOVIE)

@@ -130,6 +130,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "store"
 
 
+@pytest.mark.slow  # a live build against mocked APIs, rendered: ~15 s on 2 busy cores
 @respx.mock(assert_all_called=True)
 def test_a_mixed_live_build_records_provider_metadata_renders_and_leaks_no_secret(
     respx_mock: respx.MockRouter, root: Path, capsys: pytest.CaptureFixture[str]

@@ -22,6 +22,9 @@ from tests.e2e.build_helpers import tutopanda_command
 from tutopanda.core.timeline import TimelineDocument
 from tutopanda.providers.render.ffmpeg import ffmpeg_exe, probe
 
+# Every test reads one real offline render (~90 s on 2 busy cores); the edit test takes ~40 s more.
+pytestmark = pytest.mark.slow
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
