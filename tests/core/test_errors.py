@@ -5,8 +5,8 @@ see; it went stale once (a class missing, branches drawn under the wrong parent)
 it. Here the tree is rendered from the live classes — the recursive ``__subclasses__()`` of
 ``TutopandaError`` once every module of every package (core, providers, viewer, workflow, mcp_server)
 that defines one is imported — and both drawings must match it line for line (the hand-written
-description column aside). ``python tests/core/test_errors.py`` prints the
-rendered tree to paste when a class is added or moved.
+description column aside). ``.venv/bin/python tests/core/test_errors.py`` prints the rendered tree to
+paste when a class is added or moved.
 """
 
 from __future__ import annotations
