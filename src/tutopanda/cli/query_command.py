@@ -668,7 +668,7 @@ def _choose_writer(
     if live:  # the best script writer here, recorded so the traces name it
         choice.writer, written = _writer_selection(blueprint, choice.selection, offline=offline)
         choice.selection.update(written)
-        if choice.writer is not None and not as_json:
+        if choice.writer is not None and not as_json and not choice.own_script:  # --script: no writer runs
             stdout_console().print(choice.writer.describe(), markup=False, highlight=False)
     if settings.from_file:  # after --providers local: config follows the final variant
         choice.configs = _settings_config(blueprint, settings, choice.selection)
