@@ -740,6 +740,7 @@ def _print_result(
     mode: Mode,
     as_json: bool,
     ctx: StorageContext | None = None,
+    existing: bool = False,
 ) -> None:
     """Where the movie is (or, with ``--json``, the build's outcome), and how to get a real script."""
     report, published = outcome.report, outcome.published
@@ -774,7 +775,8 @@ def _print_result(
         highlight=False,
     )
     draft = _script_variant(choice.blueprint, choice.variants) == ("local", "draft-script")
-    if draft and not choice.own_script and mode == "live":  # issue 14 §5: the one closing line
+    # issue 14 §5: the one closing line, for a new movie only (a continued one keeps its script)
+    if draft and not choice.own_script and not existing and mode == "live":
         hints = choice.writer.how_to_enable if choice.writer is not None else None
         console.print(_real_script_hint(hints), markup=False, highlight=False)
 
@@ -961,7 +963,7 @@ def query(
         on_start=start,
     )
     if outcome.report is not None:
-        _print_result(outcome, movie_id, choice, mode=mode, as_json=as_json, ctx=ctx)
+        _print_result(outcome, movie_id, choice, mode=mode, as_json=as_json, ctx=ctx, existing=existing)
         raise_for_outcome(outcome.report, movie_id)
 
 
