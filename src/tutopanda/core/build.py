@@ -293,10 +293,6 @@ def commit_build(ctx: StorageContext, movie_id: str, prepared: PreparedBuild) ->
     return pointer.revision
 
 
-_commit = commit_build
-"""The former private name, kept while the durable executor still imports it."""
-
-
 def commit_current(
     ctx: StorageContext, movie_id: str, *, base_pointer_hash: str | None, mode: Mode = "live"
 ) -> str | None:

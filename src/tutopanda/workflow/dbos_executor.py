@@ -26,7 +26,7 @@ import os
 import socket
 import threading
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +38,13 @@ except ModuleNotFoundError as missing:  # the base install has no DBOS: say whic
     raise fleet_extra_missing(missing.name or "dbos") from missing
 
 from tutopanda.core import durable_lock
-from tutopanda.core.blob_store import BlobStore
-from tutopanda.core.build import PreparedBuild, _commit, prepare_build
+from tutopanda.core.build import commit_current, plan_jobs, prepare_build
 from tutopanda.core.errors import StorageError, UsageError
 from tutopanda.core.event_log import artefact_log, input_log
 from tutopanda.core.locks import movie_lock
 from tutopanda.core.movie_definition import LoadedMovie, load_movie
-from tutopanda.core.pending_revision import pending_revision
 from tutopanda.core.plan_store import PlanStore
-from tutopanda.core.planner import BuildState, Plan, PlannedJob
-from tutopanda.core.provider_contract import EnvSecretResolver, Mode
+from tutopanda.core.provider_contract import EnvSecretResolver, Mode, ResolverFactory
 from tutopanda.core.run_record import save_run_record
 from tutopanda.core.runner import Runner, RunOptions
 from tutopanda.core.storage import StorageConfig, StorageContext
@@ -139,7 +136,7 @@ def _declare_local_queues(dbos: DBOS, names: list[str], concurrency: int, pollin
 def launch(
     database_url: str,
     *,
-    resolver_factory: Any,
+    resolver_factory: ResolverFactory,
     concurrency: int = 4,
     executor_id: str | None = None,
     queues: list[str] | None = None,
@@ -147,7 +144,8 @@ def launch(
 ) -> None:
     """Start DBOS in this process (once) and declare the queues it works on.
 
-    ``resolver_factory(mode)`` gives the handler resolver for a mode (the CLI passes the registry's).
+    ``resolver_factory(mode)`` gives the handler resolver for a mode (the CLI passes the registry's,
+    from ``providers/wiring.py``: the workflow never imports the providers itself).
     Every worker needs its own ``executor_id`` (default host and pid) and the application version of
     its code (``code_version``), so a restarted worker recovers only its own workflows, and workers
     only run workflows enqueued by the same code. ``queues`` limits the queues this process takes
@@ -344,50 +342,6 @@ def _signature(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def _jobs_run(
-    ctx: StorageContext, movie_id: str, job_ids: list[str], mode: Mode = "live"
-) -> tuple[LoadedMovie, BuildState, Plan | None]:
-    """The state some jobs need (the traces of their ancestors only) and a plan of those not fresh yet;
-    the plan is None when all are fresh (their outputs are stored under their traces: a replayed step
-    after a crash finds them and pays nothing)."""
-    movie, index = _cached_movie(ctx, movie_id)
-    graph = movie.graph
-    blobs = BlobStore(ctx, movie_id)  # a stored success whose blob is gone must run again
-    values = input_value_hashes(movie.input_values())
-    state = BuildState(graph, index, values, blob_present=blobs.exists, mode=mode)
-    upstream: dict[str, set[str]] = {}
-    for source, target in graph.edges:
-        upstream.setdefault(target, set()).add(source)
-    needed, frontier = set(job_ids), list(job_ids)
-    while frontier:
-        for parent in upstream.get(frontier.pop(), ()):
-            if parent not in needed:
-                needed.add(parent)
-                frontier.append(parent)
-    for job in graph.jobs:  # topological order: every ancestor's trace before its consumers'
-        if job.id in needed:
-            state.traces[job.id] = state.trace_of(job)
-    planned: list[PlannedJob] = []
-    for job_id in job_ids:
-        job = graph.job(job_id)
-        trace = state.traces[job_id]
-        if trace is None or state.missing_outputs(job, trace):
-            planned.append(PlannedJob(job, 0, (), None, trace))
-    if not planned:
-        return movie, state, None
-    plan = Plan(
-        movie_id=movie_id,
-        revision=pending_revision(ctx, movie_id),
-        base_revision=None,
-        base_pointer_hash=None,
-        blueprint_id=graph.blueprint_id,
-        created_at=ctx.clock.timestamp(),
-        total_jobs=len(planned),
-        layers=(tuple(planned),),
-    )
-    return movie, state, plan
-
-
 @DBOS.step()
 def batch_step(
     root: str, movie_id: str, job_ids: list[str], mode: str, concurrency: int
@@ -398,11 +352,12 @@ def batch_step(
     poll, the workflow rows) are paid once for the whole batch. A replayed batch pays nothing twice.
     """
     ctx = _context(root)
-    movie, state, plan = _jobs_run(ctx, movie_id, job_ids, _run_mode(mode))
+    movie, index = _cached_movie(ctx, movie_id)
+    run_mode = _run_mode(mode)
+    state, plan = plan_jobs(ctx, movie, index, job_ids, mode=run_mode)
     cached = {"status": "cached", "attempts": 0}
     if plan is None:
         return [{"jobId": job_id, **cached} for job_id in job_ids]
-    run_mode: Mode = "mock" if mode == "mock" else "live"
     runner = Runner(
         ctx=ctx,
         movie_id=movie_id,
@@ -444,10 +399,7 @@ def batches(layer: list[list[str]], size: int) -> list[tuple[str, list[str]]]:
 @DBOS.step()
 def commit_step(root: str, movie_id: str, base_pointer_hash: str | None, mode: str = "live") -> str | None:
     """Commit what the logs hold as the planned revision, compare-and-swap on the planned pointer."""
-    ctx = _context(root)
-    prepared = prepare_build(ctx, movie_id, mode=_run_mode(mode))
-    pinned = replace(prepared.plan, base_pointer_hash=base_pointer_hash)
-    return _commit(ctx, movie_id, PreparedBuild(prepared.movie, prepared.state, pinned, prepared.base))
+    return commit_current(_context(root), movie_id, base_pointer_hash=base_pointer_hash, mode=_run_mode(mode))
 
 
 @DBOS.step()
@@ -570,7 +522,7 @@ def build_state_hash(root: str, movie_id: str) -> str:
     from tutopanda.core.hashing import hash_value
     from tutopanda.core.manifest_store import ManifestStore
     from tutopanda.core.movie_definition import load_movie
-    from tutopanda.core.trace import MANUAL, input_value_hashes
+    from tutopanda.core.trace import MANUAL
 
     ctx = _context(root)
     movie = load_movie(ctx, movie_id)
