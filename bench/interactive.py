@@ -66,6 +66,7 @@ def main() -> None:
         if report.failed:
             sys.exit(f"bench build failed: {report.failed[0].error}")
         env = dict(os.environ)
+        env["TUTOPANDA_PROVIDERS"] = "mock"  # the movie was built with the mocks: plan against them
         extra = os.environ.get("TUTOPANDA_BENCH_PYTHONPATH")
         if extra:
             env["PYTHONPATH"] = extra
@@ -83,7 +84,7 @@ def main() -> None:
         edited = text.replace(marker, 'NarrationScript = "Part five hundred:', 1)
         Path(document).write_text(edited, encoding="utf-8")
         results["edit_dry_run"] = timed(
-            [*base, "edit", "--movie", MOVIE, "--file", document, "--dry-run"], env
+            [*base, "edit", "--movie", MOVIE, "--file", document, "--providers", "mock", "--dry-run"], env
         )
         for name, (wall, cpu) in results.items():
             print(f"{name}: {wall:.2f} s  (cpu {cpu:.2f} s)")

@@ -1,8 +1,10 @@
-"""The one way Tutopanda writes its human-readable JSON files, and reports why one does not validate.
+"""The two ways Tutopanda writes its JSON files, and reports why one does not validate.
 
 Manifests, ``current.json`` and plans are files people open: indent 2, sorted keys, a trailing newline,
 non-ASCII written as itself and no NaN/Infinity. The pointer hashes a manifest's exact bytes, so the
-format must come from one place.
+format must come from one place. Run records are machine files (``build status`` and the viewer show
+them): the same rules without the indentation, which lets Python's C encoder write them —
+pretty-printing goes through the pure-Python encoder, most of a second for a 4,000-job record.
 """
 
 from __future__ import annotations
@@ -16,12 +18,19 @@ from tutopanda.core.errors import CorruptDataError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-__all__ = ["parse_json_model", "pretty_json_bytes", "validation_summary"]
+__all__ = ["compact_json_bytes", "parse_json_model", "pretty_json_bytes", "validation_summary"]
 
 
 def pretty_json_bytes(data: Any) -> bytes:
     """``data`` as pretty JSON bytes; raises :class:`ValueError`/:class:`TypeError` for non-JSON data."""
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def compact_json_bytes(data: Any) -> bytes:
+    """``data`` as one line of JSON (sorted keys, no spaces) plus a newline; raises like
+    :func:`pretty_json_bytes`."""
+    text = json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False)
     return (text + "\n").encode("utf-8")
 
 

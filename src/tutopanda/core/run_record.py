@@ -12,7 +12,7 @@ from typing import Any
 
 from tutopanda.core.atomic_file import write_atomic
 from tutopanda.core.errors import CorruptDataError
-from tutopanda.core.json_file import pretty_json_bytes
+from tutopanda.core.json_file import compact_json_bytes
 from tutopanda.core.movie_layout import ensure_initialised
 from tutopanda.core.revisions import is_revision, revision_key
 from tutopanda.core.runner import JobOutcome
@@ -77,7 +77,7 @@ def _path(ctx: StorageContext, movie_id: str, revision: str) -> str:
 def save_run_record(ctx: StorageContext, movie_id: str, record: dict[str, Any]) -> str:
     """Write the run record of ``record["revision"]`` atomically; return its path."""
     path = _path(ctx, movie_id, str(record["revision"]))
-    write_atomic(ctx, path, pretty_json_bytes(record))
+    write_atomic(ctx, path, compact_json_bytes(record))
     return path
 
 
