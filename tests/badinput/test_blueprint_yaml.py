@@ -66,6 +66,7 @@ def test_the_local_copies_load_as_they_are(workspace: Path) -> None:
         assert load_blueprint(str(workspace / f"{name}.yaml")).meta.id == name
 
 
+@pytest.mark.slow  # mutated blueprints loaded and validated: ~10 s on 2 busy cores
 @FAST
 @given(data=st.data(), name=st.sampled_from(sorted(BLUEPRINTS)))
 def test_mutated_blueprints_load_or_fail_cleanly(workspace: Path, data: st.DataObject, name: str) -> None:

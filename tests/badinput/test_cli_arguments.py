@@ -129,6 +129,7 @@ def command_lines(draw: st.DrawFn) -> list[str]:
     return ["events:append", "--movie", draw(ids), "--type", draw(texts), "--file", draw(texts)]
 
 
+@pytest.mark.slow  # 120 random command lines through the CLI: ~40 s on 2 busy cores
 @settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(argv=command_lines(), root=st.sampled_from(["store", "fresh", "file", "memory", "scheme"]))
 def test_random_command_lines_end_cleanly(store: Path, argv: list[str], root: str) -> None:

@@ -127,6 +127,7 @@ def test_garbage_prompt_files_are_read_back_or_refused_cleanly(
         target.write_bytes(original)
 
 
+@pytest.mark.slow  # random --replace options against a movie: ~9 s on 2 busy cores
 @FAST
 @given(option=st.one_of(st.text(max_size=40), st.sampled_from([
     "=", "x=", "=x", "Images.SegmentImage[0][0]=", "Images.SegmentImage[9][9]=a.png",

@@ -95,6 +95,7 @@ def _read_everything(root: Path) -> None:
     clean_call(lambda: plan_build(ctx, MOVIE, save=False))
 
 
+@pytest.mark.slow  # garbage logs read back by every reader: ~9 s on 2 busy cores
 @FAST
 @given(data=st.data(), name=st.sampled_from(["inputs", "artefacts"]), torn=st.booleans())
 def test_garbage_lines_in_a_log_are_skipped_or_refused_cleanly(
