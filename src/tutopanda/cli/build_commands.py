@@ -345,36 +345,12 @@ def run_command(
     from contextlib import nullcontext
 
     from tutopanda.core.change import Change
-    from tutopanda.core.errors import UsageError
     from tutopanda.core.scratch import scratch_copy
 
-    if executor is None:
-        from tutopanda.core.settings import load_settings
-
-        executor = load_settings(state.storage_root()).general.executor
-    if executor not in ("local", "dbos"):
-        raise UsageError(
-            f"--executor {executor!r} is not an executor", "use --executor local or --executor dbos"
-        )
-    from tutopanda.cli.edit_commands import refuse_pending_edits
-
-    refuse_pending_edits(_context(), movie)  # edited prompts/ files are applied by edit, never skipped
+    local_only = (("--dry-run", dry_run), ("--diff", diff), ("--up-to-layer", up_to_layer is not None))
+    executor = _executor(executor, (*local_only, ("--force", bool(force))))
+    _refuse_pending_edits(_context(), movie)  # edited prompts/ files are applied by edit, never skipped
     if executor == "dbos":
-        unsupported = [
-            name
-            for name, given in (
-                ("--dry-run", dry_run),
-                ("--diff", diff),
-                ("--up-to-layer", up_to_layer is not None),
-                ("--force", bool(force)),
-            )
-            if given
-        ]
-        if unsupported:
-            raise UsageError(
-                f"{', '.join(unsupported)} cannot be used with --executor dbos",
-                "drop it, or build with the local executor (--executor local)",
-            )
         jobs = job_concurrency(concurrency)
         _run_on_dbos(movie, providers, database, wait=wait, concurrency=jobs, as_json=as_json, yes=yes)
         return
@@ -409,6 +385,54 @@ def run_command(
     raise_for_outcome(report, movie)
 
 
+def _executor(flag: str | None, local_only: tuple[tuple[str, bool], ...]) -> str:
+    """``--executor`` (else ``executor`` in settings.toml): ``local`` or ``dbos``, which refuses the
+    given flags only a local build has."""
+    from tutopanda.core.errors import UsageError
+
+    if flag is None:
+        from tutopanda.core.settings import load_settings
+
+        flag = load_settings(state.storage_root()).general.executor
+    if flag not in ("local", "dbos"):
+        raise UsageError(f"--executor {flag!r} is not an executor", "use --executor local or --executor dbos")
+    unsupported = [name for name, given in local_only if given]
+    if flag == "dbos" and unsupported:
+        raise UsageError(
+            f"{', '.join(unsupported)} cannot be used with --executor dbos",
+            "drop it, or build with the local executor (--executor local)",
+        )
+    return flag
+
+
+def _refuse_pending_edits(ctx: StorageContext, movie: str) -> None:
+    """Refuse to build over edits nobody applied: changed ``prompts/`` files or ``movie.toml`` values.
+
+    Why: ``build run`` builds what is recorded, and file edits are recorded only by ``edit`` (which
+    shows them and the plan first). Building without them said "up to date" while the user's new
+    narration sat unused; naming them and the command that applies them is the honest answer.
+    """
+    from tutopanda.core.errors import TutopandaError, UsageError
+    from tutopanda.core.movie_edit import pending_edits
+    from tutopanda.core.movie_layout import is_defined
+
+    if not is_defined(ctx, movie):
+        return  # nothing exported yet, or a creation to continue: the build reports that itself
+    try:
+        edits = pending_edits(ctx, movie)
+    except TutopandaError:
+        return  # an unreadable or stale export is edit's to report; it never blocks a build
+    if not edits.is_empty:
+        names = [row["id"] for row in edits.describe()]
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise UsageError(
+            f"{len(names)} edit(s) in movie.toml or prompts/ not applied ({shown}): "
+            f"run tutopanda edit --movie {movie}",
+            f"'tutopanda edit --movie {movie}' shows them and the plan, then builds; "
+            "or undo the edits to build without them",
+        )
+
+
 def _built(outcome: Outcome) -> tuple[BuildReport, PublishedMovie | None]:
     """The report of a build that ran (a declined paid build exits 0 before anything runs)."""
     if outcome.report is None:
@@ -427,68 +451,76 @@ def _run_on_dbos(
     yes: bool,
 ) -> None:
     """Submit the build as a DBOS workflow; with ``wait``, this process also works and waits for it."""
+    import os
+    import socket
 
     from tutopanda.cli.worker_command import database_url, launch_dbos
-    from tutopanda.core.build import plan_build
-    from tutopanda.core.errors import BuildFailedError
-    from tutopanda.core.movie_layout import ensure_initialised
-    from tutopanda.core.provider_contract import EnvSecretResolver
-    from tutopanda.providers.wiring import check_offline, preflight
     from tutopanda.workflow.dbos_executor import submit_build
+    from tutopanda.workflow.durable_probe import database_label
 
     mode = provider_mode(providers)
     ctx = _context()
+    plan = _durable_preview(ctx, movie, providers, yes=yes, as_json=as_json)
+    # A submitter that waits also works, under its own executor id: if it is killed, the live workers
+    # (or the next submitter) find its lock free and resume its work (workflow/liveness.py). One that
+    # does not wait takes no work at all: it would leave with it.
+    url = database_url(database)
+    submitter = f"{socket.gethostname()}-submit-{os.getpid()}"
+    launch_dbos(url, concurrency, submitter if wait else None, None if wait else [])
+    # Locks the movie for the build's whole life (core/durable_lock.py): refused here, exit 1, while
+    # a local command or another durable build holds it.
+    handle = submit_build(
+        ctx.url, movie, mode, database=database_label(url), command=f"tutopanda build run --movie {movie}"
+    )
+    if not wait:
+        _print_submitted(handle.get_workflow_id(), len(plan.jobs), movie, as_json=as_json)
+        return
+    if not as_json:
+        stdout_console().print(
+            f"build {handle.get_workflow_id()}: {len(plan.jobs)} dirty job(s) on the DBOS queues",
+            markup=False,
+        )
+    _finish_durable(ctx, movie, handle.get_workflow_id(), handle.get_result(), as_json=as_json)
+
+
+def _durable_preview(ctx: StorageContext, movie: str, providers: str, *, yes: bool, as_json: bool) -> Plan:
+    """What a durable build would run, checked and (for paid providers) confirmed before it is submitted."""
+    from tutopanda.core.change import Change, preview
+    from tutopanda.core.movie_layout import ensure_initialised
+    from tutopanda.core.provider_contract import EnvSecretResolver
+    from tutopanda.providers.wiring import check_offline, preflight
+
+    mode = provider_mode(providers)
     ensure_initialised(ctx, movie)
-    plan = plan_build(ctx, movie, resolver=resolver(mode), save=False, mode=mode)
+    change = Change(f"tutopanda build run --movie {movie}")
+    plan = preview(ctx, movie, change, resolver=resolver(mode), mode=mode)
     preflight(plan, mode, EnvSecretResolver())
     if offline_only(providers):
         check_offline(plan)
     if not yes and mode == "live":
         confirm_paid_plan(plan, as_json=as_json, command=f"build run --movie {movie}")
-    root = ctx.url
-    # A submitter that waits also works, under its own executor id: if it is killed, the live workers
-    # (or the next submitter) find its lock free and resume its work (workflow/liveness.py). One that
-    # does not wait takes no work at all: it would leave with it.
-    import os
-    import socket
+    return plan
 
-    url = database_url(database)
-    submitter = f"{socket.gethostname()}-submit-{os.getpid()}"
-    launch_dbos(url, concurrency, submitter if wait else None, None if wait else [])
-    from tutopanda.workflow.durable_probe import database_label
 
-    # Locks the movie for the build's whole life (core/durable_lock.py): refused here, exit 1, while
-    # a local command or another durable build holds it.
-    handle = submit_build(
-        root, movie, mode, database=database_label(url), command=f"tutopanda build run --movie {movie}"
-    )
-    console = stdout_console()
-    if not wait:
-        from tutopanda.workflow.code_version import application_version
+def _print_submitted(workflow: str, jobs: int, movie: str, *, as_json: bool) -> None:
+    """``--no-wait``: the submitted workflow, and the code version whose workers take it."""
+    from tutopanda.workflow.code_version import application_version
 
-        version = application_version()  # only workers of this code version take it
-        if as_json:
-            print_json(
-                {
-                    "movie": movie,
-                    "workflowId": handle.get_workflow_id(),
-                    "status": "submitted",
-                    "applicationVersion": version,
-                }
-            )
-        else:
-            console.print(
-                f"submitted build {handle.get_workflow_id()} ({len(plan.jobs)} dirty job(s)) "
-                f"for workers of {version}",
-                markup=False,
-            )
-        return
-    if not as_json:
-        console.print(
-            f"build {handle.get_workflow_id()}: {len(plan.jobs)} dirty job(s) on the DBOS queues",
-            markup=False,
+    version = application_version()  # only workers of this code version take it
+    if as_json:
+        print_json(
+            {"movie": movie, "workflowId": workflow, "status": "submitted", "applicationVersion": version}
         )
-    result = handle.get_result()
+    else:
+        stdout_console().print(
+            f"submitted build {workflow} ({jobs} dirty job(s)) for workers of {version}", markup=False
+        )
+
+
+def _finish_durable(ctx: StorageContext, movie: str, workflow: str, result: Any, *, as_json: bool) -> None:
+    """A durable build that finished: publish it when no job failed, print it, exit 1 on failures."""
+    from tutopanda.core.errors import BuildFailedError
+
     failed = [job for job in result["jobs"] if job["status"] in ("failed", "blocked")]
     published = None
     if not failed:
@@ -497,8 +529,9 @@ def _run_on_dbos(
         published = publish_current(ctx, movie)
     if as_json:
         video = published.video if published else None
-        print_json({"movie": movie, "workflowId": handle.get_workflow_id(), **result, "video": video})
+        print_json({"movie": movie, "workflowId": workflow, **result, "video": video})
     else:
+        console = stdout_console()
         console.print(
             f"committed {result['revision']}" if result["revision"] else "no new revision", markup=False
         )

@@ -49,37 +49,6 @@ def _default_document(ctx: StorageContext, movie: str) -> str:
     return ctx.join(ensure_initialised(ctx, movie).root, DOCUMENT_FILE)
 
 
-def refuse_pending_edits(ctx: StorageContext, movie: str) -> None:
-    """Refuse to build over edits nobody applied: changed ``prompts/`` files or ``movie.toml`` values.
-
-    Why: ``build run`` builds what is recorded, and file edits are recorded only by ``edit`` (which
-    shows them and the plan first). Building without them said "up to date" while the user's new
-    narration sat unused; naming them and the command that applies them is the honest answer.
-    """
-    from tutopanda.core.errors import TutopandaError, UsageError
-    from tutopanda.core.movie_document import take_snapshot
-    from tutopanda.core.movie_edit import collect_edits
-    from tutopanda.core.movie_layout import is_defined
-
-    if not is_defined(ctx, movie):
-        return  # nothing exported yet, or a creation to continue: the build reports that itself
-    try:
-        document, source, _ = _read_document(ctx, movie, None)
-        edits = collect_edits(ctx, movie, take_snapshot(ctx, movie), document, source)
-    except TutopandaError:
-        return  # an unreadable or stale export is edit's to report; it never blocks a build
-    if not edits.is_empty:
-        rows = edits.describe()
-        names = [row["id"] for row in rows]
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        raise UsageError(
-            f"{len(rows)} edit(s) in movie.toml or prompts/ not applied ({shown}): "
-            f"run tutopanda edit --movie {movie}",
-            f"'tutopanda edit --movie {movie}' shows them and the plan, then builds; "
-            "or undo the edits to build without them",
-        )
-
-
 def inspect_command(
     movie: MovieOpt,
     out: Annotated[
