@@ -1,5 +1,5 @@
 """``python -m tutopanda`` runs the CLI."""
 
-from tutopanda.cli.main import run
+from tutopanda.cli.entry import run
 
 run()
