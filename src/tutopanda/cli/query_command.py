@@ -517,6 +517,16 @@ def _same_question(ctx: StorageContext, prompt: str, *, quiet: bool) -> str | No
     return None
 
 
+def _check_prompt(prompt: str) -> None:
+    """Refuse an empty question, or one over the text limits, before anything is named after it."""
+    from tutopanda.core.errors import UsageError
+    from tutopanda.core.limits import check_text
+
+    if not prompt.strip():
+        raise UsageError("the question is empty", 'ask something: tutopanda query "How do volcanoes erupt?"')
+    check_text("the question (input InquiryPrompt)", prompt)
+
+
 def _read_script(script: Path, segments: int | None) -> ParsedScript:
     """``--script``: the user's Markdown, read with the document limits, checked against ``--segments``."""
     from tutopanda.core.errors import UsageError
@@ -907,17 +917,9 @@ def query(
     Examples: tutopanda query "How do volcanoes erupt?" --segments 4 --style watercolor;
     tutopanda query --movie how-do-volcanoes-erupt-3f9a1c --voice en-us --dry-run; tutopanda query --last
     """
-    from tutopanda.core.limits import check_text
-
     mode = provider_mode(providers)
     if prompt is not None:  # before the prompt is slugged, hashed or copied anywhere
-        if not prompt.strip():
-            from tutopanda.core.errors import UsageError
-
-            raise UsageError(
-                "the question is empty", 'ask something: tutopanda query "How do volcanoes erupt?"'
-            )
-        check_text("the question (input InquiryPrompt)", prompt)
+        _check_prompt(prompt)
     parsed = _read_script(script, segments) if script is not None else None
     if parsed is not None:
         segments, prompt = len(parsed.segments), prompt or parsed.title
