@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import io
 import json
+import re
 import tomllib
 import wave
 from pathlib import Path
@@ -321,7 +322,9 @@ def test_provider_change_goes_to_providers_json_and_reruns_that_module(
     cli: CliRunner, movie_dir: Path, call_log: Path
 ) -> None:
     document = inspect(cli, movie_dir)
-    change(document, 'Narration = "local/espeak-ng"', 'Narration = "openai/gpt-4o-mini-tts"')
+    spoken = re.search(r'Narration = "local/[a-z-]+"', document.read_text(encoding="utf-8"))
+    assert spoken is not None  # the local voice the movie recorded (Piper where installed, else eSpeak NG)
+    change(document, spoken.group(0), 'Narration = "openai/gpt-4o-mini-tts"')
     report = edit_json(cli, "--yes")
     assert report["edits"] == [{"what": "provider", "id": "Narration", "change": "openai/gpt-4o-mini-tts"}]
     calls = set(take_calls(call_log))
