@@ -129,6 +129,7 @@ def test_a_cancelled_durable_build_frees_the_movie(cli: MovieCli) -> None:
     assert not (cli.movie_dir(M) / ".locks" / "durable.json").exists()  # the stale record was cleared
 
 
+@pytest.mark.slow  # a durable (DBOS) build that fails: ~9 s on 2 busy cores
 def test_a_failed_durable_build_frees_the_movie(cli: MovieCli) -> None:
     define_image_audio(cli, M, 1)
     failing = {"failJobs": [EXPORT]}

@@ -72,6 +72,7 @@ def page(server: str) -> Iterator[Page]:
             browser.close()
 
 
+@pytest.mark.slow  # starts Chromium and a server: ~28 s on 2 busy cores
 def test_watch_seek_to_a_segment_and_compare_revisions(page: Page, server: str, tmp_path: Path) -> None:
     movie = page.context.request.get(f"{server}/api/movies/{MOVIE}").json()
     third = movie["segments"][2]
