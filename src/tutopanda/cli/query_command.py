@@ -430,11 +430,7 @@ def _offer_local_model() -> None:
         "to write real scripts offline now?"
     )
     if not confirm(question, command="query"):
-        try:
-            store.root.mkdir(parents=True, exist_ok=True)
-            declined.touch()
-        except OSError:
-            pass
+        store.note_declined(DEFAULT_LLM)  # never through a link planted at its name
         stderr_console().print(
             f"ok: a draft script this time ('tutopanda models pull {DEFAULT_LLM}' gets the model later)",
             markup=False,

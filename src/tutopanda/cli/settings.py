@@ -123,7 +123,7 @@ def note_defaults(settings: Settings) -> None:
         return
     root = Path(settings.path).parent
     marker = root / DEFAULTS_NOTED
-    if marker.exists():
+    if os.path.lexists(marker):  # a link planted there counts as "noted": it is never written through
         return
     from tutopanda.cli.output import stderr_console
 
@@ -133,6 +133,20 @@ def note_defaults(settings: Settings) -> None:
         markup=False,
         highlight=False,
     )
-    with contextlib.suppress(OSError):
+    _mark(root, marker)
+
+
+def _mark(root: Path, marker: Path) -> None:
+    """Create ``marker`` in ``root`` without following a link planted at its name (or out of the root).
+
+    Why not ``touch()``: it follows a symlink, so a link at ``<root>/.defaults-noted`` would create or
+    touch a file wherever it points, on every command (a ``--dry-run`` too). The marker is only a
+    courtesy, so a refusal is silent: the note is simply shown again next time.
+    """
+    from tutopanda.core.errors import StorageError
+    from tutopanda.core.regular_file import check_inside, open_for_append
+
+    with contextlib.suppress(OSError, StorageError):
         root.mkdir(parents=True, exist_ok=True)
-        marker.touch()
+        check_inside(root, marker)
+        os.close(open_for_append(marker))

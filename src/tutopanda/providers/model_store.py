@@ -14,21 +14,29 @@ exports ``TUTOPANDA_MODELS`` as ``<storage root>/models`` for a local root)::
     <models>/<name>/<file>              the verified files (a Piper voice: .onnx and .onnx.json)
     <models>/<name>/<file>.part         a download in progress (resumed with an HTTP Range request)
     <models>/<name>/.verified.json      written last, atomically: the model is ready
-    <models>/<name>/.lock               one pull or remove of a model at a time
+    <models>/.<name>.lock               one pull or remove of a model at a time (never deleted)
 
 A wrong checksum deletes the ``.part`` file and publishes nothing; an interrupted download keeps the
 ``.part`` for the next pull to resume and publishes nothing either.
+
+The folder is untrusted input (anyone with write access may plant things in it): a model folder that
+is a link or leads out of the models root is refused, every file written is opened with ``O_NOFOLLOW``
+and must be a regular file (:mod:`tutopanda.core.regular_file`), and a named pipe or a directory where
+a download or the marker should be is one clean error, never a hang or a traceback.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import re
 import shutil
+import stat
+import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,7 +46,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from tutopanda.core.errors import TutopandaError, UsageError
+from tutopanda.core.errors import StorageError, TutopandaError, UsageError
+from tutopanda.core.regular_file import file_kind, open_for_append, read_regular
 
 __all__ = [
     "CATALOGUE_ENV",
@@ -345,13 +354,15 @@ class ModelStore:
         """The primary file of ``name`` when it was pulled and verified, else ``None``.
 
         Cheap: checks the marker written after verification (the SHA-256 checked, per file) against the
-        catalogue's pins and each file's size on disk; it never re-hashes gigabytes.
+        catalogue's pins and each file's size on disk; it never re-hashes gigabytes. A model folder that
+        is a link (or leads out of the models root) raises :class:`ModelStoreError` rather than handing
+        a handler weights from wherever the link points.
         """
         entry = self.catalogue.get(name)
+        folder = self._folder(entry)
         marker = self._read_marker(entry)
         if marker is None:
             return None
-        folder = self._folder(entry)
         for file in entry.files:
             record = marker.get(file.local_name)
             if record is None:
@@ -361,12 +372,8 @@ class ModelStore:
             expected_size = record.get("size")
             if file.size is not None and expected_size != file.size:
                 return None
-            try:
-                stat = (folder / file.local_name).stat()
-            except OSError:
-                return None
-            if stat.st_size != expected_size:
-                return None
+            if _regular_size(folder / file.local_name) != expected_size:
+                return None  # missing, resized, or replaced by a link or something not a file
         return folder / entry.filename
 
     def list(self) -> builtins.list[ModelState]:
@@ -378,8 +385,7 @@ class ModelStore:
             if path is None:
                 folder = self._folder(entry)
                 for file in entry.files:
-                    with contextlib.suppress(OSError):
-                        partial += (folder / (file.local_name + _PART)).stat().st_size
+                    partial += _regular_size(folder / (file.local_name + _PART)) or 0
             states.append(ModelState(entry, path is not None, path, partial))
         return states
 
@@ -409,10 +415,11 @@ class ModelStore:
             existing = self.path_of(name)  # another process may have finished it meanwhile
             if existing is not None:
                 return existing
+            folder = self._folder(entry)  # checked again under the lock: no link crept in
             self._check_space(entry, folder)
             for file in entry.files:  # published by a pull that stopped before its marker: check again
                 final, part = folder / file.local_name, folder / (file.local_name + _PART)
-                if final.exists() and not part.exists():
+                if _regular_size(final) is not None and not os.path.lexists(part):
                     final.replace(part)
             verified: dict[str, _Verified] = {}
             import httpx
@@ -426,74 +433,139 @@ class ModelStore:
             ) as client:
                 for file in entry.files:
                     verified[file.local_name] = self._fetch(client, entry, file, progress)
-            for file in entry.files:  # every file passed: publish them, then the marker
-                (folder / (file.local_name + _PART)).replace(folder / file.local_name)
-            self._write_marker(entry, verified)
+            self._publish(entry, folder, verified)
         path = self.path_of(name)
         if path is None:  # pragma: no cover - a concurrent remove between publish and here
             raise ModelStoreError(f"model {name} vanished right after it was installed", "pull it again")
         return path
 
     def remove(self, name: str) -> bool:
-        """Delete ``name``'s files (and any unfinished download). Returns whether anything was there."""
+        """Delete ``name``'s files (and any unfinished download). Returns whether anything was there.
+
+        The lock file lives beside the model folder and is never deleted: a process waiting on it must
+        contend for the same file as the next one, or two pulls could each hold "the" lock.
+        """
         entry = self.catalogue.get(name)
-        folder = self._folder(entry)
-        if not folder.exists():
+        if not os.path.lexists(self._folder(entry)):  # _folder refused a link before this
             return False
         with self._locked(entry):
+            folder = self._folder(entry)  # checked again under the lock
+            if not os.path.lexists(folder):
+                return False
             with contextlib.suppress(FileNotFoundError):
                 (folder / _MARKER).unlink()  # first: from here on the model is not ready
             found = False
-            for child in folder.iterdir():
-                if child.name == _LOCK:
-                    continue
-                found = True
-                if child.is_dir() and not child.is_symlink():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
-        with contextlib.suppress(OSError):
-            (folder / _LOCK).unlink()
-            folder.rmdir()
+            try:
+                for child in folder.iterdir():
+                    found = True
+                    if child.is_dir() and not child.is_symlink():
+                        shutil.rmtree(child)  # never follows a link inside it
+                    else:
+                        child.unlink()  # a link is removed itself, not what it points at
+            except OSError as exc:
+                raise ModelStoreError(
+                    f"cannot remove model {entry.name} from {folder}: {exc.strerror or exc}",
+                    "check the folder's permissions, then run the command again",
+                ) from exc
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         return found
+
+    def note_declined(self, name: str) -> None:
+        """Remember (``<root>/.declined-<name>``) that the user said no to downloading ``name``.
+
+        Created with ``O_NOFOLLOW`` rather than ``touch()``, which would follow a link planted at that
+        name and create a file wherever it points. Only a courtesy: a refusal is silent (we ask again).
+        """
+        with contextlib.suppress(OSError, StorageError):
+            self.root.mkdir(parents=True, exist_ok=True)
+            os.close(open_for_append(self.root / f".declined-{name}"))
 
     # -- internals --------------------------------------------------------------------------------------
 
     def _folder(self, entry: ModelEntry) -> Path:
-        return self.root / entry.name
+        """``<root>/<name>``, refused when it is a link, not a folder, or leads out of the root.
+
+        Why: every read, download, lock and delete of a model goes through this folder; a link planted
+        there would carry a ``remove`` (emptying a folder elsewhere) or a ``pull`` out of the store.
+        """
+        folder = self.root / entry.name
+        try:
+            info = os.lstat(folder)
+        except FileNotFoundError:
+            return folder
+        except OSError as exc:
+            raise ModelStoreError(
+                f"cannot read the model folder {folder}: {exc.strerror or exc}",
+                "check the models folder's permissions",
+            ) from exc
+        fix = f"delete it (rm {folder}) and run 'tutopanda models pull {entry.name}' again"
+        if stat.S_ISLNK(info.st_mode):
+            raise ModelStoreError(f"the model folder {folder} is a link; refusing to follow it", fix)
+        if not stat.S_ISDIR(info.st_mode):
+            raise ModelStoreError(f"the model folder {folder} is {file_kind(info.st_mode)}", fix)
+        if not folder.resolve().is_relative_to(self.root.resolve()):
+            raise ModelStoreError(f"the model folder {folder} leads out of the models root {self.root}", fix)
+        return folder
+
+    def _open_for_writing(self, entry: ModelEntry, path: Path) -> int:
+        """:func:`open_for_append` on ``path`` (no link followed, regular files only, never blocking),
+        its refusals turned into a :class:`ModelStoreError` whose hint is about models, not movies."""
+        fix = f"delete {path} and run 'tutopanda models pull {entry.name}' again"
+        try:
+            return open_for_append(path)
+        except StorageError as exc:
+            raise ModelStoreError(exc.message, fix) from exc
+        except OSError as exc:
+            raise ModelStoreError(f"cannot write {path}: {exc.strerror or exc}", fix) from exc
 
     @contextlib.contextmanager
     def _locked(self, entry: ModelEntry) -> Iterator[None]:
-        import filelock
+        """Hold ``<root>/.<name>.lock`` (an OS lock the kernel drops if we die) for a pull or remove.
 
-        lock = filelock.FileLock(str(self._folder(entry) / _LOCK))
+        The file sits outside the model folder and is never deleted, so everyone locks the same inode.
+        It is opened with ``O_NOFOLLOW`` and locked with ``flock`` on that descriptor, rather than through
+        ``filelock``, whose open truncates whatever a link planted at the lock's name points at.
+        """
+        import fcntl
+
+        fd = self._open_for_writing(entry, self.root / f".{entry.name}{_LOCK}")
         try:
-            lock.acquire(timeout=1.0)
-        except filelock.Timeout:
-            raise ModelStoreError(
-                f"another tutopanda process is downloading or removing model {entry.name}",
-                "wait for it to finish, then try again",
-            ) from None
-        try:
+            deadline = time.monotonic() + 1.0
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise ModelStoreError(
+                            f"another tutopanda process is downloading or removing model {entry.name}",
+                            "wait for it to finish, then try again",
+                        ) from None
+                    time.sleep(0.05)
             yield
         finally:
-            lock.release()
+            os.close(fd)  # releases the lock
 
     def _read_marker(self, entry: ModelEntry) -> dict[str, dict[str, Any]] | None:
-        path = self._folder(entry) / _MARKER
+        """The marker's per-file records, or ``None`` when it is missing, not a regular file or garbage."""
         try:
-            if not path.is_file() or path.stat().st_size > 1 << 20:
-                return None
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads(read_regular(self._folder(entry) / _MARKER, limit=1 << 20))
+        except (OSError, ValueError, StorageError):
             return None
         files = data.get("files") if isinstance(data, dict) else None
         if not isinstance(files, dict):
             return None
         return {k: v for k, v in files.items() if isinstance(v, dict)}
 
-    def _write_marker(self, entry: ModelEntry, verified: Mapping[str, _Verified]) -> None:
-        folder = self._folder(entry)
+    def _publish(self, entry: ModelEntry, folder: Path, verified: Mapping[str, _Verified]) -> None:
+        """Write the marker's temp file, then rename every ``.part`` to its name, then the marker.
+
+        The temp file is written first (no link followed) so that a planted link, pipe or folder at its
+        name stops the pull before any file is renamed: nothing is published half-way.
+        """
         record = {
             "name": entry.name,
             "repo": entry.repo,
@@ -505,19 +577,37 @@ class ModelStore:
             },
         }
         temp = folder / (_MARKER + ".tmp")
-        with temp.open("w", encoding="utf-8") as stream:
-            json.dump(record, stream, indent=2, sort_keys=True)
-            stream.flush()
-            os.fsync(stream.fileno())
-        temp.replace(folder / _MARKER)
+        fd = self._open_for_writing(entry, temp)
+        try:
+            os.ftruncate(fd, 0)
+            _write_all(fd, json.dumps(record, indent=2, sort_keys=True).encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        targets = [folder / file.local_name for file in entry.files] + [folder / _MARKER]
+        for target in targets:  # a folder there would fail a rename half-way: refuse before any
+            with contextlib.suppress(OSError):
+                if stat.S_ISDIR(os.lstat(target).st_mode):
+                    raise ModelStoreError(
+                        f"{target} is a directory; refusing to install {entry.name} over it",
+                        f"delete it and run 'tutopanda models pull {entry.name}' again",
+                    )
+        try:
+            for file in entry.files:
+                (folder / (file.local_name + _PART)).replace(folder / file.local_name)
+            temp.replace(folder / _MARKER)
+        except OSError as exc:
+            raise ModelStoreError(
+                f"cannot install {entry.name} in {folder}: {exc.strerror or exc}",
+                f"run 'tutopanda models pull {entry.name}' again",
+            ) from exc
 
     def _check_space(self, entry: ModelEntry, folder: Path) -> None:
         needed = 0
         for file in entry.files:
             if file.size is None:
                 continue
-            part = folder / (file.local_name + _PART)
-            have = part.stat().st_size if part.exists() else 0
+            have = _regular_size(folder / (file.local_name + _PART)) or 0
             needed += max(file.size - have, 0)
         try:
             free = shutil.disk_usage(folder).free
@@ -533,22 +623,31 @@ class ModelStore:
     def _fetch(
         self, client: Any, entry: ModelEntry, file: ModelFile, progress: ProgressCallback | None
     ) -> _Verified:
-        """Download ``file`` into its ``.part`` (resuming), then verify it; returns what was checked."""
+        """Download ``file`` into its ``.part`` (resuming), then verify it; returns what was checked.
+
+        The ``.part`` is opened once, without following a link and only if it is a regular file; every
+        size (the resume offset, the final check) and the hash are taken from that descriptor, so a link
+        swapped in meanwhile cannot redirect the bytes or the Range.
+        """
         import httpx
 
         part = self._folder(entry) / (file.local_name + _PART)
         url = entry.url(file)
         declared: dict[str, str] = {}
         last_error: Exception | None = None
-        for _attempt in range(_ATTEMPTS):
-            try:
-                done = self._download(client, url, part, file, progress, declared)
-            except httpx.HTTPError as exc:
-                last_error = exc
-                continue
-            if done:
-                return self._verify(entry, file, part, declared)
-        have = part.stat().st_size if part.exists() else 0
+        fd = self._open_for_writing(entry, part)
+        try:
+            for _attempt in range(_ATTEMPTS):
+                try:
+                    done = self._download(client, url, fd, part, file, progress, declared)
+                except httpx.HTTPError as exc:
+                    last_error = exc
+                    continue
+                if done:
+                    return self._verify(entry, file, fd, part, declared)
+            have = os.fstat(fd).st_size
+        finally:
+            os.close(fd)
         total = f" of {human_size(file.size)}" if file.size else ""
         reason = f"{type(last_error).__name__}: {last_error}" if last_error else "incomplete"
         raise ModelStoreError(
@@ -561,15 +660,16 @@ class ModelStore:
         self,
         client: Any,
         url: str,
+        fd: int,
         part: Path,
         file: ModelFile,
         progress: ProgressCallback | None,
         declared: dict[str, str],
     ) -> bool:
-        """One request: append to ``part`` from where it stops. True when the file is complete."""
-        offset = part.stat().st_size if part.exists() else 0
+        """One request: append to ``fd`` (the ``.part``) from where it stops. True when it is complete."""
+        offset = os.fstat(fd).st_size
         if file.size is not None and offset > file.size:
-            part.unlink()
+            os.ftruncate(fd, 0)
             offset = 0
         if file.size is not None and offset == file.size and (file.sha256 or "sha256" in declared):
             return True  # complete already, and a hash to check it against is known
@@ -580,7 +680,7 @@ class ModelStore:
             if status == 416 and offset:  # nothing past our end: complete, or the part is bad
                 if file.size is None or offset == file.size or _total_from_range(response) == offset:
                     return True
-                part.unlink()
+                os.ftruncate(fd, 0)
                 return False
             if status == 404:
                 raise ModelStoreError(
@@ -604,12 +704,11 @@ class ModelStore:
                         f"delete {part} and pull again",
                     )
                 total = _total_from_range(response)
-                mode = "ab"
             else:
                 offset = 0  # the server ignored the Range: start over
+                os.ftruncate(fd, 0)
                 length = response.headers.get("content-length")
                 total = int(length) if length and length.isdigit() else None
-                mode = "wb"
             if total is None:
                 total = file.size
             if file.size is not None and total is not None and total != file.size:
@@ -618,33 +717,31 @@ class ModelStore:
                     "the catalogue entry may be outdated; nothing was installed",
                 )
             done = offset
-            with part.open(mode) as stream:
+            if progress is not None:
+                progress(file.local_name, done, total)
+            for chunk in response.iter_bytes():  # as received: a cut keeps every byte
+                done += len(chunk)
+                if total is not None and done > total:
+                    _discard(fd, part)
+                    raise ModelStoreError(
+                        f"{url} sent more than the {total} bytes it announced", "pull it again"
+                    )
+                _write_all(fd, chunk)
                 if progress is not None:
                     progress(file.local_name, done, total)
-                for chunk in response.iter_bytes():  # as received: a cut keeps every byte
-                    done += len(chunk)
-                    if total is not None and done > total:
-                        stream.close()
-                        part.unlink()
-                        raise ModelStoreError(
-                            f"{url} sent more than the {total} bytes it announced", "pull it again"
-                        )
-                    stream.write(chunk)
-                    if progress is not None:
-                        progress(file.local_name, done, total)
-                stream.flush()
-                os.fsync(stream.fileno())
+            os.fsync(fd)
             return total is None or done == total
 
     def _verify(
-        self, entry: ModelEntry, file: ModelFile, part: Path, declared: Mapping[str, str]
+        self, entry: ModelEntry, file: ModelFile, fd: int, part: Path, declared: Mapping[str, str]
     ) -> _Verified:
-        """Check ``part`` against the pinned SHA-256, else the hub's declared hash; delete it if wrong."""
-        size = part.stat().st_size
-        sha256 = _file_sha256(part)
+        """Check ``fd`` (the ``.part``) against the pinned SHA-256, else the hub's declared hash;
+        delete it if wrong."""
+        size = os.fstat(fd).st_size
+        sha256 = _fd_digest(fd, hashlib.sha256())
 
         def wrong(expected: str, actual: str, what: str) -> ChecksumMismatchError:
-            part.unlink(missing_ok=True)
+            _discard(fd, part)
             return ChecksumMismatchError(
                 f"{entry.name}: {file.local_name} has the wrong checksum ({what} {actual[:12]}…, "
                 f"expected {expected[:12]}…); the download was deleted",
@@ -653,7 +750,7 @@ class ModelStore:
             )
 
         if file.size is not None and size != file.size:
-            part.unlink(missing_ok=True)
+            _discard(fd, part)
             raise ChecksumMismatchError(
                 f"{entry.name}: {file.local_name} is {size} bytes, expected {file.size}; "
                 "the download was deleted",
@@ -668,11 +765,12 @@ class ModelStore:
                 raise wrong(declared["sha256"], sha256, "SHA-256")
             return _Verified(sha256, size, "hub-sha256")
         if "git-sha1" in declared:
-            blob = _git_blob_sha1(part, size)
+            git = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
+            blob = _fd_digest(fd, git)
             if blob != declared["git-sha1"]:
                 raise wrong(declared["git-sha1"], blob, "git SHA-1")
             return _Verified(sha256, size, "hub-git-sha1")
-        part.unlink(missing_ok=True)
+        _discard(fd, part)
         raise ModelStoreError(
             f"{entry.name}: cannot verify {file.local_name}: the catalogue pins no SHA-256 and the server "
             "declared none; the download was deleted",
@@ -716,20 +814,34 @@ def _total_from_range(response: Any) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _regular_size(path: Path) -> int | None:
+    """The size of the regular file at ``path`` (a link is not followed), else ``None``."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
-def _git_blob_sha1(path: Path, size: int) -> str:
-    digest = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _discard(fd: int, part: Path) -> None:
+    """Empty the download we hold open and delete its name (the name itself, never a link's target)."""
+    os.ftruncate(fd, 0)
+    part.unlink(missing_ok=True)
+
+
+def _fd_digest(fd: int, digest: Any) -> str:
+    """``digest`` fed every byte of ``fd`` from the start (``pread``: the append offset is untouched)."""
+    offset = 0
+    while chunk := os.pread(fd, _CHUNK, offset):
+        digest.update(chunk)
+        offset += len(chunk)
+    return str(digest.hexdigest())
 
 
 def _one_line(text: str) -> str:
