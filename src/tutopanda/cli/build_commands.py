@@ -259,6 +259,22 @@ def _print_report(report: BuildReport, *, dry_run: bool = False, ctx: StorageCon
     console.print(committed if report.revision else "no new revision (nothing changed)")
     for failed in report.failed:
         console.print(f"[red]failed[/red] {escape(failed.job_id)}: {escape(failed.error or 'unknown error')}")
+    for line in provisional_lines(report):
+        console.print(line, markup=False, highlight=False)
+
+
+def provisional_lines(report: BuildReport) -> list[str]:
+    """Closing lines for jobs a stand-in wrote (the writer chain's draft): they are kept but provisional,
+    and the next ``build run`` asks the real producer again (see ``core/planner.py``)."""
+    jobs = [outcome.job_id for outcome in report.outcomes if outcome.provisional]
+    if not jobs:
+        return []
+    more = f" and {len(jobs) - 1} more" if len(jobs) > 1 else ""
+    return [
+        f"note: {jobs[0]}{more} written by an offline stand-in (a draft), because the chosen "
+        f"writer was unavailable; once it answers, `tutopanda build run --movie {report.plan.movie_id}` "
+        "rewrites it"
+    ]
 
 
 def _print_diff(

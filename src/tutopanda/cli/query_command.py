@@ -780,6 +780,10 @@ def _print_result(
         markup=False,
         highlight=False,
     )
+    from tutopanda.cli.build_commands import provisional_lines
+
+    for line in provisional_lines(report):
+        console.print(line, markup=False, highlight=False)
     draft = _script_variant(choice.blueprint, choice.variants) == ("local", "draft-script")
     # issue 14 §5: the one closing line, for a new movie only (a continued one keeps its script)
     if draft and not choice.own_script and not existing and mode == "live":

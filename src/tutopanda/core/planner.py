@@ -12,6 +12,12 @@ matches the stored one and the job is skipped without a call (early cutoff).
 
 Every dirty job carries reasons a user can act on: an input changed, an upstream artefact changed, the
 output was never built, the last attempt failed, the producer settings changed, or it was forced.
+
+A succeeded event whose diagnostics say ``provisional: true`` is an output a handler wrote with a stand-in
+because the producer it was asked for could not run (the writer chain's offline draft). It is kept and
+used downstream, but it does not make its job fresh: the job is planned again with the reason
+"last output was a fallback", so the real producer is asked on the next build. Core knows only the flag,
+not who sets it.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ __all__ = [
     "PlannedJob",
     "compute_layers",
     "compute_plan",
+    "is_provisional",
 ]
 
 CostEstimator = Callable[[Job], float | None]
@@ -129,11 +136,16 @@ class BuildState:
         return [a.id for a in job.produces if not self._stored(self.index.resolve(a.id, trace))]
 
     def _stored(self, event: ArtefactEvent | None) -> bool:
-        if event is None:
+        if event is None or is_provisional(event):
             return False
         if self.blob_present is None or event.blob is None:
             return True
         return self.blob_present(event.blob.hash)
+
+
+def is_provisional(event: ArtefactEvent) -> bool:
+    """Whether a succeeded event was written by a stand-in and must not count as fresh (module docstring)."""
+    return event.status == "succeeded" and event.diagnostics.get("provisional") is True
 
 
 def compute_layers(graph: JobGraph) -> dict[str, int]:
@@ -219,8 +231,12 @@ def _reasons_for_known_trace(
 ) -> list[DirtyReason]:
     reasons: list[DirtyReason] = []
     never_built: list[str] = []
+    provisional: list[str] = []
     for artefact_id in missing:
         stored = state.index.resolve(artefact_id, trace)
+        if stored is not None and is_provisional(stored):
+            provisional.append(artefact_id)
+            continue
         if stored is not None and stored.blob is not None:  # recorded, but its blob is gone
             gone = f"{artefact_id}: its stored blob {stored.blob.hash[:12]}… is gone"
             reasons.append(DirtyReason("blob-missing", gone))
@@ -234,6 +250,9 @@ def _reasons_for_known_trace(
     if never_built:
         more = f" and {len(never_built) - 1} more" if len(never_built) > 1 else ""
         reasons.insert(0, DirtyReason("output-missing", f"{never_built[0]}{more} never built"))
+    if provisional:
+        more = f" and {len(provisional) - 1} more" if len(provisional) > 1 else ""
+        reasons.append(DirtyReason("provisional", f"last output was a fallback: {provisional[0]}{more}"))
     for consumed in job.inputs:
         current = state.value_hash(consumed)
         if consumed.startswith("Input:"):

@@ -112,6 +112,9 @@ class JobOutcome:
     """Seconds from the start of the run to the job's first call (None when it made no call)."""
     ended: float | None = None
     """Seconds from the start of the run to the end of its last call."""
+    provisional: bool = False
+    """Its outputs were written by a stand-in (diagnostic ``provisional``): kept, but planned again next
+    build (see :mod:`tutopanda.core.planner`), so the closing output can say so."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -524,6 +527,7 @@ class Runner:
         outcome.cost = result.cost
         stored = await self._stored(self._store_result, job, handler, trace, result)
         outcome.artefacts = [event.artefact_id for event in stored if event.status == "succeeded"]
+        outcome.provisional = result.diagnostics.get("provisional") is True
         failures = [event for event in stored if event.status != "succeeded"]
         if failures:
             message = error_message(failures[0].diagnostics, "failed")

@@ -107,6 +107,9 @@ class FakeChatServer:
         self.refuse = dict(refuse or {})
         self.non_json = non_json
         self.models = list(models)
+        self.echo_status: int | None = None
+        """When set, every chat request is answered with this status and a body quoting the request's
+        Authorization header (a careless gateway)."""
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         outer = self
@@ -136,6 +139,10 @@ class FakeChatServer:
                 outer.headers.append({k.lower(): v for k, v in self.headers.items()})
                 if self.path != "/v1/chat/completions":
                     self._send(404, b'{"error": {"message": "not found"}}')
+                    return
+                if outer.echo_status is not None:
+                    quoted = f"bad request; Authorization: {self.headers.get('Authorization')}"
+                    self._send(outer.echo_status, json.dumps({"error": {"message": quoted}}).encode())
                     return
                 if outer.non_json:
                     self._send(200, b"<html><body>Welcome to nginx!</body></html>", "text/html")

@@ -84,3 +84,34 @@ def test_an_explicitly_selected_server_that_is_down_fails_the_script_cleanly(
     assert code == 1
     assert "no OpenAI-compatible server answers at http://127.0.0.1:" in err
     assert "Traceback" not in err
+
+
+def test_a_fallback_draft_is_provisional_redacted_and_rebuilt_once_the_server_answers(
+    cli: CliRunner, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "sk-fake-0123456789abcdef"
+    with FakeChatServer(good_reply) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", key)
+        server.echo_status = 400  # every answer refused, quoting the key
+        code, out, err = _query(cli, "volcano-fallback")
+        assert code == 0, err
+        assert _texts(root, "volcano-fallback")["MovieTitle"].startswith("Draft:")
+        note = next(line for line in out.splitlines() if line.startswith("note: "))
+        assert "Producer:Script.ScriptWriter" in note and "offline stand-in" in note
+        assert "tutopanda build run --movie volcano-fallback" in note
+        stored = [p for p in root.rglob("*") if p.is_file()]
+        assert not [p for p in stored if key.encode() in p.read_bytes()]
+        assert key not in out + err
+        assert (
+            "Bearer [redacted]"
+            in (root / "builds" / "volcano-fallback" / "events" / "artefacts.log").read_text()
+        )
+
+        server.echo_status = None  # the server is fixed: the next build asks it again
+        forget_dialects()
+        again = cli("build", "run", "--movie", "volcano-fallback", "--providers", "live")
+        assert again.code == 0, again.stderr
+    texts = _texts(root, "volcano-fallback")
+    assert texts["MovieTitle"] == "How volcanoes erupt"
+    assert "note: " not in again.stdout

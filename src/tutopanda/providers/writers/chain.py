@@ -12,8 +12,16 @@ why — the user asked for that writer. A writer chosen automatically (:func:`~.
 carries ``fallback: true`` in its config: it then falls back at run time to the in-process default model
 (when pulled and installed) and finally to the offline stand-in (``draft-script`` for scripts,
 ``template-prompts`` for prompts), with a warning, and every artefact says which writer made it
-(diagnostic ``writer``, plus ``fallbackFrom``). Such a job's trace still names the chosen writer; the
-``draft`` diagnostic marks a draft so it can be found and rebuilt.
+(diagnostic ``writer``, plus ``fallbackFrom``). Such a job's trace still names the chosen writer, so an
+artefact written by the offline stand-in also carries ``provisional: true``: the planner treats a
+provisional output as not built yet ("last output was a fallback"), so the next ``build run`` asks the
+chosen writer again instead of keeping the draft as fresh for ever. The stand-ins are deterministic, so
+while the writer is still unavailable the rebuilt draft has the same bytes and nothing downstream reruns.
+A fallback to the in-process model is a real script and is not provisional (rewriting it on every build
+would change its bytes and rebuild everything downstream).
+
+**Secrets.** Error text comes from servers and may echo the request; every detail is passed through
+:func:`~.redaction.redact` with the job's key before it is logged, stored in ``writerFailures`` or raised.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from tutopanda.providers.writers.choice import (
     llama_installed,
 )
 from tutopanda.providers.writers.openai_compatible import DEFAULT_KEY_ENV, CompatibleBackend
+from tutopanda.providers.writers.redaction import redact
 from tutopanda.providers.writers.tasks import WRITER_KINDS, WriterTask, build_task
 from tutopanda.providers.writers.validation import AnswerInvalidError, parse_answer
 
@@ -63,6 +72,11 @@ class WriterSpec:
     def label(self) -> str:
         """``provider/model``, as the user selects it."""
         return f"{self.provider}/{self.model}"
+
+
+def _labelled(label: str, message: str) -> str:
+    """``label: message`` unless the message already starts with the label (no ``a: a: …``)."""
+    return message if message.startswith(label) else f"{label}: {message}"
 
 
 BackendFactory = Callable[[WriterSpec, Mapping[str, str]], TextBackend]
@@ -213,6 +227,12 @@ class WriterChainHandler:
         with self._local_lock:
             return call()
 
+    def _secrets(self, context: JobContext, environ: Mapping[str, str]) -> list[str]:
+        """The key values this job may have sent, to be removed from any error text."""
+        key_env = str(context.config.get("apiKeyEnv") or DEFAULT_KEY_ENV)
+        values = (environ.get(key_env), context.secrets.get(key_env), environ.get("OPENAI_API_KEY"))
+        return [value for value in values if value]
+
     async def _write(
         self, context: JobContext, spec: WriterSpec, task: WriterTask, environ: Mapping[str, str], where: str
     ) -> tuple[list[ProducedArtefact], dict[str, Any]]:
@@ -230,15 +250,17 @@ class WriterChainHandler:
                 raise
             except AnswerInvalidError as exc:
                 error = exc
+                refused = redact(exc.message, self._secrets(context, environ))
                 context.logger.warning(
-                    f"{where}: {spec.label} answer {attempt} of {_ATTEMPTS} refused: {exc.message}",
+                    f"{where}: {spec.label} answer {attempt} of {_ATTEMPTS} refused: {refused}",
                     job=context.job_id,
                 )
                 current = task.with_feedback(text, exc.message)
                 continue
             except ProviderError as exc:
                 error = exc
-                context.logger.warning(f"{where}: {spec.label} failed: {exc.message}", job=context.job_id)
+                failed = _labelled(spec.label, redact(exc.message, self._secrets(context, environ)))
+                context.logger.warning(f"{where}: {failed}", job=context.job_id)
                 if not exc.retryable:
                     raise
                 continue
@@ -270,14 +292,17 @@ class WriterChainHandler:
             raise ProviderConfigError(f"{where}: the writer chain does not write {context.kind} jobs")
         task = build_task(context, where)
         environ = self._environ_of(context)
+        secrets = self._secrets(context, environ)
         failures: list[str] = []
         last: ProviderError | None = None
         for spec in self._chain(context):
             if spec is None:
                 fallback = "draft-script" if context.kind == "script" else "template-prompts"
+                what = "the script is a marked draft" if context.kind == "script" else "template prompts"
                 context.logger.warning(
                     f"{where}: no writer succeeded ({'; '.join(failures)}); "
-                    f"using the offline local/{fallback}",
+                    f"using the offline local/{fallback} ({what}, provisional: the next "
+                    "`tutopanda build run` tries the writer again)",
                     job=context.job_id,
                 )
                 result = await self._stand_in(context)
@@ -287,6 +312,7 @@ class WriterChainHandler:
                     "fallbackFrom": f"{self.provider}/{self.model}",
                     "writerFailures": failures,
                     "draft": context.kind == "script",
+                    "provisional": True,
                 }
                 for artefact in result.artefacts:
                     artefact.diagnostics = {**artefact.diagnostics, "writer": f"local/{fallback}"}
@@ -297,7 +323,7 @@ class WriterChainHandler:
                 raise
             except ProviderError as exc:
                 last = exc
-                failures.append(f"{spec.label}: {exc.message}")
+                failures.append(_labelled(spec.label, redact(exc.message, secrets)))
                 continue
             if spec.label != f"{self.provider}/{self.model}":
                 diagnostics["fallbackFrom"] = f"{self.provider}/{self.model}"
@@ -307,4 +333,6 @@ class WriterChainHandler:
             )
             return JobResult(artefacts, diagnostics=diagnostics, cost=0.0)
         assert last is not None
-        raise ProviderError(f"{where}: {last.message}", last.hint, retryable=False)
+        message = redact(last.message, secrets).removeprefix(f"{self.provider}/{self.model}: ")
+        hint = redact(last.hint, secrets) if last.hint else last.hint
+        raise ProviderError(f"{where}: {message}", hint, retryable=False)

@@ -25,7 +25,12 @@ from urllib.parse import urlsplit
 
 from tutopanda.core.errors import ProviderConfigError, TutopandaError
 from tutopanda.providers.writers.backend import WriterUnavailableError
-from tutopanda.providers.writers.openai_compatible import DEFAULT_KEY_ENV, check_base_url
+from tutopanda.providers.writers.openai_compatible import (
+    DEFAULT_KEY_ENV,
+    RequestFailedError,
+    bounded_request,
+    check_base_url,
+)
 
 __all__ = [
     "COMPATIBLE_PROVIDER",
@@ -35,6 +40,7 @@ __all__ = [
     "WRITER_MODULE_KINDS",
     "ModelStore",
     "WriterChoice",
+    "chat_models",
     "choose_writer",
     "compatible_config",
     "is_writer",
@@ -118,28 +124,46 @@ def llama_installed() -> bool:
         return False
 
 
+_PROBE_MAX_BYTES = 4 * 1024 * 1024
+"""A model list is a few kilobytes (a big gateway's, a few hundred); more is not a model list."""
+
+_NOT_CHAT = ("embed", "rerank", "whisper", "tts", "clip", "moderation", "dall-e", "stable-diffusion", "bge-")
+"""Fragments of model names that are not chat models (embedding, reranking, speech, image models)."""
+
+
 def probe_server(base_url: str, api_key: str | None = None, *, timeout: float = 2.0) -> list[str]:
     """The model ids a server lists at ``GET {base_url}/models``; WriterUnavailableError if it does not
-    answer with that JSON. A short timeout: this runs before planning, and a server that is not running
-    should cost the user two seconds at most."""
-    import httpx
-
+    answer with that JSON. This runs before planning (even for ``--dry-run``), so ``timeout`` is a
+    *total* deadline and the body is capped: a server that is not running, hangs or trickles its answer
+    costs the user about two seconds, never more (see :func:`~.openai_compatible.bounded_request`)."""
     url = check_base_url(base_url, "openai-compatible")
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        response = httpx.get(f"{url}/models", headers=headers, timeout=timeout, follow_redirects=False)
-    except httpx.HTTPError:
-        raise WriterUnavailableError(
-            f"no OpenAI-compatible server answers at {url}", "start it, e.g. `ollama serve`"
-        ) from None
-    if response.status_code >= 400:
-        raise WriterUnavailableError(f"{url}/models answered HTTP {response.status_code}")
+        response = bounded_request(
+            "GET", f"{url}/models", headers=headers, timeout=timeout, max_bytes=_PROBE_MAX_BYTES
+        )
+    except RequestFailedError as exc:
+        if exc.kind == "unreachable":
+            raise WriterUnavailableError(
+                f"no OpenAI-compatible server answers at {url}", "start it, e.g. `ollama serve`"
+            ) from None
+        raise WriterUnavailableError(f"{url}/models {exc.message}") from None
+    if response.status >= 400:
+        raise WriterUnavailableError(f"{url}/models answered HTTP {response.status}")
     try:
         body = json.loads(response.text)
     except ValueError:
         raise WriterUnavailableError(f"{url}/models did not answer JSON") from None
     data = body.get("data") if isinstance(body, dict) else None
     return [str(item["id"]) for item in data or [] if isinstance(item, dict) and item.get("id")]
+
+
+def chat_models(listed: Sequence[str]) -> list[str]:
+    """The models of a server's list that can chat, in the server's order.
+
+    Why: servers list every model they hold, and the first may be an embedding or speech model that
+    cannot write a script; choosing it would fail every writer job."""
+    return [name for name in listed if not any(part in name.lower() for part in _NOT_CHAT)]
 
 
 def compatible_config(config: Mapping[str, Any] | None, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -213,17 +237,26 @@ def choose_writer(
                 key_env = str(settings.get("apiKeyEnv") or DEFAULT_KEY_ENV)
                 listed = probe(url, environ.get(key_env) or None)
             host = urlsplit(url).hostname or ""
+            picked = ""
             if not model and listed and host != "api.openai.com":
-                model = listed[0]
+                chat = chat_models(listed)
+                if chat:
+                    model = chat[0]
+                    picked = f"; picked {model}, the first chat model it lists"
+                else:
+                    notes.append(f"{source} {url} lists no chat model ({', '.join(listed[:3])})")
             if not model:
-                notes.append(f"{source} {url} names no model (set TUTOPANDA_WRITER_MODEL or config model)")
+                if not listed or host == "api.openai.com":
+                    notes.append(
+                        f"{source} {url} names no model (set TUTOPANDA_WRITER_MODEL or config model)"
+                    )
             else:
                 traced["fallback"] = True
                 return WriterChoice(
                     COMPATIBLE_PROVIDER,
                     str(model),
                     traced,
-                    f"OpenAI-compatible server at {url}, from {source}",
+                    f"OpenAI-compatible server at {url}, from {source}{picked}",
                 )
         except (WriterUnavailableError, ProviderConfigError) as exc:
             notes.append(exc.message)

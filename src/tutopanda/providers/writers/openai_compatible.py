@@ -2,8 +2,15 @@
 ``llama-server``, vLLM, a corporate gateway.
 
 Why chat-completions and not the Responses API the ``openai`` provider uses: local servers speak
-``POST {base_url}/chat/completions`` and little else. Why the official ``openai`` SDK: it already knows
-that wire format and its errors; only ``base_url`` and the key change.
+``POST {base_url}/chat/completions`` and little else. Why plain httpx and not the ``openai`` SDK here: the
+SDK's timeout is per read, so a server trickling one byte a second holds a job for ever, and it reads a
+body of any size. :func:`bounded_request` streams the answer with a **total** deadline per request
+(config ``timeoutSeconds``, default 300) and a size cap (:data:`MAX_ANSWER_BYTES`).
+
+**Dead servers.** A server that could not be reached or did not answer within the deadline is remembered
+as dead **in this process** (:func:`server_down`): later jobs of the run skip it at once with
+``WriterUnavailableError`` (so an automatically chosen writer falls back) instead of waiting the deadline
+again — an 8-job movie against a hung server waits one deadline, not eight.
 
 **Dialects.** Servers differ in how they take a JSON schema. We try, in order:
 
@@ -28,21 +35,29 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from tutopanda.core.errors import ProviderConfigError, ProviderError
 from tutopanda.providers.writers.backend import ChatMessage, WriterUnavailableError
+from tutopanda.providers.writers.redaction import redact
 from tutopanda.providers.writers.validation import AnswerInvalidError
 
 __all__ = [
     "DEFAULT_KEY_ENV",
     "DIALECTS",
+    "MAX_ANSWER_BYTES",
+    "BoundedResponse",
     "CompatibleBackend",
+    "RequestFailedError",
+    "bounded_request",
     "check_base_url",
     "forget_dialects",
     "remembered_dialect",
+    "server_down",
 ]
 
 Dialect = Literal["json_schema", "json_object", "plain"]
@@ -51,7 +66,11 @@ DEFAULT_KEY_ENV = "OPENAI_COMPATIBLE_API_KEY"
 _PLACEHOLDER_KEY = "not-needed"
 _DIALECT_REFUSALS = frozenset({400, 422, 500, 501})
 
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
+"""The most a chat-completions answer may weigh; a script is a few kilobytes."""
+
 _remembered: dict[tuple[str, str], Dialect] = {}
+_dead: dict[str, str] = {}
 _remembered_lock = threading.Lock()
 
 
@@ -62,9 +81,99 @@ def remembered_dialect(base_url: str, model: str) -> Dialect | None:
 
 
 def forget_dialects() -> None:
-    """Forget every remembered dialect (tests; a server that was upgraded mid-process)."""
+    """Forget every remembered dialect and dead server (tests; a server restarted mid-process)."""
     with _remembered_lock:
         _remembered.clear()
+        _dead.clear()
+
+
+def server_down(base_url: str) -> str | None:
+    """Why the server at ``base_url`` was found dead earlier in this process, if it was."""
+    with _remembered_lock:
+        return _dead.get(base_url.rstrip("/"))
+
+
+def _mark_down(base_url: str, why: str) -> None:
+    with _remembered_lock:
+        _dead.setdefault(base_url.rstrip("/"), why)
+
+
+class RequestFailedError(Exception):
+    """A bounded request got no usable answer: ``kind`` is ``unreachable``, ``timeout`` or ``too-large``."""
+
+    def __init__(self, kind: Literal["unreachable", "timeout", "too-large"], message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(frozen=True)
+class BoundedResponse:
+    """Status, content type and (capped) body of one bounded request."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+def bounded_request(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    payload: Any = None,
+    timeout: float,
+    max_bytes: int,
+) -> BoundedResponse:
+    """One HTTP request that takes at most about ``timeout`` seconds in total and reads at most
+    ``max_bytes`` of body; RequestFailedError otherwise.
+
+    Why not httpx's ``timeout`` alone: it bounds each socket operation, not the request, so a server
+    sending one byte a second never times out; and ``response.read()`` holds any size in memory. Here
+    each operation waits at most the time left, the deadline is checked between chunks, and the body
+    stops at the cap (a ``Content-Length`` over it is refused before reading).
+    """
+    import httpx
+
+    deadline = time.monotonic() + timeout
+
+    def left() -> float:
+        return max(deadline - time.monotonic(), 0.001)
+
+    try:
+        with httpx.Client(timeout=httpx.Timeout(left()), follow_redirects=False) as client:
+            request = client.build_request(method, url, headers=dict(headers), json=payload)
+            response = client.send(request, stream=True)
+            try:
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise RequestFailedError(
+                        "too-large", f"answered {int(declared)} bytes (limit {max_bytes})"
+                    )
+                timeouts = request.extensions.get("timeout")
+                if isinstance(timeouts, dict):  # body reads may wait only for the time left, not afresh
+                    timeouts["read"] = left()
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise RequestFailedError("too-large", f"answered more than {max_bytes} bytes")
+                    chunks.append(chunk)
+                    if time.monotonic() >= deadline:
+                        raise RequestFailedError("timeout", f"did not answer within {timeout:g} s")
+            finally:
+                response.close()
+    except httpx.TimeoutException:
+        raise RequestFailedError("timeout", f"did not answer within {timeout:g} s") from None
+    except httpx.HTTPError as exc:
+        raise RequestFailedError("unreachable", f"cannot be reached ({type(exc).__name__})") from None
+    kind = str(response.headers.get("content-type") or "").split(";")[0].strip()
+    return BoundedResponse(response.status_code, kind, b"".join(chunks))
 
 
 def _remember(base_url: str, model: str, dialect: Dialect) -> None:
@@ -108,13 +217,6 @@ class CompatibleBackend:
         self.dialect: Dialect | None = None
         """The dialect of the last successful request."""
 
-    def _client(self) -> Any:
-        try:
-            from openai import OpenAI
-        except ImportError as exc:  # pragma: no cover - openai is a core dependency
-            raise WriterUnavailableError("the openai package is not installed", "pip install openai") from exc
-        return OpenAI(base_url=self.base_url, api_key=self._api_key, timeout=self._timeout, max_retries=0)
-
     def generate(
         self,
         messages: Sequence[ChatMessage],
@@ -125,78 +227,105 @@ class CompatibleBackend:
         seed: int | None = None,
     ) -> str:
         """One chat completion, trying dialects in order (see the module docstring)."""
-        client = self._client()
-        try:
-            remembered = remembered_dialect(self.base_url, self.model)
-            dialects: tuple[Dialect, ...] = ("plain",) if schema is None else DIALECTS
-            if remembered in dialects:
-                dialects = dialects[dialects.index(remembered) :]
-            last_refusal = ""
-            for dialect in dialects:
-                request: dict[str, Any] = {
-                    "model": self.model,
-                    "messages": [dict(message) for message in messages],
-                    "max_tokens": max_tokens,
-                    "temperature": temperature,
+        down = server_down(self.base_url)
+        if down is not None:
+            raise WriterUnavailableError(
+                f"{self.base_url} {down} earlier in this run; skipped",
+                "check the server, then run the build again",
+            )
+        remembered = remembered_dialect(self.base_url, self.model)
+        dialects: tuple[Dialect, ...] = ("plain",) if schema is None else DIALECTS
+        if remembered in dialects:
+            dialects = dialects[dialects.index(remembered) :]
+        last_refusal = ""
+        for dialect in dialects:
+            request: dict[str, Any] = {
+                "model": self.model,
+                "messages": [dict(message) for message in messages],
+                "max_tokens": max_tokens,
+                "temperature": temperature,
+            }
+            if seed is not None:
+                request["seed"] = seed
+            if schema is not None and dialect == "json_schema":
+                request["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": "answer", "schema": dict(schema), "strict": True},
                 }
-                if seed is not None:
-                    request["seed"] = seed
-                if schema is not None and dialect == "json_schema":
-                    request["response_format"] = {
-                        "type": "json_schema",
-                        "json_schema": {"name": "answer", "schema": dict(schema), "strict": True},
-                    }
-                elif schema is not None and dialect == "json_object":
-                    request["response_format"] = {"type": "json_object", "schema": dict(schema)}
-                refused, text = self._call(client, request, dialect)
-                if refused is None:
-                    _remember(self.base_url, self.model, dialect)
-                    self.dialect = dialect
-                    return text
-                last_refusal = refused
-            raise ProviderError(f"{self.name} refused every request format ({last_refusal})")
-        finally:
-            client.close()
+            elif schema is not None and dialect == "json_object":
+                request["response_format"] = {"type": "json_object", "schema": dict(schema)}
+            refused, text = self._call(request, dialect)
+            if refused is None:
+                _remember(self.base_url, self.model, dialect)
+                self.dialect = dialect
+                return text
+            last_refusal = refused
+        raise ProviderError(f"{self.name} refused every request format ({last_refusal})")
 
-    def _call(self, client: Any, request: dict[str, Any], dialect: Dialect) -> tuple[str | None, str]:
+    def _call(self, request: dict[str, Any], dialect: Dialect) -> tuple[str | None, str]:
         """``(None, text)`` on an answer; ``(reason, "")`` when the server refused this dialect."""
-        import openai
-
+        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
         try:
-            raw = client.chat.completions.with_raw_response.create(**request)
-        except openai.APITimeoutError:
-            raise ProviderError(
-                f"{self.name} did not answer within {self._timeout:g} s",
-                "a slow model: raise timeoutSeconds in the writer's config, or use a smaller model",
-            ) from None
-        except openai.APIConnectionError:
+            response = bounded_request(
+                "POST",
+                f"{self.base_url}/chat/completions",
+                headers=headers,
+                payload=request,
+                timeout=self._timeout,
+                max_bytes=MAX_ANSWER_BYTES,
+            )
+        except RequestFailedError as exc:
+            if exc.kind == "too-large":
+                raise ProviderError(f"{self.name} {exc.message}", retryable=False) from None
+            _mark_down(
+                self.base_url, "did not answer in time" if exc.kind == "timeout" else "was unreachable"
+            )
+            if exc.kind == "timeout":
+                raise WriterUnavailableError(
+                    f"{self.name} {exc.message}",
+                    "a slow model: raise timeoutSeconds in the writer's config, or use a smaller model",
+                ) from None
             raise WriterUnavailableError(
                 f"no OpenAI-compatible server answers at {self.base_url}",
                 "start it (e.g. `ollama serve`), or fix the base URL (config baseUrl / OPENAI_BASE_URL)",
             ) from None
-        except openai.APIStatusError as exc:
-            status = exc.status_code
-            detail = _error_detail(exc)
+        status = response.status
+        if status >= 400:
+            detail = self._error_detail(response)
             if status in (401, 403):
                 raise WriterUnavailableError(
                     f"{self.name} refused the key (HTTP {status})",
                     f"set the server's key in {DEFAULT_KEY_ENV} (or the variable named by config apiKeyEnv)",
-                ) from None
+                )
             if status == 404:
                 raise WriterUnavailableError(
                     f"{self.name}: HTTP 404 ({detail})",
                     f"is the model pulled (`ollama pull {self.model}`)? does the base URL end in /v1?",
-                ) from None
+                )
             if "response_format" in request and status in _DIALECT_REFUSALS:
                 return f"{dialect}: HTTP {status}", ""
-            raise ProviderError(f"{self.name}: HTTP {status} ({detail})", retryable=status >= 500) from None
-        return None, self._answer(raw.http_response)
+            raise ProviderError(f"{self.name}: HTTP {status} ({detail})", retryable=status >= 500)
+        return None, self._answer(response)
 
-    def _answer(self, response: Any) -> str:
+    def _error_detail(self, response: BoundedResponse) -> str:
+        """The server's error message, short, on one line, with the key and any bearer token removed
+        (some gateways echo the request headers in a 400 body)."""
+        message: Any = None
         try:
             body = json.loads(response.text)
         except ValueError:
-            kind = str(response.headers.get("content-type") or "no content type").split(";")[0]
+            body = None
+        if isinstance(body, dict):
+            error = body.get("error", body)
+            message = error.get("message") if isinstance(error, dict) else error
+        text = " ".join(str(message or response.text or "no details").split())
+        return redact(text, [self._api_key])[:160]
+
+    def _answer(self, response: BoundedResponse) -> str:
+        try:
+            body = json.loads(response.text)
+        except ValueError:
+            kind = response.content_type or "no content type"
             raise WriterUnavailableError(
                 f"{self.base_url} answered with something that is not chat-completions JSON ({kind})",
                 "check that the base URL is the server's OpenAI-compatible address, ending in /v1",
@@ -217,13 +346,3 @@ class CompatibleBackend:
         ):
             raise AnswerInvalidError("the answer was cut off (the token limit was reached)")
         return content
-
-
-def _error_detail(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        message = error.get("message") if isinstance(error, dict) else error
-        if message:
-            return " ".join(str(message).split())[:160]
-    return " ".join(str(getattr(exc, "message", "") or "no details").split())[:160]
