@@ -518,7 +518,7 @@ def _check_prompt(prompt: str) -> None:
     from tutopanda.core.errors import UsageError
     from tutopanda.core.limits import check_text
 
-    if not prompt.strip():
+    if not prompt or prompt.isspace():  # isspace, not strip: no copy of a 50 MB question
         raise UsageError("the question is empty", 'ask something: tutopanda query "How do volcanoes erupt?"')
     check_text("the question (input InquiryPrompt)", prompt)
 
