@@ -38,6 +38,7 @@ def _artefact_hashes(cli: MovieCli, movie: str) -> dict[str, str]:
     return {key: entry["hash"] for key, entry in cli.manifest(movie)["artefacts"].items()}
 
 
+@pytest.mark.slow  # a local and a durable build: ~11 s on 2 busy cores
 def test_a_dbos_build_commits_the_same_manifest_as_a_local_build(cli: MovieCli) -> None:
     define_image_audio(cli, M, 3)
     define_image_audio(cli, "local-twin", 3)
@@ -154,6 +155,7 @@ def test_a_dbos_build_writes_its_run_record_and_publishes_the_movie(cli: MovieCl
     assert list((cli.root / "movies" / M).glob("*.mp4"))
 
 
+@pytest.mark.slow  # two durable builds: ~9 s on 2 busy cores
 def test_after_a_failed_build_running_again_runs_again(cli: MovieCli) -> None:
     define_image_audio(cli, M, 2)
     failing = {"failJobs": ["Producer:Export.VideoExporter"]}
@@ -262,6 +264,7 @@ def test_settings_choose_the_dbos_executor(cli: MovieCli) -> None:
     assert (cli.root / "dbos.sqlite").exists()
 
 
+@pytest.mark.slow  # two durable builds: ~14 s on 2 busy cores
 def test_a_dbos_build_makes_a_deleted_blob_again(cli: MovieCli) -> None:
     define_image_audio(cli, M, 1)
     assert cli.process("build", "run", "--movie", M, "--executor", "dbos").code == 0
