@@ -142,6 +142,8 @@ def test_appending_never_follows_a_link_planted_for_the_log(root: Path, outside:
     target.write_bytes(b"")
     log.unlink()
     log.symlink_to(target)
-    result = _run("--root", str(root), "query", "--movie", MOVIE, "--style", "watercolor", "--providers", "mock")
+    result = _run(
+        "--root", str(root), "query", "--movie", MOVIE, "--style", "watercolor", "--providers", "mock"
+    )
     assert result.code != 0
     assert target.read_bytes() == b""  # nothing was written through the link

@@ -6,8 +6,9 @@ eSpeak NG via ``espeakng-loader`` (or Piper with the ``neural`` extra), Pillow w
 provider ``local`` under the model names the bundled modules use; see ``docs/providers.md``.
 
 Also public for other parts of Tutopanda: :func:`render_title_card` / :func:`render_slide` (the clip
-renderer moves text-free slide backgrounds for segments without pictures and draws its text over them), :func:`frame_size`, :data:`FONT_DIRECTORY` (ffmpeg's
-``fontsdir``) and :func:`parse_script_markdown` (``tutopanda query --script FILE``).
+renderer moves text-free slide backgrounds for segments without pictures and draws its text over them),
+:func:`frame_size`, :data:`FONT_DIRECTORY` (ffmpeg's ``fontsdir``) and :func:`parse_script_markdown`
+(``tutopanda query --script FILE``).
 
 Imports are lazy (PEP 562): ``from tutopanda.providers.local import parse_script_markdown`` loads only
 that module, so registering the handlers at start-up or parsing a ``--script`` file does not pay for
