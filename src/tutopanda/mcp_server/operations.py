@@ -186,7 +186,7 @@ class MovieOperations:
                 check_offline(plan)
             preflight(plan, mode, secrets)
 
-        plan = preview(ctx, prepared.movie_id, prepared.change, resolver=resolver)
+        plan = preview(ctx, prepared.movie_id, prepared.change, resolver=resolver, mode=mode)
         check(plan)  # a missing key or an online job under "local" is an error even unconfirmed
         paid = self._paid(plan, providers)
         result: dict[str, Any] = {"movie": prepared.movie_id, **prepared.extra}
@@ -336,7 +336,13 @@ class MovieOperations:
         chosen = providers or self.providers
         ctx = self._store()
         movie_id = self._existing(ctx, movie)
-        plan = preview(ctx, movie_id, Change("tutopanda mcp show_plan"), resolver=self._resolver(chosen))
+        plan = preview(
+            ctx,
+            movie_id,
+            Change("tutopanda mcp show_plan"),
+            resolver=self._resolver(chosen),
+            mode=self._mode(chosen),
+        )
         return {"movie": movie_id, "plan": plan_summary(plan, paid=self._paid(plan, chosen))}
 
     def apply_edit(
