@@ -3,7 +3,8 @@
 Creates a 512 MiB file in a temp directory (removed afterwards), warms the page cache, then prints
 ``name: value unit`` lines for:
 
-* ``hash_file`` — :func:`tutopanda.core.blob_store.hash_file` (1 MiB ``readinto`` + hashlib), median of 3;
+* ``hash_file`` — :func:`~tutopanda.core.store.blob_store.hash_file` (1 MiB ``readinto`` + hashlib),
+  median of 3;
 * ``sha256sum`` — the coreutils binary on the same file, median of 3;
 * ``hash_ratio`` — our throughput / sha256sum throughput (the target figure);
 * ``put_file_new`` — storing the file as a new blob (hash pass + verified copy + fsync + rename);
@@ -21,9 +22,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tutopanda.core.blob_store import BlobStore, hash_file
-from tutopanda.core.movie_layout import init_movie
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.blob_store import BlobStore, hash_file
+from tutopanda.core.store.movie_paths import init_movie
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 SIZE_MIB = 512
 RUNS = 3

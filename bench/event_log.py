@@ -21,13 +21,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tutopanda.core.blob_ref import BlobRef
 from tutopanda.core.clock import SystemClock
-from tutopanda.core.event_log import artefact_log
-from tutopanda.core.events import ArtefactEvent, artefact_event
-from tutopanda.core.manifest_builder import build_manifest, latest_succeeded
-from tutopanda.core.movie_layout import init_movie
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.blob_ref import BlobRef
+from tutopanda.core.store.event_log import artefact_log
+from tutopanda.core.store.events import ArtefactEvent, artefact_event
+from tutopanda.core.store.manifest_replay import build_manifest, latest_succeeded
+from tutopanda.core.store.movie_paths import init_movie
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 EVENTS = 100_000
 SINGLE_APPENDS = 2_000
@@ -87,6 +87,7 @@ def main() -> None:
         print(f"read_all_100k: {loaded:.3f} s")
         fold = _median(lambda: latest_succeeded(artefact_log(ctx, "bench")), REPLAYS)
         print(f"replay_latest_succeeded_100k: {fold:.3f} s")
+
         def build() -> object:
             log = artefact_log(ctx, "bench")
             return build_manifest([], log, revision="rev-0011", base_revision=None, clock=clock)

@@ -17,7 +17,7 @@ import statistics
 import time
 from collections.abc import Callable, Mapping
 
-from tutopanda.core.provider_contract import JobContext, JobResult, ProviderHandler
+from tutopanda.core.engine.provider_contract import JobContext, JobResult, ProviderHandler
 from tutopanda.providers.local import (
     DraftScriptHandler,
     SlidesHandler,

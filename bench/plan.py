@@ -14,14 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from tutopanda.core.build import plan_build, run_build
-from tutopanda.core.event_import import append_artefact_records
+from tutopanda.core.engine.build import plan_build, run_build
+from tutopanda.core.engine.provider_contract import EnvSecretResolver
+from tutopanda.core.engine.runner import RunOptions
 from tutopanda.core.logger import MemoryLogger
-from tutopanda.core.movie_definition import define_movie
-from tutopanda.core.movie_layout import init_movie
-from tutopanda.core.provider_contract import EnvSecretResolver
-from tutopanda.core.runner import RunOptions
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.movie.definition import define_movie
+from tutopanda.core.movie.event_import import append_artefact_records
+from tutopanda.core.store.movie_paths import init_movie
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.providers.plugins import default_registry
 
 SEGMENTS = 1000
@@ -39,8 +39,13 @@ def main() -> None:
         init_movie(ctx, "bench")
         define_movie(ctx, "bench", blueprint="image-audio", values={"NumOfSegments": SEGMENTS})
         resolver = default_registry().handler_resolver("mock", "local")
-        run_build(ctx, "bench", resolver=resolver, options=RunOptions(mode="mock", concurrency=16),
-                  secrets=EnvSecretResolver({}))
+        run_build(
+            ctx,
+            "bench",
+            resolver=resolver,
+            options=RunOptions(mode="mock", concurrency=16),
+            secrets=EnvSecretResolver({}),
+        )
 
         noop = []
         for _ in range(RUNS):

@@ -15,13 +15,13 @@ import statistics
 import tempfile
 import time
 
-from tutopanda.core.build import run_build
+from tutopanda.core.engine.build import run_build
+from tutopanda.core.engine.provider_contract import EnvSecretResolver
+from tutopanda.core.engine.runner import RunOptions
 from tutopanda.core.logger import MemoryLogger
-from tutopanda.core.movie_definition import define_movie
-from tutopanda.core.movie_layout import init_movie
-from tutopanda.core.provider_contract import EnvSecretResolver
-from tutopanda.core.runner import RunOptions
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.movie.definition import define_movie
+from tutopanda.core.store.movie_paths import init_movie
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.providers.mock import MockOptions, register_mocks
 from tutopanda.providers.registry import ProviderRegistry
 

@@ -34,6 +34,7 @@ def _imports(path: Path) -> set[str]:
         (
             "core",
             (
+                "tutopanda.settings",
                 "tutopanda.providers",
                 "tutopanda.cli",
                 "tutopanda.viewer",
@@ -41,8 +42,11 @@ def _imports(path: Path) -> set[str]:
                 "tutopanda.mcp_server",
             ),
         ),
-        ("providers", ("tutopanda.cli", "tutopanda.viewer", "tutopanda.workflow", "tutopanda.mcp_server")),
-        ("viewer", ("tutopanda.cli", "tutopanda.workflow", "tutopanda.mcp_server")),
+        (
+            "providers",
+            ("tutopanda.settings", "tutopanda.cli", "tutopanda.viewer", "tutopanda.workflow", "tutopanda.mcp_server"),
+        ),
+        ("viewer", ("tutopanda.settings", "tutopanda.cli", "tutopanda.workflow", "tutopanda.mcp_server")),
         ("workflow", ("tutopanda.cli", "tutopanda.providers", "tutopanda.viewer", "tutopanda.mcp_server")),
         # the MCP server drives the engine and the providers, like the CLI, but never the CLI itself
         ("mcp_server", ("tutopanda.cli", "tutopanda.viewer", "tutopanda.workflow")),
@@ -67,6 +71,37 @@ def test_the_viewer_builds_only_through_the_provider_wiring() -> None:
         for name in _imports(path)
         if name.startswith("tutopanda.providers") and name != "tutopanda.providers.wiring"
     ]
+    assert offenders == []
+
+
+CORE_FLOORS = {"": 0, "store": 1, "blueprint": 1, "movie": 2, "engine": 3, "upkeep": 4}
+"""Each room of ``core`` and its floor. A module imports only from its own room or a lower floor (the
+root's few modules — errors, limits, clock, logger — are the ground): the store and the blueprint know
+nothing of movies, a movie nothing of planning or running, and only upkeep (verify, gc) sees everything."""
+
+
+def _core_room(module: str) -> str:
+    parts = module.split(".")[2:]  # after "tutopanda.core"
+    return parts[0] if parts and (PACKAGE / "core" / parts[0]).is_dir() else ""
+
+
+def test_core_has_the_rooms_the_floors_name() -> None:
+    rooms = {p.name for p in (PACKAGE / "core").iterdir() if (p / "__init__.py").is_file()}
+    assert rooms == set(CORE_FLOORS) - {""}
+    assert len(rooms) <= 6 and max(CORE_FLOORS.values()) < 6
+
+
+def test_core_rooms_import_only_downwards() -> None:
+    """Type-only imports count too: an upward arrow for a hint is still an upward arrow."""
+    offenders = []
+    for path in sorted((PACKAGE / "core").rglob("*.py")):
+        room = _core_room(_module_name(path))
+        for name in _imports(path):
+            if not name.startswith("tutopanda.core."):
+                continue
+            target = _core_room(name)
+            if target != room and CORE_FLOORS[target] >= CORE_FLOORS[room]:
+                offenders.append(f"{path.relative_to(PACKAGE)} ({room or 'core'}) imports {name}")
     assert offenders == []
 
 

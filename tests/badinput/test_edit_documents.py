@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 
 from tests.badinput.clean_errors import assert_clean_outcome, clean_call, examples, run_cli
 from tests.badinput.mutations import json_values, mutated, text_edits, toml_values
+from tutopanda.core.engine.scratch import scratch_copy
 from tutopanda.core.errors import TutopandaError
-from tutopanda.core.movie_document import document_data, render_toml, take_snapshot
-from tutopanda.core.movie_edit import apply_edits, collect_edits, parse_document, parse_replacements
-from tutopanda.core.scratch import scratch_copy
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.movie.document import document_data, render_toml, take_snapshot
+from tutopanda.core.movie.edit import apply_edits, collect_edits, parse_document, parse_replacements
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 FAST = settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MOVIE = "fuzz"

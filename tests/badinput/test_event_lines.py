@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 
 from tests.badinput.clean_errors import assert_clean_outcome, clean_call, examples, run_cli
 from tests.badinput.mutations import INTERESTING_TEXT, json_values, mutated, text_edits
-from tutopanda.core.build import plan_build
-from tutopanda.core.event_log import artefact_log, input_log
-from tutopanda.core.manifest_builder import build_manifest_from_logs
-from tutopanda.core.movie_definition import load_movie
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.engine.build import plan_build
+from tutopanda.core.movie.definition import load_movie
+from tutopanda.core.store.event_log import artefact_log, input_log
+from tutopanda.core.store.manifest_replay import build_manifest_from_logs
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 FAST = settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MOVIE = "events"

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from tests.badinput.clean_errors import assert_clean_outcome, clean_call, examples, run_cli
 from tests.badinput.mutations import mutated, text_edits, toml_values
-from tutopanda.core.hashing import hash_value
-from tutopanda.core.settings import load_provider_config, load_settings
+from tutopanda.core.store.hashing import hash_value
+from tutopanda.settings import load_provider_config, load_settings
 
 FAST = settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 KINDS = ["script", "narration", "image", "music", "video", "timeline", "export", None]

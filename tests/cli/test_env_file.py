@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import CliRunner
-from tutopanda.core.env_file import load_env_files, parse_env_text
+from tutopanda.cli.env_file import load_env_files, parse_env_text
 
 KEY = "sk-test-dotenv-0123456789abcdef"
 

@@ -26,7 +26,7 @@ name = "tiny-llm"
 kind = "llm"
 default = true
 repo = "acme/tiny"
-revision = "{'a' * 40}"
+revision = "{"a" * 40}"
 licence = "Apache-2.0"
 description = "a test model"
 [[model.file]]

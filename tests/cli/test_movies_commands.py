@@ -14,8 +14,8 @@ import pytest
 import tutopanda.cli.main as main_module
 from tests.cli.conftest import CliRunner
 from tutopanda.cli import movies_commands
-from tutopanda.core.locks import movie_lock
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.locks import movie_lock
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 
 def _has_group(name: str) -> bool:

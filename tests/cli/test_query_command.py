@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from tests.cli.conftest import CliRunner
-from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.publish import movie_file_stem
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.movie.publish import movie_file_stem
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 
 def test_query_creates_builds_and_publishes_a_movie(cli: CliRunner, root: Path) -> None:

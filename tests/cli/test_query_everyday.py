@@ -14,7 +14,7 @@ from tests.cli.conftest import CliRunner
 from tutopanda.cli.build_commands import execute_build
 from tutopanda.core.blueprint import load_blueprint
 from tutopanda.core.limits import MAX_DURATION_SECONDS, MIN_DURATION_SECONDS
-from tutopanda.core.settings import DEFAULT_CONCURRENCY
+from tutopanda.settings import DEFAULT_CONCURRENCY
 
 MOCK = ("--providers", "mock", "--segments", "1")
 

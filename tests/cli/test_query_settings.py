@@ -10,8 +10,8 @@ import pytest
 
 from tests.cli.conftest import CliRunner
 from tutopanda.cli.build_commands import execute_build
-from tutopanda.core.movie_definition import load_movie
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.movie.definition import load_movie
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 
 def _write_settings(root: Path, text: str) -> None:

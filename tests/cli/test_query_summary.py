@@ -75,7 +75,7 @@ name = "qwen2.5-1.5b-instruct"
 kind = "llm"
 default = true
 repo = "acme/q"
-revision = "{'b' * 40}"
+revision = "{"b" * 40}"
 licence = "Apache-2.0"
 description = "test"
 [[model.file]]

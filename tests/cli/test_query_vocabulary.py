@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import CliRunner
-from tutopanda.core.movie_definition import load_movie
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.movie.definition import load_movie
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 
 def _inputs(root: Path, movie: str) -> dict[str, Any]:

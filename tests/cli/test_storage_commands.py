@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 from tests.cli.conftest import CliRunner
-from tutopanda.core.blob_store import BlobStore
-from tutopanda.core.event_log import artefact_log, input_log
-from tutopanda.core.hashing import hash_value
-from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.blob_store import BlobStore
+from tutopanda.core.store.event_log import artefact_log, input_log
+from tutopanda.core.store.hashing import hash_value
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 
 def _ctx(root: Path) -> StorageContext:

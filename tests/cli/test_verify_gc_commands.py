@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.build_helpers import MovieCli, clear_handler_cache, define_image_audio
-from tutopanda.core.locks import movie_lock
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.locks import movie_lock
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV
 
 M = "demo"

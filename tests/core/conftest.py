@@ -16,8 +16,8 @@ import pytest
 
 from tutopanda.core.clock import FixedClock
 from tutopanda.core.logger import MemoryLogger
-from tutopanda.core.movie_layout import init_movie
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.movie_paths import init_movie
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 from .factories import EventFactory
 

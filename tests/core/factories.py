@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tutopanda.core.blob_ref import BlobRef
 from tutopanda.core.clock import FixedClock
-from tutopanda.core.events import ArtefactEvent, ArtefactStatus, InputEvent, artefact_event, input_event
+from tutopanda.core.store.blob_ref import BlobRef
+from tutopanda.core.store.events import ArtefactEvent, ArtefactStatus, InputEvent, artefact_event, input_event
 
 
 class EventFactory:

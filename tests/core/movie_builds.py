@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tutopanda.core.blob_store import BlobStore
-from tutopanda.core.build import BuildReport, run_build
-from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.movie_definition import define_movie
-from tutopanda.core.movie_layout import MoviePaths, movie_paths
-from tutopanda.core.provider_contract import EnvSecretResolver
-from tutopanda.core.runner import RunOptions
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.engine.build import BuildReport, run_build
+from tutopanda.core.engine.provider_contract import EnvSecretResolver
+from tutopanda.core.engine.runner import RunOptions
+from tutopanda.core.movie.definition import define_movie
+from tutopanda.core.store.blob_store import BlobStore
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.movie_paths import MoviePaths, movie_paths
+from tutopanda.core.store.storage import StorageContext
 from tutopanda.providers.plugins import default_registry
 
 SCRIPT_TEXT = "Artifact:Script.NarrationScript[0]"

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from tutopanda.core.atomic_file import WRITE_STEPS, create_exclusive, is_temp_name, write_atomic
 from tutopanda.core.errors import StorageError
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.store.atomic_file import WRITE_STEPS, create_exclusive, is_temp_name, write_atomic
+from tutopanda.core.store.storage import StorageContext
 
 
 def _target(ctx: StorageContext) -> str:
@@ -58,7 +58,7 @@ def test_failure_before_rename_keeps_the_old_file_and_removes_the_temp(
 def test_short_writes_on_a_full_local_disk_leave_the_old_file(
     tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tutopanda.core.storage import StorageConfig
+    from tutopanda.core.store.storage import StorageConfig
 
     ctx = StorageContext.open(StorageConfig(str(tmp_path)))
     path = _target(ctx)

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from tutopanda.core import atomic_file
-from tutopanda.core.blob_ref import BlobRef
-from tutopanda.core.blob_store import BlobStore, hash_file
 from tutopanda.core.errors import BlobNotFoundError, CorruptDataError, StorageError, UsageError
-from tutopanda.core.movie_layout import init_movie, movie_paths
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store import atomic_file
+from tutopanda.core.store.blob_ref import BlobRef
+from tutopanda.core.store.blob_store import BlobStore, hash_file
+from tutopanda.core.store.movie_paths import init_movie, movie_paths
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 
 def test_put_and_get_bytes(ctx: StorageContext, movie: str) -> None:
@@ -44,7 +44,7 @@ def test_same_bytes_are_written_once(
         temp_files.append(real(*args, **kwargs))
         return temp_files[-1]
 
-    monkeypatch.setattr("tutopanda.core.blob_store.temp_path_for", counting)
+    monkeypatch.setattr("tutopanda.core.store.blob_store.temp_path_for", counting)
     assert store.put_bytes(b"same", "text/plain") == first
     assert store.put_stream(iter([b"sa", b"me"]), "text/plain") == first
     # the streaming put must hash before it knows; it then discards its temp copy (a local spool on S3)
@@ -127,8 +127,8 @@ def test_a_failing_stream_leaves_no_blob_and_no_temp_file(ctx: StorageContext, m
 _BIG_PUT = textwrap.dedent(
     """
     import resource, sys
-    from tutopanda.core.blob_store import BlobStore
-    from tutopanda.core.storage import StorageConfig, StorageContext
+    from tutopanda.core.store.blob_store import BlobStore
+    from tutopanda.core.store.storage import StorageConfig, StorageContext
     ctx = StorageContext.open(StorageConfig(sys.argv[1]))
     chunk = bytes(range(256)) * 4096  # 1 MiB
     ref = BlobStore(ctx, "demo").put_stream((chunk for _ in range(1024)), "video/mp4")

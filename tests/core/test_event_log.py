@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tutopanda.core.event_log import artefact_log, encode_event, input_log
 from tutopanda.core.logger import MemoryLogger
-from tutopanda.core.movie_layout import init_movie, movie_paths
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.event_log import artefact_log, encode_event, input_log
+from tutopanda.core.store.movie_paths import init_movie, movie_paths
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 from .factories import EventFactory
 
@@ -188,11 +188,11 @@ def test_a_missing_log_file_reads_as_empty(ctx: StorageContext, movie: str) -> N
 _WRITER = textwrap.dedent(
     """
     import sys
-    from tutopanda.core.blob_ref import BlobRef
+    from tutopanda.core.store.blob_ref import BlobRef
     from tutopanda.core.clock import SystemClock
-    from tutopanda.core.event_log import artefact_log
-    from tutopanda.core.events import artefact_event
-    from tutopanda.core.storage import StorageConfig, StorageContext
+    from tutopanda.core.store.event_log import artefact_log
+    from tutopanda.core.store.events import artefact_event
+    from tutopanda.core.store.storage import StorageConfig, StorageContext
     root, worker, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     ctx = StorageContext.open(StorageConfig(root))
     log = artefact_log(ctx, "demo")

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from tutopanda.core.blob_ref import BlobRef, extension_for_mime
 from tutopanda.core.clock import FixedClock
 from tutopanda.core.errors import InputValidationError
-from tutopanda.core.event_log import encode_event
-from tutopanda.core.events import ArtefactEvent, artefact_event, input_event
-from tutopanda.core.hashing import hash_value, sha256_hex
+from tutopanda.core.store.blob_ref import BlobRef, extension_for_mime
+from tutopanda.core.store.event_log import encode_event
+from tutopanda.core.store.events import ArtefactEvent, artefact_event, input_event
+from tutopanda.core.store.hashing import hash_value, sha256_hex
 
 from .factories import EventFactory
 

@@ -8,18 +8,18 @@ from pathlib import Path
 import pytest
 
 from tests.core.movie_builds import NARRATOR, SCRIPT_TEXT, append, build, define, paths, set_inputs, write
-from tutopanda.core.blob_store import BlobStore
 from tutopanda.core.errors import CorruptDataError, LockHeldError, UsageError
-from tutopanda.core.event_import import append_artefact_records
-from tutopanda.core.event_log import artefact_log, input_log
-from tutopanda.core.events import artefact_event, input_event
-from tutopanda.core.gc import gc_all, gc_movie
-from tutopanda.core.locks import movie_lock
-from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.movie_layout import init_movie
-from tutopanda.core.storage import StorageContext
-from tutopanda.core.store_scan import scan_movie
-from tutopanda.core.verify import verify_movie
+from tutopanda.core.movie.event_import import append_artefact_records
+from tutopanda.core.store.blob_store import BlobStore
+from tutopanda.core.store.event_log import artefact_log, input_log
+from tutopanda.core.store.events import artefact_event, input_event
+from tutopanda.core.store.locks import movie_lock
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.movie_paths import init_movie
+from tutopanda.core.store.storage import StorageContext
+from tutopanda.core.store.store_scan import scan_movie
+from tutopanda.core.upkeep.gc import gc_all, gc_movie
+from tutopanda.core.upkeep.verify import verify_movie
 
 LATER = time.time() + 2 * 3600
 """A moment at which every file written by a test is older than the one-hour grace period."""
@@ -256,7 +256,7 @@ def test_a_blob_named_while_gc_runs_is_spared(
         )
         return found
 
-    monkeypatch.setattr("tutopanda.core.gc.scan_movie", scan_then_record)
+    monkeypatch.setattr("tutopanda.core.upkeep.gc.scan_movie", scan_then_record)
     report = gc_movie(ctx, built, dry_run=False, now=LATER)
     assert digest not in {blob.hash for blob in report.blobs}
     assert ctx.exists(old)

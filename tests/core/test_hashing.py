@@ -1,4 +1,4 @@
-"""Canonical JSON and hashing: the rules documented in ``tutopanda.core.hashing`` hold for any value."""
+"""Canonical JSON and hashing: the rules documented in ``tutopanda.core.store.hashing`` hold for any value."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tutopanda.core.hashing import (
+from tutopanda.core.store.hashing import (
     DIGEST_LIMIT,
     canonical_json,
     hash_canonical,
@@ -177,7 +177,7 @@ def test_digest_of_a_long_prompt_is_truncated() -> None:
 
 @given(json_values)
 def test_fast_and_reference_encoders_agree(value: Any) -> None:
-    from tutopanda.core.hashing import _encode, normalise
+    from tutopanda.core.store.hashing import _encode, normalise
 
     out: list[str] = []
     _encode(normalise(value), out)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tutopanda.core.json_path import JsonPathError, parse_json_path, read_json_path
+from tutopanda.providers.json_path import JsonPathError, parse_json_path, read_json_path
 
 DOC = {"title": "Tides", "segments": ["one", "two"], "meta": {"a b": [{"x": 1}]}}
 

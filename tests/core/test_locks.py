@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tutopanda.core.errors import LockHeldError
-from tutopanda.core.locks import holding_movie_lock, movie_lock
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.locks import holding_movie_lock, movie_lock
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 
 def test_second_taker_is_refused_with_the_holder_named(ctx: StorageContext, movie: str) -> None:
@@ -74,8 +74,8 @@ def test_a_lock_held_for_a_commands_steps_is_joined_by_them_and_refuses_everyone
 _HOLDER = textwrap.dedent(
     """
     import sys
-    from tutopanda.core.locks import holding_movie_lock, movie_lock
-    from tutopanda.core.storage import StorageConfig, StorageContext
+    from tutopanda.core.store.locks import holding_movie_lock, movie_lock
+    from tutopanda.core.store.storage import StorageConfig, StorageContext
     ctx = StorageContext.open(StorageConfig(sys.argv[1]))
     with movie_lock(ctx, "demo", command="tutopanda build demo"):
         print("locked", flush=True)

@@ -7,9 +7,9 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from tutopanda.core.blob_ref import BlobRef
 from tutopanda.core.errors import CorruptDataError
-from tutopanda.core.manifest import (
+from tutopanda.core.store.blob_ref import BlobRef
+from tutopanda.core.store.manifest import (
     Manifest,
     ManifestArtefact,
     ManifestInput,

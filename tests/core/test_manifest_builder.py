@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tutopanda.core.clock import FixedClock
-from tutopanda.core.event_log import artefact_log, input_log
-from tutopanda.core.manifest_builder import build_manifest, build_manifest_from_logs, latest_succeeded
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.store.event_log import artefact_log, input_log
+from tutopanda.core.store.manifest_replay import build_manifest, build_manifest_from_logs, latest_succeeded
+from tutopanda.core.store.storage import StorageContext
 
 from .factories import EventFactory
 

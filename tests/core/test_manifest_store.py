@@ -9,14 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from tutopanda.core.atomic_file import is_temp_name
-from tutopanda.core.blob_ref import BlobRef
 from tutopanda.core.errors import CorruptDataError, ManifestConflictError, UsageError
-from tutopanda.core.hashing import sha256_hex
-from tutopanda.core.manifest import Manifest, ManifestArtefact, ManifestInput, empty_manifest, manifest_bytes
-from tutopanda.core.manifest_store import SAVE_STEPS, ManifestStore
-from tutopanda.core.movie_layout import init_movie, movie_paths
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.atomic_file import is_temp_name
+from tutopanda.core.store.blob_ref import BlobRef
+from tutopanda.core.store.hashing import sha256_hex
+from tutopanda.core.store.manifest import (
+    Manifest,
+    ManifestArtefact,
+    ManifestInput,
+    empty_manifest,
+    manifest_bytes,
+)
+from tutopanda.core.store.manifest_store import SAVE_STEPS, ManifestStore
+from tutopanda.core.store.movie_paths import init_movie, movie_paths
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 WHEN = "2026-01-01T00:00:00.000Z"
 
@@ -199,9 +205,9 @@ def test_every_save_step_is_observable(ctx: StorageContext, movie: str) -> None:
 _DYING_SAVER = textwrap.dedent(
     """
     import os, sys
-    from tutopanda.core.manifest import parse_manifest
-    from tutopanda.core.manifest_store import ManifestStore
-    from tutopanda.core.storage import StorageConfig, StorageContext
+    from tutopanda.core.store.manifest import parse_manifest
+    from tutopanda.core.store.manifest_store import ManifestStore
+    from tutopanda.core.store.storage import StorageConfig, StorageContext
     root, step, manifest_file = sys.argv[1], sys.argv[2], sys.argv[3]
     ctx = StorageContext.open(StorageConfig(root))
     def die(current, _path):

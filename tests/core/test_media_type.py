@@ -12,7 +12,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from PIL import Image
 
-from tutopanda.core.media_type import ARTEFACT_KIND_TYPES, fits_kind, media_type_of_bytes, media_type_of_file
+from tutopanda.core.store.media_type import (
+    ARTEFACT_KIND_TYPES,
+    fits_kind,
+    media_type_of_bytes,
+    media_type_of_file,
+)
 
 
 def _image(fmt: str) -> bytes:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tutopanda.core.movie_ids import new_movie_id, prompt_slug
-from tutopanda.core.storage import validate_movie_id
+from tutopanda.core.movie.ids import new_movie_id, prompt_slug
+from tutopanda.core.store.storage import validate_movie_id
 
 
 @pytest.mark.parametrize(

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tutopanda.core.build import run_build
+from tutopanda.core.engine.build import run_build
+from tutopanda.core.engine.provider_contract import EnvSecretResolver
+from tutopanda.core.engine.runner import RunOptions
 from tutopanda.core.errors import LockHeldError, UsageError
-from tutopanda.core.locks import movie_lock
-from tutopanda.core.movie_definition import define_movie
-from tutopanda.core.movie_layout import init_movie
-from tutopanda.core.movies import clean_movie, list_movies, movie_footprint
-from tutopanda.core.provider_contract import EnvSecretResolver
-from tutopanda.core.publish import publish_current
-from tutopanda.core.runner import RunOptions
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.movie.catalogue import clean_movie, list_movies, movie_footprint
+from tutopanda.core.movie.definition import define_movie
+from tutopanda.core.movie.publish import publish_current
+from tutopanda.core.store.locks import movie_lock
+from tutopanda.core.store.movie_paths import init_movie
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.providers.plugins import default_registry
 
 

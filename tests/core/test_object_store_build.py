@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tutopanda.core.build import run_build
-from tutopanda.core.event_log import artefact_log
-from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.movie_definition import define_movie
-from tutopanda.core.provider_contract import EnvSecretResolver
-from tutopanda.core.runner import RunOptions
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.engine.build import run_build
+from tutopanda.core.engine.provider_contract import EnvSecretResolver
+from tutopanda.core.engine.runner import RunOptions
+from tutopanda.core.movie.definition import define_movie
+from tutopanda.core.store.event_log import artefact_log
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.storage import StorageContext
 
 from .engine.conftest import RecordingHandler
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from tutopanda.core.blob_store import BlobStore
-from tutopanda.core.conditional_write import put_if_absent, put_if_match, read_versioned
-from tutopanda.core.event_log import artefact_log
-from tutopanda.core.hashing import sha256_hex
-from tutopanda.core.movie_layout import init_movie
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.store.blob_store import BlobStore
+from tutopanda.core.store.conditional_write import put_if_absent, put_if_match, read_versioned
+from tutopanda.core.store.event_log import artefact_log
+from tutopanda.core.store.hashing import sha256_hex
+from tutopanda.core.store.movie_paths import init_movie
+from tutopanda.core.store.storage import StorageContext
 
 from .factories import EventFactory
 
@@ -78,7 +78,7 @@ def test_append_waits_out_contention_instead_of_giving_up(
             return False
         return real(ctx, path, data)
 
-    monkeypatch.setattr("tutopanda.core.event_log.put_if_absent", contended)
-    monkeypatch.setattr("tutopanda.core.event_log.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("tutopanda.core.store.event_log.put_if_absent", contended)
+    monkeypatch.setattr("tutopanda.core.store.event_log.time.sleep", lambda seconds: None)
     log.append(events.artefact("A", seed=1))
     assert [e.artefact_id for e in log] == ["Artifact:A"]

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from tutopanda.core.errors import CorruptDataError, UsageError
-from tutopanda.core.movie_layout import movie_paths
-from tutopanda.core.plan_store import PlanStore
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.store.movie_paths import movie_paths
+from tutopanda.core.store.plan_store import PlanStore
+from tutopanda.core.store.storage import StorageContext
 
 PLAN = {
     "revision": "rev-0002",

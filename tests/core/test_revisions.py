@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tutopanda.core.errors import UsageError
-from tutopanda.core.revisions import (
+from tutopanda.core.store.revisions import (
     EMPTY_REVISION,
     format_revision,
     is_revision,

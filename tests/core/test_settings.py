@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tutopanda.core.errors import UsageError
-from tutopanda.core.settings import (
+from tutopanda.settings import (
     DEFAULT_BLUEPRINT,
     SettingsError,
     init_settings,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tutopanda.core.settings import SettingsError, load_settings, update_general_settings
+from tutopanda.settings import SettingsError, load_settings, update_general_settings
 
 
 def _write(root: Path, text: str) -> Path:

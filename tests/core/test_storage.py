@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tutopanda.core.errors import MovieNotInitialisedError, StorageError, UsageError
-from tutopanda.core.movie_layout import CURRENT_STUB, init_movie, is_initialised, movie_paths
-from tutopanda.core.storage import StorageConfig, StorageContext, storage_error, validate_movie_id
+from tutopanda.core.store.movie_paths import CURRENT_STUB, init_movie, is_initialised, movie_paths
+from tutopanda.core.store.storage import StorageConfig, StorageContext, storage_error, validate_movie_id
 
 EXPECTED_LAYOUT = {
     "./",
@@ -123,7 +123,7 @@ def test_init_completes_a_partially_created_movie(ctx: StorageContext) -> None:
 
 
 def test_uninitialised_movie_is_reported_with_a_hint(ctx: StorageContext) -> None:
-    from tutopanda.core.manifest_store import ManifestStore
+    from tutopanda.core.store.manifest_store import ManifestStore
 
     with pytest.raises(MovieNotInitialisedError) as caught:
         ManifestStore(ctx, "nope")

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from tutopanda.core.timeline import (
+from tutopanda.core.movie.timeline import (
     CAPTION_MAX_CHARS,
     KEN_BURNS_PRESETS,
     CaptionCue,

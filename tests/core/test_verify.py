@@ -8,15 +8,15 @@ import time
 import pytest
 
 from tests.core.movie_builds import NARRATOR, SCRIPT_TEXT, append, blob_path, build, define, paths, write
-from tutopanda.core.blob_store import BlobStore
 from tutopanda.core.errors import LockHeldError, UsageError
-from tutopanda.core.event_log import artefact_log, input_log
-from tutopanda.core.locks import movie_lock
-from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.movie_layout import init_movie
-from tutopanda.core.plan_store import PlanStore
-from tutopanda.core.storage import StorageContext
-from tutopanda.core.verify import VerifyReport, verify_all, verify_movie
+from tutopanda.core.store.blob_store import BlobStore
+from tutopanda.core.store.event_log import artefact_log, input_log
+from tutopanda.core.store.locks import movie_lock
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.movie_paths import init_movie
+from tutopanda.core.store.plan_store import PlanStore
+from tutopanda.core.store.storage import StorageContext
+from tutopanda.core.upkeep.verify import VerifyReport, verify_all, verify_movie
 
 LATER = time.time() + 2 * 3600
 """A moment at which every file written by a test is older than the grace period."""
@@ -244,7 +244,7 @@ def test_an_unknown_movie_is_a_usage_error(ctx: StorageContext) -> None:
 
 
 def test_a_missing_input_value_blob_cannot_be_repaired(ctx: StorageContext, built: str) -> None:
-    from tutopanda.core.events import input_event
+    from tutopanda.core.store.events import input_event
 
     data = b"\x89PNG fake logo"
     ref = BlobStore(ctx, built).put_bytes(data, "image/png")
@@ -261,7 +261,7 @@ def test_a_commit_landing_during_verify_is_never_rolled_back(
 ) -> None:
     """A commit that does not take the build lock (a DBOS commit step) lands while verify lists the
     manifests: the pointer it made must not look broken, and repair must not re-point it backwards."""
-    from tutopanda.core import verify_checks as verify_module  # the checks live there
+    from tutopanda.core.upkeep import verify_checks as verify_module  # the checks live there
 
     real = verify_module._check_manifests
     committed: list[str] = []

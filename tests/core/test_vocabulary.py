@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tutopanda.core.vocabulary import (
+from tutopanda.core.blueprint.vocabulary import (
     SHORT_VOCABULARY,
     VOCABULARIES,
     Vocabulary,

@@ -39,7 +39,7 @@ from tests.e2e.build_helpers import (
     tree_digest,
     wait_for_calls,
 )
-from tutopanda.core.provider_contract import HandlerLimits, JobContext, JobResult, Mode
+from tutopanda.core.engine.provider_contract import HandlerLimits, JobContext, JobResult, Mode
 from tutopanda.providers.mock import MockHandler
 from tutopanda.providers.mock.handler import MOCK_KINDS
 from tutopanda.providers.mock.options import MockOptions

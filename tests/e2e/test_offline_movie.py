@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.build_helpers import tutopanda_command
-from tutopanda.core.timeline import TimelineDocument
+from tutopanda.core.movie.timeline import TimelineDocument
 from tutopanda.providers.render.ffmpeg import ffmpeg_exe, probe
 
 # Every test reads one real offline render (~90 s on 2 busy cores); the edit test takes ~40 s more.

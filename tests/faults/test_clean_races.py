@@ -15,11 +15,11 @@ from typing import Any
 import filelock
 import pytest
 
-import tutopanda.core.movies as movies
+import tutopanda.core.movie.catalogue as movies
 from tests.badinput.clean_errors import CliResult, run_cli
 from tutopanda.core.errors import LockHeldError
-from tutopanda.core.locks import movie_lock
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.locks import movie_lock
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 MOVIE = "doomed"
 DEADLINE = 120.0

@@ -1,6 +1,6 @@
 """A durable (DBOS) build holds its movie for its whole life, across processes and machines.
 
-The hold is a lock record in the store (``core/durable_lock.py``), written by the submitter before the
+The hold is a lock record in the store (``core/store/durable_lock.py``), written by the submitter before the
 workflow is enqueued and removed by the workflow's last step. Every command that takes the movie's
 ``build`` lock — a local ``build run``, ``edit``, ``gc``, ``verify --repair``, ``movies clean`` — is
 refused meanwhile with the usual one-line message naming the holder (exit 1). A killed worker's build
@@ -20,12 +20,12 @@ import tomlkit
 
 from tests.e2e.build_helpers import MovieCli, define_image_audio
 from tests.workflow.test_dbos_sqlite import _status, _whole_calls, wait_until
-from tutopanda.core import durable_lock
-from tutopanda.core.atomic_file import write_atomic
-from tutopanda.core.durable_lock import DurableHolder
 from tutopanda.core.errors import LockHeldError
-from tutopanda.core.locks import movie_lock
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store import durable_lock
+from tutopanda.core.store.atomic_file import write_atomic
+from tutopanda.core.store.durable_lock import DurableHolder
+from tutopanda.core.store.locks import movie_lock
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV
 from tutopanda.workflow.code_version import APP_VERSION_ENV
 

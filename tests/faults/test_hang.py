@@ -33,23 +33,23 @@ from tests.e2e.build_helpers import (
     illustrator,
     plan_produces,
 )
-from tutopanda.core.blob_store import BlobStore
-from tutopanda.core.build import BuildReport, plan_build, prepare_build, run_build
-from tutopanda.core.errors import ProviderConfigError
-from tutopanda.core.event_log import artefact_log
-from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.movie_definition import define_movie
-from tutopanda.core.movie_layout import init_movie
-from tutopanda.core.provider_contract import (
+from tutopanda.core.engine.build import BuildReport, plan_build, prepare_build, run_build
+from tutopanda.core.engine.provider_contract import (
     EnvSecretResolver,
     HandlerLimits,
     JobContext,
     JobResult,
     ProducedArtefact,
 )
-from tutopanda.core.run_record import load_run_record
-from tutopanda.core.runner import DEFAULT_JOB_TIMEOUT, RunOptions, call_deadline, stuck_threads
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.engine.runner import DEFAULT_JOB_TIMEOUT, RunOptions, call_deadline, stuck_threads
+from tutopanda.core.errors import ProviderConfigError
+from tutopanda.core.movie.definition import define_movie
+from tutopanda.core.store.blob_store import BlobStore
+from tutopanda.core.store.event_log import artefact_log
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.movie_paths import init_movie
+from tutopanda.core.store.run_record import load_run_record
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 MOVIE = "hang"
 HUNG = "Producer:Images.Illustrator[1][0]"

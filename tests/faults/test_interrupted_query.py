@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import tutopanda.core.movie_definition as movie_definition
-import tutopanda.core.script_overrides as script_overrides
+import tutopanda.core.movie.definition as movie_definition
+import tutopanda.core.movie.script_overrides as script_overrides
 from tests.badinput.clean_errors import assert_clean_error, run_cli
 
 MOVIE = "resumed"

@@ -24,7 +24,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.badinput.clean_errors import run_cli
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.viewer.app import create_app
 
 MOVIE = "odd"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tutopanda.core.errors import UsageError
-from tutopanda.core.movie_layout import is_defined
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.movie_paths import is_defined
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.mcp_server.operations import MovieOperations
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tutopanda.core.provider_contract import (
+from tutopanda.core.engine.provider_contract import (
     HandlerLimits,
     JobContext,
     JobResult,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tutopanda.core.engine.provider_contract import JobContext, JobResult
 from tutopanda.core.errors import ProviderConfigError, ProviderError, RateLimitedError
-from tutopanda.core.provider_contract import JobContext, JobResult
 from tutopanda.providers import ProviderRegistry
 from tutopanda.providers.mock import (
     MOCK_CALL_LOG_ENV,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tutopanda.core.engine.provider_contract import ProviderHandler
 from tutopanda.core.errors import ProviderConfigError
-from tutopanda.core.provider_contract import ProviderHandler
 from tutopanda.providers import HandlerFactory, HandlerRequest, HandlerSpec, ProviderRegistry, Registration
 from tutopanda.providers.mock import MockHandler
 

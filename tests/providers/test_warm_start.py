@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tutopanda.core.engine.provider_contract import EnvSecretResolver, SecretResolver
 from tutopanda.core.errors import ProviderConfigError
-from tutopanda.core.provider_contract import EnvSecretResolver, SecretResolver
 from tutopanda.providers import ProviderRegistry, Registration, default_registry, warm_start
 from tutopanda.providers.mock import MockHandler
 

@@ -26,7 +26,7 @@ def write_tiny_gguf(path: Path, *, seed: int = 0) -> Path:
     for byte in range(256):
         tokens.append(f"<0x{byte:02X}>")
         types.append(gguf.TokenType.BYTE)
-    for piece in ['▁', '{"', '":', '",', '"}', "true", "false", "▁the", "ing", "er"]:
+    for piece in ["▁", '{"', '":', '",', '"}', "true", "false", "▁the", "ing", "er"]:
         tokens.append(piece)
         types.append(gguf.TokenType.NORMAL)
     vocab = len(tokens)

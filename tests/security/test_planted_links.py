@@ -19,15 +19,15 @@ import pytest
 
 from tests.badinput.clean_errors import CliResult, assert_clean_error, run_cli
 from tests.security.conftest import MOVIE, SECRET
-from tutopanda.core.atomic_file import write_atomic
-from tutopanda.core.blob_store import BlobStore
 from tutopanda.core.errors import StorageError
-from tutopanda.core.event_log import input_log
-from tutopanda.core.events import InputEvent
-from tutopanda.core.hashing import hash_value, sha256_hex
-from tutopanda.core.movie_layout import init_movie
-from tutopanda.core.plan_store import PlanStore
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.atomic_file import write_atomic
+from tutopanda.core.store.blob_store import BlobStore
+from tutopanda.core.store.event_log import input_log
+from tutopanda.core.store.events import InputEvent
+from tutopanda.core.store.hashing import hash_value, sha256_hex
+from tutopanda.core.store.movie_paths import init_movie
+from tutopanda.core.store.plan_store import PlanStore
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 
 def _movie(root: Path) -> Path:

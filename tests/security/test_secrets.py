@@ -35,7 +35,7 @@ from tests.e2e.test_live_mixed import (
     _prediction,
     _wav,
 )
-from tutopanda.core.events import error_message
+from tutopanda.core.store.events import error_message
 
 LOGGERS = ("", "tutopanda", "openai", "httpx", "httpcore", "replicate", "elevenlabs")
 LIVE = [

@@ -18,7 +18,7 @@ import pytest
 
 from tests.badinput.clean_errors import CliResult, run_cli
 from tests.security.conftest import MOVIE
-from tutopanda.core.regular_file import MAX_LOG_LINE_BYTES, bounded_lines, open_regular, read_regular
+from tutopanda.core.store.regular_file import MAX_LOG_LINE_BYTES, bounded_lines, open_regular, read_regular
 
 DEADLINE = 60.0
 """Seconds a command may take on a loaded machine; a hang is forever, so this only needs to be finite."""

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from tests.security.conftest import MOVIE, SECRET
 from tests.viewer.conftest import LOCAL
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.viewer.app import create_app
 
 TITLE = "Artifact:Script.MovieTitle"

@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 
 from tests.cli.conftest import CliRunner
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.viewer.app import create_app
 
 CHROMIUM = os.environ.get("TUTOPANDA_CHROMIUM", "/usr/bin/chromium")

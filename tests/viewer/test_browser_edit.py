@@ -17,7 +17,7 @@ import pytest
 
 from tests.cli.conftest import CliRunner
 from tests.viewer.conftest import live_server, viewer_process
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.viewer.app import create_app
 from tutopanda.viewer.editing import Editor
 

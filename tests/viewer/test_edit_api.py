@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 from tests.cli.conftest import CliRunner
 from tests.viewer.conftest import LOCAL
-from tutopanda.core.locks import movie_lock
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.locks import movie_lock
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.viewer.app import create_app
 from tutopanda.viewer.editing import Editor
 

@@ -19,7 +19,7 @@ import pytest
 
 from tests.cli.conftest import CliRunner
 from tests.viewer.conftest import BIG_MOVIE, FINAL, build_big_movie, live_server, stalled_download
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.viewer import data
 from tutopanda.viewer.app import create_app
 

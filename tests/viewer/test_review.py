@@ -12,12 +12,12 @@ from starlette.testclient import TestClient
 
 from tests.cli.conftest import CliRunner
 from tests.viewer.conftest import LOCAL
-from tutopanda.core import durable_lock
-from tutopanda.core.change import Change, apply
-from tutopanda.core.movie_edit import EditSet
-from tutopanda.core.provider_contract import EnvSecretResolver
-from tutopanda.core.runner import JobOutcome, RunOptions
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.engine.change import Change, apply
+from tutopanda.core.engine.provider_contract import EnvSecretResolver
+from tutopanda.core.engine.runner import JobOutcome, RunOptions
+from tutopanda.core.movie.edit import EditSet
+from tutopanda.core.store import durable_lock
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.providers.wiring import resolver
 from tutopanda.viewer.app import create_app
 from tutopanda.viewer.progress import build_progress

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from tests.cli.conftest import CliRunner
 from tests.viewer.conftest import LOCAL
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.viewer import data
 from tutopanda.viewer.app import MAX_STUCK_READS, create_app
 

@@ -36,9 +36,7 @@ def _wait_for_backend_exit(url: str, backend_pid: int, deadline_seconds: float =
     """Wait until the server has ended the backend ``backend_pid`` (and so dropped its locks)."""
     deadline = time.monotonic() + deadline_seconds
     with psycopg.connect(url, autocommit=True) as admin:
-        while admin.execute(
-            "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (backend_pid,)
-        ).fetchone():
+        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (backend_pid,)).fetchone():
             assert time.monotonic() < deadline, f"backend {backend_pid} still alive after {deadline_seconds}s"
             time.sleep(0.05)
 

@@ -51,8 +51,10 @@ def test_a_submitter_with_concurrency_1_does_not_throttle_a_worker(cli: MovieCli
         # -c 8: four batches of this queue at once, two jobs of each running: all three batches start,
         # 2 + 2 + 1 calls. Throttled to one batch (the bug), it stays at 2 forever.
         wait_until(
-            lambda: len([c for c in _whole_calls(cli) if c["jobId"] in second_layer]) >= 5
-            or worker.poll() is not None,
+            lambda: (
+                len([c for c in _whole_calls(cli) if c["jobId"] in second_layer]) >= 5
+                or worker.poll() is not None
+            ),
             "five second-layer jobs in flight at once on a -c 8 worker",
         )
         assert worker.poll() is None, worker.communicate()[1]

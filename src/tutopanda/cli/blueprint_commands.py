@@ -107,7 +107,7 @@ def _user_blueprints() -> list[BlueprintSummary]:
 
 
 def _input_rule(spec: InputSpec) -> str:
-    from tutopanda.core.vocabulary import find_vocabulary
+    from tutopanda.core.blueprint.vocabulary import find_vocabulary
 
     vocabulary = find_vocabulary(spec.vocabulary) if spec.vocabulary else None
     if vocabulary is not None:  # a long list (184 language codes) is summarised, a short one listed

@@ -1,6 +1,6 @@
 """``tutopanda build plan|run|diff|status``: the engine's build loop from the command line.
 
-Each command opens the storage context, calls one engine verb (``tutopanda.core.build`` and friends)
+Each command opens the storage context, calls one engine verb (``tutopanda.core.engine.build`` and friends)
 with handlers from the provider registry, and renders the result. Exit codes: 0 success, 1 when jobs
 failed (everything that succeeded is committed and kept), 130 when interrupted with Ctrl-C.
 """
@@ -18,12 +18,12 @@ from tutopanda.cli.output import Col, confirm, make_table, print_json, stderr_co
 from tutopanda.cli.settings import CONCURRENCY_HELP, job_concurrency, state
 
 if TYPE_CHECKING:
-    from tutopanda.core.build import BuildReport
-    from tutopanda.core.change import Change, Outcome
-    from tutopanda.core.planner import Plan
-    from tutopanda.core.provider_contract import HandlerResolver, Mode
-    from tutopanda.core.publish import PublishedMovie
-    from tutopanda.core.storage import StorageContext
+    from tutopanda.core.engine.build import BuildReport
+    from tutopanda.core.engine.change import Change, Outcome
+    from tutopanda.core.engine.planner import Plan
+    from tutopanda.core.engine.provider_contract import HandlerResolver, Mode
+    from tutopanda.core.movie.publish import PublishedMovie
+    from tutopanda.core.store.storage import StorageContext
 
 __all__ = [
     "PROVIDER_MODES",
@@ -66,7 +66,7 @@ ForceOpt = Annotated[
 
 
 def _context() -> StorageContext:
-    from tutopanda.core.storage import StorageConfig, StorageContext
+    from tutopanda.core.store.storage import StorageConfig, StorageContext
 
     return StorageContext.open(StorageConfig(root=state.storage_root()))
 
@@ -191,7 +191,7 @@ def plan_command(
 
     Example: tutopanda build plan --movie volcanoes --json
     """
-    from tutopanda.core.build import plan_build
+    from tutopanda.core.engine.build import plan_build
 
     mode = provider_mode(providers)
     plan = plan_build(_context(), movie, resolver=resolver(mode), forced=force or (), mode=mode)
@@ -229,7 +229,7 @@ def revision_line(report: BuildReport, ctx: StorageContext | None = None) -> str
         return "no new revision (nothing changed)"
     if not report.plan.is_empty or ctx is None or report.plan.base_revision is None:
         return f"committed {report.revision}"
-    from tutopanda.core.manifest_store import ManifestStore
+    from tutopanda.core.store.manifest_store import ManifestStore
 
     store = ManifestStore(ctx, report.plan.movie_id)
     before = store.load_revision(report.plan.base_revision).artefacts
@@ -265,7 +265,7 @@ def _print_report(report: BuildReport, *, dry_run: bool = False, ctx: StorageCon
 
 def provisional_lines(report: BuildReport) -> list[str]:
     """Closing lines for jobs a stand-in wrote (the writer chain's draft): they are kept but provisional,
-    and the next ``build run`` asks the real producer again (see ``core/planner.py``)."""
+    and the next ``build run`` asks the real producer again (see ``core/engine/planner.py``)."""
     jobs = [outcome.job_id for outcome in report.outcomes if outcome.provisional]
     if not jobs:
         return []
@@ -282,8 +282,8 @@ def _print_diff(
 ) -> None:
     from rich.markup import escape
 
-    from tutopanda.core.manifest_diff import diff_manifests
-    from tutopanda.core.manifest_store import ManifestStore
+    from tutopanda.core.engine.manifest_diff import diff_manifests
+    from tutopanda.core.store.manifest_store import ManifestStore
 
     store = ManifestStore(ctx, movie)
     after = store.load_revision(target) if target else store.load_current()
@@ -360,8 +360,8 @@ def run_command(
     """
     from contextlib import nullcontext
 
-    from tutopanda.core.change import Change
-    from tutopanda.core.scratch import scratch_copy
+    from tutopanda.core.engine.change import Change
+    from tutopanda.core.engine.scratch import scratch_copy
 
     local_only = (("--dry-run", dry_run), ("--diff", diff), ("--up-to-layer", up_to_layer is not None))
     executor = _executor(executor, (*local_only, ("--force", bool(force))))
@@ -407,7 +407,7 @@ def _executor(flag: str | None, local_only: tuple[tuple[str, bool], ...]) -> str
     from tutopanda.core.errors import UsageError
 
     if flag is None:
-        from tutopanda.core.settings import load_settings
+        from tutopanda.settings import load_settings
 
         flag = load_settings(state.storage_root()).general.executor
     if flag not in ("local", "dbos"):
@@ -429,8 +429,8 @@ def _refuse_pending_edits(ctx: StorageContext, movie: str) -> None:
     narration sat unused; naming them and the command that applies them is the honest answer.
     """
     from tutopanda.core.errors import TutopandaError, UsageError
-    from tutopanda.core.movie_edit import pending_edits
-    from tutopanda.core.movie_layout import is_defined
+    from tutopanda.core.movie.edit import pending_edits
+    from tutopanda.core.store.movie_paths import is_defined
 
     if not is_defined(ctx, movie):
         return  # nothing exported yet, or a creation to continue: the build reports that itself
@@ -483,7 +483,7 @@ def _run_on_dbos(
     url = database_url(database)
     submitter = f"{socket.gethostname()}-submit-{os.getpid()}"
     launch_dbos(url, concurrency, submitter if wait else None, None if wait else [])
-    # Locks the movie for the build's whole life (core/durable_lock.py): refused here, exit 1, while
+    # Locks the movie for the build's whole life (core/store/durable_lock.py): refused here, exit 1, while
     # a local command or another durable build holds it.
     handle = submit_build(
         ctx.url, movie, mode, database=database_label(url), command=f"tutopanda build run --movie {movie}"
@@ -501,9 +501,9 @@ def _run_on_dbos(
 
 def _durable_preview(ctx: StorageContext, movie: str, providers: str, *, yes: bool, as_json: bool) -> Plan:
     """What a durable build would run, checked and (for paid providers) confirmed before it is submitted."""
-    from tutopanda.core.change import Change, preview
-    from tutopanda.core.movie_layout import ensure_initialised
-    from tutopanda.core.provider_contract import EnvSecretResolver
+    from tutopanda.core.engine.change import Change, preview
+    from tutopanda.core.engine.provider_contract import EnvSecretResolver
+    from tutopanda.core.store.movie_paths import ensure_initialised
     from tutopanda.providers.wiring import check_offline, preflight
 
     mode = provider_mode(providers)
@@ -540,7 +540,7 @@ def _finish_durable(ctx: StorageContext, movie: str, workflow: str, result: Any,
     failed = [job for job in result["jobs"] if job["status"] in ("failed", "blocked")]
     published = None
     if not failed:
-        from tutopanda.core.publish import publish_current
+        from tutopanda.core.movie.publish import publish_current
 
         published = publish_current(ctx, movie)
     if as_json:
@@ -579,16 +579,16 @@ def execute_build(
     on_built: Callable[[BuildReport], None] | None = None,
     publish: bool = True,
 ) -> Outcome:
-    """Apply ``change`` through the engine (:func:`tutopanda.core.change.apply`) with the CLI's parts.
+    """Apply ``change`` through the engine (:func:`tutopanda.core.engine.change.apply`) with the CLI's parts.
 
     The CLI supplies the registry's handlers, the preflight (and the ``--providers local`` refusal),
     the questions (``confirm``, then the paid-build one when ``ask_before_paid``), the plan table
     (unless ``show_plan`` is off or a question showed it) and the progress bars.
     """
     from tutopanda.cli.build_progress import BuildProgress
-    from tutopanda.core.change import apply
-    from tutopanda.core.provider_contract import EnvSecretResolver
-    from tutopanda.core.runner import RunOptions
+    from tutopanda.core.engine.change import apply
+    from tutopanda.core.engine.provider_contract import EnvSecretResolver
+    from tutopanda.core.engine.runner import RunOptions
     from tutopanda.providers.wiring import check_offline, preflight
 
     progress = None if as_json else BuildProgress(animated=sys.stdout.isatty())
@@ -695,7 +695,7 @@ def _durable_builds(movie: str, database: str | None) -> list[dict[str, Any]] | 
     root = state.storage_root()
     local_database = "://" not in root and (Path(root).expanduser() / "dbos.sqlite").exists()
     if database is None and not local_database:
-        from tutopanda.core.settings import load_settings
+        from tutopanda.settings import load_settings
 
         if load_settings(root).dbos.database_url is None:
             return None  # never built durably here (or nowhere to look): no database to read
@@ -726,7 +726,7 @@ def status_command(
     Example: tutopanda build status --movie volcanoes
     """
 
-    from tutopanda.core.build_status import movie_status
+    from tutopanda.core.engine.build_status import movie_status
 
     status = movie_status(_context(), movie)
     durable = _durable_builds(movie, database)

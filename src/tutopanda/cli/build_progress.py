@@ -21,7 +21,7 @@ from tutopanda.cli.output import stdout_console
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from tutopanda.core.runner import JobOutcome
+    from tutopanda.core.engine.runner import JobOutcome
 
 __all__ = ["BuildProgress"]
 
@@ -34,7 +34,7 @@ SUMMARY_EVERY = 2.0
 
 
 class BuildProgress:
-    """A :class:`~tutopanda.core.runner.ProgressSink` for the CLI; ``start`` once the plan is known."""
+    """A :class:`~tutopanda.core.engine.runner.ProgressSink` for the CLI; ``start`` once the plan is known."""
 
     def __init__(self, *, animated: bool) -> None:
         self._animated = animated

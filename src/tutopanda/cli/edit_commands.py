@@ -1,7 +1,7 @@
 """``tutopanda inspect`` and ``tutopanda edit``: change any one thing of a movie and rebuild only that.
 
-``inspect`` exports the editable state (:mod:`tutopanda.core.movie_document`); ``edit`` reads the
-user's changes back (:mod:`tutopanda.core.movie_edit`), previews the plan on a scratch copy of the
+``inspect`` exports the editable state (:mod:`tutopanda.core.movie.document`); ``edit`` reads the
+user's changes back (:mod:`tutopanda.core.movie.edit`), previews the plan on a scratch copy of the
 movie (so the real one is untouched until the user says yes), then records the edits, builds and
 refreshes the exported files in place.
 
@@ -24,12 +24,12 @@ from tutopanda.cli.output import print_json, stdout_console
 from tutopanda.cli.settings import CONCURRENCY_HELP, job_concurrency, state
 
 if TYPE_CHECKING:
-    from tutopanda.core.change import Change, Outcome
-    from tutopanda.core.movie_document import MovieSnapshot
-    from tutopanda.core.movie_edit import EditSet
-    from tutopanda.core.planner import Plan
-    from tutopanda.core.provider_contract import Mode
-    from tutopanda.core.storage import StorageContext
+    from tutopanda.core.engine.change import Change, Outcome
+    from tutopanda.core.engine.planner import Plan
+    from tutopanda.core.engine.provider_contract import Mode
+    from tutopanda.core.movie.document import MovieSnapshot
+    from tutopanda.core.movie.edit import EditSet
+    from tutopanda.core.store.storage import StorageContext
 
 __all__ = ["register"]
 
@@ -37,14 +37,14 @@ _FORMATS = ("toml", "json")
 
 
 def _context() -> StorageContext:
-    from tutopanda.core.storage import StorageConfig, StorageContext
+    from tutopanda.core.store.storage import StorageConfig, StorageContext
 
     return StorageContext.open(StorageConfig(root=state.storage_root()))
 
 
 def _default_document(ctx: StorageContext, movie: str) -> str:
-    from tutopanda.core.movie_document import DOCUMENT_FILE
-    from tutopanda.core.movie_layout import ensure_initialised
+    from tutopanda.core.movie.document import DOCUMENT_FILE
+    from tutopanda.core.store.movie_paths import ensure_initialised
 
     return ctx.join(ensure_initialised(ctx, movie).root, DOCUMENT_FILE)
 
@@ -79,7 +79,7 @@ def inspect_command(
     Example: tutopanda inspect --movie volcanoes && $EDITOR ~/.tutopanda/builds/volcanoes/movie.toml
     """
     from tutopanda.core.errors import UsageError
-    from tutopanda.core.movie_document import document_data, render_toml, take_snapshot
+    from tutopanda.core.movie.document import document_data, render_toml, take_snapshot
 
     if output_format not in _FORMATS:
         raise UsageError(f"--format {output_format!r} is not a format", "use --format toml or --format json")
@@ -153,11 +153,11 @@ def _write_document(
     An existing document is updated value by value (comments and layout stay); ``force`` rewrites it
     from scratch and discards pending edits.
     """
-    from tutopanda.core.atomic_file import write_atomic
     from tutopanda.core.errors import UsageError
     from tutopanda.core.limits import MAX_DOCUMENT_BYTES, check_file_size
-    from tutopanda.core.movie_document import render_toml, update_toml, write_prompt_files
-    from tutopanda.core.movie_edit import collect_edits, parse_document
+    from tutopanda.core.movie.document import render_toml, update_toml, write_prompt_files
+    from tutopanda.core.movie.edit import collect_edits, parse_document
+    from tutopanda.core.store.atomic_file import write_atomic
 
     default = _default_document(ctx, movie)
     existing: str | None = None
@@ -204,7 +204,7 @@ def _read_document(
     """(parsed document or None, its name for messages, its storage path when it is the default one)."""
     from tutopanda.core.errors import UsageError
     from tutopanda.core.limits import MAX_DOCUMENT_BYTES, check_file_size
-    from tutopanda.core.movie_edit import parse_document
+    from tutopanda.core.movie.edit import parse_document
 
     if file is not None:
         path = file.expanduser()
@@ -236,8 +236,8 @@ def _print_edits(edits: EditSet) -> None:
 
 def _refresh(ctx: StorageContext, movie: str, file: Path | None, default_path: str | None) -> None:
     """Bring the edited document and the prompt files up to the new revision, keeping the user's layout."""
-    from tutopanda.core.atomic_file import write_atomic
-    from tutopanda.core.movie_document import document_data, take_snapshot, update_toml, write_prompt_files
+    from tutopanda.core.movie.document import document_data, take_snapshot, update_toml, write_prompt_files
+    from tutopanda.core.store.atomic_file import write_atomic
 
     snapshot = take_snapshot(ctx, movie)
     write_prompt_files(ctx, movie, snapshot)
@@ -297,10 +297,10 @@ def edit_command(
     """
     from tutopanda.cli.build_commands import execute_build, print_plan, provider_mode, raise_for_outcome
     from tutopanda.cli.build_commands import offline_only as offline
-    from tutopanda.core.change import Change, movie_state
+    from tutopanda.core.engine.change import Change, movie_state
     from tutopanda.core.errors import UsageError
-    from tutopanda.core.movie_document import take_snapshot
-    from tutopanda.core.movie_edit import collect_edits, parse_replacements
+    from tutopanda.core.movie.document import take_snapshot
+    from tutopanda.core.movie.edit import collect_edits, parse_replacements
 
     if as_json and not (yes or dry_run):
         raise UsageError("--json cannot ask for confirmation", "add --yes (or --dry-run) to edit with --json")
@@ -357,8 +357,8 @@ def _dry_run(
 ) -> None:
     """``--dry-run``: the edits and the plan, with every check a real edit makes; nothing is recorded."""
     from tutopanda.cli.build_commands import print_plan, resolver
-    from tutopanda.core.change import preview
-    from tutopanda.core.provider_contract import EnvSecretResolver
+    from tutopanda.core.engine.change import preview
+    from tutopanda.core.engine.provider_contract import EnvSecretResolver
     from tutopanda.providers.wiring import check_offline, preflight
 
     assert change.edits is not None  # an edit's change always carries its edits

@@ -1,7 +1,7 @@
 """``tutopanda init``: create the storage root, ``settings.toml`` and the default provider configs.
 
-The work (and every check) lives in :mod:`tutopanda.core.settings`; this module picks the root, calls
-:func:`~tutopanda.core.settings.init_settings` and prints what was created and what was kept.
+The work (and every check) lives in :mod:`tutopanda.settings`; this module picks the root, calls
+:func:`~tutopanda.settings.init_settings` and prints what was created and what was kept.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def init(
 
     Examples: 'tutopanda init', 'tutopanda init --root ~/movies', 'tutopanda init --json'.
     """
-    from tutopanda.core.settings import init_settings, load_settings
+    from tutopanda.settings import init_settings, load_settings
 
     chosen = root or state.storage_root()
     report = init_settings(chosen)

@@ -198,7 +198,7 @@ def _usage_hint(exc: typer.TyperException) -> str:
 def run() -> None:
     """Console-script entry point."""
     code = main()
-    runner = sys.modules.get("tutopanda.core.runner")  # imported only when a build ran
+    runner = sys.modules.get("tutopanda.core.engine.runner")  # imported only when a build ran
     if runner is not None and runner.stuck_threads(wait=1.0):
         # A provider call cancelled at its deadline still blocks a thread, which Python would wait for
         # at exit. Everything is committed and reported by now: leave without it.

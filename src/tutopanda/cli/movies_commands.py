@@ -16,8 +16,8 @@ from tutopanda.cli.output import Col, confirm, make_table, print_json, stdout_co
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
-    from tutopanda.core.movies import MovieSummary
-    from tutopanda.core.storage import StorageContext
+    from tutopanda.core.movie.catalogue import MovieSummary
+    from tutopanda.core.store.storage import StorageContext
 
 __all__ = ["movies_app", "register"]
 
@@ -29,7 +29,7 @@ movies_app = typer.Typer(
 
 
 def _context() -> StorageContext:
-    from tutopanda.core.storage import StorageConfig, StorageContext
+    from tutopanda.core.store.storage import StorageConfig, StorageContext
 
     return StorageContext.open(StorageConfig(root=state.storage_root()))
 
@@ -89,7 +89,7 @@ def list_command(as_json: JsonOpt = False) -> None:
 
     Example: tutopanda movies list --json
     """
-    from tutopanda.core.movies import list_movies
+    from tutopanda.core.movie.catalogue import list_movies
 
     ctx = _context()
     movies = list_movies(ctx)
@@ -110,7 +110,7 @@ def clean_command(
 
     Example: tutopanda movies clean movie-1a2b3c4d --yes
     """
-    from tutopanda.core.movies import clean_movie, movie_footprint
+    from tutopanda.core.movie.catalogue import clean_movie, movie_footprint
 
     ctx = _context()
     footprint = movie_footprint(ctx, movie_id)

@@ -53,8 +53,8 @@ def _price_text(rates: dict[str, float]) -> str:
 
 def provider_rows(blueprint: Blueprint) -> list[dict[str, Any]]:
     """One row per (module, variant) of ``blueprint`` with readiness and price."""
+    from tutopanda.core.engine.provider_contract import EnvSecretResolver
     from tutopanda.core.errors import TutopandaError
-    from tutopanda.core.provider_contract import EnvSecretResolver
     from tutopanda.providers.builtin import OFFLINE_PROVIDERS
     from tutopanda.providers.plugins import default_registry
     from tutopanda.providers.pricing import price_for
@@ -152,8 +152,8 @@ def _endpoint_text(endpoint: dict[str, Any] | None) -> str:
 
 def _list(blueprint: str | None, as_json: bool) -> None:
     from tutopanda.core.blueprint import load_blueprint
-    from tutopanda.core.settings import load_settings
-    from tutopanda.core.storage import StorageConfig, StorageContext
+    from tutopanda.core.store.storage import StorageConfig, StorageContext
+    from tutopanda.settings import load_settings
 
     if blueprint is None:
         settings = load_settings(StorageContext.open(StorageConfig(root=state.storage_root())))

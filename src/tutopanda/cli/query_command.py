@@ -10,7 +10,7 @@ default. An existing movie keeps its recorded values and selection: only flags c
 the settings file never dirties a movie. ``--concurrency`` falls back to the settings, then to 4.
 
 Flags are checked before anything is created: ``--style``, ``--audience``, ``--language`` and
-``--resolution`` against the vocabularies their inputs use (:mod:`tutopanda.core.vocabulary`), and
+``--resolution`` against the vocabularies their inputs use (:mod:`tutopanda.core.blueprint.vocabulary`), and
 ``--voice`` against the voices of the speech provider the movie's narration module runs
 (:func:`tutopanda.providers.voices.voices_for`). A bad value exits 2 with one line naming the flag and
 the allowed values or a "did you mean".
@@ -38,19 +38,19 @@ from tutopanda.cli.build_commands import (
 from tutopanda.cli.options import JsonOpt
 from tutopanda.cli.output import confirm, print_json, stderr_console, stdout_console
 from tutopanda.cli.settings import CONCURRENCY_HELP, job_concurrency, state
+from tutopanda.core.blueprint.vocabulary import VOCABULARIES
 from tutopanda.core.limits import MAX_DURATION_SECONDS, MAX_LOOP_COUNT, MIN_DURATION_SECONDS
-from tutopanda.core.movie_ids import new_movie_id
-from tutopanda.core.vocabulary import VOCABULARIES
+from tutopanda.core.movie.ids import new_movie_id
 
 if TYPE_CHECKING:
     from tutopanda.core.blueprint import Blueprint
-    from tutopanda.core.change import Change, MovieState, Outcome
-    from tutopanda.core.planner import Plan
-    from tutopanda.core.provider_contract import Mode
-    from tutopanda.core.settings import Settings
-    from tutopanda.core.storage import StorageContext
+    from tutopanda.core.engine.change import Change, MovieState, Outcome
+    from tutopanda.core.engine.planner import Plan
+    from tutopanda.core.engine.provider_contract import Mode
+    from tutopanda.core.store.storage import StorageContext
     from tutopanda.providers.local.script_markdown import ParsedScript
     from tutopanda.providers.writers.choice import WriterChoice
+    from tutopanda.settings import Settings
 
 __all__ = ["register"]
 
@@ -70,8 +70,8 @@ _SETTINGS_INPUTS = {"language": "Language", "audience": "Audience", "style": "St
 
 
 def _values(blueprint: Blueprint, prompt: str | None, flags: dict[str, Any]) -> dict[str, object]:
+    from tutopanda.core.blueprint.vocabulary import check, find_vocabulary
     from tutopanda.core.errors import InputValidationError, UsageError
-    from tutopanda.core.vocabulary import check, find_vocabulary
 
     values: dict[str, object] = {}
     if prompt is not None:
@@ -224,7 +224,7 @@ def _settings_values(blueprint: Blueprint, settings: Settings, given: dict[str, 
 
 def _settings_selection(blueprint: Blueprint, settings: Settings) -> dict[str, tuple[str, str]]:
     """The ``[[producers]]`` choices for a new movie's modules (entries for other modules are skipped)."""
-    from tutopanda.core.settings import SettingsError
+    from tutopanda.settings import SettingsError
 
     selection: dict[str, tuple[str, str]] = {}
     for index, entry in enumerate(settings.producers, start=1):
@@ -258,7 +258,7 @@ def _settings_config(
     Read and validated before anything is created (a missing file or a non-table value exits 2 naming
     the file and line); the values go into the new movie's providers.json and so into its traces.
     """
-    from tutopanda.core.settings import load_provider_config
+    from tutopanda.settings import load_provider_config
 
     configs: dict[str, dict[str, Any]] = {}
     for entry in settings.producers:
@@ -456,11 +456,11 @@ def _target(
     made: asking again on purpose is allowed).
     """
     from tutopanda.cli.settings import note_defaults
-    from tutopanda.core.change import movie_state
+    from tutopanda.core.engine.change import movie_state
     from tutopanda.core.errors import UsageError
-    from tutopanda.core.movie_layout import is_defined
-    from tutopanda.core.settings import load_settings
-    from tutopanda.core.storage import StorageConfig, StorageContext, validate_movie_id
+    from tutopanda.core.store.movie_paths import is_defined
+    from tutopanda.core.store.storage import StorageConfig, StorageContext, validate_movie_id
+    from tutopanda.settings import load_settings
 
     ctx = StorageContext.open(StorageConfig(root=state.storage_root()))
     settings = load_settings(ctx)
@@ -473,7 +473,7 @@ def _target(
             'tutopanda query "How do volcanoes erupt?" (or --last to continue the last movie)',
         )
     if last:
-        from tutopanda.core.movie_lookup import last_movie
+        from tutopanda.core.movie.lookup import last_movie
 
         movie = last_movie(ctx)
     elif movie is None and prompt is not None:
@@ -492,7 +492,7 @@ def _target(
 def _same_question(ctx: StorageContext, prompt: str, *, quiet: bool) -> str | None:
     """The movie to continue for ``prompt`` (one whose creation was interrupted), else None; a note on
     stderr names a finished movie asking the same question and how to continue it."""
-    from tutopanda.core.movie_lookup import movies_asking
+    from tutopanda.core.movie.lookup import movies_asking
 
     matches = movies_asking(ctx, prompt)
     interrupted = [movie for movie in matches if movie.interrupted]
@@ -574,7 +574,7 @@ class _Choice:
         self, movie_id: str, *, existing: bool, script: ParsedScript | None, based_on: MovieState
     ) -> Change:
         """The engine's :class:`Change`: create (or continue) the movie, define it, take the script."""
-        from tutopanda.core.change import Change, ScriptText
+        from tutopanda.core.engine.change import Change, ScriptText
 
         return Change(
             f"tutopanda query --movie {movie_id}",
@@ -624,7 +624,7 @@ def _choose(
     from tutopanda.core.errors import UsageError
 
     if existing:  # its own blueprint decides which flags apply (define_movie refuses another one)
-        from tutopanda.core.movie_definition import load_movie
+        from tutopanda.core.movie.definition import load_movie
 
         loaded = load_movie(ctx, movie_id)
         choice = _Choice(loaded.blueprint, blueprint, {}, {}, loaded.definition.selection_pairs())
@@ -727,7 +727,7 @@ class _PaidQuestion:
 def _dry_run(ctx: StorageContext, movie_id: str, change: Change, *, mode: Mode, as_json: bool) -> None:
     """``--dry-run``: the plan, computed on a throw-away copy; nothing is created or changed."""
     from tutopanda.cli.build_commands import resolver
-    from tutopanda.core.change import preview
+    from tutopanda.core.engine.change import preview
 
     plan = preview(ctx, movie_id, change, resolver=resolver(mode), mode=mode)
     if as_json:

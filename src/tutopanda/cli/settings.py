@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tutopanda.core.settings import Settings
+    from tutopanda.settings import Settings
 
 __all__ = [
     "CONCURRENCY_HELP",
@@ -71,21 +71,21 @@ def job_concurrency(flag: int | None, settings: Settings | None = None) -> int:
     if flag is not None:
         return flag
     if settings is None:
-        from tutopanda.core.settings import load_settings
+        from tutopanda.settings import load_settings
 
         settings = load_settings(state.storage_root())
     return settings.general.concurrency
 
 
 def load_env_files(root: str | None) -> None:
-    """Read ``./.env`` then ``<root>/.env`` into the environment (see :mod:`tutopanda.core.env_file`).
+    """Read ``./.env`` then ``<root>/.env`` into the environment (see :mod:`tutopanda.cli.env_file`).
 
     ``root`` is ``--root`` (None: the default root, which the current folder's ``.env`` may itself set
     through ``TUTOPANDA_HOME``, so that file is read first). Only a local root has a ``.env``; warnings
     name the file and line, never a value.
     """
-    from tutopanda.core.env_file import ENV_FILE_NAME
-    from tutopanda.core.env_file import load_env_files as load
+    from tutopanda.cli.env_file import ENV_FILE_NAME
+    from tutopanda.cli.env_file import load_env_files as load
 
     here = Path.cwd() / ENV_FILE_NAME
     result = load([here], os.environ)
@@ -144,7 +144,7 @@ def _mark(root: Path, marker: Path) -> None:
     courtesy, so a refusal is silent: the note is simply shown again next time.
     """
     from tutopanda.core.errors import StorageError
-    from tutopanda.core.regular_file import check_inside, open_for_append
+    from tutopanda.core.store.regular_file import check_inside, open_for_append
 
     with contextlib.suppress(OSError, StorageError):
         root.mkdir(parents=True, exist_ok=True)

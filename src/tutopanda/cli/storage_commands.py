@@ -17,14 +17,14 @@ from tutopanda.cli.output import Col, make_table, print_json, stdout_console
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
-    from tutopanda.core.manifest import Manifest
-    from tutopanda.core.storage import StorageContext
+    from tutopanda.core.store.manifest import Manifest
+    from tutopanda.core.store.storage import StorageContext
 
 __all__ = ["register"]
 
 
 def _context() -> StorageContext:
-    from tutopanda.core.storage import StorageConfig, StorageContext
+    from tutopanda.core.store.storage import StorageConfig, StorageContext
 
     return StorageContext.open(StorageConfig(root=state.storage_root()))
 
@@ -53,8 +53,8 @@ def storage_init(
     Example: tutopanda storage init --movie volcanoes --blueprint image-audio --set NumOfSegments=4
     """
     from tutopanda.core.blueprint import parse_model_options
-    from tutopanda.core.movie_definition import define_movie
-    from tutopanda.core.movie_layout import init_movie
+    from tutopanda.core.movie.definition import define_movie
+    from tutopanda.core.store.movie_paths import init_movie
 
     ctx = _context()
     values = input_values(inputs, sets)
@@ -157,7 +157,7 @@ def events_append(
     Example: tutopanda events append --movie volcanoes --type input --file edits.jsonl
     """
     from tutopanda.core.errors import UsageError
-    from tutopanda.core.event_import import append_artefact_records, append_input_records
+    from tutopanda.core.movie.event_import import append_artefact_records, append_input_records
 
     kind = event_type.strip().lower()
     if kind in ("artifact", "artefacts", "artifacts"):
@@ -197,10 +197,10 @@ def manifest_build(movie: MovieOpt, as_json: JsonOpt = False) -> None:
 
     Example: tutopanda manifest build --movie volcanoes
     """
-    from tutopanda.core.locks import movie_lock
-    from tutopanda.core.manifest_builder import build_manifest_from_logs
-    from tutopanda.core.manifest_store import ManifestStore
-    from tutopanda.core.pending_revision import pending_revision
+    from tutopanda.core.store.locks import movie_lock
+    from tutopanda.core.store.manifest_replay import build_manifest_from_logs
+    from tutopanda.core.store.manifest_store import ManifestStore
+    from tutopanda.core.store.pending_revision import pending_revision
 
     ctx = _context()
     store = ManifestStore(ctx, movie)
@@ -281,7 +281,7 @@ def manifest_show(
 
     Example: tutopanda manifest show --movie volcanoes --revision rev-0001 --json
     """
-    from tutopanda.core.manifest_store import ManifestStore
+    from tutopanda.core.store.manifest_store import ManifestStore
 
     store = ManifestStore(_context(), movie)
     manifest = store.load_revision(revision) if revision else store.load_current()

@@ -1,8 +1,8 @@
 """``tutopanda verify`` and ``tutopanda gc``: check (and repair) a movie's store, and reclaim its space.
 
-Thin commands over :mod:`tutopanda.core.verify` and :mod:`tutopanda.core.gc`: they open the storage
-context, call one engine verb and render the report — a Rich table, a one-line ``ok`` per movie, or JSON.
-``verify`` exits 1 while errors remain; ``gc`` is a dry run unless ``--no-dry-run``.
+Thin commands over :mod:`tutopanda.core.upkeep.verify` and :mod:`tutopanda.core.upkeep.gc`: they open the
+storage context, call one engine verb and render the report — a Rich table, a one-line ``ok`` per movie,
+or JSON. ``verify`` exits 1 while errors remain; ``gc`` is a dry run unless ``--no-dry-run``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from tutopanda.cli.output import Col, make_table, print_json, stdout_console
 from tutopanda.cli.settings import state
 
 if TYPE_CHECKING:
-    from tutopanda.core.gc import GcReport, GcSkipped
-    from tutopanda.core.storage import StorageContext
-    from tutopanda.core.verify import VerifyReport
+    from tutopanda.core.store.storage import StorageContext
+    from tutopanda.core.upkeep.gc import GcReport, GcSkipped
+    from tutopanda.core.upkeep.verify import VerifyReport
 
 __all__ = ["register"]
 
@@ -39,7 +39,7 @@ OptionalMovieOpt = Annotated[
 
 
 def _context() -> StorageContext:
-    from tutopanda.core.storage import StorageConfig, StorageContext
+    from tutopanda.core.store.storage import StorageConfig, StorageContext
 
     return StorageContext.open(StorageConfig(root=state.storage_root()))
 
@@ -155,7 +155,7 @@ def verify_command(
     Example: tutopanda verify --movie volcanoes --repair
     """
     from tutopanda.core.errors import CorruptDataError, UsageError
-    from tutopanda.core.verify import verify_all, verify_movie
+    from tutopanda.core.upkeep.verify import verify_all, verify_movie
 
     if (movie is None) == (not all_movies):
         raise UsageError(
@@ -279,7 +279,7 @@ def gc_command(
     Example: tutopanda gc --movie volcanoes --keep-revisions 3 --prune-trace --no-dry-run
     """
     from tutopanda.core.errors import StorageError
-    from tutopanda.core.gc import gc_all, gc_movie
+    from tutopanda.core.upkeep.gc import gc_all, gc_movie
 
     ctx = _context()
     if movie is not None:

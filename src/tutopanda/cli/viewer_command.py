@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
     from tutopanda.cli.viewer_record import ViewerRecord
-    from tutopanda.core.storage import StorageContext
+    from tutopanda.core.store.storage import StorageContext
     from tutopanda.viewer.editing import Editor, ProviderChoice
 
 __all__ = ["register"]
@@ -167,8 +167,8 @@ def viewer_command(
     import uvicorn
 
     from tutopanda.cli.output import stdout_console
-    from tutopanda.core.movie_layout import ensure_initialised
-    from tutopanda.core.storage import StorageConfig, StorageContext, validate_movie_id
+    from tutopanda.core.store.movie_paths import ensure_initialised
+    from tutopanda.core.store.storage import StorageConfig, StorageContext, validate_movie_id
     from tutopanda.viewer.app import allowed_hosts, create_app
 
     store = StorageContext.open(StorageConfig(root=state.storage_root()))
@@ -302,7 +302,7 @@ def _start_background(
     from tutopanda.cli.output import stdout_console
     from tutopanda.cli.viewer_record import LOG_NAME, lock_path, running_viewer
     from tutopanda.core.errors import StorageError, TutopandaError
-    from tutopanda.core.regular_file import open_for_append
+    from tutopanda.core.store.regular_file import open_for_append
 
     folder = _record_folder()
     folder.mkdir(parents=True, exist_ok=True)
@@ -389,7 +389,7 @@ def _wait_for_record(folder: Path, child: subprocess.Popen[bytes], log: Path) ->
 
 def _last_error(log: Path) -> str:
     """The last ``error: ...`` line the child wrote (the CLI's one-line errors), else its last line."""
-    from tutopanda.core.regular_file import read_regular
+    from tutopanda.core.store.regular_file import read_regular
 
     try:
         lines = read_regular(log).decode("utf-8", "replace").splitlines()[-40:]

@@ -83,7 +83,7 @@ def lock_path(folder: Path) -> Path:
 def read_record(folder: Path) -> ViewerRecord | None:
     """The record in ``folder``, or None when there is none or it cannot be read as one (stale)."""
     from tutopanda.core.errors import TutopandaError
-    from tutopanda.core.regular_file import read_regular
+    from tutopanda.core.store.regular_file import read_regular
 
     path = folder / RECORD_NAME
     try:
@@ -110,7 +110,7 @@ _UNREADABLE = ViewerRecord(pid=0, host="", port=0, url="", root="", log="", star
 
 def write_record(folder: Path, record: ViewerRecord) -> None:
     """Write ``record`` atomically (temp file + rename), never through a link planted in the root."""
-    from tutopanda.core.regular_file import write_no_follow
+    from tutopanda.core.store.regular_file import write_no_follow
 
     temp = folder / f".{RECORD_NAME}.{os.getpid()}.tmp"
     with contextlib.suppress(FileNotFoundError):

@@ -19,13 +19,14 @@ from tutopanda.cli.settings import state
 
 __all__ = ["database_url", "launch_dbos", "queue_names", "register"]
 
+
 def database_url(flag: str | None) -> str:
     """The DBOS system database: the flag/env, else ``[dbos] database_url`` in the settings, else
     ``sqlite:///<root>/dbos.sqlite``."""
     from pathlib import Path
 
     from tutopanda.core.errors import UsageError
-    from tutopanda.core.settings import load_settings
+    from tutopanda.settings import load_settings
 
     if flag:
         return flag
@@ -148,12 +149,12 @@ def worker_command(
 def register(app: typer.Typer) -> None:
     """Add ``worker`` to ``app``, and let every command's movie lock check durable builds.
 
-    A durable build holds its movie through a lock record in the store (``core/durable_lock.py``);
+    A durable build holds its movie through a lock record in the store (``core/store/durable_lock.py``);
     telling a live one from one that ended without releasing it (cancelled, say) needs the DBOS
     database, which only the workflow layer reads. The probe is installed here, where the CLI is
     assembled, so ``edit``, ``gc``, ``movies clean`` and the rest all get it.
     """
-    from tutopanda.core.durable_lock import set_probe
+    from tutopanda.core.store.durable_lock import set_probe
     from tutopanda.workflow.durable_probe import probe
 
     set_probe(probe)

@@ -16,8 +16,8 @@ that file as a script to print it)::
     │   ├── InputValidationError (2)                                an input value does not fit its type
     │   ├── MovieNotInitialisedError (2)                            the movie's storage does not exist yet
     │   ├── ProviderConfigError (2)                                 bad provider config, model or secret
-    │   ├── SettingsError (2) [core.settings]                       settings.toml is invalid (file:line)
     │   ├── UnknownModelError (2) [providers.model_store]           no such model in the catalogue
+    │   ├── SettingsError (2) [settings]                            settings.toml is invalid (file:line)
     │   └── NotFoundError (2) [viewer.data]                         no such movie/revision/file (HTTP 404)
     ├── StorageError (1)                                            the store could not be read or written
     │   ├── ManifestConflictError (1)                               current.json moved under us (CAS lost)

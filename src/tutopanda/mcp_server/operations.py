@@ -3,7 +3,8 @@
 Why a layer apart from the protocol (:mod:`tutopanda.mcp_server.server`): every operation here is the
 engine's own sequence — the values checked by the blueprint, the change previewed on a throw-away copy,
 paid work refused unless confirmed, then recorded, built and published under the movie's build lock by
-:func:`tutopanda.core.change.apply` — the same rules ``tutopanda query``, ``edit`` and ``build`` follow.
+:func:`~tutopanda.core.engine.change.apply` — the same rules ``tutopanda query``, ``edit`` and ``build``
+follow.
 Keeping it free of MCP types makes it testable without a client, and keeps the server a thin mapping.
 
 Paid builds: a change whose plan calls online providers that charge (``live`` mode) is only previewed
@@ -22,10 +23,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tutopanda.core.engine.planner import Plan
+from tutopanda.core.engine.runner import JobOutcome
 from tutopanda.core.errors import BuildFailedError, TutopandaError, UsageError
-from tutopanda.core.planner import Plan
-from tutopanda.core.runner import JobOutcome
-from tutopanda.core.storage import StorageConfig, StorageContext, validate_movie_id
+from tutopanda.core.store.storage import StorageConfig, StorageContext, validate_movie_id
 
 __all__ = [
     "FLAG_INPUTS",
@@ -58,7 +59,7 @@ _MAX_PLAN_JOBS = 200
 
 
 class BuildEvents:
-    """Receives the build's progress (:class:`~tutopanda.core.runner.ProgressSink`), from any thread.
+    """Receives the build's progress (:class:`~tutopanda.core.engine.runner.ProgressSink`), from any thread.
 
     ``on_progress(done, total, message)`` is called once per finished job; the server forwards it as an
     MCP progress notification.
@@ -117,7 +118,7 @@ class _Prepared:
     """A change ready to apply, and what the caller will be told about it."""
 
     movie_id: str
-    change: Any  # tutopanda.core.change.Change (imported lazily with the engine)
+    change: Any  # tutopanda.core.engine.change.Change (imported lazily with the engine)
     created: bool
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -136,7 +137,7 @@ class MovieOperations:
         return StorageContext.open(StorageConfig(root=self.root))
 
     def _existing(self, ctx: StorageContext, movie: str) -> str:
-        from tutopanda.core.movie_layout import is_defined
+        from tutopanda.core.store.movie_paths import is_defined
 
         movie_id = validate_movie_id(movie)
         if not is_defined(ctx, movie_id):
@@ -172,9 +173,9 @@ class MovieOperations:
         events: BuildEvents | None,
     ) -> dict[str, Any]:
         """Preview; without ``confirm``, stop at a paid plan; else apply (check, record, build, publish)."""
-        from tutopanda.core.change import apply, preview
-        from tutopanda.core.provider_contract import EnvSecretResolver
-        from tutopanda.core.runner import RunOptions
+        from tutopanda.core.engine.change import apply, preview
+        from tutopanda.core.engine.provider_contract import EnvSecretResolver
+        from tutopanda.core.engine.runner import RunOptions
         from tutopanda.providers.wiring import check_offline, preflight
 
         mode = self._mode(providers)
@@ -262,13 +263,13 @@ class MovieOperations:
         """Create a movie from a question (or the user's Markdown script) and build it; on an existing
         ``movie``, change its inputs and rebuild what they touch (as ``tutopanda query --movie``)."""
         from tutopanda.core.blueprint import expand, load_blueprint, parse_model_options
-        from tutopanda.core.change import Change, ScriptText, movie_state
+        from tutopanda.core.engine.change import Change, ScriptText, movie_state
         from tutopanda.core.limits import check_text
-        from tutopanda.core.movie_definition import load_movie
-        from tutopanda.core.movie_ids import new_movie_id
-        from tutopanda.core.movie_layout import is_defined
-        from tutopanda.core.settings import load_settings
+        from tutopanda.core.movie.definition import load_movie
+        from tutopanda.core.movie.ids import new_movie_id
+        from tutopanda.core.store.movie_paths import is_defined
         from tutopanda.providers.local.script_markdown import parse_script_markdown
+        from tutopanda.settings import load_settings
 
         chosen = providers or self.providers
         if prompt is not None:
@@ -331,7 +332,7 @@ class MovieOperations:
 
     def show_plan(self, movie: str, *, providers: Providers | None = None) -> dict[str, Any]:
         """What a build of ``movie`` would run now, why, and what it would cost (nothing is run)."""
-        from tutopanda.core.change import Change, preview
+        from tutopanda.core.engine.change import Change, preview
 
         chosen = providers or self.providers
         ctx = self._store()
@@ -358,10 +359,10 @@ class MovieOperations:
     ) -> dict[str, Any]:
         """Replace texts (a segment's narration, an image or video prompt, the title, ...) and input
         values, then rebuild only what they touch (as ``tutopanda edit``)."""
-        from tutopanda.core.change import Change, movie_state
+        from tutopanda.core.engine.change import Change, movie_state
         from tutopanda.core.limits import check_text
-        from tutopanda.core.movie_document import take_snapshot
-        from tutopanda.core.movie_edit import EditSet, TextEdit
+        from tutopanda.core.movie.document import take_snapshot
+        from tutopanda.core.movie.edit import EditSet, TextEdit
 
         chosen = providers or self.providers
         ctx = self._store()
@@ -438,20 +439,20 @@ class MovieOperations:
 
     def build_status(self, movie: str) -> dict[str, Any]:
         """The current revision, the last run and its failures, artefacts by kind, cost and time."""
-        from tutopanda.core.build_status import movie_status
+        from tutopanda.core.engine.build_status import movie_status
 
         ctx = self._store()
         return movie_status(ctx, self._existing(ctx, movie))
 
     def list_movies(self) -> list[dict[str, Any]]:
         """Every movie of the root: id, title, revision, duration, cost, last change."""
-        from tutopanda.core.movies import list_movies
+        from tutopanda.core.movie.catalogue import list_movies
 
         return [summary.to_dict() for summary in list_movies(self._store())]
 
     def verify(self, movie: str | None = None, *, repair: bool = False) -> dict[str, Any]:
         """Check one movie's store (or every movie's); ``repair`` fixes what can be fixed under its lock."""
-        from tutopanda.core.verify import verify_all, verify_movie
+        from tutopanda.core.upkeep.verify import verify_all, verify_movie
 
         ctx = self._store()
         if movie is None:
@@ -465,7 +466,7 @@ class MovieOperations:
 
     def manifest(self, movie: str) -> str:
         """The current manifest as JSON."""
-        from tutopanda.core.manifest_store import ManifestStore
+        from tutopanda.core.store.manifest_store import ManifestStore
 
         ctx = self._store()
         manifest = ManifestStore(ctx, self._existing(ctx, movie)).load_current()
@@ -473,9 +474,9 @@ class MovieOperations:
 
     def timeline(self, movie: str) -> str:
         """The timeline document (JSON) of the current revision."""
-        from tutopanda.core.blob_store import BlobStore
-        from tutopanda.core.manifest_store import ManifestStore
-        from tutopanda.core.movies import TIMELINE_ARTEFACT
+        from tutopanda.core.movie.catalogue import TIMELINE_ARTEFACT
+        from tutopanda.core.store.blob_store import BlobStore
+        from tutopanda.core.store.manifest_store import ManifestStore
 
         ctx = self._store()
         movie_id = self._existing(ctx, movie)
@@ -487,7 +488,7 @@ class MovieOperations:
     def script(self, movie: str) -> str:
         """The movie's script as Markdown (``# title``, summary, one ``## Segment n`` per segment) — the
         same format ``make_movie`` takes as ``script``."""
-        from tutopanda.core.movie_document import take_snapshot
+        from tutopanda.core.movie.document import take_snapshot
         from tutopanda.providers.local.script_markdown import ParsedScript, render_script_markdown
 
         ctx = self._store()
@@ -505,7 +506,7 @@ class MovieOperations:
 
     def published_files(self, movie: str) -> list[dict[str, Any]]:
         """The files published under ``<root>/movies/<id>/`` (the MP4 and its subtitles)."""
-        from tutopanda.core.publish import MOVIES_DIR
+        from tutopanda.core.movie.publish import MOVIES_DIR
 
         ctx = self._store()
         movie_id = self._existing(ctx, movie)
@@ -536,7 +537,7 @@ def _file_uri(ctx: StorageContext, path: str) -> str | None:
 
 def _refresh_prompt_files(ctx: StorageContext, movie_id: str) -> None:
     """Prompt files the user exported (``inspect``) follow the new texts, as after ``tutopanda edit``."""
-    from tutopanda.core.movie_document import prompt_index, take_snapshot, write_prompt_files
+    from tutopanda.core.movie.document import prompt_index, take_snapshot, write_prompt_files
 
     try:
         if prompt_index(ctx, movie_id):

@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tutopanda.core.engine.provider_contract import JobContext
 from tutopanda.core.errors import ProviderConfigError
-from tutopanda.core.provider_contract import JobContext
 
 __all__ = ["RequestedArtefact", "config_number", "input_int", "input_text", "requested_artefacts", "strings"]
 

@@ -21,7 +21,7 @@ A wrong checksum deletes the ``.part`` file and publishes nothing; an interrupte
 
 The folder is untrusted input (anyone with write access may plant things in it): a model folder that
 is a link or leads out of the models root is refused, every file written is opened with ``O_NOFOLLOW``
-and must be a regular file (:mod:`tutopanda.core.regular_file`), and a named pipe or a directory where
+and must be a regular file (:mod:`tutopanda.core.store.regular_file`), and a named pipe or a directory where
 a download or the marker should be is one clean error, never a hang or a traceback.
 """
 
@@ -47,7 +47,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from tutopanda.core.errors import StorageError, TutopandaError, UsageError
-from tutopanda.core.regular_file import file_kind, open_for_append, read_regular
+from tutopanda.core.store.regular_file import file_kind, open_for_append, read_regular
 
 __all__ = [
     "CATALOGUE_ENV",

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from tutopanda.core.engine.provider_contract import HandlerResolver, Mode, ProviderHandler, SecretResolver
 from tutopanda.core.errors import ProviderConfigError, TutopandaError
-from tutopanda.core.provider_contract import HandlerResolver, Mode, ProviderHandler, SecretResolver
 from tutopanda.providers.warm_start import warm_start
 
 __all__ = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tutopanda.core.vocabulary import Verdict, Vocabulary, check
+from tutopanda.core.blueprint.vocabulary import Verdict, Vocabulary, check
 
 __all__ = ["DEFAULT_VOICE", "VoiceSet", "handler_voices"]
 
@@ -42,7 +42,8 @@ class VoiceSet:
         return self.rule is not None and self.rule(folded)
 
     def verdict(self, voice: str) -> Verdict:
-        """:func:`tutopanda.core.vocabulary.check`'s one-line answer for ``voice``, against these voices."""
+        """:func:`~tutopanda.core.blueprint.vocabulary.check`'s one-line answer for ``voice``, against
+        these voices."""
         if self.accepts(voice):
             return Verdict(voice)
         names = tuple(dict.fromkeys((DEFAULT_VOICE, *self.names)))

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+from tutopanda.core.engine.provider_contract import ProviderHandler, SecretResolver
 from tutopanda.core.errors import ProviderConfigError
-from tutopanda.core.provider_contract import ProviderHandler, SecretResolver
 
 __all__ = ["WarmStartHook", "required_secrets", "warm_start"]
 

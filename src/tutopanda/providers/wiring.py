@@ -9,7 +9,8 @@ four things from the providers layer, so they live here once rather than in a co
 * :func:`online_jobs` / :func:`check_offline` — which dirty jobs would need the network, and the
   ``--providers local`` refusal of them.
 
-The engine (:mod:`tutopanda.core.change`) takes these as plain callables, so it never imports providers.
+The engine (:mod:`tutopanda.core.engine.change`) takes these as plain callables, so it never imports
+providers.
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tutopanda.core.errors import ProviderConfigError, TutopandaError, UsageError
-from tutopanda.core.planner import Plan
-from tutopanda.core.provider_contract import (
+from tutopanda.core.engine.planner import Plan
+from tutopanda.core.engine.provider_contract import (
     HandlerResolver,
     Mode,
     ProviderHandler,
     ResolverFactory,
     SecretResolver,
 )
+from tutopanda.core.errors import ProviderConfigError, TutopandaError, UsageError
 
 __all__ = [
     "check_configs",

@@ -1,4 +1,4 @@
-"""Building :class:`~tutopanda.core.provider_contract.JobContext` objects by hand, for tests.
+"""Building :class:`~tutopanda.core.engine.provider_contract.JobContext` objects by hand, for tests.
 
 Why in the package: provider plugin packages test their handlers against the same contract as ours and
 need the same small builders; none of this needs pytest.
@@ -10,15 +10,15 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tutopanda.core.blob_ref import BlobRef
-from tutopanda.core.logger import Logger, MemoryLogger
-from tutopanda.core.provider_contract import (
+from tutopanda.core.engine.provider_contract import (
     ArtefactInput,
     EnvSecretResolver,
     JobContext,
     Mode,
     SecretResolver,
 )
+from tutopanda.core.logger import Logger, MemoryLogger
+from tutopanda.core.store.blob_ref import BlobRef
 
 __all__ = ["RecordingSecretResolver", "make_artefact_input", "make_job_context"]
 

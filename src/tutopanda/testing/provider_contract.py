@@ -26,14 +26,14 @@ import json
 import math
 from collections.abc import Sequence
 
-from tutopanda.core.errors import ProviderConfigError, ProviderError
-from tutopanda.core.provider_contract import (
+from tutopanda.core.engine.provider_contract import (
     HandlerLimits,
     JobContext,
     JobResult,
     ProducedArtefact,
     ProviderHandler,
 )
+from tutopanda.core.errors import ProviderConfigError, ProviderError
 from tutopanda.testing.job_context import RecordingSecretResolver
 from tutopanda.testing.payload_checks import check_payload
 
@@ -51,7 +51,7 @@ def _assert_no_secret(text: str, secrets: dict[str, str], where: str) -> None:
 
 
 class ProviderContractTests:
-    """Checks one handler against the contract of :mod:`tutopanda.core.provider_contract`."""
+    """Checks one handler against the contract of :mod:`tutopanda.core.engine.provider_contract`."""
 
     def make_handler(self) -> ProviderHandler:
         """The handler under test (a fresh one per test)."""

@@ -2,7 +2,7 @@
 
 Why: a provider plugin's contract tests need contexts that look like what the runner sends — the
 module's input aliases, canonical artefact ids, fan-in inputs as lists of groups, upstream media as
-:class:`~tutopanda.core.provider_contract.ArtefactInput` handles holding real bytes.
+:class:`~tutopanda.core.engine.provider_contract.ArtefactInput` handles holding real bytes.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from importlib import resources
 from typing import Any
 
 from tutopanda.core.blueprint import PRODUCER_KINDS
-from tutopanda.core.provider_contract import ArtefactInput, JobContext
-from tutopanda.core.timeline import (
+from tutopanda.core.engine.provider_contract import ArtefactInput, JobContext
+from tutopanda.core.movie.timeline import (
     MusicPlan,
     TimelineClip,
     TimelineDocument,

@@ -54,8 +54,8 @@ from tutopanda.core.errors import (
     TutopandaError,
     UsageError,
 )
-from tutopanda.core.regular_file import open_regular
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.store.regular_file import open_regular
+from tutopanda.core.store.storage import StorageContext
 from tutopanda.viewer import data
 from tutopanda.viewer.editing import Editor, new_edit_token
 
@@ -286,7 +286,7 @@ def _check_size(artefact_id: str, size: int, expected: int) -> None:
 def _open_local(path: str, expected_size: int, artefact_id: str) -> _Source:
     """Open ``path`` as untrusted input and accept it only as a regular file of ``expected_size`` bytes.
 
-    :func:`~tutopanda.core.regular_file.open_regular` opens without blocking (a named pipe otherwise
+    :func:`~tutopanda.core.store.regular_file.open_regular` opens without blocking (a named pipe otherwise
     waits for a writer, forever) and checks the open descriptor, so a file swapped after :mod:`data`
     looked at it is caught too; the size is checked on the same descriptor.
     """

@@ -15,19 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tutopanda.core.blob_ref import BlobRef
-from tutopanda.core.blob_store import BlobStore
+from tutopanda.core.engine.manifest_diff import diff_manifests
 from tutopanda.core.errors import CorruptDataError, StorageError, UsageError
-from tutopanda.core.event_log import artefact_log, input_log
-from tutopanda.core.manifest import Manifest, ManifestArtefact
-from tutopanda.core.manifest_diff import diff_manifests
-from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.movie_layout import is_initialised
-from tutopanda.core.movies import list_movies
-from tutopanda.core.publish import movie_title
-from tutopanda.core.revisions import is_revision, parse_revision
-from tutopanda.core.run_record import list_run_records
-from tutopanda.core.storage import StorageContext, validate_movie_id
+from tutopanda.core.movie.catalogue import list_movies
+from tutopanda.core.movie.publish import movie_title
+from tutopanda.core.store.blob_ref import BlobRef
+from tutopanda.core.store.blob_store import BlobStore
+from tutopanda.core.store.event_log import artefact_log, input_log
+from tutopanda.core.store.manifest import Manifest, ManifestArtefact
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.movie_paths import is_initialised
+from tutopanda.core.store.revisions import is_revision, parse_revision
+from tutopanda.core.store.run_record import list_run_records
+from tutopanda.core.store.storage import StorageContext, validate_movie_id
 from tutopanda.viewer.progress import build_progress
 from tutopanda.viewer.text_diff import MAX_DIFF_CHARS, word_diff
 

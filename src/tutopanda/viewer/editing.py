@@ -1,6 +1,6 @@
 """Editing from the page (``tutopanda viewer --allow-edits``): a segment's texts, then the rebuild.
 
-The page is a third front end of the engine's one change verb (:mod:`tutopanda.core.change`), beside
+The page is a third front end of the engine's one change verb (:mod:`tutopanda.core.engine.change`), beside
 ``tutopanda edit`` and the MCP server, so it follows the same rules by construction rather than by
 copy: the edit is previewed on a throw-away copy of the movie (nothing recorded), the provider checks
 (:mod:`tutopanda.providers.wiring`) run before anything is recorded, and the record-build-publish
@@ -26,12 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tutopanda.core.blob_store import BlobStore
+from tutopanda.core.engine.planner import Plan
 from tutopanda.core.errors import ManifestConflictError, StorageError, TutopandaError, UsageError
 from tutopanda.core.limits import check_text
-from tutopanda.core.movie_document import EditableText, take_snapshot
-from tutopanda.core.planner import Plan
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.movie.document import EditableText, take_snapshot
+from tutopanda.core.store.blob_store import BlobStore
+from tutopanda.core.store.storage import StorageContext
 
 __all__ = ["Editor", "ProviderChoice", "new_edit_token"]
 
@@ -63,7 +63,7 @@ class _Preview:
     """What the user reviewed: the change, the jobs it plans and their cost."""
 
     movie_id: str
-    change: Any  # tutopanda.core.change.Change (the engine is imported when first used)
+    change: Any  # tutopanda.core.engine.change.Change (the engine is imported when first used)
     job_ids: frozenset[str]
     cost: float | None
     paid: dict[str, str]
@@ -147,7 +147,7 @@ class Editor:
 
     def _check(self, plan: Plan) -> None:
         """The offline checks every front end runs before recording: keys, configs, ``local``."""
-        from tutopanda.core.provider_contract import EnvSecretResolver
+        from tutopanda.core.engine.provider_contract import EnvSecretResolver
         from tutopanda.providers.wiring import check_offline, preflight
 
         if self.providers == "local":
@@ -211,9 +211,9 @@ class Editor:
     # -- preview --------------------------------------------------------------------------------
 
     def _edits(self, movie_id: str, texts: Mapping[str, Any]) -> Any:
-        """The requested texts as the engine's :class:`~tutopanda.core.movie_edit.EditSet`."""
-        from tutopanda.core.hashing import sha256_hex
-        from tutopanda.core.movie_edit import EditSet, TextEdit
+        """The requested texts as the engine's :class:`~tutopanda.core.movie.edit.EditSet`."""
+        from tutopanda.core.movie.edit import EditSet, TextEdit
+        from tutopanda.core.store.hashing import sha256_hex
 
         if not isinstance(texts, Mapping) or not texts:
             raise UsageError("no texts to change", "edit a narration or an image prompt, then preview")
@@ -240,7 +240,7 @@ class Editor:
 
     def preview(self, movie_id: str, texts: Mapping[str, Any]) -> dict[str, Any]:
         """The plan the edit would run (nothing is recorded), and the token that confirms it."""
-        from tutopanda.core.change import Change, movie_state, preview
+        from tutopanda.core.engine.change import Change, movie_state, preview
 
         baseline = movie_state(self.ctx, movie_id)
         edits = self._edits(movie_id, texts)
@@ -312,9 +312,9 @@ class Editor:
         A daemon thread: stopping the viewer stops the build like a Ctrl-C of ``tutopanda edit`` would
         at worst (every finished job is in the event log; the next build does not pay for it again).
         """
-        from tutopanda.core.change import apply
-        from tutopanda.core.provider_contract import EnvSecretResolver
-        from tutopanda.core.runner import RunOptions
+        from tutopanda.core.engine.change import apply
+        from tutopanda.core.engine.provider_contract import EnvSecretResolver
+        from tutopanda.core.engine.runner import RunOptions
 
         def agree(actual: Plan) -> bool:
             """The plan computed now is the one reviewed: no new job, no higher cost."""
@@ -374,7 +374,7 @@ def _same_cost(accepted: Any, estimate: float | None) -> bool:
 
 def _refresh_prompt_files(ctx: StorageContext, movie_id: str) -> None:
     """Prompt files the user exported (``inspect``) follow the new texts, as after ``tutopanda edit``."""
-    from tutopanda.core.movie_document import prompt_index, write_prompt_files
+    from tutopanda.core.movie.document import prompt_index, write_prompt_files
 
     try:
         if prompt_index(ctx, movie_id):

@@ -24,14 +24,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tutopanda.core import durable_lock
 from tutopanda.core.errors import LockHeldError, StorageError, UsageError
-from tutopanda.core.event_log import artefact_log
-from tutopanda.core.locks import LOCKS_DIR, movie_lock
-from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.plan_store import PlanStore
-from tutopanda.core.regular_file import read_regular
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.store import durable_lock
+from tutopanda.core.store.event_log import artefact_log
+from tutopanda.core.store.locks import LOCKS_DIR, movie_lock
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.plan_store import PlanStore
+from tutopanda.core.store.regular_file import read_regular
+from tutopanda.core.store.storage import StorageContext
 
 __all__ = ["build_progress"]
 

@@ -37,18 +37,18 @@ try:
 except ModuleNotFoundError as missing:  # the base install has no DBOS: say which extra adds it
     raise fleet_extra_missing(missing.name or "dbos") from missing
 
-from tutopanda.core import durable_lock
-from tutopanda.core.build import commit_current, plan_jobs, prepare_build
+from tutopanda.core.engine.build import commit_current, plan_jobs, prepare_build
+from tutopanda.core.engine.provider_contract import EnvSecretResolver, Mode, ResolverFactory
+from tutopanda.core.engine.runner import Runner, RunOptions
+from tutopanda.core.engine.trace import TraceIndex, input_value_hashes
 from tutopanda.core.errors import StorageError, UsageError
-from tutopanda.core.event_log import artefact_log, input_log
-from tutopanda.core.locks import movie_lock
-from tutopanda.core.movie_definition import LoadedMovie, load_movie
-from tutopanda.core.plan_store import PlanStore
-from tutopanda.core.provider_contract import EnvSecretResolver, Mode, ResolverFactory
-from tutopanda.core.run_record import save_run_record
-from tutopanda.core.runner import Runner, RunOptions
-from tutopanda.core.storage import StorageConfig, StorageContext
-from tutopanda.core.trace import TraceIndex, input_value_hashes
+from tutopanda.core.movie.definition import LoadedMovie, load_movie
+from tutopanda.core.store import durable_lock
+from tutopanda.core.store.event_log import artefact_log, input_log
+from tutopanda.core.store.locks import movie_lock
+from tutopanda.core.store.plan_store import PlanStore
+from tutopanda.core.store.run_record import save_run_record
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.workflow.code_version import application_version
 from tutopanda.workflow.liveness import Liveness, is_postgres, sqlite_path
 
@@ -317,7 +317,7 @@ def _signature(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
     Content, not sizes or times: a config edited to a value of the same length must reload the movie
     (a stale graph would plan nothing and commit a manifest missing the jobs' new outputs).
     """
-    from tutopanda.core.hashing import sha256_hex
+    from tutopanda.core.store.hashing import sha256_hex
 
     parts: list[str] = []
     contents: list[bytes] = []
@@ -454,7 +454,7 @@ def release_step(root: str, movie_id: str, workflow: str) -> None:
 @DBOS.workflow()
 def build_workflow(root: str, movie_id: str, mode: str, holder: dict[str, Any]) -> dict[str, Any]:
     """Plan, run the jobs on the provider queues as their inputs become ready, commit; hold the movie
-    throughout (``core/durable_lock.py``) and let it go at the end, success or failure.
+    throughout (``core/store/durable_lock.py``) and let it go at the end, success or failure.
 
     Dataflow rather than layer by layer: a batch is enqueued as soon as every planned job it needs has
     finished, so one slow job holds up only what consumes it, not the whole next layer. The order of
@@ -519,10 +519,10 @@ def workflow_id(movie_id: str, state: str) -> str:
 def build_state_hash(root: str, movie_id: str) -> str:
     """A hash of what a build starts from: the current pointer, the input values and the selection,
     and the manual overrides on record. The same state twice is the same build (one workflow)."""
-    from tutopanda.core.hashing import hash_value
-    from tutopanda.core.manifest_store import ManifestStore
-    from tutopanda.core.movie_definition import load_movie
-    from tutopanda.core.trace import MANUAL
+    from tutopanda.core.movie.definition import load_movie
+    from tutopanda.core.store.events import MANUAL
+    from tutopanda.core.store.hashing import hash_value
+    from tutopanda.core.store.manifest_store import ManifestStore
 
     ctx = _context(root)
     movie = load_movie(ctx, movie_id)

@@ -1,6 +1,6 @@
 """Whether the durable build named by a movie's lock record may still run: asked of the DBOS database.
 
-``core.durable_lock`` keeps a record while a durable build holds a movie and counts it as held unless
+``core.store.durable_lock`` keeps a record while a durable build holds a movie and counts it as held unless
 a probe proves the workflow ended. This is that probe. It is cheap and import-light (no DBOS import on
 the path of an ordinary local command): SQLite is read directly, read-only; PostgreSQL with one
 query. A workflow ``PENDING`` (running, or its worker died and it awaits recovery) or ``ENQUEUED``
@@ -20,8 +20,8 @@ import os
 import sqlite3
 from typing import Any
 
-from tutopanda.core.durable_lock import DurableHolder
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.store.durable_lock import DurableHolder
+from tutopanda.core.store.storage import StorageContext
 
 __all__ = ["ACTIVE_STATUSES", "UNKNOWN_WORKFLOW_GRACE_SECONDS", "database_label", "probe"]
 
@@ -43,7 +43,7 @@ def _configured_url(ctx: StorageContext, label: str) -> str | None:
     """A URL with credentials for the database ``label`` names, from the environment or settings."""
     candidates = [os.environ.get(DATABASE_URL_ENV, "")]
     with contextlib.suppress(Exception):
-        from tutopanda.core.settings import load_settings
+        from tutopanda.settings import load_settings
 
         candidates.append(load_settings(ctx.url).dbos.database_url or "")
     for url in candidates:

@@ -10,7 +10,7 @@ import pytest
 
 from tutopanda.core.blueprint import FanIn, JobGraph, expand, load_blueprint
 from tutopanda.core.errors import InputValidationError
-from tutopanda.core.hashing import canonical_json
+from tutopanda.core.store.hashing import canonical_json
 
 
 def _graph(name: str, **values: object) -> JobGraph:

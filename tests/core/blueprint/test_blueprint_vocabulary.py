@@ -15,8 +15,8 @@ from tutopanda.core.blueprint import (
     load_blueprint,
     resolve_inputs,
 )
+from tutopanda.core.blueprint.vocabulary import VOCABULARIES
 from tutopanda.core.errors import BlueprintError, InputValidationError
-from tutopanda.core.vocabulary import VOCABULARIES
 
 SHARED = {
     "Style": "style",

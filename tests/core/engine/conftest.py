@@ -13,11 +13,8 @@ from typing import Any
 
 import pytest
 
-from tutopanda.core.build import BuildReport, run_build
-from tutopanda.core.errors import ProviderError
-from tutopanda.core.hashing import hash_canonical
-from tutopanda.core.movie_definition import define_movie
-from tutopanda.core.provider_contract import (
+from tutopanda.core.engine.build import BuildReport, run_build
+from tutopanda.core.engine.provider_contract import (
     ArtefactInput,
     EnvSecretResolver,
     HandlerLimits,
@@ -25,8 +22,11 @@ from tutopanda.core.provider_contract import (
     JobResult,
     ProducedArtefact,
 )
-from tutopanda.core.runner import RunOptions
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.engine.runner import RunOptions
+from tutopanda.core.errors import ProviderError
+from tutopanda.core.movie.definition import define_movie
+from tutopanda.core.store.hashing import hash_canonical
+from tutopanda.core.store.storage import StorageContext
 
 _MIME = {
     "text": "text/plain",

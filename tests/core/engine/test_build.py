@@ -7,15 +7,15 @@ import json
 import pytest
 
 from tests.core.engine.conftest import BuildFn, RecordingHandler
-from tutopanda.core.build import plan_build
+from tutopanda.core.engine.build import plan_build
 from tutopanda.core.errors import LockHeldError
-from tutopanda.core.event_import import append_artefact_records
-from tutopanda.core.locks import movie_lock
-from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.movie_definition import define_movie
-from tutopanda.core.plan_store import PlanStore
-from tutopanda.core.run_record import load_run_record
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.movie.definition import define_movie
+from tutopanda.core.movie.event_import import append_artefact_records
+from tutopanda.core.store.locks import movie_lock
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.plan_store import PlanStore
+from tutopanda.core.store.run_record import load_run_record
+from tutopanda.core.store.storage import StorageContext
 
 # script, narration, image prompts, images, music prompt, music, segment clips, timeline, export
 JOBS_3x2 = 1 + 3 + 3 + 6 + 1 + 1 + 3 + 1 + 1
@@ -215,7 +215,7 @@ def test_concurrency_limit_is_never_exceeded(
 def test_per_provider_in_flight_limit(
     ctx: StorageContext, movie: str, build: BuildFn, handler: RecordingHandler
 ) -> None:
-    from tutopanda.core.provider_contract import HandlerLimits
+    from tutopanda.core.engine.provider_contract import HandlerLimits
 
     define_movie(ctx, movie, blueprint="image-audio", values={"NumOfSegments": 12})
     handler.latency = 0.002

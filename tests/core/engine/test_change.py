@@ -1,4 +1,4 @@
-"""``preview`` and ``apply`` (core/change.py) through their public API: one verb for every change.
+"""``preview`` and ``apply`` (core/engine/change.py) through their public API: one verb for every change.
 
 The rules they hold for every command: a refused or declined change records nothing, the movie is
 checked again under the lock, and the movie is published only when its build succeeded.
@@ -12,17 +12,17 @@ from typing import Any
 import pytest
 
 from tests.core.engine.conftest import RecordingHandler
-from tutopanda.core.build import BuildReport
-from tutopanda.core.change import Change, Outcome, apply, movie_state, preview
+from tutopanda.core.engine.build import BuildReport
+from tutopanda.core.engine.change import Change, Outcome, apply, movie_state, preview
+from tutopanda.core.engine.planner import Plan
+from tutopanda.core.engine.provider_contract import EnvSecretResolver
+from tutopanda.core.engine.runner import RunOptions
 from tutopanda.core.errors import ManifestConflictError, ProviderConfigError
-from tutopanda.core.event_log import input_log
-from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.movie_definition import define_movie, load_movie
-from tutopanda.core.movie_layout import is_initialised
-from tutopanda.core.planner import Plan
-from tutopanda.core.provider_contract import EnvSecretResolver
-from tutopanda.core.runner import RunOptions
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.movie.definition import define_movie, load_movie
+from tutopanda.core.store.event_log import input_log
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.movie_paths import is_initialised
+from tutopanda.core.store.storage import StorageContext
 
 COMMAND = "tutopanda query --movie demo"
 

@@ -10,13 +10,13 @@ import pytest
 
 from tests.core.engine.conftest import RecordingHandler
 from tutopanda.core.blueprint import expand, load_blueprint
-from tutopanda.core.build import BuildReport, run_build
+from tutopanda.core.engine.build import BuildReport, run_build
+from tutopanda.core.engine.provider_contract import EnvSecretResolver, JobContext, JobResult
+from tutopanda.core.engine.runner import RunOptions
 from tutopanda.core.errors import BlueprintError, ProviderAccountError, ProviderConfigError
-from tutopanda.core.event_log import artefact_log
-from tutopanda.core.movie_definition import define_movie
-from tutopanda.core.provider_contract import EnvSecretResolver, JobContext, JobResult
-from tutopanda.core.runner import RunOptions
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.movie.definition import define_movie
+from tutopanda.core.store.event_log import artefact_log
+from tutopanda.core.store.storage import StorageContext
 
 ELEVEN = ("elevenlabs", "eleven_multilingual_v2")
 
@@ -172,7 +172,7 @@ def test_bad_fallbacks_are_located_blueprint_errors(fallbacks: str, message: str
 
 
 def test_throttles_from_configs_are_decided_up_front_and_the_strictest_wins() -> None:
-    from tutopanda.core.runner import config_throttles
+    from tutopanda.core.engine.runner import config_throttles
 
     graph = expand(load_blueprint("image-audio"), {"NumOfSegments": 1}, {"Narration": ELEVEN})
     narrator = next(job for job in graph.jobs if job.module == "Narration")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tutopanda.core.build import plan_build, run_build
-from tutopanda.core.movie_definition import define_movie, load_movie
-from tutopanda.core.movie_layout import init_movie
-from tutopanda.core.provider_contract import EnvSecretResolver
-from tutopanda.core.runner import RunOptions
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.engine.build import plan_build, run_build
+from tutopanda.core.engine.provider_contract import EnvSecretResolver
+from tutopanda.core.engine.runner import RunOptions
+from tutopanda.core.movie.definition import define_movie, load_movie
+from tutopanda.core.store.movie_paths import init_movie
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.providers.plugins import default_registry
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.core.engine.conftest import BuildFn, RecordingHandler
-from tutopanda.core.build import plan_build
-from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.provider_contract import JobContext, JobResult
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.engine.build import plan_build
+from tutopanda.core.engine.provider_contract import JobContext, JobResult
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.storage import StorageContext
 
 SCRIPT = "Producer:Script.ScriptWriter"
 

@@ -8,10 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tutopanda.core.build import run_build
-from tutopanda.core.event_log import artefact_log
-from tutopanda.core.movie_definition import define_movie
-from tutopanda.core.provider_contract import (
+from tutopanda.core.engine.build import run_build
+from tutopanda.core.engine.provider_contract import (
     EnvSecretResolver,
     HandlerLimits,
     JobContext,
@@ -19,8 +17,10 @@ from tutopanda.core.provider_contract import (
     Mode,
     ProducedArtefact,
 )
-from tutopanda.core.runner import RunOptions
-from tutopanda.core.storage import StorageContext
+from tutopanda.core.engine.runner import RunOptions
+from tutopanda.core.movie.definition import define_movie
+from tutopanda.core.store.event_log import artefact_log
+from tutopanda.core.store.storage import StorageContext
 
 
 class FileHandler:
@@ -153,8 +153,8 @@ def test_a_store_failure_stops_the_build_cleanly_and_keeps_what_was_done(
     import pytest
 
     from tutopanda.core.errors import StorageError
-    from tutopanda.core.manifest_store import ManifestStore
-    from tutopanda.core.run_record import list_run_records
+    from tutopanda.core.store.manifest_store import ManifestStore
+    from tutopanda.core.store.run_record import list_run_records
 
     class DiskFull(FileHandler):
         async def produce(self, context: JobContext) -> JobResult:
@@ -180,7 +180,7 @@ def test_a_store_failure_stops_the_build_cleanly_and_keeps_what_was_done(
 def test_a_commit_after_up_to_layer_keeps_downstream_outputs_that_are_still_valid(
     ctx: StorageContext, movie: str, tmp_path: Path
 ) -> None:
-    from tutopanda.core.manifest_store import ManifestStore
+    from tutopanda.core.store.manifest_store import ManifestStore
 
     define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 2})
     handler = FileHandler(tmp_path)

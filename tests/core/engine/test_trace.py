@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tutopanda.core.blueprint import FanIn, JobGraph, expand, load_blueprint
-from tutopanda.core.hashing import hash_canonical
-from tutopanda.core.trace import TRACE_VERSION, TraceIndex, job_trace
+from tutopanda.core.engine.trace import TRACE_VERSION, TraceIndex, job_trace
+from tutopanda.core.store.hashing import hash_canonical
 
 
 def _graph(**values: object) -> JobGraph:
@@ -67,8 +67,8 @@ def test_trace_changes_with_values_order_and_variant_only() -> None:
 
 
 def test_a_manual_override_stands_unless_the_producer_made_newer_output_for_the_same_trace() -> None:
-    from tutopanda.core.blob_ref import BlobRef
-    from tutopanda.core.events import ArtefactEvent, ArtefactOutput, ArtefactStatus
+    from tutopanda.core.store.blob_ref import BlobRef
+    from tutopanda.core.store.events import ArtefactEvent, ArtefactOutput, ArtefactStatus
 
     def event(inputs_hash: str, blob: str, status: ArtefactStatus = "succeeded") -> ArtefactEvent:
         return ArtefactEvent(

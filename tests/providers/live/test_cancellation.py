@@ -17,7 +17,7 @@ import respx
 
 from tests.providers.live import test_elevenlabs as eleven
 from tests.providers.live import test_openai as openai
-from tutopanda.core.provider_contract import JobContext, ProviderHandler
+from tutopanda.core.engine.provider_contract import JobContext, ProviderHandler
 from tutopanda.providers import HandlerSpec
 from tutopanda.providers.live.elevenlabs import build_handler as build_elevenlabs
 from tutopanda.providers.live.openai_text import OpenAITextHandler

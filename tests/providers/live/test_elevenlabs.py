@@ -13,6 +13,7 @@ import httpx
 import pytest
 import respx
 
+from tutopanda.core.engine.provider_contract import EnvSecretResolver, JobContext, JobResult, ProviderHandler
 from tutopanda.core.errors import (
     ProviderAccountError,
     ProviderConfigError,
@@ -20,7 +21,6 @@ from tutopanda.core.errors import (
     ProviderTimeoutError,
     RateLimitedError,
 )
-from tutopanda.core.provider_contract import EnvSecretResolver, JobContext, JobResult, ProviderHandler
 from tutopanda.providers import HandlerSpec, default_registry
 from tutopanda.providers.live.elevenlabs import (
     BUSY_RETRY_AFTER,

@@ -31,8 +31,8 @@ from tests.providers.live.test_replicate import (
 )
 from tutopanda.core.blueprint.expand import accept_unlisted_variants, select_variants
 from tutopanda.core.blueprint.loader import load_blueprint
+from tutopanda.core.engine.provider_contract import JobContext, JobResult
 from tutopanda.core.errors import InputValidationError, ProviderConfigError
-from tutopanda.core.provider_contract import JobContext, JobResult
 from tutopanda.providers.live.elevenlabs import ElevenLabsHandler, word_timings
 from tutopanda.providers.live.endpoints import resolve_endpoint
 from tutopanda.providers.live.openai_media import OpenAIImageHandler, OpenAISpeechHandler

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import respx
 
+from tutopanda.core.engine.provider_contract import EnvSecretResolver, JobContext, JobResult, ProviderHandler
 from tutopanda.core.errors import (
     ProviderAccountError,
     ProviderConfigError,
@@ -25,7 +26,6 @@ from tutopanda.core.errors import (
     ProviderTimeoutError,
     RateLimitedError,
 )
-from tutopanda.core.provider_contract import EnvSecretResolver, JobContext, JobResult, ProviderHandler
 from tutopanda.providers.live.openai_api import reset_seconds
 from tutopanda.providers.live.openai_media import OpenAIImageHandler, OpenAISpeechHandler, image_size
 from tutopanda.providers.live.openai_media import build_handler as build_media

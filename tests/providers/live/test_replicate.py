@@ -23,6 +23,7 @@ import pytest
 import respx
 from PIL import Image
 
+from tutopanda.core.engine.provider_contract import JobContext, JobResult
 from tutopanda.core.errors import (
     ProviderAccountError,
     ProviderConfigError,
@@ -32,7 +33,6 @@ from tutopanda.core.errors import (
     TutopandaError,
 )
 from tutopanda.core.logger import MemoryLogger
-from tutopanda.core.provider_contract import JobContext, JobResult
 from tutopanda.providers import ProviderRegistry
 from tutopanda.providers.live import register_live
 from tutopanda.providers.live.replicate import MODELS, ReplicateHandler, build_handler

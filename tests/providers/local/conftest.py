@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tutopanda.core.provider_contract import JobContext, JobResult, ProviderHandler
+from tutopanda.core.engine.provider_contract import JobContext, JobResult, ProviderHandler
 from tutopanda.testing import make_job_context
 
 

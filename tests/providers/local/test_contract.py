@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tutopanda.core.provider_contract import JobContext, ProviderHandler
+from tutopanda.core.engine.provider_contract import JobContext, ProviderHandler
 from tutopanda.providers.local import (
     DraftScriptHandler,
     SlidesHandler,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tutopanda.core.movie_frame import frame_size
+from tutopanda.core.movie.frame import frame_size
 from tutopanda.providers.local import (
     FONT_DIRECTORY,
     PALETTES,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tutopanda.core.engine.provider_contract import EnvSecretResolver
 from tutopanda.core.errors import ProviderConfigError, ProviderError
-from tutopanda.core.provider_contract import EnvSecretResolver
 from tutopanda.providers.local import PIPER_VOICE, SpeechHandler, piper_available, plan_speech
 from tutopanda.providers.local.piper_engine import verify_piper_model
 from tutopanda.providers.local.speech import choose_local_speech

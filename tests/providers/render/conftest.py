@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tutopanda.core.provider_contract import ArtefactInput
+from tutopanda.core.engine.provider_contract import ArtefactInput
 from tutopanda.providers.render import RenderHandler
 from tutopanda.testing import make_artefact_input
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from tutopanda.core.provider_contract import ArtefactInput, JobContext, ProducedArtefact
+from tutopanda.core.engine.provider_contract import ArtefactInput, JobContext, ProducedArtefact
 from tutopanda.providers.render.ffmpeg import MediaInfo, ffmpeg_exe, probe
 from tutopanda.testing import make_artefact_input, sample_job_context
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tutopanda.core.engine.provider_contract import ArtefactInput, JobContext
 from tutopanda.core.errors import ProviderConfigError, ProviderError
 from tutopanda.core.logger import MemoryLogger
-from tutopanda.core.provider_contract import ArtefactInput, JobContext
 from tutopanda.providers.local.slides import render_slide
 from tutopanda.providers.render import PROGRESS_MESSAGE, RenderHandler
 from tutopanda.providers.render.clip import clip_frames, reveal_times, still_frames

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from tutopanda.core.engine.provider_contract import ArtefactInput, JobContext
 from tutopanda.core.errors import ProviderError
-from tutopanda.core.provider_contract import ArtefactInput, JobContext
-from tutopanda.core.timeline import TimelineDocument, ken_burns_for
+from tutopanda.core.movie.timeline import TimelineDocument, ken_burns_for
 from tutopanda.providers.render import RenderHandler
 from tutopanda.testing import ProviderContractTests, make_job_context, sample_job_context
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from tutopanda.core.engine.provider_contract import ArtefactInput, JobContext, ProducedArtefact
 from tutopanda.core.errors import ProviderError
 from tutopanda.core.logger import MemoryLogger
-from tutopanda.core.provider_contract import ArtefactInput, JobContext, ProducedArtefact
-from tutopanda.core.timeline import TimelineDocument
+from tutopanda.core.movie.timeline import TimelineDocument
 from tutopanda.providers.render import PROGRESS_MESSAGE, RenderHandler
 from tutopanda.providers.render.ffmpeg import ffmpeg_exe
 from tutopanda.testing import EXPORT_PRODUCES, ProviderContractTests, make_job_context, sample_job_context

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tutopanda.core.engine.provider_contract import ArtefactInput, ProducedArtefact
 from tutopanda.core.errors import ProviderConfigError
-from tutopanda.core.provider_contract import ArtefactInput, ProducedArtefact
 from tutopanda.providers.render import RenderHandler
 from tutopanda.providers.render.exporter import limiter_chain
 from tutopanda.providers.render.ffmpeg import ffmpeg_exe

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tutopanda.core.movie_frame import frame_size
+from tutopanda.core.movie.frame import frame_size
 from tutopanda.providers.local.palettes import PALETTES
 from tutopanda.providers.local.slides_layout import CAPTION_BAND, zones
 from tutopanda.providers.render.overlay import (

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from tutopanda.core.engine.provider_contract import ArtefactInput
 from tutopanda.core.errors import ProviderError
-from tutopanda.core.provider_contract import ArtefactInput
 from tutopanda.providers.render import RenderHandler
 from tutopanda.providers.render.clip import ClipLayout, clip_command
 from tutopanda.providers.render.settings import ClipSettings

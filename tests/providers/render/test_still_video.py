@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tutopanda.core.provider_contract import JobResult
+from tutopanda.core.engine.provider_contract import JobResult
 from tutopanda.providers.registry import ProviderRegistry
 from tutopanda.providers.render import register_render
 from tutopanda.providers.render.ffmpeg import probe

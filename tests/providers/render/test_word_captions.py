@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tutopanda.core.timeline import (
+from tutopanda.core.movie.timeline import (
     WORD_CUE_MAX_CHARS,
     CaptionCue,
     cues_from_document,

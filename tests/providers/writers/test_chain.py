@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from tutopanda.core.engine.provider_contract import JobContext, JobResult
 from tutopanda.core.errors import ProviderConfigError, ProviderError
-from tutopanda.core.provider_contract import JobContext, JobResult
 from tutopanda.providers.writers.backend import TextBackend, WriterUnavailableError
 from tutopanda.providers.writers.chain import WriterChainHandler, WriterSpec
 from tutopanda.testing.job_context import make_job_context

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import CliRunner
-from tutopanda.core.blob_store import BlobStore
-from tutopanda.core.manifest_store import ManifestStore
-from tutopanda.core.storage import StorageConfig, StorageContext
+from tutopanda.core.store.blob_store import BlobStore
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.providers.writers.openai_compatible import forget_dialects
 
 from .fakes import FakeChatServer, good_reply, unused_base_url

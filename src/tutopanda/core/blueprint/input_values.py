@@ -25,6 +25,7 @@ from typing import Any, Literal
 from tutopanda.core.blueprint.located_yaml import YamlLocationError, load_located_yaml
 from tutopanda.core.blueprint.model import Blueprint, InputRef, InputSpec, thaw
 from tutopanda.core.blueprint.suggest import did_you_mean, listing
+from tutopanda.core.blueprint.vocabulary import Vocabulary, check, find_vocabulary
 from tutopanda.core.errors import InputValidationError
 from tutopanda.core.limits import (
     MAX_DOCUMENT_BYTES,
@@ -33,7 +34,6 @@ from tutopanda.core.limits import (
     check_text,
     describe_size,
 )
-from tutopanda.core.vocabulary import Vocabulary, check, find_vocabulary
 
 __all__ = [
     "ResolvedInputs",
@@ -138,8 +138,8 @@ def _coerce_string(label: str, raw: object, spec: InputSpec) -> str:
 def _words(spec: InputSpec) -> Vocabulary | None:
     """The word list a value of ``spec`` must come from: its named vocabulary, or its enum choices.
 
-    Plain enum choices are checked by the same :func:`~tutopanda.core.vocabulary.check` as the shared
-    vocabularies, so every refused choice reads the same way (allowed values or "did you mean").
+    Plain enum choices are checked by the same :func:`~tutopanda.core.blueprint.vocabulary.check` as the
+    shared vocabularies, so every refused choice reads the same way (allowed values or "did you mean").
     """
     if spec.vocabulary is not None:
         return find_vocabulary(spec.vocabulary)

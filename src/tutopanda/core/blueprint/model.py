@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from tutopanda.core.vocabulary import find_vocabulary
+from tutopanda.core.blueprint.vocabulary import find_vocabulary
 
 __all__ = [
     "ARTEFACT_KINDS",
@@ -106,7 +106,7 @@ class InputSpec:
     must be wired to an artefact of that kind. ``required`` is true when there is no default and the
     author did not write ``required: false``. ``minimum``/``maximum`` bound int/number values,
     ``values`` lists enum choices, ``item_type`` types list items, ``pattern`` is a regex a string value
-    must match in full. ``vocabulary`` names a shared word list of :mod:`tutopanda.core.vocabulary`
+    must match in full. ``vocabulary`` names a shared word list of :mod:`tutopanda.core.blueprint.vocabulary`
     (``style``, ``language``, ...): an enum takes its choices from it, a string must be one of its
     words. ``fan_in`` marks a producer input that collects many artefacts (see :class:`Collect`).
     """

@@ -36,8 +36,8 @@ from tutopanda.core.blueprint.model import (
 )
 from tutopanda.core.blueprint.reader import NAME_PATTERN, Reader, number, shown
 from tutopanda.core.blueprint.suggest import did_you_mean
+from tutopanda.core.blueprint.vocabulary import find_vocabulary, vocabulary_names
 from tutopanda.core.errors import InputValidationError
-from tutopanda.core.vocabulary import find_vocabulary, vocabulary_names
 
 __all__ = [
     "PLACEHOLDER",
@@ -83,7 +83,7 @@ def _choices(reader: Reader, data: LocatedDict, what: str) -> tuple[str, ...] | 
 
 
 def _vocabulary(reader: Reader, data: LocatedDict, what: str) -> str | None:
-    """The ``vocabulary:`` name, which must be one of :mod:`tutopanda.core.vocabulary`'s."""
+    """The ``vocabulary:`` name, which must be one of :mod:`tutopanda.core.blueprint.vocabulary`'s."""
     if "vocabulary" not in data:
         return None
     name = reader.text(data, "vocabulary", what, required=True).strip()

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from tutopanda.core.engine.provider_contract import HandlerLimits, JobContext, JobResult, Mode, SecretResolver
 from tutopanda.core.errors import ProviderConfigError
-from tutopanda.core.provider_contract import HandlerLimits, JobContext, JobResult, Mode, SecretResolver
 from tutopanda.providers.pricing import price_for
 
 __all__ = ["LiveHandler", "config_limits"]
@@ -24,7 +24,7 @@ __all__ = ["LiveHandler", "config_limits"]
 _ALWAYS_ALLOWED = frozenset(
     {"jobTimeoutSeconds", "maxInFlight", "requestsPerMinute", "timeoutSeconds", "waitSeconds"}
 )
-"""The operational keys (core.trace.OPERATIONAL_CONFIG_KEYS): throttles and deadlines, read by the runner
+"""The operational keys (``trace.OPERATIONAL_CONFIG_KEYS``): throttles and deadlines, read by the runner
 or by every handler. Where calls go (``baseUrl``, ``residency``...) is checked like any other key, by the
 handlers that read it (:data:`tutopanda.providers.live.endpoints.ENDPOINT_CONFIG_KEYS`)."""
 

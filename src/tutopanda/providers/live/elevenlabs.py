@@ -46,9 +46,9 @@ from typing import Any, ClassVar
 
 import httpx
 
+from tutopanda.core.engine.provider_contract import JobContext, JobResult, ProducedArtefact, ProviderHandler
 from tutopanda.core.errors import ProviderConfigError, ProviderError, RateLimitedError
-from tutopanda.core.media_type import media_type_of_bytes
-from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact, ProviderHandler
+from tutopanda.core.store.media_type import media_type_of_bytes
 from tutopanda.providers.job_inputs import input_int, input_text, requested_artefacts
 from tutopanda.providers.live import http
 from tutopanda.providers.live.base import LiveHandler

@@ -39,7 +39,7 @@ import httpx
 
 from tutopanda import __version__
 from tutopanda.core.errors import ProviderAccountError, ProviderError, ProviderTimeoutError, RateLimitedError
-from tutopanda.core.media_type import media_type_of_bytes
+from tutopanda.core.store.media_type import media_type_of_bytes
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -32,8 +32,8 @@ from typing import Any, ClassVar, cast
 import httpx
 import openai
 
+from tutopanda.core.engine.provider_contract import JobContext
 from tutopanda.core.errors import ProviderError, ProviderTimeoutError, RateLimitedError, TutopandaError
-from tutopanda.core.provider_contract import JobContext
 from tutopanda.providers.job_inputs import config_number
 from tutopanda.providers.live.base import LiveHandler
 from tutopanda.providers.live.endpoints import ENDPOINT_CONFIG_KEYS, Endpoint, resolve_endpoint

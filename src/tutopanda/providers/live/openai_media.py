@@ -22,9 +22,9 @@ import wave
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from tutopanda.core.engine.provider_contract import JobContext, JobResult, ProducedArtefact, ProviderHandler
 from tutopanda.core.errors import ProviderConfigError, ProviderError
-from tutopanda.core.media_type import media_type_of_bytes
-from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact, ProviderHandler
+from tutopanda.core.store.media_type import media_type_of_bytes
 from tutopanda.providers.job_inputs import config_number, input_text, requested_artefacts
 from tutopanda.providers.live.base import LiveHandler
 from tutopanda.providers.live.openai_api import OpenAIHandler, call_openai, json_body

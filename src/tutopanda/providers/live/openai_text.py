@@ -20,10 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from tutopanda.core.engine.provider_contract import JobContext, JobResult, ProducedArtefact, ProviderHandler
 from tutopanda.core.errors import ProviderConfigError, ProviderError
-from tutopanda.core.json_path import JsonPathError, read_json_path
-from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact, ProviderHandler
 from tutopanda.providers.job_inputs import RequestedArtefact, requested_artefacts
+from tutopanda.providers.json_path import JsonPathError, read_json_path
 from tutopanda.providers.live.openai_api import (
     OpenAIHandler,
     call_openai,

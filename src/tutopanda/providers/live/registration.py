@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import import_module
 
-from tutopanda.core.provider_contract import ProviderHandler
+from tutopanda.core.engine.provider_contract import ProviderHandler
 from tutopanda.providers.registry import HandlerFactory, HandlerSpec, ProviderRegistry, Registration
 
 __all__ = ["LIVE_MODELS", "register_live"]

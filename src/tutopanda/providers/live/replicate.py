@@ -46,14 +46,14 @@ from typing import Any
 
 import httpx
 
+from tutopanda.core.engine.provider_contract import JobContext, JobResult, ProducedArtefact
 from tutopanda.core.errors import (
     ProviderConfigError,
     ProviderError,
     ProviderTimeoutError,
     RateLimitedError,
 )
-from tutopanda.core.media_type import fits_kind
-from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact
+from tutopanda.core.store.media_type import fits_kind
 from tutopanda.providers.job_inputs import RequestedArtefact, requested_artefacts
 from tutopanda.providers.live import http
 from tutopanda.providers.live.base import LiveHandler

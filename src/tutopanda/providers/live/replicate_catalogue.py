@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tutopanda.core.engine.provider_contract import JobContext
 from tutopanda.core.errors import ProviderConfigError, ProviderError
-from tutopanda.core.provider_contract import JobContext
 from tutopanda.providers.job_inputs import input_int, input_text
 from tutopanda.providers.live.replicate_schema import input_schema
 

@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from tutopanda.core.engine.provider_contract import ArtefactInput
 from tutopanda.core.errors import ProviderConfigError
-from tutopanda.core.provider_contract import ArtefactInput
 
 __all__ = ["TEMPLATE_VARIABLE", "render_template", "render_value", "template_variables"]
 

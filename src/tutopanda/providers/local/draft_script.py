@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact
+from tutopanda.core.engine.provider_contract import JobContext, JobResult, ProducedArtefact
 from tutopanda.providers.job_inputs import input_int, input_text, requested_artefacts
 from tutopanda.providers.local.local_handler import LocalHandler
 

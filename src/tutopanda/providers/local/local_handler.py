@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tutopanda.core.provider_contract import HandlerLimits, JobContext, JobResult, Mode
+from tutopanda.core.engine.provider_contract import HandlerLimits, JobContext, JobResult, Mode
 
 __all__ = ["LocalHandler"]
 

@@ -11,9 +11,9 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from tutopanda.core.engine.provider_contract import JobContext, JobResult, ProducedArtefact
 from tutopanda.core.errors import ProviderConfigError
-from tutopanda.core.hashing import hash_value
-from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact
+from tutopanda.core.store.hashing import hash_value
 from tutopanda.providers.job_inputs import input_int, input_text, requested_artefacts
 from tutopanda.providers.local.local_handler import LocalHandler
 from tutopanda.providers.local.moods import MOODS, detect_mood

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tutopanda.core.provider_contract import ProviderHandler
+from tutopanda.core.engine.provider_contract import ProviderHandler
 from tutopanda.providers.registry import HandlerFactory, HandlerSpec, ProviderRegistry, Registration
 from tutopanda.providers.writers.choice import LOCAL_WRITER_MODELS
 

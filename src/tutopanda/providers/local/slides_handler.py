@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tutopanda.core.movie_frame import frame_size
-from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact
+from tutopanda.core.engine.provider_contract import JobContext, JobResult, ProducedArtefact
+from tutopanda.core.movie.frame import frame_size
 from tutopanda.providers.job_inputs import input_text, requested_artefacts
 from tutopanda.providers.local.local_handler import LocalHandler
 from tutopanda.providers.local.palettes import palette_for

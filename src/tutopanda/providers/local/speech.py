@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tutopanda.core.engine.provider_contract import JobContext, JobResult, ProducedArtefact, SecretResolver
 from tutopanda.core.errors import ProviderConfigError, ProviderError
-from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact, SecretResolver
 from tutopanda.providers.job_inputs import config_number, input_text, requested_artefacts
 from tutopanda.providers.local.espeak_engine import espeak_voices, synthesise_espeak
 from tutopanda.providers.local.local_handler import LocalHandler

@@ -18,7 +18,7 @@ import asyncio
 import re
 from dataclasses import dataclass
 
-from tutopanda.core.provider_contract import JobContext, JobResult, ProducedArtefact
+from tutopanda.core.engine.provider_contract import JobContext, JobResult, ProducedArtefact
 from tutopanda.providers.job_inputs import input_int, input_text, requested_artefacts
 from tutopanda.providers.local.local_handler import LocalHandler
 from tutopanda.providers.local.moods import DEFAULT_MOOD, MOODS, detect_mood

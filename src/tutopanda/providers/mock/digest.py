@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tutopanda.core.hashing import hash_value, sha256_hex
-from tutopanda.core.provider_contract import ArtefactInput, JobContext
+from tutopanda.core.engine.provider_contract import ArtefactInput, JobContext
+from tutopanda.core.store.hashing import hash_value, sha256_hex
 from tutopanda.providers.mock.options import MOCK_CONFIG_KEY
 
 __all__ = ["artefact_digest", "job_digest"]

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from tutopanda.core.blueprint import PRODUCER_KINDS
+from tutopanda.core.engine.provider_contract import HandlerLimits, JobContext, JobResult, Mode
 from tutopanda.core.errors import ProviderAccountError, ProviderError, RateLimitedError
-from tutopanda.core.hashing import sha256_hex
-from tutopanda.core.provider_contract import HandlerLimits, JobContext, JobResult, Mode
+from tutopanda.core.store.hashing import sha256_hex
 from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV, MockCall, MockCallCounter, append_call_log
 from tutopanda.providers.mock.digest import job_digest
 from tutopanda.providers.mock.options import MockOptions
@@ -35,7 +35,7 @@ _NEVER = threading.Event()
 
 
 class MockHandler:
-    """A :class:`~tutopanda.core.provider_contract.ProviderHandler` that never leaves the process.
+    """A :class:`~tutopanda.core.engine.provider_contract.ProviderHandler` that never leaves the process.
 
     ``options`` default to ``TUTOPANDA_MOCK_OPTIONS`` (read once, here); a job's ``config["mock"]``
     overrides them per call. ``counter`` (optional) records every call.

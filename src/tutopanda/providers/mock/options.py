@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from tutopanda.core.errors import ProviderConfigError
-from tutopanda.core.json_file import validation_summary
+from tutopanda.core.store.json_file import validation_summary
 
 __all__ = ["MOCK_CONFIG_KEY", "MOCK_OPTIONS_ENV", "MockOptions"]
 

@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from tutopanda.core.hashing import canonical_json
-from tutopanda.core.provider_contract import JobContext, ProducedArtefact
+from tutopanda.core.engine.provider_contract import JobContext, ProducedArtefact
+from tutopanda.core.store.hashing import canonical_json
 from tutopanda.providers.mock.digest import artefact_digest
 from tutopanda.providers.mock.mp4 import mock_mp4
 from tutopanda.providers.mock.png import write_png

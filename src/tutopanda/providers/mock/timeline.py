@@ -1,4 +1,4 @@
-"""The mock timeline composer: a :class:`~tutopanda.core.timeline.TimelineDocument` without ffmpeg.
+"""The mock timeline composer: a :class:`~tutopanda.core.movie.timeline.TimelineDocument` without ffmpeg.
 
 Why the core model: a mock build's timeline must validate exactly like a real one (the exporter and the
 tests read both), so the mock fills the same document — segments, tracks, caption cues, music plan —
@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutopanda.core.provider_contract import ArtefactInput
-from tutopanda.core.timeline import (
+from tutopanda.core.engine.provider_contract import ArtefactInput
+from tutopanda.core.movie.timeline import (
     MusicPlan,
     TimelineClip,
     TimelineDocument,

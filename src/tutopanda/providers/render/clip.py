@@ -35,10 +35,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from tutopanda.core.blob_ref import extension_for_mime
+from tutopanda.core.engine.provider_contract import ArtefactInput, JobContext, ProducedArtefact
 from tutopanda.core.errors import ProviderError
-from tutopanda.core.provider_contract import ArtefactInput, JobContext, ProducedArtefact
-from tutopanda.core.timeline import KenBurns, ken_burns_for
+from tutopanda.core.movie.timeline import KenBurns, ken_burns_for
+from tutopanda.core.store.blob_ref import extension_for_mime
 from tutopanda.providers.local.palettes import palette_for
 from tutopanda.providers.local.slides import is_slide_background, render_slide
 from tutopanda.providers.render.ffmpeg import ProgressCallback, run_ffmpeg

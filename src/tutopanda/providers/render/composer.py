@@ -7,7 +7,7 @@ and the lead-in the clips were rendered with; caption cues cut at the spoken wor
 narration WAV carries (its ``tpwt`` chunk), else per sentence spread over each window; Ken Burns
 records for stills from the same presets the clip renderer used; and the music plan (loop when shorter
 than the movie, trim when longer, level and ducking from config). Everything goes through
-:class:`~tutopanda.core.timeline.TimelineDocument`, so an invalid layout is never stored.
+:class:`~tutopanda.core.movie.timeline.TimelineDocument`, so an invalid layout is never stored.
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tutopanda.core.blob_ref import extension_for_mime
+from tutopanda.core.engine.provider_contract import ArtefactInput, JobContext, ProducedArtefact
 from tutopanda.core.errors import ProviderError
-from tutopanda.core.hashing import sha256_hex
-from tutopanda.core.provider_contract import ArtefactInput, JobContext, ProducedArtefact
-from tutopanda.core.timeline import (
+from tutopanda.core.movie.timeline import (
     WORD_CUE_MAX_CHARS,
     CaptionCue,
     CaptionWord,
@@ -38,6 +36,8 @@ from tutopanda.core.timeline import (
     time_cues,
     word_cues,
 )
+from tutopanda.core.store.blob_ref import extension_for_mime
+from tutopanda.core.store.hashing import sha256_hex
 from tutopanda.providers.local.speech_clip import WordTiming, read_word_timings
 from tutopanda.providers.render.ffmpeg import probe
 from tutopanda.providers.render.settings import TimelineSettings, parse_settings

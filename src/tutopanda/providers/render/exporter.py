@@ -48,10 +48,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tutopanda.core.engine.provider_contract import ArtefactInput, JobContext, ProducedArtefact
 from tutopanda.core.errors import ProviderError
-from tutopanda.core.json_file import validation_summary
-from tutopanda.core.provider_contract import ArtefactInput, JobContext, ProducedArtefact
-from tutopanda.core.timeline import TimelineDocument, cues_from_document, render_ass, render_srt, render_vtt
+from tutopanda.core.movie.timeline import (
+    TimelineDocument,
+    cues_from_document,
+    render_ass,
+    render_srt,
+    render_vtt,
+)
+from tutopanda.core.store.json_file import validation_summary
 from tutopanda.providers.render.clip import AUDIO_RATE
 from tutopanda.providers.render.ffmpeg import ProgressCallback, probe, run_ffmpeg
 from tutopanda.providers.render.loudness import (

@@ -12,8 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tutopanda.core.errors import ProviderConfigError
-from tutopanda.core.provider_contract import (
+from tutopanda.core.engine.provider_contract import (
     HandlerLimits,
     JobContext,
     JobResult,
@@ -21,6 +20,7 @@ from tutopanda.core.provider_contract import (
     ProducedArtefact,
     SecretResolver,
 )
+from tutopanda.core.errors import ProviderConfigError
 from tutopanda.providers.render.ffmpeg import ProgressCallback, ffmpeg_exe
 
 __all__ = ["LOCAL_MODEL_KINDS", "MODEL_KINDS", "PROGRESS_MESSAGE", "RenderHandler", "progress_logger"]

@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from tutopanda.core.errors import ProviderConfigError
-from tutopanda.core.json_file import validation_summary
-from tutopanda.core.movie_frame import frame_size as movie_frame_size
+from tutopanda.core.movie.frame import frame_size as movie_frame_size
+from tutopanda.core.store.json_file import validation_summary
 
 __all__ = [
     "ClipSettings",
@@ -117,7 +117,7 @@ def parse_settings(model: type[_S], config: Mapping[str, Any], where: str) -> _S
 
 
 def frame_size(resolution: object, aspect_ratio: object) -> tuple[int, int]:
-    """The movie's frame size (:func:`tutopanda.core.movie_frame.frame_size`); bad values: config errors."""
+    """The movie's frame size (:func:`tutopanda.core.movie.frame.frame_size`); bad values: config errors."""
     try:
         return movie_frame_size(resolution, aspect_ratio, strict=True)
     except ValueError as exc:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import shutil
 
-from tutopanda.core.provider_contract import JobContext, ProducedArtefact
-from tutopanda.core.timeline import ken_burns_for
+from tutopanda.core.engine.provider_contract import JobContext, ProducedArtefact
+from tutopanda.core.movie.timeline import ken_burns_for
 from tutopanda.providers.render.clip import zoompan_filter
 from tutopanda.providers.render.ffmpeg import ProgressCallback, run_ffmpeg
 from tutopanda.providers.render.settings import EncodeSettings, frame_size, parse_settings

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from tutopanda.core.provider_contract import ArtefactInput
+from tutopanda.core.engine.provider_contract import ArtefactInput
 from tutopanda.providers.render.ffmpeg import probe
 
 __all__ = [

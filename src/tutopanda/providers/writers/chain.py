@@ -34,8 +34,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tutopanda.core.engine.provider_contract import (
+    HandlerLimits,
+    JobContext,
+    JobResult,
+    Mode,
+    ProducedArtefact,
+)
 from tutopanda.core.errors import ProviderConfigError, ProviderError
-from tutopanda.core.provider_contract import HandlerLimits, JobContext, JobResult, Mode, ProducedArtefact
 from tutopanda.providers.writers.backend import TextBackend, WriterUnavailableError
 from tutopanda.providers.writers.choice import (
     COMPATIBLE_PROVIDER,

@@ -8,7 +8,7 @@ pattern too. Building a handler imports nothing heavy and touches no network.
 
 from __future__ import annotations
 
-from tutopanda.core.provider_contract import ProviderHandler
+from tutopanda.core.engine.provider_contract import ProviderHandler
 from tutopanda.providers.registry import HandlerFactory, HandlerSpec, ProviderRegistry, Registration
 from tutopanda.providers.writers.choice import COMPATIBLE_PROVIDER
 from tutopanda.providers.writers.tasks import WRITER_KINDS

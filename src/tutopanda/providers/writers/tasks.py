@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tutopanda.core.engine.provider_contract import JobContext, ProducedArtefact
 from tutopanda.core.errors import ProviderConfigError
-from tutopanda.core.provider_contract import JobContext, ProducedArtefact
 from tutopanda.providers.job_inputs import RequestedArtefact, input_int, input_text, requested_artefacts
 from tutopanda.providers.live.templates import render_template
 from tutopanda.providers.writers.backend import ChatMessage

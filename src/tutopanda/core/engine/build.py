@@ -1,0 +1,352 @@
+"""The build verbs: ``plan_build`` (what would run and why) and ``run_build`` (plan, run, commit).
+
+``run_build`` is the whole loop of the engine:
+
+1. take the movie's build lock (one build per movie; a second one fails at once naming the holder);
+2. load the movie (blueprint + latest inputs -> job graph), index the artefact log, plan;
+3. nothing dirty -> return without a provider call and without a new revision;
+4. save the plan, run it (every finished artefact stored at once);
+5. commit: fold the inputs and every artefact that is current into a new manifest, saved with
+   compare-and-swap against the pointer read at planning time — also after failures (what succeeded is
+   kept) and after Ctrl-C; unchanged content makes no new revision;
+6. write the run record (per-job durations, attempts, costs) and report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
+
+from tutopanda.core.blueprint import Job
+from tutopanda.core.engine.planner import BuildState, Plan, PlannedJob, compute_plan
+from tutopanda.core.engine.provider_contract import HandlerResolver, Mode, SecretResolver
+from tutopanda.core.engine.runner import JobOutcome, ProgressSink, Runner, RunOptions
+from tutopanda.core.engine.trace import TraceIndex, input_value_hashes
+from tutopanda.core.errors import ProviderConfigError, TutopandaError
+from tutopanda.core.movie.definition import LoadedMovie, load_movie
+from tutopanda.core.store.blob_store import BlobStore
+from tutopanda.core.store.event_log import artefact_log
+from tutopanda.core.store.hashing import hash_value
+from tutopanda.core.store.locks import movie_lock
+from tutopanda.core.store.manifest import Manifest, ManifestArtefact, ManifestInput
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.pending_revision import pending_revision
+from tutopanda.core.store.plan_store import PlanStore
+from tutopanda.core.store.run_record import run_record, save_run_record
+from tutopanda.core.store.storage import StorageContext
+from tutopanda.core.store.store_scan import BlobPresence
+
+__all__ = [
+    "BuildReport",
+    "PreparedBuild",
+    "commit_build",
+    "commit_current",
+    "plan_build",
+    "plan_jobs",
+    "prepare_build",
+    "run_build",
+]
+
+
+@dataclass
+class PreparedBuild:
+    """A planned build: the loaded movie, the shared trace state, the plan and the pointer it is based on."""
+
+    movie: LoadedMovie
+    state: BuildState
+    plan: Plan
+    base: Manifest
+
+
+@dataclass
+class BuildReport:
+    """What ``run_build`` did. ``revision`` is the committed revision (None when nothing changed)."""
+
+    plan: Plan
+    revision: str | None
+    outcomes: list[JobOutcome]
+    interrupted: bool
+    duration: float
+    stopped: str | None = None
+    """Why the run stopped early: a provider refused the account (key, credit, quota)."""
+    stopped_hint: str | None = None
+    """What to check for that refusal (the key's variable, the account's credit)."""
+
+    @property
+    def failed(self) -> list[JobOutcome]:
+        """Jobs that failed or were blocked by a failed upstream."""
+        return [outcome for outcome in self.outcomes if outcome.status in ("failed", "blocked")]
+
+    @property
+    def calls(self) -> int:
+        """Provider calls made (attempts included)."""
+        return sum(outcome.attempts for outcome in self.outcomes)
+
+
+def _estimator(resolver: HandlerResolver | None) -> Callable[[Job], float | None] | None:
+    if resolver is None:
+        return None
+
+    def estimate(job: Job) -> float | None:
+        # A job without a handler has no estimate; the preflight, not the planner, reports it.
+        try:
+            handler = resolver(job.variant.provider, job.variant.model, job.kind)
+        except ProviderConfigError:
+            return None
+        return handler.estimate_cost(job.kind, job.variant.config, len(job.produces))
+
+    return estimate
+
+
+def prepare_build(
+    ctx: StorageContext,
+    movie_id: str,
+    *,
+    resolver: HandlerResolver | None = None,
+    forced: Collection[str] = (),
+    mode: Mode = "live",
+) -> PreparedBuild:
+    """Load, index and plan (reads only) for a run in ``mode`` (part of every trace but live ones)."""
+    movie = load_movie(ctx, movie_id)
+    store = ManifestStore(ctx, movie_id)
+    snapshot = store.snapshot()
+    index = TraceIndex.from_events(artefact_log(ctx, movie_id))
+    values = input_value_hashes(movie.input_values())
+    state = BuildState(movie.graph, index, values, blob_present=BlobPresence(ctx, movie_id), mode=mode)
+    plan = compute_plan(
+        movie_id=movie_id,
+        state=state,
+        manifest=snapshot.manifest,
+        revision=pending_revision(ctx, movie_id),
+        base_pointer_hash=snapshot.pointer_hash,
+        created_at=ctx.clock.timestamp(),
+        forced=forced,
+        estimate=_estimator(resolver),
+    )
+    return PreparedBuild(movie, state, plan, snapshot.manifest)
+
+
+def plan_build(
+    ctx: StorageContext,
+    movie_id: str,
+    *,
+    resolver: HandlerResolver | None = None,
+    forced: Collection[str] = (),
+    save: bool = True,
+    mode: Mode = "live",
+) -> Plan:
+    """Plan the next revision and (unless nothing is dirty or ``save`` is false) save it to ``runs/``."""
+    prepared = prepare_build(ctx, movie_id, resolver=resolver, forced=forced, mode=mode)
+    if save and not prepared.plan.is_empty:
+        # Under the build lock: a running build owns runs/<rev>-plan.json of the same revision.
+        with movie_lock(ctx, movie_id, "build", timeout=0.0, command="tutopanda build plan"):
+            PlanStore(ctx, movie_id).save(prepared.plan.revision, prepared.plan.to_dict())
+    return prepared.plan
+
+
+def current_manifest(prepared: PreparedBuild, *, revision: str, created_at: str) -> Manifest:
+    """The manifest of the movie as it stands: current inputs and every artefact that is current."""
+    movie, state = prepared.movie, prepared.state
+    inputs: dict[str, ManifestInput] = {}
+    for input_id, value in movie.input_values().items():
+        hashed = hash_value(value)
+        recorded = movie.inputs.get(input_id)
+        inputs[input_id] = ManifestInput(
+            hash=hashed.hash, digest=hashed.digest, created_at=recorded.created_at if recorded else created_at
+        )
+    artefacts: dict[str, ManifestArtefact] = {}
+    for job in movie.graph.jobs:
+        trace = state.traces.get(job.id)
+        for produced in job.produces:
+            event = state.index.resolve(produced.id, trace)
+            if event is None or event.blob is None:
+                continue
+            artefacts[produced.id] = ManifestArtefact(
+                hash=event.blob.hash,
+                blob=event.blob,
+                produced_by=event.produced_by,
+                inputs_hash=event.inputs_hash,
+                provider=event.provider,
+                model=event.model,
+                diagnostics=event.diagnostics,
+                created_at=event.created_at,
+            )
+    base = prepared.base
+    return Manifest(
+        revision=revision,
+        base_revision=None if base.is_empty_revision else base.revision,
+        created_at=created_at,
+        inputs=inputs,
+        artefacts=artefacts,
+    )
+
+
+def _same_content(left: Manifest, right: Manifest) -> bool:
+    def key(manifest: Manifest) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+        return (
+            {key: entry.hash for key, entry in manifest.inputs.items()},
+            {key: (entry.hash, entry.inputs_hash) for key, entry in manifest.artefacts.items()},
+        )
+
+    return key(left) == key(right)
+
+
+def run_build(
+    ctx: StorageContext,
+    movie_id: str,
+    *,
+    resolver: HandlerResolver,
+    options: RunOptions,
+    secrets: SecretResolver,
+    forced: Collection[str] = (),
+    progress: ProgressSink | None = None,
+    command: str = "tutopanda build run",
+    on_plan: Callable[[Plan], None] | None = None,
+) -> BuildReport:
+    """Plan, run and commit one build of ``movie_id`` (see the module docstring)."""
+    with movie_lock(ctx, movie_id, "build", timeout=0.0, command=command):
+        started = time.monotonic()
+        prepared = prepare_build(ctx, movie_id, resolver=resolver, forced=forced, mode=options.mode)
+        plan = prepared.plan
+        if on_plan is not None:
+            on_plan(plan)
+        if plan.is_empty:
+            # No job to run, but the inputs may still differ from the current manifest (an undone edit
+            # whose old outputs were found by their traces): commit that state without a provider call.
+            committed = commit_build(ctx, movie_id, prepared)
+            return BuildReport(plan, committed, [], False, time.monotonic() - started)
+        PlanStore(ctx, movie_id).save(plan.revision, plan.to_dict())
+        started_at = ctx.clock.timestamp()
+        runner = Runner(
+            ctx=ctx,
+            movie_id=movie_id,
+            plan=plan,
+            state=prepared.state,
+            values=prepared.movie.input_values(),
+            resolver=resolver,
+            options=options,
+            secrets=secrets,
+            artefact_log=artefact_log(ctx, movie_id),
+            progress=progress,
+        )
+        interrupted = False
+        crash: BaseException | None = None
+        try:
+            asyncio.run(runner.run())
+        except KeyboardInterrupt:
+            interrupted = True
+        except BaseExceptionGroup as group:  # e.g. the store failed (disk full): keep what is done
+            crash = _first_error(group)
+        committed = None
+        try:
+            committed = commit_build(ctx, movie_id, prepared)
+        finally:
+            outcomes = list(runner.outcomes.values())
+            duration = time.monotonic() - started
+            failed = crash is not None or any(o.status in ("failed", "blocked") for o in outcomes)
+            status = "interrupted" if interrupted else ("failed" if failed else "succeeded")
+            record = run_record(
+                revision=plan.revision,
+                committed_revision=committed,
+                status=status,
+                mode=options.mode,
+                concurrency=options.concurrency,
+                started_at=started_at,
+                finished_at=ctx.clock.timestamp(),
+                duration=duration,
+                outcomes=outcomes,
+            )
+            save_run_record(ctx, movie_id, record)
+        if crash is not None:
+            raise crash
+        return BuildReport(
+            plan, committed, outcomes, interrupted, duration, runner.stopped, runner.stopped_hint
+        )
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to show for a run that stopped: the first Tutopanda error in the group, else the group."""
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            error = _first_error(error)
+        if isinstance(error, TutopandaError):
+            return error
+    return group
+
+
+def commit_build(ctx: StorageContext, movie_id: str, prepared: PreparedBuild) -> str | None:
+    """Save the movie's current state as the plan's revision, unless it equals the base manifest.
+
+    Compare-and-swap against the pointer the plan was made from, so a commit never silently replaces
+    a revision another writer committed meanwhile.
+    """
+    state = prepared.state
+    for job in state.graph.jobs:  # jobs the run never reached (Ctrl-C, --up-to-layer) may still be fresh
+        if state.traces.get(job.id) is None:
+            state.traces[job.id] = state.trace_of(job)
+    manifest = current_manifest(prepared, revision=prepared.plan.revision, created_at=ctx.clock.timestamp())
+    if not prepared.base.is_empty_revision and _same_content(manifest, prepared.base):
+        return None
+    pointer = ManifestStore(ctx, movie_id).save(manifest, prepared.plan.base_pointer_hash)
+    return pointer.revision
+
+
+def commit_current(
+    ctx: StorageContext, movie_id: str, *, base_pointer_hash: str | None, mode: Mode = "live"
+) -> str | None:
+    """Commit what the logs hold now as the pending revision, compare-and-swap on ``base_pointer_hash``.
+
+    For a build whose jobs ran elsewhere (durable workers): the plan was made in another step, maybe in
+    another process, so only the pointer it was made from is known; the state is read again here.
+    """
+    prepared = prepare_build(ctx, movie_id, mode=mode)
+    pinned = replace(prepared.plan, base_pointer_hash=base_pointer_hash)
+    return commit_build(ctx, movie_id, replace(prepared, plan=pinned))
+
+
+def plan_jobs(
+    ctx: StorageContext, movie: LoadedMovie, index: TraceIndex, job_ids: Sequence[str], *, mode: Mode = "live"
+) -> tuple[BuildState, Plan | None]:
+    """The state ``job_ids`` need (the traces of their ancestors only) and a plan of those not fresh.
+
+    For a worker running a few jobs of a larger build: computing every trace of the movie for each
+    batch would make every batch cost O(movie). The plan is None when all are fresh (their outputs are
+    stored under their traces: a replayed step after a crash finds them and pays nothing).
+    """
+    graph = movie.graph
+    blobs = BlobStore(ctx, movie.movie_id)  # a stored success whose blob is gone must run again
+    values = input_value_hashes(movie.input_values())
+    state = BuildState(graph, index, values, blob_present=blobs.exists, mode=mode)
+    upstream: dict[str, set[str]] = {}
+    for source, target in graph.edges:
+        upstream.setdefault(target, set()).add(source)
+    needed, frontier = set(job_ids), list(job_ids)
+    while frontier:
+        for parent in upstream.get(frontier.pop(), ()):
+            if parent not in needed:
+                needed.add(parent)
+                frontier.append(parent)
+    for job in graph.jobs:  # topological order: every ancestor's trace before its consumers'
+        if job.id in needed:
+            state.traces[job.id] = state.trace_of(job)
+    planned: list[PlannedJob] = []
+    for job_id in job_ids:
+        job = graph.job(job_id)
+        trace = state.traces[job_id]
+        if trace is None or state.missing_outputs(job, trace):
+            planned.append(PlannedJob(job, 0, (), None, trace))
+    if not planned:
+        return state, None
+    plan = Plan(
+        movie_id=movie.movie_id,
+        revision=pending_revision(ctx, movie.movie_id),
+        base_revision=None,
+        base_pointer_hash=None,
+        blueprint_id=graph.blueprint_id,
+        created_at=ctx.clock.timestamp(),
+        total_jobs=len(planned),
+        layers=(tuple(planned),),
+    )
+    return state, plan

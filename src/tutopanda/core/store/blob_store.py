@@ -1,0 +1,310 @@
+"""Content-addressed storage of artefact payloads: ``blobs/<h[0:2]>/<sha256>.<ext>``.
+
+A blob's name is the SHA-256 of its bytes, so storing the same bytes twice writes them once (the second
+put only hashes), and a blob file is never modified after it appears. Puts stream: bytes go to a temp
+file under ``blobs/.tmp/`` while being hashed, and the finished file is renamed into place — a reader
+never sees a partial blob, and a 1 GiB payload needs no more than one chunk of memory. On object stores
+(no rename) the hashing happens in a local spool first and the upload goes straight to the final name.
+
+With ``verify_on_read`` every read re-hashes the bytes and raises :class:`CorruptDataError` naming the
+blob if they no longer match (for streaming reads: when the stream has been read to the end).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, BinaryIO, cast
+
+from tutopanda.core.errors import BlobNotFoundError, CorruptDataError, StorageError
+from tutopanda.core.store.atomic_file import clean_temp_files, temp_path_for
+from tutopanda.core.store.blob_ref import BlobRef, extension_for_mime, validate_blob_hash
+from tutopanda.core.store.hashing import CHUNK_SIZE, sha256_hex
+from tutopanda.core.store.movie_paths import ensure_initialised
+from tutopanda.core.store.regular_file import open_regular
+from tutopanda.core.store.storage import StorageContext, storage_error
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+__all__ = ["BlobStore", "Chunk", "hash_file"]
+
+Chunk = bytes | bytearray | memoryview
+"""What a streaming put accepts from an iterator."""
+
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+"""Object stores: blobs up to this size are hashed in memory before the upload; bigger ones spill to a
+local temp file (the upload streams from it either way)."""
+
+
+def _file_chunks(path: str | Path) -> Iterator[memoryview]:
+    """Chunks of a local file through one reused buffer (each chunk is only valid until the next)."""
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    with open_regular(path, buffering=0) as opened:  # unbuffered readinto is fastest; never a FIFO
+        stream = cast(io.RawIOBase, opened)
+        while True:
+            count = stream.readinto(buffer)
+            if not count:
+                return
+            yield view[:count]
+
+
+def hash_file(path: str | Path) -> tuple[str, int]:
+    """SHA-256 hex and size of a local file, read in 1 MiB ``readinto`` steps (runs at disk speed)."""
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in _file_chunks(path):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+class _VerifyingReader(io.RawIOBase):
+    """Passes reads through while hashing; at end of stream, compares with the expected hash."""
+
+    def __init__(self, inner: IO[bytes], blob_hash: str, size: int, describe: str) -> None:
+        super().__init__()
+        self._inner = inner
+        self._expected = (blob_hash, size)
+        self._digest = hashlib.sha256()
+        self._size = 0
+        self._describe = describe
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._inner.read(len(view))
+        if not data:
+            self._check()
+            return 0
+        view[: len(data)] = data
+        self._digest.update(data)
+        self._size += len(data)
+        return len(data)
+
+    def _check(self) -> None:
+        actual = (self._digest.hexdigest(), self._size)
+        if actual != self._expected:
+            raise CorruptDataError(
+                f"{self._describe} is corrupt: its bytes hash to {actual[0]} ({actual[1]} bytes)",
+                "delete that blob file; the next build will produce the artefact again",
+            )
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+class BlobStore:
+    """The blob store of one (initialised) movie."""
+
+    def __init__(self, ctx: StorageContext, movie_id: str, *, verify_on_read: bool = False) -> None:
+        self._ctx = ctx
+        self.movie_id = movie_id
+        self._paths = ensure_initialised(ctx, movie_id)
+        self.verify_on_read = verify_on_read
+
+    # -- locating ------------------------------------------------------------------------------
+
+    def path_of(self, ref: BlobRef) -> str:
+        """Where the blob ``ref`` lives (whether or not it exists)."""
+        return self._paths.blob(ref.hash, ref.extension)
+
+    def _find(self, ref_or_hash: BlobRef | str, *, assume_named: bool = False) -> str | None:
+        if isinstance(ref_or_hash, BlobRef):
+            path = self.path_of(ref_or_hash)
+            if assume_named or self._ctx.exists(path):
+                return path
+            blob_hash = ref_or_hash.hash
+        else:
+            blob_hash = validate_blob_hash(ref_or_hash)
+        shard = self._ctx.join(self._paths.blobs_dir, blob_hash[:2])
+        for name in self._ctx.list_names(shard):
+            if name.startswith(blob_hash + "."):
+                return self._ctx.join(shard, name)
+        return None
+
+    def _require(self, ref_or_hash: BlobRef | str, *, assume_named: bool = False) -> tuple[str, str]:
+        path = self._find(ref_or_hash, assume_named=assume_named)
+        blob_hash = ref_or_hash.hash if isinstance(ref_or_hash, BlobRef) else ref_or_hash
+        if path is None:
+            raise BlobNotFoundError(
+                f"blob {blob_hash} is not in the blob store of movie '{self.movie_id}'",
+                "it was deleted or belongs to another movie; rebuild the artefact that produced it",
+            )
+        return path, blob_hash
+
+    def exists(self, ref_or_hash: BlobRef | str) -> bool:
+        """Whether the blob is stored (by reference, or by hash under any extension)."""
+        return self._find(ref_or_hash) is not None
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def put_bytes(self, data: bytes, mime_type: str) -> BlobRef:
+        """Store ``data``; if the same bytes are already stored this only hashes them."""
+        ref = BlobRef(hash=sha256_hex(bytes(data)), size=len(data), mime_type=mime_type)
+        if not self._is_stored(ref):
+            self._commit([memoryview(data)], ref)
+        return ref
+
+    def put_stream(self, source: Iterable[Chunk] | BinaryIO, mime_type: str) -> BlobRef:
+        """Store the bytes of an iterator of chunks or a binary file, holding one chunk at a time."""
+        extension_for_mime(mime_type)
+        if hasattr(source, "read"):
+            reader = cast(BinaryIO, source)
+            chunks: Iterable[Chunk] = iter(lambda: reader.read(CHUNK_SIZE), b"")
+        else:
+            chunks = source
+        return self._commit(chunks, None, mime_type=mime_type)
+
+    def put_file(self, path: str | Path, mime_type: str) -> BlobRef:
+        """Store a local file. Already-stored content costs one read (hashing), never a copy."""
+        try:
+            blob_hash, size = hash_file(path)
+        except FileNotFoundError:
+            raise StorageError(f"cannot store {path}: no such file", "check the path") from None
+        except OSError as exc:
+            raise storage_error(exc, "reading", str(path)) from exc
+        ref = BlobRef(hash=blob_hash, size=size, mime_type=mime_type)
+        if not self._is_stored(ref):
+            self._commit(_file_chunks(path), ref)
+        return ref
+
+    def _is_stored(self, ref: BlobRef) -> bool:
+        """Whether ``ref`` is stored; if so (locally) its time is refreshed: a put that found its bytes
+        already there counts as a fresh write for ``gc``'s grace period, as a real write would."""
+        path = self.path_of(ref)
+        try:
+            stored = self._ctx.size(path) == ref.size
+        except FileNotFoundError:
+            return False
+        if stored:
+            self._ctx.backend.touch(path)
+        return stored
+
+    def _commit(self, chunks: Iterable[Chunk], expected: BlobRef | None, *, mime_type: str = "") -> BlobRef:
+        """Write chunks to a temp file while hashing, then rename it to its content address."""
+        if self._ctx.backend.immutable_objects:  # no rename there: hash first, then upload once
+            return self._commit_object(chunks, expected, mime_type=mime_type)
+        temp_dir = self._paths.blob_temp_dir
+        self._ctx.makedirs(temp_dir)
+        tmp = temp_path_for(self._ctx, self._ctx.join(temp_dir, "blob"), temp_dir)
+        try:
+            blob_hash, size = self._write_temp(tmp, chunks)
+            ref = BlobRef(hash=blob_hash, size=size, mime_type=expected.mime_type if expected else mime_type)
+            if expected is not None and (blob_hash, size) != (expected.hash, expected.size):
+                raise StorageError(
+                    f"content changed while being stored (expected blob {expected.hash}, got {blob_hash})",
+                    "make sure nothing writes to the file while it is being stored, then retry",
+                )
+            final = self.path_of(ref)
+            if self._is_stored(ref):
+                return ref
+            self._ctx.makedirs(final.rpartition("/")[0])
+            self._ctx.backend.commit(tmp, final)  # locally: rename, then fsync of the shard folder
+            return ref
+        except OSError as exc:
+            raise storage_error(exc, "writing a blob of movie", self.movie_id) from exc
+        finally:
+            with contextlib.suppress(OSError, StorageError):
+                self._ctx.remove(tmp)
+
+    def _commit_object(
+        self, chunks: Iterable[Chunk], expected: BlobRef | None, *, mime_type: str = ""
+    ) -> BlobRef:
+        """Object stores: spool locally while hashing, then upload once to the content address.
+
+        An object store has no rename (a "move" is a server-side copy plus a delete), so the name must be
+        known before the upload: the chunks go to a local spool file (in memory up to a few MiB) while
+        being hashed, and the finished spool is uploaded straight to ``blobs/<h>/<hash>.<ext>`` (multipart,
+        streamed from the spool, for big blobs). A partial upload never becomes visible, and the blob is
+        not uploaded at all when it is already stored.
+        """
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    spool.write(chunk)
+                    size += len(chunk)
+                ref = BlobRef(
+                    hash=digest.hexdigest(),
+                    size=size,
+                    mime_type=expected.mime_type if expected else mime_type,
+                )
+                if expected is not None and (ref.hash, ref.size) != (expected.hash, expected.size):
+                    raise StorageError(
+                        f"content changed while being stored (expected blob {expected.hash}, got {ref.hash})",
+                        "make sure nothing writes to the file while it is being stored, then retry",
+                    )
+                if expected is None and self._is_stored(ref):
+                    return ref
+                spool.seek(0)
+                self._ctx.backend.put_stream(self.path_of(ref), cast(IO[bytes], spool))
+        except OSError as exc:
+            raise storage_error(exc, "writing a blob of movie", self.movie_id) from exc
+        return ref
+
+    def _write_temp(self, tmp: str, chunks: Iterable[Chunk]) -> tuple[str, int]:
+        digest = hashlib.sha256()
+        size = 0
+        # Locally O_CREAT|O_EXCL|O_NOFOLLOW inside the storage root, and fsync'd before the rename.
+        with self._ctx.backend.create_new(tmp) as write:
+            for chunk in chunks:
+                digest.update(chunk)
+                write(chunk)
+                size += len(chunk)
+        return digest.hexdigest(), size
+
+    def clean_temp(self, older_than: float = 3600.0) -> list[str]:
+        """Remove temp files of interrupted puts older than ``older_than`` seconds; return their paths."""
+        return clean_temp_files(self._ctx, self._paths.blob_temp_dir, older_than=older_than)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get_bytes(self, ref_or_hash: BlobRef | str) -> bytes:
+        """All bytes of a blob (:class:`BlobNotFoundError` if it is missing)."""
+        # A reference names its file: read it straight away (one request on an object store) and look
+        # for the hash under another extension only if that file is missing.
+        path, blob_hash = self._require(ref_or_hash, assume_named=True)
+        try:
+            data = self._ctx.read_bytes(path)
+        except FileNotFoundError:
+            path, blob_hash = self._require(ref_or_hash)
+            try:
+                data = self._ctx.read_bytes(path)
+            except FileNotFoundError:
+                raise BlobNotFoundError(f"blob {blob_hash} vanished while being read", "retry") from None
+        if self.verify_on_read and sha256_hex(data) != blob_hash:
+            raise CorruptDataError(
+                f"blob {blob_hash} of movie '{self.movie_id}' is corrupt: "
+                f"its bytes hash to {sha256_hex(data)}",
+                f"delete {path}; the next build will produce the artefact again",
+            )
+        return data
+
+    @contextmanager
+    def open(self, ref_or_hash: BlobRef | str) -> Iterator[IO[bytes]]:
+        """A streaming binary reader for a blob; verifies at end of stream when ``verify_on_read``."""
+        path, blob_hash = self._require(ref_or_hash)
+        try:
+            size = self._ctx.size(path)
+            with self._ctx.open_read(path) as stream:
+                if not self.verify_on_read:
+                    yield stream
+                    return
+                describe = f"blob {blob_hash} of movie '{self.movie_id}' ({path})"
+                raw = _VerifyingReader(stream, blob_hash, size if size >= 0 else 0, describe)
+                with io.BufferedReader(raw, CHUNK_SIZE) as reader:
+                    yield reader
+        except FileNotFoundError:
+            raise BlobNotFoundError(f"blob {blob_hash} vanished while being read", "retry") from None
