@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tutopanda.core.errors import StorageError
+from tutopanda.core.store.backends.check_then_write import hashed_version, swap_if_match
 from tutopanda.core.store.backends.protocol import (
     ByteWriter,
     RandomAccessFile,
@@ -155,15 +156,7 @@ class FsspecBackend:
         return True
 
     def read_versioned(self, path: str) -> Versioned:
-        import hashlib
-
-        from tutopanda.core.store.regular_file import MAX_STORE_FILE_BYTES
-
-        try:
-            data = self.read_bytes(path, MAX_STORE_FILE_BYTES)
-        except FileNotFoundError:
-            return Versioned(None, None)
-        return Versioned(data, hashlib.sha256(data).hexdigest())
+        return hashed_version(self.read_bytes, path)
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -187,11 +180,7 @@ class FsspecBackend:
             return self.create_if_absent(path, data, temp)
 
     def put_if_match(self, path: str, data: bytes, tag: str, temp: str) -> bool:
-        with _local_lock:
-            if self.read_versioned(path).tag != tag:
-                return False
-            self.write_atomic(path, data, temp, lambda step: None)
-            return True
+        return swap_if_match(self, _local_lock, path, data, tag, temp)
 
     def append(
         self,

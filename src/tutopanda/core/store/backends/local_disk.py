@@ -28,6 +28,7 @@ from typing import IO, Any
 import fsspec
 
 from tutopanda.core.errors import StorageError
+from tutopanda.core.store.backends.check_then_write import hashed_version, swap_if_match
 from tutopanda.core.store.backends.io_errors import storage_error
 from tutopanda.core.store.backends.protocol import (
     ByteWriter,
@@ -187,17 +188,10 @@ class LocalDiskBackend:
         return Path(path).resolve().is_relative_to(Path(folder).resolve())
 
     def read_versioned(self, path: str) -> Versioned:
-        import hashlib
-
-        from tutopanda.core.store.regular_file import MAX_STORE_FILE_BYTES
-
         try:
-            data = read_regular(path, MAX_STORE_FILE_BYTES)
-        except FileNotFoundError:
-            return Versioned(None, None)
-        except OSError as exc:
+            return hashed_version(read_regular, path)
+        except OSError as exc:  # other than a missing file, which is an answer (no version)
             raise storage_error(exc, "reading", path) from exc
-        return Versioned(data, hashlib.sha256(data).hexdigest())
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -250,12 +244,7 @@ class LocalDiskBackend:
         self._check_inside(path)
         self._check_inside(temp)
         try:
-            fd = _create_new_fd(temp)
-            try:
-                write_fd_fully(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _write_durably(_create_new_fd(temp), data)
             try:
                 Path(path).hardlink_to(temp)
             except FileExistsError:
@@ -277,11 +266,7 @@ class LocalDiskBackend:
 
     def put_if_match(self, path: str, data: bytes, tag: str, temp: str) -> bool:
         """Check-then-write: local writers of the pointer also hold the movie's ``pointer`` file lock."""
-        with _swap_lock:
-            if self.read_versioned(path).tag != tag:
-                return False
-            self.write_atomic(path, data, temp, lambda step: None)
-            return True
+        return swap_if_match(self, _swap_lock, path, data, tag, temp)
 
     def append(
         self,
@@ -414,9 +399,14 @@ def _create_exclusive_direct(path: str, data: bytes) -> bool:
         fd = os.open(path, _NEW_FILE, 0o644)
     except FileExistsError:
         return False
+    _write_durably(fd, data)
+    return True
+
+
+def _write_durably(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to the new file ``fd``, ``fsync`` it, and close ``fd`` (also on a failure)."""
     try:
         write_fd_fully(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
-    return True
