@@ -57,10 +57,10 @@ def provider_rows(blueprint: Blueprint) -> list[dict[str, Any]]:
     from tutopanda.core.errors import TutopandaError
     from tutopanda.providers.builtin import OFFLINE_PROVIDERS
     from tutopanda.providers.plugins import default_registry
-    from tutopanda.providers.pricing import price_for
     from tutopanda.providers.warm_start import required_secrets
+    from tutopanda.providers.wiring import root_prices
 
-    registry = default_registry()
+    registry, prices = default_registry(), root_prices(state.storage_root())
     secrets = EnvSecretResolver()
     rows: list[dict[str, Any]] = []
     language_input = blueprint.input("Language")
@@ -82,7 +82,7 @@ def provider_rows(blueprint: Blueprint) -> list[dict[str, Any]]:
                 handler_present, problem = False, exc.message
             except Exception as exc:  # a plugin's factory that cannot build: report, do not crash the listing
                 handler_present, problem = False, f"{type(exc).__name__}: {exc}"
-            price = price_for(variant.provider, variant.model)
+            price = prices.get(variant.provider, variant.model)
             offline = variant.provider in OFFLINE_PROVIDERS
             endpoint = _endpoint(variant.provider, variant.model, variant.config)
             rows.append(

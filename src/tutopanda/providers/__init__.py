@@ -6,7 +6,8 @@
 * :mod:`tutopanda.providers.mock` — deterministic offline handlers for every producer kind.
 * :mod:`tutopanda.providers.job_inputs` — reading a job's text/number inputs and requested artefacts
   by name (``input_text``, ``requested_artefacts``...), shared by every handler, plugins included.
-* :mod:`tutopanda.providers.pricing` — the price table (``price_for``), bundled plus ``<root>/prices.toml``.
+* :mod:`tutopanda.providers.pricing` — the price table (``PriceTable.load``), bundled plus
+  ``<root>/prices.toml``; chosen per resolver and handed to the handlers it builds.
 * :func:`voices_for` — the voice ids a speech provider/model accepts (None: any), for ``query --voice``.
 
 Imports only :mod:`tutopanda.core` (never the CLI); see ``docs/providers.md``.
@@ -27,9 +28,7 @@ from tutopanda.providers.pricing import (
     PRICE_UNITS,
     Price,
     PriceTable,
-    price_for,
-    price_table,
-    use_price_overrides,
+    bundled_prices,
 )
 from tutopanda.providers.registry import (
     HandlerBuilder,
@@ -59,18 +58,16 @@ __all__ = [
     "RequestedArtefact",
     "VoiceSet",
     "WarmStartHook",
+    "bundled_prices",
     "config_number",
     "default_registry",
     "handler_voices",
     "input_int",
     "input_text",
     "load_plugins",
-    "price_for",
-    "price_table",
     "requested_artefacts",
     "required_secrets",
     "strings",
-    "use_price_overrides",
     "voices_for",
     "warm_start",
 ]

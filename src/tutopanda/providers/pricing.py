@@ -1,17 +1,21 @@
 """The price table: what a call to (provider, model) costs, for plan estimates and actual costs.
 
 Why a data file: prices change more often than code. The bundled ``data/prices.toml`` is overlaid by
-``<root>/prices.toml`` when the user keeps one (see :func:`use_price_overrides`), entry by entry, so a
+``<root>/prices.toml`` when the user keeps one (:meth:`PriceTable.load`), entry by entry, so a
 user can correct one model's price today. A model without a price estimates ``None`` ("unknown"), which
 plans show as such rather than as free.
+
+Why no process-wide table: a front end chooses the table once (``wiring.resolver(mode, prices=...)``)
+and it travels with the handlers it hands out (:class:`~tutopanda.providers.registry.HandlerSpec`), so
+two stores with different price files (a viewer and a worker, two tests) can share one process.
 """
 
 from __future__ import annotations
 
-import threading
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,9 +26,7 @@ __all__ = [
     "PRICE_UNITS",
     "Price",
     "PriceTable",
-    "price_for",
-    "price_table",
-    "use_price_overrides",
+    "bundled_prices",
 ]
 
 PRICE_UNITS = {
@@ -91,10 +93,15 @@ class Price:
 
 
 class PriceTable:
-    """Prices by (provider, model), from the bundled file plus an optional user override file."""
+    """Prices by (provider, model), from the bundled file plus an optional user override file.
+
+    Compared and hashed by content: the registry keeps one handler per binding *and* table, so tables
+    loaded afresh from an unchanged file share the handlers (and their clients) built for the first.
+    """
 
     def __init__(self, prices: Mapping[tuple[str, str], Price]) -> None:
         self._prices = dict(prices)
+        self._key = tuple(sorted((key, _frozen(price)) for key, price in self._prices.items()))
 
     def get(self, provider: str, model: str) -> Price | None:
         return self._prices.get((provider, model))
@@ -102,19 +109,39 @@ class PriceTable:
     def __iter__(self) -> object:
         return iter(self._prices.values())
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PriceTable) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __repr__(self) -> str:
+        return f"PriceTable({len(self._prices)} prices)"
+
     @classmethod
     def load(cls, override: Path | None = None) -> PriceTable:
-        bundled = (
-            resources.files("tutopanda.providers").joinpath("data/prices.toml").read_text(encoding="utf-8")
-        )
-        prices = _parse(bundled, "the bundled prices.toml")
-        if override is not None and override.is_file():
-            try:
-                text = override.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ProviderConfigError(f"cannot read {override}: {exc.strerror or exc}") from exc
-            prices.update(_parse(text, str(override)))
-        return cls(prices)
+        """The bundled prices overlaid, entry by entry, by ``override`` when that file exists."""
+        if override is None or not override.is_file():
+            return bundled_prices()
+        try:
+            text = override.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ProviderConfigError(f"cannot read {override}: {exc.strerror or exc}") from exc
+        return cls({**bundled_prices()._prices, **_parse(text, str(override))})
+
+
+@cache
+def bundled_prices() -> PriceTable:
+    """The table shipped in ``data/prices.toml`` (read once: it cannot change while the process runs)."""
+    bundled = resources.files("tutopanda.providers").joinpath("data/prices.toml").read_text(encoding="utf-8")
+    return PriceTable(_parse(bundled, "the bundled prices.toml"))
+
+
+def _frozen(price: Price) -> tuple[Any, ...]:
+    """``price`` as nested tuples, for :class:`PriceTable`'s equality and hash (its rates are dicts)."""
+    tiers = tuple(sorted((tier, tuple(sorted(rates.items()))) for tier, rates in price.tiers.items()))
+    rates = tuple(sorted(price.rates.items()))
+    return (price.provider, price.model, rates, price.source, price.checked, price.note, tiers)
 
 
 def _parse(text: str, source: str) -> dict[tuple[str, str], Price]:
@@ -171,30 +198,3 @@ def _rates(entry: Mapping[str, Any], where: str) -> dict[str, float]:
         unit, scale = PRICE_UNITS[key]
         rates[unit] = float(value) * scale
     return rates
-
-
-_lock = threading.Lock()
-_override: Path | None = None
-_table: PriceTable | None = None
-
-
-def use_price_overrides(path: Path | None) -> None:
-    """Read user prices from ``path`` (``<root>/prices.toml``) from now on; the CLI calls this per run."""
-    global _override, _table
-    with _lock:
-        if path != _override:
-            _override, _table = path, None
-
-
-def price_table() -> PriceTable:
-    """The active price table (bundled + overrides), loaded once."""
-    global _table
-    with _lock:
-        if _table is None:
-            _table = PriceTable.load(_override)
-        return _table
-
-
-def price_for(provider: str, model: str) -> Price | None:
-    """The price of (provider, model), or None when the table has none."""
-    return price_table().get(provider, model)

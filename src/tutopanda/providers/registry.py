@@ -9,8 +9,9 @@ Resolution picks the *most specific* matching factory, comparing in this order: 
 ``*``, so a mode-agnostic factory never shadows the mocks in mock mode), provider, model, environment
 (a literal beats a partial pattern such as ``gpt-5*``, which beats ``*``), then kinds (a factory
 restricted to kinds beats one for any kind). On a tie the later registration wins, so a plugin can
-override a built-in. Built handlers are cached per (mode, provider, model, environment, factory): every
-job of a run that uses the same binding shares one handler (and so its client and throttles).
+override a built-in. Built handlers are cached per (mode, provider, model, environment, factory, price
+table): every job of a run that uses the same binding shares one handler (and so its client and
+throttles), and a handler prices its calls with the table it was built for, never a process-wide one.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, Literal, NamedTuple
 
 from tutopanda.core.engine.provider_contract import HandlerResolver, Mode, ProviderHandler, SecretResolver
 from tutopanda.core.errors import ProviderConfigError, TutopandaError
+from tutopanda.providers.pricing import PriceTable, bundled_prices
 from tutopanda.providers.warm_start import warm_start
 
 __all__ = [
@@ -44,12 +46,17 @@ _MODES: frozenset[str] = frozenset({"mock", "live"})
 
 @dataclass(frozen=True)
 class HandlerSpec:
-    """The concrete binding a factory is asked to build a handler for."""
+    """The concrete binding a factory is asked to build a handler for.
+
+    ``prices`` is the table a handler that bills its calls reads (plan estimates, run costs): the one
+    the front end chose for the run, the bundled one unless it chose another.
+    """
 
     provider: str
     model: str
     environment: str
     mode: Mode
+    prices: PriceTable = field(default_factory=bundled_prices, repr=False)
 
 
 HandlerBuilder = Callable[[HandlerSpec], ProviderHandler]
@@ -174,7 +181,7 @@ class ProviderRegistry:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._registrations: list[Registration] = []
-        self._cache: dict[tuple[str, str, str, str, int], ProviderHandler] = {}
+        self._cache: dict[tuple[str, str, str, str, int, PriceTable], ProviderHandler] = {}
         self._order = 0
         self._source = "direct"
         self.loaded_plugins: list[str] = []
@@ -252,17 +259,28 @@ class ProviderRegistry:
         return ProviderConfigError(f"no {spec.mode} handler for {wanted}", hint)
 
     def resolve(
-        self, provider: str, model: str, environment: str, mode: Mode, kind: str | None = None
+        self,
+        provider: str,
+        model: str,
+        environment: str,
+        mode: Mode,
+        kind: str | None = None,
+        *,
+        prices: PriceTable | None = None,
     ) -> ProviderHandler:
-        """The handler for this binding (cached); :class:`ProviderConfigError` when none matches."""
+        """The handler for this binding, pricing with ``prices`` (default: the bundled table), cached.
+
+        :class:`ProviderConfigError` when no factory matches.
+        """
         if mode not in _MODES:
             raise ProviderConfigError(f"unknown provider mode {mode!r}", "use 'mock' or 'live'")
-        spec = HandlerSpec(provider=provider, model=model, environment=environment, mode=mode)
+        table = bundled_prices() if prices is None else prices
+        spec = HandlerSpec(provider=provider, model=model, environment=environment, mode=mode, prices=table)
         with self._lock:
             registration = self._best(spec, kind)
             if registration is None:
                 raise self._unknown(spec, kind)
-            key = (mode, provider, model, environment, registration.order)
+            key = (mode, provider, model, environment, registration.order, table)
             cached = self._cache.get(key)
             if cached is not None:
                 return cached
@@ -290,9 +308,14 @@ class ProviderRegistry:
         return handler
 
     def resolve_many(
-        self, requests: Iterable[tuple[str, str, str]], *, mode: Mode, environment: str
+        self,
+        requests: Iterable[tuple[str, str, str]],
+        *,
+        mode: Mode,
+        environment: str,
+        prices: PriceTable | None = None,
     ) -> dict[HandlerRequest, ProviderHandler]:
-        """Resolve every distinct (provider, model, kind) of a run up front.
+        """Resolve every distinct (provider, model, kind) of a run up front (priced with ``prices``).
 
         Reports *every* unresolvable binding in one :class:`ProviderConfigError`, so a user fixes their
         settings once instead of once per failed run.
@@ -305,7 +328,7 @@ class ProviderRegistry:
                 continue
             try:
                 provider, model, kind = request
-                resolved[request] = self.resolve(provider, model, environment, mode, kind)
+                resolved[request] = self.resolve(provider, model, environment, mode, kind, prices=prices)
             except ProviderConfigError as exc:
                 problems.append(exc)
         if len(problems) == 1:
@@ -318,11 +341,17 @@ class ProviderRegistry:
             )
         return resolved
 
-    def handler_resolver(self, mode: Mode, environment: str) -> HandlerResolver:
-        """The ``(provider, model, kind) -> handler`` callable the runner takes, for one run."""
+    def handler_resolver(
+        self, mode: Mode, environment: str, *, prices: PriceTable | None = None
+    ) -> HandlerResolver:
+        """The ``(provider, model, kind) -> handler`` callable the runner takes, for one run.
+
+        Every handler it hands out prices with ``prices`` (default: the bundled table), so plan estimates
+        and the run's costs come from the one table the front end chose.
+        """
 
         def resolve(provider: str, model: str, kind: str) -> ProviderHandler:
-            return self.resolve(provider, model, environment, mode, kind)
+            return self.resolve(provider, model, environment, mode, kind, prices=prices)
 
         return resolve
 

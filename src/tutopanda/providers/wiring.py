@@ -4,6 +4,7 @@ Every front end (the CLI's ``query``, ``edit`` and ``build run``, the durable wo
 four things from the providers layer, so they live here once rather than in a command module:
 
 * :func:`resolver` — the handlers of a mode from the default registry, with the user's price file;
+* :func:`root_prices` — the price table of a store (bundled prices overlaid by ``<root>/prices.toml``);
 * :func:`preflight` — before any call, every dirty job has a handler with its secrets and config;
 * :func:`check_configs` — each dirty job's config against its handler's own ``check_config``;
 * :func:`online_jobs` / :func:`check_offline` — which dirty jobs would need the network, and the
@@ -28,6 +29,7 @@ from tutopanda.core.engine.provider_contract import (
     SecretResolver,
 )
 from tutopanda.core.errors import ProviderConfigError, TutopandaError, UsageError
+from tutopanda.providers.pricing import PriceTable
 
 __all__ = [
     "check_configs",
@@ -37,6 +39,7 @@ __all__ = [
     "price_file",
     "resolver",
     "resolver_factory",
+    "root_prices",
 ]
 
 
@@ -45,17 +48,21 @@ def price_file(root: str) -> Path | None:
     return None if "://" in root else Path(root).expanduser() / "prices.toml"
 
 
+def root_prices(root: str) -> PriceTable:
+    """The prices of the store at ``root``: the bundled table overlaid by its ``prices.toml``, if any."""
+    return PriceTable.load(price_file(root))
+
+
 def resolver(mode: Mode, *, prices: Path | None = None) -> HandlerResolver:
     """Handlers for ``mode`` from the default registry (built-ins and plugins), priced with ``prices``.
 
-    ``prices`` is the user's override file (:func:`price_file`); plans and costs use it. The handlers
-    read the price table themselves, so it is installed here, where the handlers are handed out.
+    ``prices`` is the user's override file (:func:`price_file`); plans and costs use it. The table is
+    read here, once, and handed to every handler this resolver gives out (the registry builds one
+    handler per binding and table), so another resolver with another file prices its own calls.
     """
     from tutopanda.providers.plugins import default_registry
-    from tutopanda.providers.pricing import use_price_overrides
 
-    use_price_overrides(prices)
-    return default_registry().handler_resolver(mode, "local")
+    return default_registry().handler_resolver(mode, "local", prices=PriceTable.load(prices))
 
 
 def resolver_factory(prices: Path | None) -> ResolverFactory:

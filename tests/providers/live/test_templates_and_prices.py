@@ -78,3 +78,38 @@ def test_a_bad_price_file_is_a_config_error_naming_it(tmp_path: Path, text: str,
     with pytest.raises(ProviderConfigError) as caught:
         PriceTable.load(override)
     assert message in caught.value.message and str(override) in caught.value.message
+
+
+def _price_file(folder: Path, usd_per_1k_characters: float) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "prices.toml"
+    path.write_text(f'[elevenlabs."eleven_multilingual_v2"]\nusd_per_1k_characters = {usd_per_1k_characters}')
+    return path
+
+
+def test_two_resolvers_with_different_price_files_price_one_call_each_with_its_own(tmp_path: Path) -> None:
+    """No process-wide table: making a second resolver does not reprice the first one's handlers."""
+    from tutopanda.providers.wiring import resolver
+
+    cheap = resolver("live", prices=_price_file(tmp_path / "cheap", 0.2))
+    dear = resolver("live", prices=_price_file(tmp_path / "dear", 0.5))
+    bundled = resolver("live")
+    call = ("elevenlabs", "eleven_multilingual_v2", "narration")
+    usage = {"characters": 1000.0}
+    assert cheap(*call).cost_of(usage) == pytest.approx(0.2)  # type: ignore[attr-defined]
+    assert dear(*call).cost_of(usage) == pytest.approx(0.5)  # type: ignore[attr-defined]
+    assert bundled(*call).cost_of(usage) == pytest.approx(0.1)  # type: ignore[attr-defined]
+    low, high, shipped = (r(*call).estimate_cost("narration", {}, 1) for r in (cheap, dear, bundled))
+    assert low is not None and high is not None and shipped is not None
+    assert high == pytest.approx(low * 2.5) and shipped == pytest.approx(low / 2)
+    assert cheap(*call) is cheap(*call)  # one handler per binding and table, shared by a run's jobs
+
+
+def test_tables_loaded_again_from_an_unchanged_file_share_the_handlers(tmp_path: Path) -> None:
+    from tutopanda.providers.wiring import resolver
+
+    path = _price_file(tmp_path, 0.3)
+    call = ("elevenlabs", "eleven_multilingual_v2", "narration")
+    assert resolver("live", prices=path)(*call) is resolver("live", prices=path)(*call)
+    assert PriceTable.load(path) == PriceTable.load(path) != PriceTable.load()
+    assert resolver("live", prices=tmp_path / "missing.toml")(*call) is resolver("live")(*call)

@@ -5,6 +5,10 @@ throttles, implements ``produce`` and ``typical_usage`` (what one call usually c
 estimates), and reports the actual usage of each call through :meth:`LiveHandler.cost_of`. Building a
 handler never touches the network; :meth:`warm_start` checks the secret offline.
 
+Prices come from the table the handler is built with (``HandlerSpec.prices``, which the front end
+chose for the run), so two runs in one process with different price files price the same call each
+with its own table.
+
 Throttles come from the variant config when given (``maxInFlight``, ``requestsPerMinute``: e.g. your
 ElevenLabs plan's concurrency), else from the handler's defaults, and are keyed by provider so every
 job on the same account shares them.
@@ -17,7 +21,7 @@ from typing import Any, ClassVar
 
 from tutopanda.core.engine.provider_contract import HandlerLimits, JobContext, JobResult, Mode, SecretResolver
 from tutopanda.core.errors import ProviderConfigError
-from tutopanda.providers.pricing import price_for
+from tutopanda.providers.pricing import PriceTable, bundled_prices
 
 __all__ = ["LiveHandler", "config_limits"]
 
@@ -64,11 +68,19 @@ class LiveHandler:
     mode: Mode = "live"
 
     def __init__(
-        self, provider: str, model: str, environment: str, config: Mapping[str, Any] | None = None
+        self,
+        provider: str,
+        model: str,
+        environment: str,
+        config: Mapping[str, Any] | None = None,
+        *,
+        prices: PriceTable | None = None,
     ) -> None:
         self.provider = provider
         self.model = model
         self.environment = environment
+        self.prices = bundled_prices() if prices is None else prices
+        """The table this handler's estimates and costs come from (the bundled one unless given)."""
         self._limits = config_limits(
             config or {}, provider, self.default_max_in_flight, self.default_requests_per_minute
         )
@@ -142,7 +154,7 @@ class LiveHandler:
 
     def estimate_cost(self, kind: str, config: Mapping[str, Any], produces: int) -> float | None:
         """Plan estimate: the typical usage priced by the price table; None when the model has no price."""
-        price = price_for(self.provider, self.model)
+        price = self.prices.get(self.provider, self.model)
         if price is None:
             return None
         return price.cost(self.typical_usage(kind, config, produces), self.typical_tier(kind, config))
@@ -153,7 +165,7 @@ class LiveHandler:
 
     def cost_of(self, usage: Mapping[str, float], tier: Mapping[str, str] | None = None) -> float | None:
         """The actual cost of a call that consumed ``usage`` (at ``tier``); None when the price is unknown."""
-        price = price_for(self.provider, self.model)
+        price = self.prices.get(self.provider, self.model)
         return None if price is None else price.cost(usage, tier)
 
     def result(

@@ -54,6 +54,7 @@ from tutopanda.providers.live import http
 from tutopanda.providers.live.base import LiveHandler
 from tutopanda.providers.live.endpoints import Endpoint, resolve_endpoint
 from tutopanda.providers.local.speech_clip import WordTiming, text_tokens, with_word_timings
+from tutopanda.providers.pricing import PriceTable
 from tutopanda.providers.registry import HandlerSpec
 from tutopanda.providers.voice_set import DEFAULT_VOICE, VoiceSet
 
@@ -259,8 +260,9 @@ class ElevenLabsHandler(LiveHandler):
         config: Mapping[str, Any] | None = None,
         *,
         base_url: str = BASE_URL,
+        prices: PriceTable | None = None,
     ) -> None:
-        super().__init__(provider, model, environment, config)
+        super().__init__(provider, model, environment, config, prices=prices)
         self.base_url = base_url
         self._voices_by_name: dict[str, str] | None = None
         self._voices_lock: asyncio.Lock | None = None
@@ -640,4 +642,4 @@ class ElevenLabsHandler(LiveHandler):
 
 def build_handler(spec: HandlerSpec) -> ProviderHandler:
     """The ElevenLabs handler for ``spec`` (no network: the key is checked by ``warm_start``)."""
-    return ElevenLabsHandler(spec.provider, spec.model, spec.environment)
+    return ElevenLabsHandler(spec.provider, spec.model, spec.environment, prices=spec.prices)

@@ -378,9 +378,9 @@ class OpenAIImageHandler(OpenAIHandler):
 def build_handler(spec: HandlerSpec) -> ProviderHandler:
     """The registry's builder for OpenAI speech (``*tts*``) and image (``*image*``, ``dall-e*``) models."""
     if "tts" in spec.model:
-        return OpenAISpeechHandler(spec.provider, spec.model, spec.environment)
+        return OpenAISpeechHandler(spec.provider, spec.model, spec.environment, prices=spec.prices)
     if "image" in spec.model or spec.model.startswith("dall-e"):
-        return OpenAIImageHandler(spec.provider, spec.model, spec.environment)
+        return OpenAIImageHandler(spec.provider, spec.model, spec.environment, prices=spec.prices)
     raise ProviderConfigError(
         f"{spec.provider}/{spec.model} is neither a speech (tts) nor an image model",
         "use gpt-4o-mini-tts for narration or gpt-image-1 for images",

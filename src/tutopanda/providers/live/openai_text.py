@@ -402,4 +402,4 @@ class OpenAITextHandler(OpenAIHandler):
 
 def build_handler(spec: HandlerSpec) -> ProviderHandler:
     """The registry's builder for ``openai`` text models (no network)."""
-    return OpenAITextHandler(spec.provider, spec.model, spec.environment)
+    return OpenAITextHandler(spec.provider, spec.model, spec.environment, prices=spec.prices)

@@ -73,6 +73,7 @@ from tutopanda.providers.live.replicate_catalogue import (
     parse_model_name,
 )
 from tutopanda.providers.live.replicate_schema import CheckedInput, check_input
+from tutopanda.providers.pricing import PriceTable
 from tutopanda.providers.registry import HandlerSpec
 
 __all__ = [
@@ -188,8 +189,9 @@ class ReplicateHandler(LiveHandler):
         clock: Clock = time.monotonic,
         poll_start: float = POLL_START,
         poll_cap: float = POLL_CAP,
+        prices: PriceTable | None = None,
     ) -> None:
-        super().__init__(provider, model, environment)
+        super().__init__(provider, model, environment, prices=prices)
         self.name = parse_model_name(model)
         self.known = MODELS.get(self.name.name)
         self._sleep = sleep
@@ -637,4 +639,4 @@ def _api_url(prediction: Mapping[str, Any], key: str, fallback: str, base_url: s
 
 def build_handler(spec: HandlerSpec) -> ReplicateHandler:
     """The registry's entry point (``providers.live.registration``); never touches the network."""
-    return ReplicateHandler(spec.provider, spec.model, spec.environment)
+    return ReplicateHandler(spec.provider, spec.model, spec.environment, prices=spec.prices)
