@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -11,36 +10,15 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import CliRunner
-from tests.providers.fake_hub import FakeHub, HubFile, fake_hub
+from tests.model_hub import REVISION, serve_one_model
+from tests.providers.fake_hub import FakeHub
 
 DATA = os.urandom(200_000)
 
 
 @pytest.fixture
 def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
-    catalogue = tmp_path / "catalogue.toml"
-    catalogue.write_text(
-        f"""
-[[model]]
-name = "tiny-llm"
-kind = "llm"
-default = true
-repo = "acme/tiny"
-revision = "{"a" * 40}"
-licence = "Apache-2.0"
-description = "a test model"
-[[model.file]]
-path = "tiny.gguf"
-size = {len(DATA)}
-sha256 = "{hashlib.sha256(DATA).hexdigest()}"
-""",
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("TUTOPANDA_MODELS_CATALOGUE", str(catalogue))
-    monkeypatch.delenv("TUTOPANDA_MODELS", raising=False)
-    with fake_hub() as server:
-        server.add("acme/tiny", "a" * 40, "tiny.gguf", HubFile(DATA))
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
+    with serve_one_model(monkeypatch, tmp_path, DATA) as server:
         yield server
 
 
@@ -80,7 +58,7 @@ def test_unknown_name_is_a_usage_error_with_a_suggestion(cli: CliRunner, hub: Fa
 def test_a_wrong_checksum_fails_in_one_line_and_installs_nothing(
     cli: CliRunner, root: Path, hub: FakeHub
 ) -> None:
-    hub.files["acme/tiny/resolve/" + "a" * 40 + "/tiny.gguf"].corrupt = True
+    hub.files[f"acme/tiny/resolve/{REVISION}/tiny.gguf"].corrupt = True
     result = cli("models", "pull", "tiny-llm")
     assert result.code == 1
     assert result.stderr.splitlines()[0] == "downloading tiny.gguf"  # no bar outside a terminal

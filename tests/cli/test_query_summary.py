@@ -4,7 +4,6 @@ silently."""
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import io
 import os
@@ -17,7 +16,8 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import CliRunner
-from tests.providers.fake_hub import FakeHub, HubFile, fake_hub
+from tests.model_hub import serve_one_model
+from tests.providers.fake_hub import FakeHub
 from tutopanda.cli import query_command
 
 WEIGHTS = os.urandom(50_000)
@@ -67,35 +67,22 @@ class _Terminal(io.StringIO):
 @pytest.fixture
 def offer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
     """A catalogue whose default model is served by a loopback hub, and llama-cpp-python "installed"."""
-    catalogue = tmp_path / "catalogue.toml"
-    catalogue.write_text(
-        f"""
-[[model]]
-name = "qwen2.5-1.5b-instruct"
-kind = "llm"
-default = true
-repo = "acme/q"
-revision = "{"b" * 40}"
-licence = "Apache-2.0"
-description = "test"
-[[model.file]]
-path = "q.gguf"
-size = {len(WEIGHTS)}
-sha256 = "{hashlib.sha256(WEIGHTS).hexdigest()}"
-""",
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("TUTOPANDA_MODELS_CATALOGUE", str(catalogue))
-    monkeypatch.setenv("TUTOPANDA_MODELS", str(tmp_path / "models"))
     real_find_spec = importlib.util.find_spec
 
     def find_spec(name: str, *args: Any) -> Any:
         return object() if name == "llama_cpp" else real_find_spec(name, *args)
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-    with fake_hub() as hub:
-        hub.add("acme/q", "b" * 40, "q.gguf", HubFile(WEIGHTS))
-        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    with serve_one_model(
+        monkeypatch,
+        tmp_path,
+        WEIGHTS,
+        name="qwen2.5-1.5b-instruct",
+        file="q.gguf",
+        repo="acme/q",
+        revision="b" * 40,
+        models=tmp_path / "models",
+    ) as hub:
         yield hub
 
 

@@ -8,7 +8,6 @@ real CLI, and checks the two things a user would notice: one clean ``error:`` li
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import signal
 from collections.abc import Iterator
@@ -18,7 +17,8 @@ from types import FrameType
 import pytest
 
 from tests.badinput.clean_errors import assert_clean_error, run_cli
-from tests.providers.fake_hub import FakeHub, HubFile, fake_hub
+from tests.model_hub import serve_one_model
+from tests.providers.fake_hub import FakeHub
 from tests.security.conftest import SECRET
 from tutopanda.providers.model_store import ModelStore, ModelStoreError, load_catalogue
 
@@ -35,28 +35,7 @@ def store_root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
-    catalogue = tmp_path / "catalogue.toml"
-    catalogue.write_text(
-        f"""
-[[model]]
-name = "{NAME}"
-kind = "llm"
-repo = "acme/tiny"
-revision = "{"a" * 40}"
-licence = "MIT"
-description = "a test model"
-[[model.file]]
-path = "{FILE}"
-size = {len(DATA)}
-sha256 = "{hashlib.sha256(DATA).hexdigest()}"
-""",
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("TUTOPANDA_MODELS_CATALOGUE", str(catalogue))
-    monkeypatch.delenv("TUTOPANDA_MODELS", raising=False)
-    with fake_hub() as server:
-        server.add("acme/tiny", "a" * 40, FILE, HubFile(DATA))
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
+    with serve_one_model(monkeypatch, tmp_path, DATA, name=NAME, file=FILE) as server:
         yield server
 
 
