@@ -21,12 +21,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tutopanda.core.engine.planner import Plan
 from tutopanda.core.engine.runner import JobOutcome
 from tutopanda.core.errors import BuildFailedError, TutopandaError, UsageError
 from tutopanda.core.store.storage import StorageConfig, StorageContext, validate_movie_id
+
+if TYPE_CHECKING:
+    from tutopanda.core.blueprint import Blueprint
+    from tutopanda.core.movie.document import MovieSnapshot
+    from tutopanda.core.movie.edit import TextEdit
+    from tutopanda.providers.local.script_markdown import ParsedScript
+    from tutopanda.settings import Settings
 
 __all__ = [
     "FLAG_INPUTS",
@@ -119,7 +126,6 @@ class _Prepared:
 
     movie_id: str
     change: Any  # tutopanda.core.engine.change.Change (imported lazily with the engine)
-    created: bool
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -264,25 +270,13 @@ class MovieOperations:
         ``movie``, change its inputs and rebuild what they touch (as ``tutopanda query --movie``)."""
         from tutopanda.core.blueprint import expand, load_blueprint, parse_model_options
         from tutopanda.core.engine.change import Change, ScriptText, movie_state
-        from tutopanda.core.limits import check_text
         from tutopanda.core.movie.definition import load_movie
         from tutopanda.core.movie.ids import new_movie_id
         from tutopanda.core.store.movie_paths import is_defined
-        from tutopanda.providers.local.script_markdown import parse_script_markdown
         from tutopanda.settings import load_settings
 
         chosen = providers or self.providers
-        if prompt is not None:
-            check_text("the question (input InquiryPrompt)", prompt)
-        parsed = None
-        if script is not None:
-            check_text("script", script)
-            parsed = parse_script_markdown(script, "script")
-            prompt = prompt or parsed.title
-        if prompt is None and movie is None:
-            raise UsageError(
-                "give the question the movie answers (prompt) or a script", "prompt: 'How do tides work?'"
-            )
+        prompt, parsed = _question_and_script(prompt, script, movie)
         ctx = self._store()
         movie_id = validate_movie_id(movie) if movie is not None else new_movie_id(prompt or "movie")
         baseline = movie_state(ctx, movie_id)
@@ -293,29 +287,13 @@ class MovieOperations:
         loaded = load_movie(ctx, movie_id).blueprint if existing else None
         bp = loaded or load_blueprint(blueprint or settings.general.blueprint)
         values: dict[str, object] = {} if prompt is None else {"InquiryPrompt": prompt}
-        for option, value in (options or {}).items():
-            name = FLAG_INPUTS.get(option)
-            if name is None:
-                raise UsageError(
-                    f"unknown option {option!r}", f"use one of {', '.join(FLAG_INPUTS)}, or inputs"
-                )
-            if value is None:
-                continue
-            if bp.input(name) is None:
-                raise UsageError(
-                    f"option {option} does not apply to blueprint {bp.meta.id} (it has no {name} input)",
-                    f"leave {option} out (tutopanda blueprints describe {bp.meta.id} lists its inputs)",
-                )
-            values[name] = value
+        values.update(_option_values(bp, options or {}))
         values.update(inputs or {})
         selection = parse_model_options([f"{module}={choice}" for module, choice in (variants or {}).items()])
         if parsed is not None:
             values["NumOfSegments"] = len(parsed.segments)
         if not existing:  # settings.toml fills in what was not given, as for `tutopanda query`
-            for key, name in _SETTINGS_INPUTS.items():
-                setting = getattr(settings.general, key, None)
-                if setting is not None and name not in values and bp.input(name) is not None:
-                    values[name] = setting
+            _fill_from_settings(values, settings, bp)
             expand(bp, values, selection or None)  # every value checked before anything is created
         change = Change(
             f"tutopanda mcp make_movie --movie {movie_id}",
@@ -327,7 +305,7 @@ class MovieOperations:
             script=ScriptText(parsed.title, parsed.summary, parsed.segments) if parsed is not None else None,
             based_on=baseline,
         )
-        prepared = _Prepared(movie_id, change, created=not existing, extra={"created": not existing})
+        prepared = _Prepared(movie_id, change, extra={"created": not existing})
         return self._run(ctx, prepared, providers=chosen, confirm=confirm, events=events)
 
     def show_plan(self, movie: str, *, providers: Providers | None = None) -> dict[str, Any]:
@@ -360,67 +338,16 @@ class MovieOperations:
         """Replace texts (a segment's narration, an image or video prompt, the title, ...) and input
         values, then rebuild only what they touch (as ``tutopanda edit``)."""
         from tutopanda.core.engine.change import Change, movie_state
-        from tutopanda.core.limits import check_text
         from tutopanda.core.movie.document import take_snapshot
-        from tutopanda.core.movie.edit import EditSet, TextEdit
+        from tutopanda.core.movie.edit import EditSet
 
         chosen = providers or self.providers
         ctx = self._store()
         movie_id = self._existing(ctx, movie)
         baseline = movie_state(ctx, movie_id)
         snapshot = take_snapshot(ctx, movie_id)
-        layout = snapshot.layout
-        wanted: list[tuple[int | None, str, int | None, str]] = []
-        for number, text in (narration or {}).items():
-            wanted.append((_segment_number(number), "NarrationScript", None, text))
-        for change in texts or []:
-            key = change.get("key")
-            if not isinstance(key, str) or not isinstance(change.get("text"), str):
-                raise UsageError(
-                    "each of texts needs a key and a text",
-                    '{"segment": 2, "key": "ImagePrompt", "text": "..."}',
-                )
-            at, item = change.get("segment"), change.get("item")
-            wanted.append(
-                (
-                    None if at is None else _segment_number(at),
-                    key,
-                    None if item is None else _segment_number(item, what="item"),
-                    change["text"],
-                )
-            )
-        edits = EditSet(inputs=dict(inputs or {}))
-        for segment, key, position_number, text in wanted:
-            index = None if segment is None else segment - 1
-            keys = layout.keys(segment=index is not None)
-            if key not in keys:
-                where = "a segment" if index is not None else "the movie (no segment)"
-                raise UsageError(
-                    f"{key!r} is not a text of {where}", f"use one of: {', '.join(keys) or 'none'}"
-                )
-            position = (
-                (position_number - 1) if position_number is not None else (0 if layout.is_list(key) else None)
-            )
-            entry = layout.by_place.get((index, key, position))
-            if entry is None:
-                raise UsageError(
-                    f"movie '{movie_id}' has no {key} at segment {segment}"
-                    + (f", item {position_number}" if position_number is not None else ""),
-                    f"segments are numbered 1 to {layout.segments}",
-                )
-            check_text(f"{entry.label}", text, error=UsageError)
-            if not text.strip():
-                raise UsageError(f"{entry.label}: a text cannot be empty", "give the new text")
-            if snapshot.texts.get(entry.artefact_id) != text:
-                edits.texts.append(TextEdit(entry.artefact_id, entry.producer_id, text, "mcp"))
-        edits.inputs = {
-            name: value for name, value in edits.inputs.items() if snapshot.inputs.get(name) != value
-        }
-        unknown = sorted(set(edits.inputs) - set(snapshot.specs))
-        if unknown:
-            raise UsageError(
-                f"unknown input(s) {', '.join(unknown)}", f"inputs are: {', '.join(snapshot.specs)}"
-            )
+        wanted = _wanted_texts(narration or {}, texts or [])
+        edits = EditSet(texts=_text_edits(snapshot, wanted), inputs=_changed_inputs(snapshot, inputs or {}))
         if edits.is_empty:
             return {
                 "movie": movie_id,
@@ -431,7 +358,7 @@ class MovieOperations:
         recorded = Change(
             f"tutopanda mcp apply_edit --movie {movie_id}", edits=edits, source="mcp", based_on=baseline
         )
-        prepared = _Prepared(movie_id, recorded, created=False, extra={"edits": edits.describe()})
+        prepared = _Prepared(movie_id, recorded, extra={"edits": edits.describe()})
         result = self._run(ctx, prepared, providers=chosen, confirm=confirm, events=events)
         if result.get("status") == "built":
             _refresh_prompt_files(ctx, movie_id)
@@ -516,6 +443,133 @@ class MovieOperations:
             path = ctx.join(folder, name)
             files.append({"name": name, "path": path, "bytes": ctx.size(path), "uri": _file_uri(ctx, path)})
         return files
+
+
+def _question_and_script(
+    prompt: str | None, script: str | None, movie: str | None
+) -> tuple[str | None, ParsedScript | None]:
+    """The question and the parsed script of a ``make_movie`` call, each checked against the text limits.
+
+    A script without a question asks the script's title; with neither, only an existing ``movie`` (whose
+    inputs change) makes sense.
+    """
+    from tutopanda.core.limits import check_text
+    from tutopanda.providers.local.script_markdown import parse_script_markdown
+
+    if prompt is not None:
+        check_text("the question (input InquiryPrompt)", prompt)
+    parsed = None
+    if script is not None:
+        check_text("script", script)
+        parsed = parse_script_markdown(script, "script")
+        prompt = prompt or parsed.title
+    if prompt is None and movie is None:
+        raise UsageError(
+            "give the question the movie answers (prompt) or a script", "prompt: 'How do tides work?'"
+        )
+    return prompt, parsed
+
+
+def _option_values(bp: Blueprint, options: Mapping[str, Any]) -> dict[str, object]:
+    """The blueprint inputs the make-movie ``options`` set (unset ones left out).
+
+    An option the blueprint has no input for is an error rather than ignored: the caller asked for
+    something the movie would silently not have.
+    """
+    values: dict[str, object] = {}
+    for option, value in options.items():
+        name = FLAG_INPUTS.get(option)
+        if name is None:
+            raise UsageError(f"unknown option {option!r}", f"use one of {', '.join(FLAG_INPUTS)}, or inputs")
+        if value is None:
+            continue
+        if bp.input(name) is None:
+            raise UsageError(
+                f"option {option} does not apply to blueprint {bp.meta.id} (it has no {name} input)",
+                f"leave {option} out (tutopanda blueprints describe {bp.meta.id} lists its inputs)",
+            )
+        values[name] = value
+    return values
+
+
+def _fill_from_settings(values: dict[str, object], settings: Settings, bp: Blueprint) -> None:
+    """Add the ``[general]`` settings a new movie was not given, where its blueprint has the input."""
+    for key, name in _SETTINGS_INPUTS.items():
+        setting = getattr(settings.general, key, None)
+        if setting is not None and name not in values and bp.input(name) is not None:
+            values[name] = setting
+
+
+_WantedText = tuple[int | None, str, int | None, str]
+"""A text an edit asks for: 1-based segment (None: movie-wide), key, 1-based item (None: unsaid), text."""
+
+
+def _wanted_texts(narration: Mapping[str, str], texts: Sequence[Mapping[str, Any]]) -> list[_WantedText]:
+    """``apply_edit``'s two ways of naming a text (narration by segment, and keyed texts) as one list."""
+    wanted: list[_WantedText] = []
+    for number, text in narration.items():
+        wanted.append((_segment_number(number), "NarrationScript", None, text))
+    for change in texts:
+        key = change.get("key")
+        if not isinstance(key, str) or not isinstance(change.get("text"), str):
+            raise UsageError(
+                "each of texts needs a key and a text",
+                '{"segment": 2, "key": "ImagePrompt", "text": "..."}',
+            )
+        at, item = change.get("segment"), change.get("item")
+        wanted.append(
+            (
+                None if at is None else _segment_number(at),
+                key,
+                None if item is None else _segment_number(item, what="item"),
+                change["text"],
+            )
+        )
+    return wanted
+
+
+def _text_edits(snapshot: MovieSnapshot, wanted: Sequence[_WantedText]) -> list[TextEdit]:
+    """The wanted texts that differ from the movie's, each found in its layout and checked.
+
+    Every wanted text is checked (it exists, within the limits, not empty), even one equal to the
+    current text, so a mistake is reported rather than passing as "unchanged".
+    """
+    from tutopanda.core.limits import check_text
+    from tutopanda.core.movie.edit import TextEdit
+
+    layout = snapshot.layout
+    edits: list[TextEdit] = []
+    for segment, key, position_number, text in wanted:
+        index = None if segment is None else segment - 1
+        keys = layout.keys(segment=index is not None)
+        if key not in keys:
+            where = "a segment" if index is not None else "the movie (no segment)"
+            raise UsageError(f"{key!r} is not a text of {where}", f"use one of: {', '.join(keys) or 'none'}")
+        position = (
+            (position_number - 1) if position_number is not None else (0 if layout.is_list(key) else None)
+        )
+        entry = layout.by_place.get((index, key, position))
+        if entry is None:
+            raise UsageError(
+                f"movie '{snapshot.movie_id}' has no {key} at segment {segment}"
+                + (f", item {position_number}" if position_number is not None else ""),
+                f"segments are numbered 1 to {layout.segments}",
+            )
+        check_text(f"{entry.label}", text, error=UsageError)
+        if not text.strip():
+            raise UsageError(f"{entry.label}: a text cannot be empty", "give the new text")
+        if snapshot.texts.get(entry.artefact_id) != text:
+            edits.append(TextEdit(entry.artefact_id, entry.producer_id, text, "mcp"))
+    return edits
+
+
+def _changed_inputs(snapshot: MovieSnapshot, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``inputs`` whose value differs from the movie's; an input the movie does not have is an error."""
+    changed = {name: value for name, value in inputs.items() if snapshot.inputs.get(name) != value}
+    unknown = sorted(set(changed) - set(snapshot.specs))
+    if unknown:
+        raise UsageError(f"unknown input(s) {', '.join(unknown)}", f"inputs are: {', '.join(snapshot.specs)}")
+    return changed
 
 
 def _segment_number(value: Any, *, what: str = "segment") -> int:
