@@ -150,6 +150,42 @@ def create_server(operations: MovieOperations) -> MCPServer:
         instructions=INSTRUCTIONS,
         log_level="WARNING",
     )
+    _add_tools(server, operations)
+    _add_resources(server, operations)
+    return server
+
+
+def _add_tools(server: MCPServer, operations: MovieOperations) -> None:
+    """Register the tools, in the order a client lists them (the building ones have long signatures,
+    so each is declared by a function of its own)."""
+    _add_make_movie(server, operations)
+
+    @server.tool(description="What a build of the movie would run now, why each job runs and what it "
+                 "would cost. Runs nothing.")  # fmt: skip
+    async def show_plan(movie: str, providers: ProviderOption = None) -> dict[str, Any]:
+        return await _call(lambda: operations.show_plan(movie, providers=providers))
+
+    _add_apply_edit(server, operations)
+
+    @server.tool(description="A movie's current revision, its last run and failed jobs, artefacts by "
+                 "kind, and the cost and time of every build so far.")  # fmt: skip
+    async def build_status(movie: str) -> dict[str, Any]:
+        return await _call(lambda: operations.build_status(movie))
+
+    @server.tool(description="Every movie of this store: id, title, revision, duration, cost.")
+    async def list_movies() -> dict[str, Any]:
+        return {"movies": await _call(operations.list_movies)}
+
+    @server.tool(description="Check a movie's store (every blob re-hashed, logs, manifests); without a "
+                 "movie, every movie. repair: true fixes what can be fixed.")  # fmt: skip
+    async def verify(movie: str | None = None, repair: bool = False) -> dict[str, Any]:
+        return await _call(lambda: operations.verify(movie, repair=repair))
+
+    del show_plan, build_status, list_movies, verify  # registered above
+
+
+def _add_make_movie(server: MCPServer, operations: MovieOperations) -> None:
+    """Register ``make_movie``: its options are separate parameters, so the schema documents each one."""
 
     @server.tool(description="Make a movie from a question or a Markdown script (or change an existing "
                  "movie's inputs) and build it. Paid online builds need confirm: true.")  # fmt: skip
@@ -210,10 +246,11 @@ def create_server(operations: MovieOperations) -> MCPServer:
             ),
         )
 
-    @server.tool(description="What a build of the movie would run now, why each job runs and what it "
-                 "would cost. Runs nothing.")  # fmt: skip
-    async def show_plan(movie: str, providers: ProviderOption = None) -> dict[str, Any]:
-        return await _call(lambda: operations.show_plan(movie, providers=providers))
+    del make_movie  # registered above
+
+
+def _add_apply_edit(server: MCPServer, operations: MovieOperations) -> None:
+    """Register ``apply_edit`` (texts arrive as :class:`TextChange` models, handed on as plain dicts)."""
 
     @server.tool(description="Change texts (a segment's narration, image/video prompts, the title) or "
                  "input values of a movie and rebuild only what they touch. Paid online builds need "
@@ -243,19 +280,11 @@ def create_server(operations: MovieOperations) -> MCPServer:
             ),
         )
 
-    @server.tool(description="A movie's current revision, its last run and failed jobs, artefacts by "
-                 "kind, and the cost and time of every build so far.")  # fmt: skip
-    async def build_status(movie: str) -> dict[str, Any]:
-        return await _call(lambda: operations.build_status(movie))
+    del apply_edit  # registered above
 
-    @server.tool(description="Every movie of this store: id, title, revision, duration, cost.")
-    async def list_movies() -> dict[str, Any]:
-        return {"movies": await _call(operations.list_movies)}
 
-    @server.tool(description="Check a movie's store (every blob re-hashed, logs, manifests); without a "
-                 "movie, every movie. repair: true fixes what can be fixed.")  # fmt: skip
-    async def verify(movie: str | None = None, repair: bool = False) -> dict[str, Any]:
-        return await _call(lambda: operations.verify(movie, repair=repair))
+def _add_resources(server: MCPServer, operations: MovieOperations) -> None:
+    """Register the resources: the movie list and, per movie, its manifest, timeline, script and files."""
 
     @server.resource("tutopanda://movies", name="movies", mime_type="application/json",
                      description="The movies of this store (as list_movies).")  # fmt: skip
@@ -282,9 +311,7 @@ def create_server(operations: MovieOperations) -> MCPServer:
     async def files(movie: str) -> str:
         return await _read(lambda: json.dumps(operations.published_files(movie), indent=2))
 
-    del make_movie, show_plan, apply_edit, build_status, list_movies, verify  # registered above
-    del movies, manifest, timeline, script, files
-    return server
+    del movies, manifest, timeline, script, files  # registered above
 
 
 def run_stdio(root: str, providers: Literal["live", "local", "mock"], concurrency: int) -> None:
