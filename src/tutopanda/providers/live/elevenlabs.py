@@ -325,6 +325,11 @@ class ElevenLabsHandler(LiveHandler):
     # -- speech ------------------------------------------------------------------------------------
 
     async def _speech(self, context: JobContext) -> JobResult:
+        """One text-to-speech call: the request checked and built offline, sent, decoded, reported.
+
+        Every input and config problem is raised before the key is read or a byte is sent, so a bad
+        variant costs nothing; the steps are split out so each reads on its own.
+        """
         where = f"{context.job_id} ({self.provider}/{self.model})"
         config = context.config
         text = input_text(context.inputs, "Text")
@@ -336,6 +341,38 @@ class ElevenLabsHandler(LiveHandler):
         output_format = _output_format(config, where, speech=True) or default_format
         endpoint = self.endpoint(config, where)
         voice = self._voice(context, where)
+        body = self._speech_body(context, text, where)
+
+        key = self.api_key(context)
+        async with http.client(
+            base_url=endpoint.base_url, headers={"xi-api-key": key}, timeout=SPEECH_TIMEOUT
+        ) as client:
+            voice_id = await self._voice_id(client, voice, key, where)
+            path = f"/v1/text-to-speech/{voice_id}" + ("/with-timestamps" if timestamps else "")
+            response = await http.send(
+                client,
+                "POST",
+                path,
+                provider=self.provider,
+                params={"output_format": output_format},
+                json=body,
+            )
+        self._raise_for_response(response, "text-to-speech", key)
+        data, mime_type, words = self._speech_audio(response, text, output_format, timestamps, where)
+        usage = {"characters": float(len(text))}
+        diagnostics = self._speech_diagnostics(
+            response, body, voice=(voice, voice_id), output=(output_format, data, mime_type), words=words
+        )
+        return self._audio_result(context, data, mime_type, usage, diagnostics)
+
+    def _speech_body(self, context: JobContext, text: str, where: str) -> dict[str, Any]:
+        """The JSON of a speech call: text, model, neighbours, seed, voice settings, language.
+
+        Built (and its config checked) before the key is read, so a bad ``sendLanguageCode`` or voice
+        setting is refused offline. The neighbouring segments' text goes only when it says something,
+        so a segment is not read cold.
+        """
+        config = context.config
         body: dict[str, Any] = {"text": text, "model_id": self.model}
         for alias, field in (("PreviousText", "previous_text"), ("NextText", "next_text")):
             neighbour = input_text(context.inputs, alias, "")
@@ -355,47 +392,58 @@ class ElevenLabsHandler(LiveHandler):
             )
         if send_language and language:
             body["language_code"] = _language_code(language)
+        return body
 
-        key = self.api_key(context)
-        async with http.client(
-            base_url=endpoint.base_url, headers={"xi-api-key": key}, timeout=SPEECH_TIMEOUT
-        ) as client:
-            voice_id = await self._voice_id(client, voice, key, where)
-            path = f"/v1/text-to-speech/{voice_id}" + ("/with-timestamps" if timestamps else "")
-            response = await http.send(
-                client,
-                "POST",
-                path,
-                provider=self.provider,
-                params={"output_format": output_format},
-                json=body,
-            )
-        self._raise_for_response(response, "text-to-speech", key)
-        words: list[WordTiming] = []
-        if timestamps:
-            raw, alignment = self._timestamped(response, where)
-            data, mime_type = self._audio_bytes(raw, output_format, where, response)
-            words = word_timings(text, alignment)
-            if words and mime_type == "audio/wav":
-                data = with_word_timings(data, words)
-        else:
+    def _speech_audio(
+        self, response: httpx.Response, text: str, output_format: str, timestamps: bool, where: str
+    ) -> tuple[bytes, str, list[WordTiming] | None]:
+        """The audio bytes, their type, and the word timings (None: not asked for) of a speech answer.
+
+        A timestamped answer is JSON (base64 audio plus a character alignment); its word timings are
+        written into a WAV's ``tpwt`` chunk, the only place the captions read them from.
+        """
+        if not timestamps:
             data, mime_type = self._audio(response, output_format, where)
-        credits = _header_int(response, "character-cost")
-        usage = {"characters": float(len(text))}
+            return data, mime_type, None
+        raw, alignment = self._timestamped(response, where)
+        data, mime_type = self._audio_bytes(raw, output_format, where, response)
+        words = word_timings(text, alignment)
+        if words and mime_type == "audio/wav":
+            data = with_word_timings(data, words)
+        return data, mime_type, words
+
+    def _speech_diagnostics(
+        self,
+        response: httpx.Response,
+        body: Mapping[str, Any],
+        *,
+        voice: tuple[str, str],
+        output: tuple[str, bytes, str],
+        words: list[WordTiming] | None,
+    ) -> dict[str, Any]:
+        """What a speech call sent and got back, for the event diagnostics (and so ``build status``).
+
+        ``voice`` is (asked for, id used), ``output`` (format, bytes, media type). ``characterCost`` is
+        the header's figure in the account's credits, kept for the user but not priced (see the module
+        docstring): the bill is priced on the text length.
+        """
+        (voice_asked, voice_id), (output_format, data, mime_type) = voice, output
+        characters = len(body["text"])
         diagnostics: dict[str, Any] = {
             **self._response_diagnostics(response),
             "voiceId": voice_id,
             "model": self.model,
             "outputFormat": output_format,
-            "characters": len(text),
+            "characters": characters,
             "characterSource": "text length",
             "bytes": len(data),
         }
+        credits = _header_int(response, "character-cost")
         if credits is not None:
             diagnostics["characterCost"] = credits
-        if voice_id != voice:
-            diagnostics["voiceName"] = voice
-        if timestamps:
+        if voice_id != voice_asked:
+            diagnostics["voiceName"] = voice_asked
+        if words is not None:
             diagnostics["words"] = [
                 {"text": w.text, "start": round(w.start, 3), "end": round(w.stop, 3)} for w in words
             ]
@@ -405,9 +453,9 @@ class ElevenLabsHandler(LiveHandler):
                 diagnostics[field] = body[field] if field == "seed" else len(body[field])
         if "language_code" in body:
             diagnostics["languageCode"] = body["language_code"]
-        if settings:
-            diagnostics["voiceSettings"] = settings
-        return self._audio_result(context, data, mime_type, usage, diagnostics)
+        if body.get("voice_settings"):
+            diagnostics["voiceSettings"] = body["voice_settings"]
+        return diagnostics
 
     def _voice(self, context: JobContext, where: str) -> str:
         """The voice id or name asked for (``default`` -> config ``voiceId`` -> George); checked offline."""
