@@ -34,6 +34,16 @@ def _providers_json(root: Path, movie: str) -> dict[str, Any]:
     return data
 
 
+def _narration_producer(root: Path, provider: str, model: str, config: str) -> None:
+    """Append to the root's ``settings.toml`` a ``[[producers]]`` entry: Narration by ``provider/model``
+    with its config file ``config``."""
+    with (root / "settings.toml").open("a", encoding="utf-8") as settings:
+        settings.write(
+            f'\n[[producers]]\nproducer = "Narration"\nprovider = "{provider}"\nmodel = "{model}"\n'
+            f'config = "{config}"\n'
+        )
+
+
 def test_dry_run_of_a_new_movie_shows_the_plan_and_creates_nothing(cli: CliRunner, root: Path) -> None:
     result = cli("query", "How do tides work?", "--movie", "tides", "--segments", "2", "--dry-run", "--json")
     assert result.code == 0, result.stderr
@@ -155,11 +165,7 @@ def test_a_producer_config_file_from_settings_goes_into_providers_json_and_the_j
 ) -> None:
     assert cli("init").code == 0
     (root / "providers" / "local.toml").write_text("[narration]\nwordsPerMinute = 120\n", encoding="utf-8")
-    with (root / "settings.toml").open("a", encoding="utf-8") as settings:
-        settings.write(
-            '\n[[producers]]\nproducer = "Narration"\nprovider = "local"\nmodel = "espeak-ng"\n'
-            'config = "providers/local.toml"\n'
-        )
+    _narration_producer(root, "local", "espeak-ng", "providers/local.toml")
     made = cli("query", "How do tides work?", "--movie", "tides", "--segments", "1", "--json")
     assert made.code == 0, made.stderr
     assert _providers_json(root, "tides")["config"] == {"Narration": {"wordsPerMinute": 120}}
@@ -177,11 +183,7 @@ def test_a_missing_producer_config_file_is_refused_before_anything_is_created(
     cli: CliRunner, root: Path
 ) -> None:
     assert cli("init").code == 0
-    with (root / "settings.toml").open("a", encoding="utf-8") as settings:
-        settings.write(
-            '\n[[producers]]\nproducer = "Narration"\nprovider = "local"\nmodel = "espeak-ng"\n'
-            'config = "providers/nope.toml"\n'
-        )
+    _narration_producer(root, "local", "espeak-ng", "providers/nope.toml")
     result = cli("query", "How do tides work?", "--movie", "tides", "--segments", "1")
     assert result.code == 2
     assert "providers/nope.toml" in result.stderr
@@ -207,11 +209,7 @@ def test_outputs_made_by_mocks_are_never_taken_for_live_ones(
 def test_a_switched_variant_leaves_its_old_config_behind(cli: CliRunner, root: Path) -> None:
     assert cli("init").code == 0
     (root / "providers" / "elevenlabs.toml").write_text("[narration]\nstability = 0.3\n", encoding="utf-8")
-    with (root / "settings.toml").open("a", encoding="utf-8") as settings:
-        settings.write(
-            '\n[[producers]]\nproducer = "Narration"\nprovider = "elevenlabs"\n'
-            'model = "eleven_multilingual_v2"\nconfig = "providers/elevenlabs.toml"\n'
-        )
+    _narration_producer(root, "elevenlabs", "eleven_multilingual_v2", "providers/elevenlabs.toml")
     local = cli(
         "query", "How do tides work?", "--movie", "offline", "--segments", "1", "--providers", "local"
     )
@@ -231,11 +229,7 @@ def test_a_misspelt_provider_config_key_is_refused_before_anything_runs(
     monkeypatch.setenv("ELEVENLABS_API_KEY", "test-key")
     assert cli("init").code == 0
     (root / "providers" / "elevenlabs.toml").write_text("[narration]\nstabilty = 0.3\n", encoding="utf-8")
-    with (root / "settings.toml").open("a", encoding="utf-8") as settings:
-        settings.write(
-            '\n[[producers]]\nproducer = "Narration"\nprovider = "elevenlabs"\n'
-            'model = "eleven_multilingual_v2"\nconfig = "providers/elevenlabs.toml"\n'
-        )
+    _narration_producer(root, "elevenlabs", "eleven_multilingual_v2", "providers/elevenlabs.toml")
     result = cli("query", "How do tides work?", "--movie", "tides", "--providers", "live", "--yes")
     assert result.code == 2
     assert (

@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from tests.cli.conftest import CliRunner
+from tests.cli.conftest import CliResult, CliRunner
 from tutopanda.core.store.blob_store import BlobStore
 from tutopanda.core.store.event_log import artefact_log, input_log
 from tutopanda.core.store.hashing import hash_value
@@ -179,63 +179,17 @@ def test_a_defined_movie_refuses_inputs_and_artefacts_it_cannot_build_with(
 ) -> None:
     assert cli("storage:init", "--movie", "m", "--blueprint", "audio-only").code == 0
     before = list(input_log(_ctx(root), "m"))
-    unknown = cli(
-        "events:append",
-        "-m",
-        "m",
-        "-t",
-        "input",
-        "-f",
-        str(_write(tmp_path / "u.json", {"id": "Input:Nope", "payload": 1})),
-    )
+
+    def append(kind: str, event: dict[str, object]) -> CliResult:
+        return cli("events:append", "-m", "m", "-t", kind, "-f", str(_write(tmp_path / "event.json", event)))
+
+    unknown = append("input", {"id": "Input:Nope", "payload": 1})
     assert unknown.code == 2 and "Nope" in unknown.stderr
-    wrong_type = cli(
-        "events:append",
-        "-m",
-        "m",
-        "-t",
-        "input",
-        "-f",
-        str(_write(tmp_path / "t.json", {"id": "Input:NumOfSegments", "payload": "three"})),
-    )
+    wrong_type = append("input", {"id": "Input:NumOfSegments", "payload": "three"})
     assert wrong_type.code == 2 and "NumOfSegments" in wrong_type.stderr
     assert list(input_log(_ctx(root), "m")) == before  # nothing that would break later builds was recorded
-    typo = cli(
-        "events:append",
-        "-m",
-        "m",
-        "-t",
-        "artefact",
-        "-f",
-        str(
-            _write(
-                tmp_path / "a.json",
-                {
-                    "artefactId": "Artifact:Script.NarationScript[0]",
-                    "producedBy": "Producer:Script.ScriptWriter",
-                    "payload": "x",
-                },
-            )
-        ),
-    )
+    script = {"producedBy": "Producer:Script.ScriptWriter", "payload": "x"}
+    typo = append("artefact", {"artefactId": "Artifact:Script.NarationScript[0]", **script})
     assert typo.code == 2 and "did you mean Artifact:Script.NarrationScript[0]" in typo.stderr
-    trace = cli(
-        "events:append",
-        "-m",
-        "m",
-        "-t",
-        "artefact",
-        "-f",
-        str(
-            _write(
-                tmp_path / "h.json",
-                {
-                    "artefactId": "Artifact:Script.MovieTitle",
-                    "producedBy": "Producer:Script.ScriptWriter",
-                    "payload": "x",
-                    "inputsHash": "abc",
-                },
-            )
-        ),
-    )
+    trace = append("artefact", {"artefactId": "Artifact:Script.MovieTitle", **script, "inputsHash": "abc"})
     assert trace.code == 2 and "inputsHash" in trace.stderr
