@@ -67,27 +67,20 @@ def _change_narration(root: Path) -> None:
 EDIT = ["edit", "--movie", MOVIE, "--yes"]
 
 
-def _plant_events(root: Path, outside: Path) -> list[str]:
-    _change_narration(root)
-    _link_folder(_movie(root) / "events", outside, "events")
-    return EDIT
+def _edit_with_linked_folder(name: str) -> Callable[[Path, Path], list[str]]:
+    """The case of an edit that rebuilds while the movie's folder ``name`` is a link out of the store."""
 
+    def plant(root: Path, outside: Path) -> list[str]:
+        _change_narration(root)
+        _link_folder(_movie(root) / name, outside, name)
+        return EDIT
 
-def _plant_manifests(root: Path, outside: Path) -> list[str]:
-    _change_narration(root)
-    _link_folder(_movie(root) / "manifests", outside, "manifests")
-    return EDIT
+    return plant
 
 
 def _plant_runs_for_build(root: Path, outside: Path) -> list[str]:
     _link_folder(_movie(root) / "runs", outside, "runs")
     return ["build", "run", "--movie", MOVIE, "--force", "Producer:Script.ScriptWriter", "--yes"]
-
-
-def _plant_runs_for_run(root: Path, outside: Path) -> list[str]:
-    _change_narration(root)
-    _link_folder(_movie(root) / "runs", outside, "runs")
-    return EDIT
 
 
 def _plant_blob_temp(root: Path, outside: Path) -> list[str]:
@@ -186,9 +179,9 @@ def _plant_locks_folder(root: Path, outside: Path) -> list[str]:
 
 
 PLANTS: dict[str, Callable[[Path, Path], list[str]]] = {
-    "edit/events-folder": _plant_events,
-    "edit/manifests-folder": _plant_manifests,
-    "edit/runs-folder": _plant_runs_for_run,
+    "edit/events-folder": _edit_with_linked_folder("events"),
+    "edit/manifests-folder": _edit_with_linked_folder("manifests"),
+    "edit/runs-folder": _edit_with_linked_folder("runs"),
     "edit/blob-temp-folder": _plant_blob_temp,
     "edit/blob-shards": _plant_blob_shards,
     "edit/published-folder": _plant_published_folder,
