@@ -234,16 +234,13 @@ class ReplicateHandler(LiveHandler):
     # -- the call ----------------------------------------------------------------------------------
 
     async def produce(self, context: JobContext) -> JobResult:
+        """One prediction (see the module docstring): checked offline, built, checked, run, downloaded.
+
+        Everything that can be refused without the network is refused before the token is read, and
+        the input is checked against the schema before the prediction (the paid step) is created.
+        """
         where = f"{context.job_id} (replicate/{self.model})"
-        if context.kind not in self.kinds:
-            raise ProviderConfigError(f"{where}: Replicate models do not make {context.kind} jobs")
-        spec = self.spec_for(context.kind)
-        if context.kind != spec.kind:
-            raise ProviderConfigError(
-                f"{where}: {self.model} makes {spec.kind} jobs, not {context.kind}",
-                "pick a Replicate model for this kind: "
-                + ", ".join(name for name, model in sorted(MODELS.items()) if model.kind == context.kind),
-            )
+        spec = self._job_model(context, where)
         settings = _Settings.of(context.config, where)
         endpoint = self.endpoint(context.config, where)
         requested = requested_artefacts(context)
@@ -262,36 +259,7 @@ class ReplicateHandler(LiveHandler):
             http.download_client() as files,
         ):
             schema = await self._input_schema(api, token, context, where)
-            if spec.build is not None:
-                built = spec.build(context, len(targets), where)
-                for name, value in (raw or {}).items():
-                    built.set(str(name), value, f"config input.{name}")
-            elif schema is not None:
-                built = map_from_schema(context, len(targets), where, schema, self.model)
-            else:
-                raise ProviderConfigError(
-                    f"{where}: {self.model} publishes no input schema, so the job's inputs cannot be mapped",
-                    "use a model with a published schema, or a bundled one: " + ", ".join(sorted(MODELS)),
-                )
-            for name in built.unmapped:
-                context.logger.warning(
-                    f"{where}: {self.model} has no field for the {name} input; left out", job=context.job_id
-                )
-            if schema is None:
-                checked = CheckedInput(dict(built.values))
-            else:
-                checked = check_input(built, schema, self.model, where)
-            for name in checked.dropped:
-                context.logger.warning(
-                    f"{where}: {self.model} does not take {name}={built.values[name]!r}; left out",
-                    job=context.job_id,
-                )
-            for name, change in checked.fitted.items():
-                context.logger.warning(
-                    f"{where}: {name} {change['requested']} is outside what {self.model} accepts; "
-                    f"sent {change['sent']}",
-                    job=context.job_id,
-                )
+            built, checked = self._job_input(context, spec, schema, raw or {}, len(targets), where)
             prediction = await self._run(api, checked.values, token, settings, context, where, endpoint)
             urls = _outputs(prediction.get("output"))
             if not urls:
@@ -300,10 +268,92 @@ class ReplicateHandler(LiveHandler):
                     "the model returned nothing to store; try again or change the input",
                 )
             artefacts = await self._download_all(files, urls, requested, targets, prediction, where, spec)
-        metrics = prediction.get("metrics")
-        predict_time = metrics.get("predict_time") if isinstance(metrics, Mapping) else None
         usage = spec.usage(checked.values, len(urls))
         tier = spec.tier(checked.values)
+        sent, cost = (built, checked, schema is not None), self.cost_of(usage, tier)
+        diagnostics = self._diagnostics(prediction, spec, sent, outputs=len(urls), cost=cost)
+        return self.result(artefacts, usage, diagnostics, tier)
+
+    def _job_model(self, context: JobContext, where: str) -> ReplicateModel:
+        """The catalogue entry (or schema-mapped model) for the job, refused when it makes another kind.
+
+        Checked again when the job runs, not only by :meth:`check_config`, so no caller can create (and
+        pay for) a prediction of the wrong kind.
+        """
+        if context.kind not in self.kinds:
+            raise ProviderConfigError(f"{where}: Replicate models do not make {context.kind} jobs")
+        spec = self.spec_for(context.kind)
+        if context.kind != spec.kind:
+            raise ProviderConfigError(
+                f"{where}: {self.model} makes {spec.kind} jobs, not {context.kind}",
+                "pick a Replicate model for this kind: "
+                + ", ".join(name for name, model in sorted(MODELS.items()) if model.kind == context.kind),
+            )
+        return spec
+
+    def _job_input(
+        self,
+        context: JobContext,
+        spec: ReplicateModel,
+        schema: Mapping[str, Any] | None,
+        raw: Mapping[str, Any],
+        count: int,
+        where: str,
+    ) -> tuple[BuiltInput, CheckedInput]:
+        """The prediction's input: built (catalogue builder or schema mapping), then checked.
+
+        Kept apart from the call because it is where a job's inputs meet the model's fields: what was
+        left out, dropped or fitted into range is logged here, so the user sees it before paying.
+        """
+        if spec.build is not None:
+            built = spec.build(context, count, where)
+            for name, value in raw.items():
+                built.set(str(name), value, f"config input.{name}")
+        elif schema is not None:
+            built = map_from_schema(context, count, where, schema, self.model)
+        else:
+            raise ProviderConfigError(
+                f"{where}: {self.model} publishes no input schema, so the job's inputs cannot be mapped",
+                "use a model with a published schema, or a bundled one: " + ", ".join(sorted(MODELS)),
+            )
+        for name in built.unmapped:
+            context.logger.warning(
+                f"{where}: {self.model} has no field for the {name} input; left out", job=context.job_id
+            )
+        if schema is None:
+            checked = CheckedInput(dict(built.values))
+        else:
+            checked = check_input(built, schema, self.model, where)
+        for name in checked.dropped:
+            context.logger.warning(
+                f"{where}: {self.model} does not take {name}={built.values[name]!r}; left out",
+                job=context.job_id,
+            )
+        for name, change in checked.fitted.items():
+            context.logger.warning(
+                f"{where}: {name} {change['requested']} is outside what {self.model} accepts; "
+                f"sent {change['sent']}",
+                job=context.job_id,
+            )
+        return built, checked
+
+    def _diagnostics(
+        self,
+        prediction: Mapping[str, Any],
+        spec: ReplicateModel,
+        sent: tuple[BuiltInput, CheckedInput, bool],
+        *,
+        outputs: int,
+        cost: float | None,
+    ) -> dict[str, Any]:
+        """What the prediction was sent and what it reported, for the event diagnostics.
+
+        ``sent`` is (the built input, the checked input, whether a schema checked it). What was left
+        out, dropped or fitted is kept, so a surprising result can be traced to the input it came from.
+        """
+        built, checked, schema_checked = sent
+        metrics = prediction.get("metrics")
+        predict_time = metrics.get("predict_time") if isinstance(metrics, Mapping) else None
         diagnostics: dict[str, Any] = {
             "model": self.model,
             "predictionId": prediction.get("id"),
@@ -311,9 +361,9 @@ class ReplicateHandler(LiveHandler):
             "predictTime": predict_time if isinstance(predict_time, int | float) else None,
             "version": self._schema_version or prediction.get("version"),
             "inputFields": sorted(checked.values),
-            "outputs": len(urls),
-            "schemaChecked": schema is not None,
-            "cost": self.cost_of(usage, tier),
+            "outputs": outputs,
+            "schemaChecked": schema_checked,
+            "cost": cost,
             "catalogued": spec.bundled,
         }
         if built.unmapped:
@@ -322,7 +372,7 @@ class ReplicateHandler(LiveHandler):
             diagnostics["droppedInput"] = checked.dropped
         if checked.fitted:
             diagnostics["fittedInput"] = checked.fitted
-        return self.result(artefacts, usage, diagnostics, tier)
+        return diagnostics
 
     # -- schema --------------------------------------------------------------------------------------
 
