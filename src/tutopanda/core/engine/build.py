@@ -19,24 +19,18 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
-from tutopanda.core.blueprint import Job
+from tutopanda.core.blueprint import Job, JobGraph
 from tutopanda.core.engine.planner import BuildState, Plan, PlannedJob, compute_plan
 from tutopanda.core.engine.provider_contract import HandlerResolver, Mode, SecretResolver
 from tutopanda.core.engine.runner import JobOutcome, ProgressSink, Runner, RunOptions
 from tutopanda.core.engine.trace import TraceIndex, input_value_hashes
 from tutopanda.core.errors import ProviderConfigError, TutopandaError
-from tutopanda.core.movie.definition import LoadedMovie, load_movie
-from tutopanda.core.store.blob_store import BlobStore
-from tutopanda.core.store.event_log import artefact_log
+from tutopanda.core.movie.definition import LoadedMovie, load_opened_movie
 from tutopanda.core.store.hashing import hash_value
-from tutopanda.core.store.locks import movie_lock
 from tutopanda.core.store.manifest import Manifest, ManifestArtefact, ManifestInput
-from tutopanda.core.store.manifest_store import ManifestStore
-from tutopanda.core.store.pending_revision import pending_revision
-from tutopanda.core.store.plan_store import PlanStore
-from tutopanda.core.store.run_record import run_record, save_run_record
+from tutopanda.core.store.movie_store import MovieStore
+from tutopanda.core.store.run_record import run_record
 from tutopanda.core.store.storage import StorageContext
-from tutopanda.core.store.store_scan import BlobPresence
 
 __all__ = [
     "BuildReport",
@@ -52,12 +46,14 @@ __all__ = [
 
 @dataclass
 class PreparedBuild:
-    """A planned build: the loaded movie, the shared trace state, the plan and the pointer it is based on."""
+    """A planned build: the opened movie and its loaded definition, the shared trace state, the plan and
+    the manifest it is based on."""
 
     movie: LoadedMovie
     state: BuildState
     plan: Plan
     base: Manifest
+    store: MovieStore
 
 
 @dataclass
@@ -73,6 +69,11 @@ class BuildReport:
     """Why the run stopped early: a provider refused the account (key, credit, quota)."""
     stopped_hint: str | None = None
     """What to check for that refusal (the key's variable, the account's credit)."""
+    graph: JobGraph | None = None
+    """The movie's job graph, as this build planned it."""
+    manifest: Manifest | None = None
+    """The movie's current manifest after this build (committed, or the unchanged base): what a
+    publication copies, handed on so it is not read and expanded again."""
 
     @property
     def failed(self) -> list[JobOutcome]:
@@ -109,23 +110,33 @@ def prepare_build(
     mode: Mode = "live",
 ) -> PreparedBuild:
     """Load, index and plan (reads only) for a run in ``mode`` (part of every trace but live ones)."""
-    movie = load_movie(ctx, movie_id)
-    store = ManifestStore(ctx, movie_id)
-    snapshot = store.snapshot()
-    index = TraceIndex.from_events(artefact_log(ctx, movie_id))
+    return prepare(MovieStore.open(ctx, movie_id), resolver=resolver, forced=forced, mode=mode)
+
+
+def prepare(
+    store: MovieStore,
+    *,
+    resolver: HandlerResolver | None = None,
+    forced: Collection[str] = (),
+    mode: Mode = "live",
+) -> PreparedBuild:
+    """:func:`prepare_build` for an opened movie."""
+    movie = load_opened_movie(store)
+    snapshot = store.manifests.snapshot()
+    index = TraceIndex.from_events(store.artefacts)
     values = input_value_hashes(movie.input_values())
-    state = BuildState(movie.graph, index, values, blob_present=BlobPresence(ctx, movie_id), mode=mode)
+    state = BuildState(movie.graph, index, values, blob_present=store.blob_presence(), mode=mode)
     plan = compute_plan(
-        movie_id=movie_id,
+        movie_id=store.movie_id,
         state=state,
         manifest=snapshot.manifest,
-        revision=pending_revision(ctx, movie_id),
+        revision=store.pending_revision(),
         base_pointer_hash=snapshot.pointer_hash,
-        created_at=ctx.clock.timestamp(),
+        created_at=store.ctx.clock.timestamp(),
         forced=forced,
         estimate=_estimator(resolver),
     )
-    return PreparedBuild(movie, state, plan, snapshot.manifest)
+    return PreparedBuild(movie, state, plan, snapshot.manifest, store)
 
 
 def plan_build(
@@ -138,11 +149,12 @@ def plan_build(
     mode: Mode = "live",
 ) -> Plan:
     """Plan the next revision and (unless nothing is dirty or ``save`` is false) save it to ``runs/``."""
-    prepared = prepare_build(ctx, movie_id, resolver=resolver, forced=forced, mode=mode)
+    store = MovieStore.open(ctx, movie_id)
+    prepared = prepare(store, resolver=resolver, forced=forced, mode=mode)
     if save and not prepared.plan.is_empty:
         # Under the build lock: a running build owns runs/<rev>-plan.json of the same revision.
-        with movie_lock(ctx, movie_id, "build", timeout=0.0, command="tutopanda build plan"):
-            PlanStore(ctx, movie_id).save(prepared.plan.revision, prepared.plan.to_dict())
+        with store.lock("build", command="tutopanda build plan"):
+            store.plans.save(prepared.plan.revision, prepared.plan.to_dict())
     return prepared.plan
 
 
@@ -204,20 +216,31 @@ def run_build(
     progress: ProgressSink | None = None,
     command: str = "tutopanda build run",
     on_plan: Callable[[Plan], None] | None = None,
+    prepared: PreparedBuild | None = None,
 ) -> BuildReport:
-    """Plan, run and commit one build of ``movie_id`` (see the module docstring)."""
-    with movie_lock(ctx, movie_id, "build", timeout=0.0, command=command):
+    """Plan, run and commit one build of ``movie_id`` (see the module docstring).
+
+    ``prepared``: a plan made by :func:`prepare` of this same movie, to run instead of planning again —
+    only valid while nothing was recorded since (the caller checked the movie's state under this same
+    build lock, as :func:`~tutopanda.core.engine.change.apply` does), and made for ``options.mode``.
+    """
+    store = prepared.store if prepared is not None else MovieStore.open(ctx, movie_id)
+    with store.lock("build", command=command):
         started = time.monotonic()
-        prepared = prepare_build(ctx, movie_id, resolver=resolver, forced=forced, mode=options.mode)
+        if prepared is None:
+            prepared = prepare(store, resolver=resolver, forced=forced, mode=options.mode)
         plan = prepared.plan
         if on_plan is not None:
             on_plan(plan)
         if plan.is_empty:
             # No job to run, but the inputs may still differ from the current manifest (an undone edit
             # whose old outputs were found by their traces): commit that state without a provider call.
-            committed = commit_build(ctx, movie_id, prepared)
-            return BuildReport(plan, committed, [], False, time.monotonic() - started)
-        PlanStore(ctx, movie_id).save(plan.revision, plan.to_dict())
+            revision, manifest = _commit(prepared)
+            duration = time.monotonic() - started
+            return BuildReport(
+                plan, revision, [], False, duration, graph=prepared.movie.graph, manifest=manifest
+            )
+        store.plans.save(plan.revision, plan.to_dict())
         started_at = ctx.clock.timestamp()
         runner = Runner(
             ctx=ctx,
@@ -228,7 +251,7 @@ def run_build(
             resolver=resolver,
             options=options,
             secrets=secrets,
-            artefact_log=artefact_log(ctx, movie_id),
+            artefact_log=store.artefacts,
             progress=progress,
         )
         interrupted = False
@@ -239,9 +262,10 @@ def run_build(
             interrupted = True
         except BaseExceptionGroup as group:  # e.g. the store failed (disk full): keep what is done
             crash = _first_error(group)
-        committed = None
+        committed: str | None = None
+        current: Manifest | None = None
         try:
-            committed = commit_build(ctx, movie_id, prepared)
+            committed, current = _commit(prepared)
         finally:
             outcomes = list(runner.outcomes.values())
             duration = time.monotonic() - started
@@ -258,11 +282,19 @@ def run_build(
                 duration=duration,
                 outcomes=outcomes,
             )
-            save_run_record(ctx, movie_id, record)
+            store.save_run_record(record)
         if crash is not None:
             raise crash
         return BuildReport(
-            plan, committed, outcomes, interrupted, duration, runner.stopped, runner.stopped_hint
+            plan,
+            committed,
+            outcomes,
+            interrupted,
+            duration,
+            runner.stopped,
+            runner.stopped_hint,
+            graph=prepared.movie.graph,
+            manifest=current,
         )
 
 
@@ -276,21 +308,27 @@ def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return group
 
 
-def commit_build(ctx: StorageContext, movie_id: str, prepared: PreparedBuild) -> str | None:
+def commit_build(prepared: PreparedBuild) -> str | None:
     """Save the movie's current state as the plan's revision, unless it equals the base manifest.
 
     Compare-and-swap against the pointer the plan was made from, so a commit never silently replaces
     a revision another writer committed meanwhile.
     """
+    return _commit(prepared)[0]
+
+
+def _commit(prepared: PreparedBuild) -> tuple[str | None, Manifest]:
+    """:func:`commit_build`, and the movie's manifest after it (the new one, or the unchanged base)."""
+    ctx = prepared.store.ctx
     state = prepared.state
     for job in state.graph.jobs:  # jobs the run never reached (Ctrl-C, --up-to-layer) may still be fresh
         if state.traces.get(job.id) is None:
             state.traces[job.id] = state.trace_of(job)
     manifest = current_manifest(prepared, revision=prepared.plan.revision, created_at=ctx.clock.timestamp())
     if not prepared.base.is_empty_revision and _same_content(manifest, prepared.base):
-        return None
-    pointer = ManifestStore(ctx, movie_id).save(manifest, prepared.plan.base_pointer_hash)
-    return pointer.revision
+        return None, prepared.base
+    pointer = prepared.store.manifests.save(manifest, prepared.plan.base_pointer_hash)
+    return pointer.revision, manifest
 
 
 def commit_current(
@@ -303,7 +341,7 @@ def commit_current(
     """
     prepared = prepare_build(ctx, movie_id, mode=mode)
     pinned = replace(prepared.plan, base_pointer_hash=base_pointer_hash)
-    return commit_build(ctx, movie_id, replace(prepared, plan=pinned))
+    return commit_build(replace(prepared, plan=pinned))
 
 
 def plan_jobs(
@@ -316,7 +354,8 @@ def plan_jobs(
     stored under their traces: a replayed step after a crash finds them and pays nothing).
     """
     graph = movie.graph
-    blobs = BlobStore(ctx, movie.movie_id)  # a stored success whose blob is gone must run again
+    store = MovieStore.open(ctx, movie.movie_id)
+    blobs = store.blobs  # a stored success whose blob is gone must run again
     values = input_value_hashes(movie.input_values())
     state = BuildState(graph, index, values, blob_present=blobs.exists, mode=mode)
     upstream: dict[str, set[str]] = {}
@@ -341,7 +380,7 @@ def plan_jobs(
         return state, None
     plan = Plan(
         movie_id=movie.movie_id,
-        revision=pending_revision(ctx, movie.movie_id),
+        revision=store.pending_revision(),
         base_revision=None,
         base_pointer_hash=None,
         blueprint_id=graph.blueprint_id,

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutopanda.core.engine.build import BuildReport, plan_build, run_build
+from tutopanda.core.engine.build import BuildReport, PreparedBuild, plan_build, prepare, run_build
 from tutopanda.core.engine.planner import Plan
 from tutopanda.core.engine.provider_contract import HandlerResolver, Mode, SecretResolver
 from tutopanda.core.engine.runner import ProgressSink, RunOptions
@@ -32,7 +32,7 @@ from tutopanda.core.errors import ManifestConflictError, UsageError
 from tutopanda.core.movie.definition import PROVIDERS_FILE
 from tutopanda.core.movie.document import take_snapshot
 from tutopanda.core.movie.edit import EditSet, apply_edits
-from tutopanda.core.movie.publish import PublishedMovie, publish_current
+from tutopanda.core.movie.publish import PublishedMovie, publish_built
 from tutopanda.core.store.event_log import artefact_log, input_log
 from tutopanda.core.store.locks import holding_movie_lock
 from tutopanda.core.store.movie_paths import (
@@ -42,6 +42,7 @@ from tutopanda.core.store.movie_paths import (
     is_initialised,
     movie_paths,
 )
+from tutopanda.core.store.movie_store import MovieStore
 from tutopanda.core.store.storage import StorageConfig, StorageContext
 
 __all__ = [
@@ -191,8 +192,36 @@ def preview(
     and planned there; a plain build plans the real movie read-only. An edit whose own text would be
     replaced at once by a job it re-runs is refused here (:func:`check_overrides_survive`).
     """
+    return _preview(ctx, movie_id, change, resolver=resolver, forced=forced, mode=mode)[0]
+
+
+def _preview(
+    ctx: StorageContext,
+    movie_id: str,
+    change: Change,
+    *,
+    resolver: HandlerResolver | None,
+    forced: Collection[str],
+    mode: Mode,
+) -> tuple[Plan, PreparedBuild | None]:
+    """:func:`preview`, and for a plain build the prepared build itself (planned on the real movie, so
+    :func:`apply` runs it as it is when nothing changed meanwhile, instead of loading and planning again)."""
     if not change.records:
-        return plan_build(ctx, movie_id, resolver=resolver, forced=forced, save=False, mode=mode)
+        prepared = prepare(MovieStore.open(ctx, movie_id), resolver=resolver, forced=forced, mode=mode)
+        return prepared.plan, prepared
+    return _preview_recorded(ctx, movie_id, change, resolver=resolver, forced=forced, mode=mode), None
+
+
+def _preview_recorded(
+    ctx: StorageContext,
+    movie_id: str,
+    change: Change,
+    *,
+    resolver: HandlerResolver | None,
+    forced: Collection[str],
+    mode: Mode,
+) -> Plan:
+    """The plan of a change that records something: recorded and planned in a throw-away copy."""
     if change.create:
         with tempfile.TemporaryDirectory(prefix="tutopanda-preview-") as temp:
             scratch = StorageContext.open(
@@ -266,7 +295,7 @@ def apply(
     still under the lock after the build (and the publication, when the build succeeded).
     """
     based_on = change.based_on if change.based_on is not None else movie_state(ctx, movie_id)
-    plan = preview(ctx, movie_id, change, resolver=resolver, forced=forced, mode=options.mode)
+    plan, prepared = _preview(ctx, movie_id, change, resolver=resolver, forced=forced, mode=options.mode)
     preflight(plan)
     if not confirm(plan):
         return Outcome(plan, None)
@@ -293,10 +322,12 @@ def apply(
             progress=progress,
             command=change.command,
             on_plan=on_plan,
+            prepared=prepared,  # None when something was recorded: the build plans the movie again
         )
         published = None
-        if publish and not report.failed and not report.interrupted:
-            published = publish_current(ctx, movie_id)
+        if publish and not report.failed and not report.interrupted and report.manifest is not None:
+            assert report.graph is not None  # a report with a manifest always has its graph
+            published = publish_built(MovieStore.open(ctx, movie_id), report.graph, report.manifest)
         if on_built is not None:
             on_built(report)
     return Outcome(plan, report, published)

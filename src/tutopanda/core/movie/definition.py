@@ -28,7 +28,8 @@ from tutopanda.core.store.event_log import input_log
 from tutopanda.core.store.events import InputEvent, input_event
 from tutopanda.core.store.json_file import parse_json_model, pretty_json_bytes
 from tutopanda.core.store.manifest_replay import latest_inputs
-from tutopanda.core.store.movie_paths import ensure_initialised
+from tutopanda.core.store.movie_paths import MoviePaths, ensure_initialised
+from tutopanda.core.store.movie_store import MovieStore
 from tutopanda.core.store.pending_revision import pending_revision
 from tutopanda.core.store.storage import StorageContext
 
@@ -42,6 +43,7 @@ __all__ = [
     "define_movie",
     "defined_graph",
     "load_movie",
+    "load_opened_movie",
 ]
 
 MOVIE_FILE = "movie.json"
@@ -104,12 +106,12 @@ class DefineResult:
     graph: JobGraph
 
 
-def _definition_path(ctx: StorageContext, movie_id: str) -> str:
-    return ctx.join(ensure_initialised(ctx, movie_id).root, MOVIE_FILE)
+def _definition_path(ctx: StorageContext, movie_id: str, paths: MoviePaths | None = None) -> str:
+    return ctx.join((paths or ensure_initialised(ctx, movie_id)).root, MOVIE_FILE)
 
 
-def _providers_path(ctx: StorageContext, movie_id: str) -> str:
-    return ctx.join(ensure_initialised(ctx, movie_id).root, PROVIDERS_FILE)
+def _providers_path(ctx: StorageContext, movie_id: str, paths: MoviePaths | None = None) -> str:
+    return ctx.join((paths or ensure_initialised(ctx, movie_id)).root, PROVIDERS_FILE)
 
 
 class _StoredDefinition(BaseModel):
@@ -122,8 +124,11 @@ class _StoredDefinition(BaseModel):
     created_at: str
 
 
-def _read_definition(ctx: StorageContext, movie_id: str) -> MovieDefinition | None:
-    path = _definition_path(ctx, movie_id)
+def _read_definition(
+    ctx: StorageContext, movie_id: str, paths: MoviePaths | None = None
+) -> MovieDefinition | None:
+    paths = paths or ensure_initialised(ctx, movie_id)
+    path = _definition_path(ctx, movie_id, paths)
     try:
         data = ctx.read_bytes(path)
     except FileNotFoundError:
@@ -133,7 +138,7 @@ def _read_definition(ctx: StorageContext, movie_id: str) -> MovieDefinition | No
     )
     selection = stored.selection or {}
     config: dict[str, dict[str, Any]] = {}
-    providers = _providers_path(ctx, movie_id)
+    providers = _providers_path(ctx, movie_id, paths)
     with contextlib.suppress(FileNotFoundError):
         chosen = parse_json_model(
             ProviderSelection,
@@ -247,14 +252,20 @@ def _canonical(name: str) -> str:
 
 def load_movie(ctx: StorageContext, movie_id: str) -> LoadedMovie:
     """The movie's definition, blueprint, latest inputs and expanded job graph."""
-    definition = _read_definition(ctx, movie_id)
+    return load_opened_movie(MovieStore.open(ctx, movie_id))
+
+
+def load_opened_movie(store: MovieStore) -> LoadedMovie:
+    """:func:`load_movie` for a movie already opened."""
+    movie_id = store.movie_id
+    definition = _read_definition(store.ctx, movie_id, store.paths)
     if definition is None:
         raise UsageError(
             f"movie '{movie_id}' has no blueprint",
             f"run 'tutopanda storage:init --movie {movie_id} --blueprint image-audio [--set Name=value]'",
         )
     blueprint = load_blueprint(definition.blueprint)
-    latest = latest_inputs(input_log(ctx, movie_id))
+    latest = latest_inputs(store.inputs)
     values: dict[str, Any] = {key: event.payload for key, event in latest.items()}
     graph = expand(blueprint, values, definition.selection_pairs() or None, definition.config or None)
     return LoadedMovie(movie_id, definition, blueprint, latest, graph)

@@ -22,9 +22,17 @@ from tutopanda.core.store.blob_ref import BlobRef
 from tutopanda.core.store.blob_store import BlobStore
 from tutopanda.core.store.hashing import CHUNK_SIZE
 from tutopanda.core.store.manifest import Manifest
+from tutopanda.core.store.movie_store import MovieStore
 from tutopanda.core.store.storage import StorageContext, storage_error
 
-__all__ = ["PublishedMovie", "movie_file_stem", "movie_title", "publish_current", "publish_movie"]
+__all__ = [
+    "PublishedMovie",
+    "movie_file_stem",
+    "movie_title",
+    "publish_built",
+    "publish_current",
+    "publish_movie",
+]
 
 MOVIES_DIR = "movies"
 _SUFFIXES = {"video/mp4": ".mp4", "application/x-subrip": ".srt", "text/vtt": ".vtt"}
@@ -65,13 +73,19 @@ def _copy_atomic(ctx: StorageContext, blobs: BlobStore, ref: BlobRef, target: st
 
 
 def publish_movie(
-    ctx: StorageContext, movie_id: str, graph: JobGraph, manifest: Manifest, *, title: str | None = None
+    ctx: StorageContext,
+    movie_id: str,
+    graph: JobGraph,
+    manifest: Manifest,
+    *,
+    title: str | None = None,
+    blobs: BlobStore | None = None,
 ) -> PublishedMovie | None:
     """Copy the export job's outputs in ``manifest`` to ``movies/<movie-id>/``; None without a video."""
     exports = [job for job in graph.jobs if job.kind == "export"]
     if not exports:
         return None
-    blobs = BlobStore(ctx, movie_id)
+    blobs = blobs or BlobStore(ctx, movie_id)
     stem = movie_file_stem(title or "", movie_id)
     folder = ctx.join(ctx.root, MOVIES_DIR, movie_id)
     video: str | None = None
@@ -104,11 +118,13 @@ def movie_title(blobs: BlobStore, manifest: Manifest) -> str | None:
 
 def publish_current(ctx: StorageContext, movie_id: str) -> PublishedMovie | None:
     """Publish the movie's current manifest (named after its title artefact, when it has one)."""
-    from tutopanda.core.movie.definition import load_movie
-    from tutopanda.core.store.manifest_store import ManifestStore
+    from tutopanda.core.movie.definition import load_opened_movie
 
-    manifest = ManifestStore(ctx, movie_id).load_current()
-    graph = load_movie(ctx, movie_id).graph
-    return publish_movie(
-        ctx, movie_id, graph, manifest, title=movie_title(BlobStore(ctx, movie_id), manifest)
-    )
+    store = MovieStore.open(ctx, movie_id)
+    return publish_built(store, load_opened_movie(store).graph, store.manifests.load_current())
+
+
+def publish_built(store: MovieStore, graph: JobGraph, manifest: Manifest) -> PublishedMovie | None:
+    """Publish ``manifest``, the movie's current one that a build just left (nothing read again)."""
+    title = movie_title(store.blobs, manifest)
+    return publish_movie(store.ctx, store.movie_id, graph, manifest, title=title, blobs=store.blobs)

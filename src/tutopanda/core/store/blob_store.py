@@ -25,7 +25,7 @@ from tutopanda.core.errors import BlobNotFoundError, CorruptDataError, StorageEr
 from tutopanda.core.store.atomic_file import clean_temp_files, temp_path_for
 from tutopanda.core.store.blob_ref import BlobRef, extension_for_mime, validate_blob_hash
 from tutopanda.core.store.hashing import CHUNK_SIZE, sha256_hex
-from tutopanda.core.store.movie_paths import ensure_initialised
+from tutopanda.core.store.movie_paths import MoviePaths, ensure_initialised
 from tutopanda.core.store.regular_file import open_regular
 from tutopanda.core.store.storage import StorageContext, storage_error
 
@@ -106,10 +106,19 @@ class _VerifyingReader(io.RawIOBase):
 class BlobStore:
     """The blob store of one (initialised) movie."""
 
-    def __init__(self, ctx: StorageContext, movie_id: str, *, verify_on_read: bool = False) -> None:
+    def __init__(
+        self,
+        ctx: StorageContext,
+        movie_id: str,
+        *,
+        verify_on_read: bool = False,
+        paths: MoviePaths | None = None,
+    ) -> None:
+        """``paths``: the movie's, from a :class:`~tutopanda.core.store.movie_store.MovieStore` that
+        already checked it exists (else it is checked here)."""
         self._ctx = ctx
         self.movie_id = movie_id
-        self._paths = ensure_initialised(ctx, movie_id)
+        self._paths = paths or ensure_initialised(ctx, movie_id)
         self.verify_on_read = verify_on_read
 
     # -- locating ------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ from tutopanda.core.store.events import ArtefactEvent, InputEvent
 from tutopanda.core.store.hashing import canonical_json
 from tutopanda.core.store.json_file import validation_summary
 from tutopanda.core.store.locks import movie_lock
-from tutopanda.core.store.movie_paths import ensure_initialised
+from tutopanda.core.store.movie_paths import MoviePaths, ensure_initialised
 from tutopanda.core.store.regular_file import MAX_LOG_LINE_BYTES, bounded_lines
 from tutopanda.core.store.storage import StorageContext, storage_error
 
@@ -167,9 +167,16 @@ class EventLog(Generic[EventT]):
     """
 
     def __init__(
-        self, ctx: StorageContext, movie_id: str, kind: type[EventT], name: str, *, fsync: bool = True
+        self,
+        ctx: StorageContext,
+        movie_id: str,
+        kind: type[EventT],
+        name: str,
+        *,
+        fsync: bool = True,
+        paths: MoviePaths | None = None,
     ) -> None:
-        paths = ensure_initialised(ctx, movie_id)
+        paths = paths or ensure_initialised(ctx, movie_id)
         self._ctx = ctx
         self.movie_id = movie_id
         self.kind = kind
@@ -408,11 +415,15 @@ class EventLog(Generic[EventT]):
         )
 
 
-def input_log(ctx: StorageContext, movie_id: str, *, fsync: bool = True) -> EventLog[InputEvent]:
+def input_log(
+    ctx: StorageContext, movie_id: str, *, fsync: bool = True, paths: MoviePaths | None = None
+) -> EventLog[InputEvent]:
     """The movie's ``events/inputs.log``."""
-    return EventLog(ctx, movie_id, InputEvent, "inputs", fsync=fsync)
+    return EventLog(ctx, movie_id, InputEvent, "inputs", fsync=fsync, paths=paths)
 
 
-def artefact_log(ctx: StorageContext, movie_id: str, *, fsync: bool = True) -> EventLog[ArtefactEvent]:
+def artefact_log(
+    ctx: StorageContext, movie_id: str, *, fsync: bool = True, paths: MoviePaths | None = None
+) -> EventLog[ArtefactEvent]:
     """The movie's ``events/artefacts.log``."""
-    return EventLog(ctx, movie_id, ArtefactEvent, "artefacts", fsync=fsync)
+    return EventLog(ctx, movie_id, ArtefactEvent, "artefacts", fsync=fsync, paths=paths)

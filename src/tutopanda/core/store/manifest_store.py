@@ -70,10 +70,18 @@ class ManifestSnapshot:
 class ManifestStore:
     """Manifests of one (initialised) movie. ``hook`` observes each save step (tests inject crashes)."""
 
-    def __init__(self, ctx: StorageContext, movie_id: str, *, hook: StepHook | None = None) -> None:
+    def __init__(
+        self,
+        ctx: StorageContext,
+        movie_id: str,
+        *,
+        hook: StepHook | None = None,
+        paths: MoviePaths | None = None,
+    ) -> None:
+        """``paths``: as for :class:`~tutopanda.core.store.blob_store.BlobStore`."""
         self._ctx = ctx
         self.movie_id = movie_id
-        self._paths: MoviePaths = ensure_initialised(ctx, movie_id)
+        self._paths: MoviePaths = paths or ensure_initialised(ctx, movie_id)
         self._hook = hook
 
     # -- reading -------------------------------------------------------------------------------

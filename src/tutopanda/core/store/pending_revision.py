@@ -9,6 +9,7 @@ build commits.
 from __future__ import annotations
 
 from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.movie_paths import MoviePaths
 from tutopanda.core.store.revisions import format_revision, parse_revision
 from tutopanda.core.store.run_record import run_revisions
 from tutopanda.core.store.storage import StorageContext
@@ -16,8 +17,8 @@ from tutopanda.core.store.storage import StorageContext
 __all__ = ["pending_revision"]
 
 
-def pending_revision(ctx: StorageContext, movie_id: str) -> str:
-    """``rev-NNNN`` for the movie's next change."""
-    numbers = [parse_revision(ManifestStore(ctx, movie_id).next_revision()) - 1]
-    numbers += [parse_revision(revision) for revision in run_revisions(ctx, movie_id)]
+def pending_revision(ctx: StorageContext, movie_id: str, *, paths: MoviePaths | None = None) -> str:
+    """``rev-NNNN`` for the movie's next change (``paths``: from an opened movie, already checked)."""
+    numbers = [parse_revision(ManifestStore(ctx, movie_id, paths=paths).next_revision()) - 1]
+    numbers += [parse_revision(revision) for revision in run_revisions(ctx, movie_id, paths=paths)]
     return format_revision(max(numbers) + 1)

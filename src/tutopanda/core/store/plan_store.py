@@ -14,7 +14,7 @@ from typing import Any
 from tutopanda.core.errors import CorruptDataError, UsageError
 from tutopanda.core.store.atomic_file import write_atomic
 from tutopanda.core.store.json_file import pretty_json_bytes
-from tutopanda.core.store.movie_paths import ensure_initialised
+from tutopanda.core.store.movie_paths import MoviePaths, ensure_initialised
 from tutopanda.core.store.revisions import is_revision, parse_revision
 from tutopanda.core.store.storage import StorageContext
 
@@ -34,10 +34,11 @@ def plan_bytes(plan: Mapping[str, Any]) -> bytes:
 class PlanStore:
     """The plans of one (initialised) movie."""
 
-    def __init__(self, ctx: StorageContext, movie_id: str) -> None:
+    def __init__(self, ctx: StorageContext, movie_id: str, *, paths: MoviePaths | None = None) -> None:
+        """``paths``: as for :class:`~tutopanda.core.store.blob_store.BlobStore`."""
         self._ctx = ctx
         self.movie_id = movie_id
-        self._paths = ensure_initialised(ctx, movie_id)
+        self._paths = paths or ensure_initialised(ctx, movie_id)
 
     def path_of(self, revision: str) -> str:
         """Where the plan of ``revision`` lives."""

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from tutopanda.core.errors import CorruptDataError
 from tutopanda.core.store.atomic_file import write_atomic
 from tutopanda.core.store.json_file import compact_json_bytes
-from tutopanda.core.store.movie_paths import ensure_initialised
+from tutopanda.core.store.movie_paths import MoviePaths, ensure_initialised
 from tutopanda.core.store.revisions import is_revision, revision_key
 from tutopanda.core.store.storage import StorageContext
 
@@ -116,13 +116,16 @@ def run_record(
     }
 
 
-def _path(ctx: StorageContext, movie_id: str, revision: str) -> str:
-    return ctx.join(ensure_initialised(ctx, movie_id).runs_dir, f"{revision}{RUN_SUFFIX}")
+def _path(ctx: StorageContext, movie_id: str, revision: str, paths: MoviePaths | None = None) -> str:
+    return ctx.join((paths or ensure_initialised(ctx, movie_id)).runs_dir, f"{revision}{RUN_SUFFIX}")
 
 
-def save_run_record(ctx: StorageContext, movie_id: str, record: dict[str, Any]) -> str:
-    """Write the run record of ``record["revision"]`` atomically; return its path."""
-    path = _path(ctx, movie_id, str(record["revision"]))
+def save_run_record(
+    ctx: StorageContext, movie_id: str, record: dict[str, Any], *, paths: MoviePaths | None = None
+) -> str:
+    """Write the run record of ``record["revision"]`` atomically; return its path (``paths``: the
+    movie's, already checked by an opened :class:`~tutopanda.core.store.movie_store.MovieStore`)."""
+    path = _path(ctx, movie_id, str(record["revision"]), paths)
     write_atomic(ctx, path, compact_json_bytes(record))
     return path
 
@@ -143,9 +146,9 @@ def load_run_record(ctx: StorageContext, movie_id: str, revision: str) -> dict[s
     return data
 
 
-def run_revisions(ctx: StorageContext, movie_id: str) -> list[str]:
+def run_revisions(ctx: StorageContext, movie_id: str, *, paths: MoviePaths | None = None) -> list[str]:
     """Revisions that have a run record, oldest first (from file names: nothing is parsed)."""
-    runs_dir = ensure_initialised(ctx, movie_id).runs_dir
+    runs_dir = (paths or ensure_initialised(ctx, movie_id)).runs_dir
     revisions = [
         name.removesuffix(RUN_SUFFIX)
         for name in ctx.list_names(runs_dir)
