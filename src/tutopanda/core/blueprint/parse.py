@@ -97,26 +97,17 @@ def _vocabulary(reader: Reader, data: LocatedDict, what: str) -> str | None:
 
 
 def parse_input(reader: Reader, data: Any, line: int | None, *, producer: bool) -> InputSpec:
-    """One input declaration; ``producer`` allows artefact-kind types and ``fanIn``."""
+    """One input declaration; ``producer`` allows artefact-kind types and ``fanIn``.
+
+    The fields are checked in the order a reader meets them (name, type, choices, bounds, pattern,
+    default), so the first error reported is the first problem in the declaration.
+    """
     data = reader.mapping(data, "an input", line)
     allowed = _INPUT_KEYS | ({"fanIn"} if producer else set())
     name = reader.name(data, "name", "an input")
     what = f"input {name}"
     reader.keys(data, allowed, what)
-    kind = reader.text(data, "type", what, required=True)
-    types = VALUE_TYPES + (ARTEFACT_KINDS if producer else ())
-    if kind not in types:
-        hint = did_you_mean(kind, types, "types")
-        if kind in ARTEFACT_KINDS:
-            hint = "top-level inputs take user values; artefact types belong to producer inputs"
-        raise reader.error(f"{what}: unknown type {kind!r}", hint, line_of(data, "type"))
-    fan_in = reader.flag(data, "fanIn", what, False)
-    if fan_in and kind not in ARTEFACT_KINDS:
-        raise reader.error(
-            f"{what}: fanIn needs an artefact type",
-            f"use one of {', '.join(ARTEFACT_KINDS)}",
-            line_of(data, "fanIn"),
-        )
+    kind, fan_in = _input_type(reader, data, what, producer=producer)
     values = _choices(reader, data, what)
     vocabulary = _vocabulary(reader, data, what)
     item_type = reader.text(data, "items", what) or None
@@ -124,21 +115,8 @@ def parse_input(reader: Reader, data: Any, line: int | None, *, producer: bool) 
     words = find_vocabulary(vocabulary) if vocabulary is not None else None
     if words is not None and "enum" in (kind, item_type):
         values = words.words  # an enum's choices are the vocabulary's words
-    minimum, maximum = number(reader, data, "min", what), number(reader, data, "max", what)
-    if minimum is not None and maximum is not None and minimum > maximum:
-        raise reader.error(
-            f"{what}: min {minimum} is greater than max {maximum}", "swap min and max", line_of(data, "min")
-        )
-    pattern = reader.text(data, "pattern", what) or None
-    if pattern is not None:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise reader.error(
-                f"{what}: invalid pattern: {exc}",
-                "write a Python regular expression",
-                line_of(data, "pattern"),
-            ) from None
+    minimum, maximum = _bounds(reader, data, what)
+    pattern = _pattern(reader, data, what)
     has_default = "default" in data
     required_written = data.get("required")
     required = reader.flag(data, "required", what, not has_default)
@@ -164,9 +142,64 @@ def parse_input(reader: Reader, data: Any, line: int | None, *, producer: bool) 
         file=reader.file,
         line=data.line,
     )
-    if not has_default:
-        return spec
-    if kind in ARTEFACT_KINDS:
+    return _with_default(reader, data, spec, what) if has_default else spec
+
+
+def _input_type(reader: Reader, data: LocatedDict, what: str, *, producer: bool) -> tuple[str, bool]:
+    """An input's ``type`` and ``fanIn``: artefact types (and so fan-in) only on a producer's inputs.
+
+    A top-level input takes a user's value, so an artefact type there gets its own hint rather than a
+    "did you mean".
+    """
+    kind = reader.text(data, "type", what, required=True)
+    types = VALUE_TYPES + (ARTEFACT_KINDS if producer else ())
+    if kind not in types:
+        hint = did_you_mean(kind, types, "types")
+        if kind in ARTEFACT_KINDS:
+            hint = "top-level inputs take user values; artefact types belong to producer inputs"
+        raise reader.error(f"{what}: unknown type {kind!r}", hint, line_of(data, "type"))
+    fan_in = reader.flag(data, "fanIn", what, False)
+    if fan_in and kind not in ARTEFACT_KINDS:
+        raise reader.error(
+            f"{what}: fanIn needs an artefact type",
+            f"use one of {', '.join(ARTEFACT_KINDS)}",
+            line_of(data, "fanIn"),
+        )
+    return kind, fan_in
+
+
+def _bounds(reader: Reader, data: LocatedDict, what: str) -> tuple[float | None, float | None]:
+    """``min`` and ``max``, refused when crossed (no value could ever be accepted)."""
+    minimum, maximum = number(reader, data, "min", what), number(reader, data, "max", what)
+    if minimum is not None and maximum is not None and minimum > maximum:
+        raise reader.error(
+            f"{what}: min {minimum} is greater than max {maximum}", "swap min and max", line_of(data, "min")
+        )
+    return minimum, maximum
+
+
+def _pattern(reader: Reader, data: LocatedDict, what: str) -> str | None:
+    """``pattern``, compiled once here so a bad regular expression is a blueprint error, not a crash later."""
+    pattern = reader.text(data, "pattern", what) or None
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise reader.error(
+                f"{what}: invalid pattern: {exc}",
+                "write a Python regular expression",
+                line_of(data, "pattern"),
+            ) from None
+    return pattern
+
+
+def _with_default(reader: Reader, data: LocatedDict, spec: InputSpec, what: str) -> InputSpec:
+    """``spec`` with its ``default`` coerced by the input's own rules, checked once the spec is whole.
+
+    The default is coerced by the same function as a user's value, so a default that would be refused
+    as a value is refused where it is written. An artefact-fed input takes no default: it is produced.
+    """
+    if spec.type in ARTEFACT_KINDS:
         raise reader.error(
             f"{what} is fed by an artefact and cannot have a default",
             "remove the default",
