@@ -153,7 +153,12 @@ def _check_wire(
     chain: tuple[str, ...],
     artefact_loops: dict[str, dict[str, tuple[str, ...]]],
 ) -> str | None:
-    """Check one wire; return the upstream module name (for the cycle check) or None."""
+    """Check one wire; return the upstream module name (for the cycle check) or None.
+
+    The target must be an input of the module's producer; the rest depends on the source: a top-level
+    input (:func:`_check_input_wire`), one artefact (:func:`_check_artefact_wire`) or a collection of
+    them (:func:`_check_collect_wire`), each in its own function because each fails in its own ways.
+    """
     target = module.producer.input(wire.target)
     if target is None:
         names = [spec.name for spec in module.producer.inputs]
@@ -166,45 +171,72 @@ def _check_wire(
     source = wire.source
     what = f"module {module.name}: input {wire.target}"
     if isinstance(source, InputRef):
-        spec = blueprint.input(source.name)
-        if spec is None:
-            hint = did_you_mean(source.name, [item.name for item in blueprint.inputs], "inputs")
-            if blueprint.module(source.name) is not None:
-                hint = f"{source.name} is a module; name one of its artefacts, e.g. {source.name}.<Artefact>"
-            raise _error(
-                f"{what} is wired to {source.name!r}, which is not a top-level input",
-                hint,
-                wire.file,
-                wire.line,
-            )
-        if target.is_artefact or not _types_fit(spec, target):
-            raise _error(
-                f"{what} has type {target.type} but input {spec.name} has type {spec.type}",
-                "wire it to a source of the same type (or change one of the types)",
-                wire.file,
-                wire.line,
-            )
-        outside = _words_outside(spec, target)
-        if outside:
-            accepted = f"vocabulary {target.vocabulary}" if target.vocabulary else "its values"
-            raise _error(
-                f"{what} accepts only {accepted}, but input {spec.name} allows "
-                + ", ".join(repr(value) for value in outside[:5])
-                + (f" and {len(outside) - 5} more" if len(outside) > 5 else ""),
-                f"give input {spec.name} vocabulary: {target.vocabulary}"
-                if target.vocabulary
-                else f"limit input {spec.name} to the values {wire.target} accepts",
-                wire.file,
-                wire.line,
-            )
-        if not spec.required and not spec.has_default and target.required:
-            raise _error(
-                f"{what} needs a value, but input {spec.name} is optional and has no default",
-                f"give {spec.name} a default, or declare {wire.target} required: false in the producer",
-                wire.file,
-                wire.line,
-            )
+        _check_input_wire(blueprint, wire, source, target, what)
         return None
+    upstream = _wired_artefact(blueprint, wire, source, target, what)
+    loops = artefact_loops[upstream.name][source.artefact]
+    if isinstance(source, ArtefactRef):
+        _check_artefact_wire(module, wire, source, target, what, loops, chain)
+    else:
+        _check_collect_wire(wire, source, target, what, loops)
+    return upstream.name
+
+
+def _check_input_wire(
+    blueprint: Blueprint, wire: Wire, source: InputRef, target: InputSpec, what: str
+) -> None:
+    """A wire from a top-level input: it exists, its type and values fit the target, it has a value.
+
+    An optional input without a default may be left empty by the user, so it cannot feed a required
+    producer input: the job would have nothing to read.
+    """
+    spec = blueprint.input(source.name)
+    if spec is None:
+        hint = did_you_mean(source.name, [item.name for item in blueprint.inputs], "inputs")
+        if blueprint.module(source.name) is not None:
+            hint = f"{source.name} is a module; name one of its artefacts, e.g. {source.name}.<Artefact>"
+        raise _error(
+            f"{what} is wired to {source.name!r}, which is not a top-level input",
+            hint,
+            wire.file,
+            wire.line,
+        )
+    if target.is_artefact or not _types_fit(spec, target):
+        raise _error(
+            f"{what} has type {target.type} but input {spec.name} has type {spec.type}",
+            "wire it to a source of the same type (or change one of the types)",
+            wire.file,
+            wire.line,
+        )
+    outside = _words_outside(spec, target)
+    if outside:
+        accepted = f"vocabulary {target.vocabulary}" if target.vocabulary else "its values"
+        raise _error(
+            f"{what} accepts only {accepted}, but input {spec.name} allows "
+            + ", ".join(repr(value) for value in outside[:5])
+            + (f" and {len(outside) - 5} more" if len(outside) > 5 else ""),
+            f"give input {spec.name} vocabulary: {target.vocabulary}"
+            if target.vocabulary
+            else f"limit input {spec.name} to the values {wire.target} accepts",
+            wire.file,
+            wire.line,
+        )
+    if not spec.required and not spec.has_default and target.required:
+        raise _error(
+            f"{what} needs a value, but input {spec.name} is optional and has no default",
+            f"give {spec.name} a default, or declare {wire.target} required: false in the producer",
+            wire.file,
+            wire.line,
+        )
+
+
+def _wired_artefact(
+    blueprint: Blueprint, wire: Wire, source: ArtefactRef | Collect, target: InputSpec, what: str
+) -> ModuleSpec:
+    """The upstream module of an artefact wire, checked to make the artefact, of a kind the target takes.
+
+    A ``string`` input also takes a ``text`` artefact (the text is its value).
+    """
     upstream = blueprint.module(source.module)
     if upstream is None:
         raise _error(
@@ -229,34 +261,51 @@ def _check_wire(
             wire.file,
             wire.line,
         )
-    loops = artefact_loops[upstream.name][produced.name]
-    if isinstance(source, ArtefactRef):
-        if target.fan_in:
-            raise _error(
-                f"{what} is a fan-in input and needs collect:",
-                f"write {wire.target}: {{collect: {source.module}.{source.artefact}, groupBy: <loop>}}",
-                wire.file,
-                wire.line,
-            )
-        if source.indices != loops:
-            expected = "".join(f"[{name}]" for name in loops) or " (no index)"
-            raise _error(
-                f"{what}: {wire.text} must be indexed as {source.module}.{source.artefact}{expected}",
-                "index an artefact by exactly its loops, outer first",
-                wire.file,
-                wire.line,
-            )
-        outside = [name for name in loops if name not in chain]
-        if outside:
-            raise _error(
-                f"{what}: module {module.name} does not run in loop {outside[0]}, "
-                f"so it cannot pick one {source.artefact}",
-                f"run the module in loop {loops[-1]} or use collect: to take them all",
-                wire.file,
-                wire.line,
-            )
-        return upstream.name
-    assert isinstance(source, Collect)
+    return upstream
+
+
+def _check_artefact_wire(
+    module: ModuleSpec,
+    wire: Wire,
+    source: ArtefactRef,
+    target: InputSpec,
+    what: str,
+    loops: tuple[str, ...],
+    chain: tuple[str, ...],
+) -> None:
+    """A wire to one artefact: not a fan-in input, indexed by exactly the artefact's ``loops``, and
+    picked inside them (the consuming module's ``chain`` runs in every loop the index names)."""
+    if target.fan_in:
+        raise _error(
+            f"{what} is a fan-in input and needs collect:",
+            f"write {wire.target}: {{collect: {source.module}.{source.artefact}, groupBy: <loop>}}",
+            wire.file,
+            wire.line,
+        )
+    if source.indices != loops:
+        expected = "".join(f"[{name}]" for name in loops) or " (no index)"
+        raise _error(
+            f"{what}: {wire.text} must be indexed as {source.module}.{source.artefact}{expected}",
+            "index an artefact by exactly its loops, outer first",
+            wire.file,
+            wire.line,
+        )
+    outside = [name for name in loops if name not in chain]
+    if outside:
+        raise _error(
+            f"{what}: module {module.name} does not run in loop {outside[0]}, "
+            f"so it cannot pick one {source.artefact}",
+            f"run the module in loop {loops[-1]} or use collect: to take them all",
+            wire.file,
+            wire.line,
+        )
+
+
+def _check_collect_wire(
+    wire: Wire, source: Collect, target: InputSpec, what: str, loops: tuple[str, ...]
+) -> None:
+    """A ``collect:`` wire: into a fan-in input, of an artefact repeated in ``loops``, grouped and
+    ordered by two different loops among them."""
     if not target.fan_in:
         raise _error(
             f"{what} collects many artefacts but is not declared fanIn: true",
@@ -283,7 +332,6 @@ def _check_wire(
         raise _error(
             f"{what}: orderBy equals groupBy", "order by an inner loop, or drop orderBy", wire.file, wire.line
         )
-    return upstream.name
 
 
 def _check_unwired(module: ModuleSpec) -> None:
