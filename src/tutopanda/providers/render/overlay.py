@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from tutopanda.providers.local.fonts import font_for, load_font
 from tutopanda.providers.local.palettes import Colour, Palette, palette_for
-from tutopanda.providers.local.slides_layout import Box, safe_box, zones
+from tutopanda.providers.local.slides_layout import Box, Zones, safe_box, zones
 
 __all__ = [
     "ELLIPSIS",
@@ -254,9 +255,14 @@ def _truncate(
 
 @dataclass(frozen=True)
 class _Fitted:
+    """Text fitted to a box: its lines, the font that fits, and the tracking and outline (``ink``, in
+    pixels) it was measured with, so it is drawn exactly as measured."""
+
     lines: list[str]
     font: ImageFont.FreeTypeFont
     face: str
+    tracking: float = 0.0
+    ink: int = 0
 
     @property
     def height(self) -> float:
@@ -289,9 +295,9 @@ def _fit(
         wrapped = _wrap(words, font, width, tracking, ink)
         tall = max_height is not None and wrapped is not None and len(wrapped) * size * _LINE > max_height
         if wrapped is not None and len(wrapped) <= max_lines and (not tall or size <= smallest):
-            return _Fitted(wrapped, font, face)
+            return _Fitted(wrapped, font, face, tracking, ink)
         if size <= 6 or (size <= smallest and wrapped is not None):
-            return _Fitted(_truncate(words, font, width, max_lines, tracking, ink), font, face)
+            return _Fitted(_truncate(words, font, width, max_lines, tracking, ink), font, face, tracking, ink)
         size = max(6, min(size - 1, int(size * 0.92)))
 
 
@@ -449,21 +455,100 @@ def _for_pictures(palette: Palette) -> Palette:
     )
 
 
-def _layout(
-    size: tuple[int, int],
+def _palette(style: str | None, over_picture: bool) -> Palette:
+    """The style's palette; over a picture that is not a local slide, its variant for text on a scrim."""
+    palette = palette_for(style)
+    return _for_pictures(palette) if over_picture else palette
+
+
+def _text_allowed(zone: Zones) -> Box:
+    """Where overlay ink may go: the safe area, down to the top of the caption band."""
+    return Box(zone.safe.left, zone.safe.top, zone.safe.right, zone.text.bottom)
+
+
+def _left_of(box: Box, centred: bool, line_width: float) -> float:
+    """Where a line ``line_width`` wide starts in ``box``: centred in it, or at its left edge."""
+    return box.left + (box.width - line_width) / 2 if centred else box.left
+
+
+def _fit_display(
     palette: Palette,
-    headline: str,
-    points: list[KeyPoint],
-    index: int | None,
-    scale: float,
-) -> list[Layer]:
+    text: str,
+    largest: int,
+    smallest: int,
+    width: float,
+    max_lines: int,
+    max_height: float | None = None,
+) -> _Fitted:
+    """Display text (a headline or the movie's title) fitted in the style's headline face, case,
+    tracking and outline: the one rule both the segment overlay and the title card set big text by."""
+    text = text.upper() if palette.uppercase else text
+    stroke = 0.07 if palette.shadow_style == "outline" else 0.0
+    return _fit(
+        text,
+        palette.headline_face,
+        largest,
+        smallest,
+        width,
+        max_lines,
+        _tracked(palette, text),
+        stroke,
+        max_height=max_height,
+    )
+
+
+def _draw_lines(
+    canvas: _Canvas,
+    fitted: _Fitted,
+    box: Box,
+    centred: bool,
+    y: float,
+    fill: Colour,
+    outline: Colour | None = None,
+) -> float:
+    """Draw ``fitted``'s lines from ``y`` down in ``box`` (with its tracking, and its outline in
+    ``outline`` when it has one); returns the y under the last line."""
+    font, tracking, ink = fitted.font, fitted.tracking, fitted.ink
+    for line in fitted.lines:
+        left = _left_of(box, centred, _width(line, font, tracking, ink))
+        _text(canvas.draw, (left + ink, y), line, font, fill, tracking, ink, outline if ink else None)
+        y += font.size * _LINE
+    return y
+
+
+def _shrunk_until_inside(layout: Callable[[float], list[Layer]], allowed: Box) -> list[Layer]:
+    """``layout`` drawn at scale 1, then 15 % smaller each time until its ink stays inside ``allowed``
+    (or the scale falls under 0.3): the last defence, measured on the pixels, against a glyph whose
+    overhang the text measurements missed."""
+    scale = 1.0
+    while True:
+        layers = layout(scale)
+        if _inside(layers, allowed) or scale < 0.3:
+            return layers
+        scale *= 0.85
+
+
+@dataclass(frozen=True)
+class _Column:
+    """Where a segment's text goes in a frame: ``inner``, the text zone inside the panel's padding
+    ``pad`` (the full safe width, less a margin, for a centred design on a wide frame)."""
+
+    size: tuple[int, int]
+    zone: Zones
+    inner: Box
+    pad: int
+    centred: bool
+
+    @property
+    def short(self) -> int:
+        return min(self.size)
+
+
+def _column(size: tuple[int, int], palette: Palette) -> _Column:
     width, height = size
     zone = zones(size)
     area = zone.text
-    short = min(width, height)
-    canvas = _Canvas(size)
-    allowed = Box(zone.safe.left, zone.safe.top, zone.safe.right, area.bottom)
-    pad = round(short * 0.03) if palette.panel is not None else 0
+    pad = round(min(width, height) * 0.03) if palette.panel is not None else 0
     inner = Box(area.left + pad, area.top + pad, area.right - pad, area.bottom - pad)
     centred = palette.align == "centre"
     if centred and zone.wide:  # a centred design uses the full safe width
@@ -473,185 +558,249 @@ def _layout(
             zone.safe.right - round(width * 0.08),
             inner.bottom,
         )
-    layers: list[Layer] = []
-    y = float(inner.top)
-    if palette.align == "centre":
-        y += inner.height * (0.22 if zone.wide else 0.05)
+    return _Column(size, zone, inner, pad, centred)
 
-    # kicker
+
+@dataclass(frozen=True)
+class _PointSizes:
+    """The key points' measures at body text ``size``: the bullet's square, the text's indent, the
+    padding of the speech bubble around each point (anime: ``bubbles``) and the space between points."""
+
+    size: int
+    bubbles: bool
+
+    @property
+    def bullet(self) -> float:
+        return self.size * 1.15
+
+    @property
+    def indent(self) -> float:
+        return self.bullet + self.size * 0.6
+
+    @property
+    def bubble(self) -> float:
+        return self.size * 0.55 if self.bubbles else 0.0
+
+    @property
+    def spacing(self) -> float:
+        return self.size * (0.55 if not self.bubbles else 0.5)
+
+
+def _layout(
+    size: tuple[int, int],
+    palette: Palette,
+    headline: str,
+    points: list[KeyPoint],
+    index: int | None,
+    scale: float,
+) -> list[Layer]:
+    """The segment overlay drawn at ``scale``: kicker, headline and accent in one layer, then a layer per
+    key point that fits under them, and for panelled styles a panel layer under all of them."""
+    column = _column(size, palette)
+    zone, inner, short = column.zone, column.inner, column.short
+    canvas = _Canvas(size)
+    allowed = _text_allowed(zone)
+    y = float(inner.top)
+    if column.centred:
+        y += inner.height * (0.22 if zone.wide else 0.05)
     label_size = max(8, round(short * 0.03 * scale))
     kicker = palette.kicker.format(n=index + 1) if index is not None else ""
     if kicker:
-        face = font_for(palette.label_face, kicker)
-        font = load_font(face, label_size)
-        tracking = 0.18
-        kw = _width(kicker, font, tracking)
-        kx = inner.left + (inner.width - kw) / 2 if centred else inner.left
-        if palette.texture == "rays":  # anime: a slanted yellow tag
-            tag = label_size * 0.45
-            canvas.draw.polygon(
-                [
-                    (kx - tag + tag, y - tag * 0.3),
-                    (kx + kw + tag * 2, y - tag * 0.3),
-                    (kx + kw + tag, y + label_size * 1.25),
-                    (kx - tag * 0.0, y + label_size * 1.25),
-                ],
-                fill=palette.accent,
-            )
-            _text(canvas.draw, (kx + tag * 0.5, y), kicker, font, palette.shadow, tracking)
-        else:
-            _text(canvas.draw, (kx, y), kicker, font, palette.accent, tracking)
-            if palette.texture == "blueprint":
-                line_y = y + label_size * 0.6
-                canvas.draw.line(
-                    (kx + kw + label_size * 0.6, line_y, inner.right, line_y),
-                    fill=(*palette.accent, 200),
-                    width=max(1, label_size // 12),
-                )
-        y += label_size * 1.9
-
-    # headline
-    max_lines = 3 if zone.wide else 4
-    text = headline.upper() if palette.uppercase else headline
-    tracking = _tracked(palette, text)
-    stroke = 0.07 if palette.shadow_style == "outline" else 0.0
-    largest = round(short * (0.085 if zone.wide else 0.092) * scale)
-    fitted = _fit(
-        text,
-        palette.headline_face,
-        largest,
+        y = _draw_kicker(canvas, palette, column, kicker, label_size, y)
+    fitted = _fit_display(
+        palette,
+        headline,
+        round(short * (0.085 if zone.wide else 0.092) * scale),
         max(10, round(short * 0.045 * scale)),
         inner.width,
-        max_lines,
-        tracking,
-        stroke,
+        3 if zone.wide else 4,
         max_height=(inner.bottom - y) * (0.5 if points else 0.9),  # leave the key points room
     )
+    y = _draw_lines(canvas, fitted, inner, column.centred, y, palette.text, palette.shadow)
     hsize = fitted.font.size
-    ink = round(hsize * stroke)
-    for line in fitted.lines:
-        lw = _width(line, fitted.font, tracking, ink)
-        lx = inner.left + (inner.width - lw) / 2 if centred else inner.left
-        _text(
-            canvas.draw,
-            (lx + ink, y),
-            line,
-            fitted.font,
-            palette.text,
-            tracking,
-            ink,
-            palette.shadow if ink else None,
-        )
-        y += hsize * _LINE
-    y += hsize * 0.12
+    y = _draw_accent(
+        canvas,
+        palette,
+        column,
+        palette.texture if fitted.lines else "none",  # no accent without a headline
+        y + hsize * 0.12,
+        hsize,
+        rule=max(2, round(short * 0.008 * scale)),
+        top=inner.top + (label_size * 1.9 if kicker else 0),
+    )
+    headline_layer = canvas.layer("headline", palette, hsize, allowed)
+    bubbles = palette.panel is not None and palette.texture == "rays"
+    chosen, fits, sizes = _fit_points(palette, column, points, inner.bottom - y, hsize, scale, bubbles)
+    layers = [headline_layer] if headline_layer is not None else []
+    layers.extend(_draw_points(canvas, palette, column, chosen, fits, sizes, y, allowed))
+    if palette.panel is not None and not bubbles and layers:
+        layers.insert(0, _panel_layer(palette, column, layers))
+    return layers
 
-    # accent under the headline (none without a headline)
-    accent = palette.texture if fitted.lines else "none"
-    rule = max(2, round(short * 0.008 * scale))
+
+def _draw_kicker(
+    canvas: _Canvas, palette: Palette, column: _Column, kicker: str, label_size: int, y: float
+) -> float:
+    """The kicker label above the headline ("FIG. 3", "CHAPTER 3"), on a slanted tag for anime and
+    followed by a drafting line for diagrams; returns the y where the headline starts."""
+    inner = column.inner
+    face = font_for(palette.label_face, kicker)
+    font = load_font(face, label_size)
+    tracking = 0.18
+    kw = _width(kicker, font, tracking)
+    kx = inner.left + (inner.width - kw) / 2 if column.centred else inner.left
+    if palette.texture == "rays":  # anime: a slanted yellow tag
+        tag = label_size * 0.45
+        canvas.draw.polygon(
+            [
+                (kx - tag + tag, y - tag * 0.3),
+                (kx + kw + tag * 2, y - tag * 0.3),
+                (kx + kw + tag, y + label_size * 1.25),
+                (kx - tag * 0.0, y + label_size * 1.25),
+            ],
+            fill=palette.accent,
+        )
+        _text(canvas.draw, (kx + tag * 0.5, y), kicker, font, palette.shadow, tracking)
+    else:
+        _text(canvas.draw, (kx, y), kicker, font, palette.accent, tracking)
+        if palette.texture == "blueprint":
+            line_y = y + label_size * 0.6
+            canvas.draw.line(
+                (kx + kw + label_size * 0.6, line_y, inner.right, line_y),
+                fill=(*palette.accent, 200),
+                width=max(1, label_size // 12),
+            )
+    return y + label_size * 1.9
+
+
+def _draw_accent(
+    canvas: _Canvas,
+    palette: Palette,
+    column: _Column,
+    accent: str,
+    y: float,
+    hsize: float,
+    *,
+    rule: int,
+    top: float,
+) -> float:
+    """The style's ``accent`` under the headline (a bar, a brush swash, a dimension line, a short rule;
+    for bokeh a thin bar beside the headline from ``top`` down); returns the y where the points start."""
+    inner, short = column.inner, column.short
     if accent == "shapes":
         bar_w = min(inner.width * 0.3, short * 0.18)
         canvas.draw.rounded_rectangle(
             (inner.left, y, inner.left + bar_w, y + rule * 1.4), radius=rule, fill=palette.accent
         )
-        y += rule * 1.4 + hsize * 0.45
-    elif accent == "paint":  # a tapered brush swash
-        length = min(inner.width * 0.45, short * 0.36)
-        steps = 24
-        top_edge, bottom_edge = [], []
-        for k in range(steps + 1):
-            t = k / steps
-            px = inner.left + rule + t * length
-            centre_y = y + rule * 1.2 + math.sin(t * math.pi * 1.3) * rule * 0.5
-            half = rule * (0.35 + 0.9 * math.sin(math.pi * min(1.0, t * 1.15 + 0.05)))
-            top_edge.append((px, centre_y - half))
-            bottom_edge.append((px, centre_y + half * 0.8))
-        canvas.draw.polygon(top_edge + bottom_edge[::-1], fill=(*palette.accent, 215))
-        y += rule * 2.8 + hsize * 0.35
-    elif accent == "blueprint":
+        return y + rule * 1.4 + hsize * 0.45
+    if accent == "paint":
+        _brush_swash(canvas, palette, inner.left + rule, y, min(inner.width * 0.45, short * 0.36), rule)
+        return y + rule * 2.8 + hsize * 0.35
+    if accent == "blueprint":
         rw = min(inner.width * 0.55, short * 0.45)
         thin = max(1, rule // 3)
         canvas.draw.line((inner.left, y + rule, inner.left + rw, y + rule), fill=palette.accent, width=thin)
         for tx in (inner.left, inner.left + rw):
             canvas.draw.line((tx, y, tx, y + rule * 2), fill=palette.accent, width=thin)
-        y += rule * 2 + hsize * 0.4
-    elif accent == "film":
+        return y + rule * 2 + hsize * 0.4
+    if accent == "film":
         rw = min(inner.width * 0.12, short * 0.12)
-        cx = inner.left + inner.width / 2 if centred else inner.left + rw / 2
+        cx = inner.left + inner.width / 2 if column.centred else inner.left + rw / 2
         canvas.draw.rectangle(
             (cx - rw / 2, y + rule * 0.5, cx + rw / 2, y + rule * 0.5 + max(1, rule // 3)),
             fill=palette.accent,
         )
-        y += rule + hsize * 0.5
-    elif accent == "bokeh":
-        y += hsize * 0.3
-    else:
-        y += hsize * 0.3
-    head_bottom = y
+        return y + rule + hsize * 0.5
+    y += hsize * 0.3
     if accent == "bokeh":  # a thin vertical accent beside the headline
+        left = inner.left - column.pad * 0.55
         canvas.draw.rectangle(
-            (
-                inner.left - pad * 0.55,
-                inner.top + (label_size * 1.9 if kicker else 0),
-                inner.left - pad * 0.55 + max(2, rule // 2),
-                head_bottom - hsize * 0.3,
-            ),
+            (left, top, left + max(2, rule // 2), y - hsize * 0.3),
             fill=palette.accent,
         )
-    headline_layer = canvas.layer("headline", palette, hsize, allowed)
+    return y
 
-    # key points
-    body_panel = palette.panel is not None and palette.texture == "rays"
-    point_layers: list[Layer] = []
-    available = inner.bottom - y
+
+def _brush_swash(canvas: _Canvas, palette: Palette, left: float, y: float, length: float, rule: int) -> None:
+    """A tapered watercolour brush stroke ``length`` long from (``left``, ``y``)."""
+    steps = 24
+    top_edge, bottom_edge = [], []
+    for k in range(steps + 1):
+        t = k / steps
+        px = left + t * length
+        centre_y = y + rule * 1.2 + math.sin(t * math.pi * 1.3) * rule * 0.5
+        half = rule * (0.35 + 0.9 * math.sin(math.pi * min(1.0, t * 1.15 + 0.05)))
+        top_edge.append((px, centre_y - half))
+        bottom_edge.append((px, centre_y + half * 0.8))
+    canvas.draw.polygon(top_edge + bottom_edge[::-1], fill=(*palette.accent, 215))
+
+
+def _fit_points(
+    palette: Palette,
+    column: _Column,
+    points: list[KeyPoint],
+    available: float,
+    hsize: float,
+    scale: float,
+    bubbles: bool,
+) -> tuple[list[KeyPoint], list[_Fitted], _PointSizes]:
+    """The key points that fit ``available`` height under the headline, fitted, and their sizes: the
+    body size shrinks to its smallest first, then the last points are left out."""
+    short, zone = column.short, column.zone
     psize = min(round(short * 0.044 * scale), round(hsize * 0.72))
     smallest = max(8, round(short * 0.027 * scale))
     chosen = list(points)
     fits: list[_Fitted] = []
     while chosen:
-        bullet = psize * 1.15
-        indent = bullet + psize * 0.6
-        bubble = psize * 0.55 if body_panel else 0.0
-        text_width = inner.width - indent - 2 * bubble
+        sizes = _PointSizes(psize, bubbles)
+        text_width = column.inner.width - sizes.indent - 2 * sizes.bubble
         fits = [
             _fit(p.text, palette.body_face, psize, psize, text_width, 2 if zone.wide else 3) for p in chosen
         ]
-        gap = psize * (0.55 if not body_panel else 0.5) + 2 * bubble
-        total = sum(f.height for f in fits) + gap * (len(fits) - 1) + 2 * bubble
+        gap = sizes.spacing + 2 * sizes.bubble
+        total = sum(f.height for f in fits) + gap * (len(fits) - 1) + 2 * sizes.bubble
         if total <= available:
             break
         if psize > smallest:
             psize = max(smallest, int(psize * 0.92))
         else:
             chosen = chosen[:-1]
-    if centred:
-        bullet = 0.0
-        indent = 0.0
+    return chosen, fits, _PointSizes(psize, bubbles)
+
+
+def _draw_points(
+    canvas: _Canvas,
+    palette: Palette,
+    column: _Column,
+    chosen: list[KeyPoint],
+    fits: list[_Fitted],
+    sizes: _PointSizes,
+    y: float,
+    allowed: Box,
+) -> list[Layer]:
+    """One layer per key point from ``y`` down: its bubble (anime), bullet (not for centred styles) and
+    lines, so each point can be revealed when the narration reaches it."""
+    inner, centred = column.inner, column.centred
+    bullet, indent = (0.0, 0.0) if centred else (sizes.bullet, sizes.indent)
+    bubble = sizes.bubble
+    layers: list[Layer] = []
     for number, (point, fit) in enumerate(zip(chosen, fits, strict=False), start=1):
         font = fit.font
-        block = fit.height
-        if body_panel:
+        left: float = inner.left
+        if sizes.bubbles:
             widest = max(_width(line, font) for line in fit.lines) if fit.lines else 0
             canvas.draw.rounded_rectangle(
-                (inner.left, y, inner.left + indent + widest + 2 * bubble, y + block + 2 * bubble),
-                radius=round(psize * 0.6),
+                (inner.left, y, inner.left + indent + widest + 2 * bubble, y + fit.height + 2 * bubble),
+                radius=round(sizes.size * 0.6),
                 fill=palette.panel,
                 outline=palette.shadow,
-                width=max(2, round(psize / 14)),
+                width=max(2, round(sizes.size / 14)),
             )
             y += bubble
             left = inner.left + bubble
-        else:
-            left = inner.left
         if not centred:
-            _bullet(
-                canvas.draw,
-                palette,
-                number,
-                left,
-                y + (font.size * _LINE - bullet) / 2,
-                round(bullet),
-                palette.body,
-            )
+            bullet_y = y + (font.size * _LINE - bullet) / 2
+            _bullet(canvas.draw, palette, number, left, bullet_y, round(bullet), palette.body)
         ly = y
         for line in fit.lines:
             lw = _width(line, font)
@@ -660,27 +809,29 @@ def _layout(
             ly += font.size * _LINE
         layer = canvas.layer("point", palette, font.size, allowed, point)
         if layer is not None:
-            point_layers.append(layer)
-        y += block + (bubble if body_panel else 0) + psize * (0.55 if not body_panel else 0.5)
-    if headline_layer is not None:
-        layers.append(headline_layer)
-    layers.extend(point_layers)
-
-    # a panel behind the whole block (photorealistic): a separate layer under the text
-    if palette.panel is not None and not body_panel and layers:
-        bottom = max(layer.y + layer.image.height for layer in layers) + pad * 0.6
-        top = area.top
-        right = area.right if not centred else inner.right + pad
-        panel = Image.new("RGBA", size, (0, 0, 0, 0))
-        ImageDraw.Draw(panel).rounded_rectangle(
-            (area.left, top, right, min(bottom, area.bottom)), radius=round(short * 0.02), fill=palette.panel
-        )
-        box = (area.left, top, right, min(int(bottom), area.bottom))
-        left_e, top_e = _even_down(box[0]), _even_down(box[1])
-        right_e = box[2] - (box[2] - left_e) % 2
-        bottom_e = box[3] - (box[3] - top_e) % 2
-        layers.insert(0, Layer(panel.crop((left_e, top_e, right_e, bottom_e)), left_e, top_e, "panel"))
+            layers.append(layer)
+        y += fit.height + (bubble if sizes.bubbles else 0) + sizes.spacing
     return layers
+
+
+def _panel_layer(palette: Palette, column: _Column, layers: list[Layer]) -> Layer:
+    """A panel (photorealistic) behind the whole text block, as its own layer under ``layers``: from
+    the top of the text zone to a little under the lowest layer, cut to even bounds."""
+    area = column.zone.text
+    bottom = max(layer.y + layer.image.height for layer in layers) + column.pad * 0.6
+    top = area.top
+    right = area.right if not column.centred else column.inner.right + column.pad
+    panel = Image.new("RGBA", column.size, (0, 0, 0, 0))
+    ImageDraw.Draw(panel).rounded_rectangle(
+        (area.left, top, right, min(bottom, area.bottom)),
+        radius=round(column.short * 0.02),
+        fill=palette.panel,
+    )
+    box = (area.left, top, right, min(int(bottom), area.bottom))
+    left_e, top_e = _even_down(box[0]), _even_down(box[1])
+    right_e = box[2] - (box[2] - left_e) % 2
+    bottom_e = box[3] - (box[3] - top_e) % 2
+    return Layer(panel.crop((left_e, top_e, right_e, bottom_e)), left_e, top_e, "panel")
 
 
 def _inside(layers: list[Layer], allowed: Box) -> bool:
@@ -767,89 +918,80 @@ def title_layers(
 ) -> list[Layer]:
     """The movie's title card text as one layer: ``title`` large, an accent rule and ``subtitle`` (the
     summary), in the text column (centred for centred styles), inside the safe area above the captions."""
-    palette = palette_for(style)
-    if over_picture:
-        palette = _for_pictures(palette)
-    width, height = size
+    palette = _palette(style, over_picture)
+    title = " ".join(title.split())
+    subtitle = shorten(" ".join(subtitle.split()), 180)
+    return _shrunk_until_inside(
+        lambda scale: _title_layout(size, palette, title, subtitle, scale), _text_allowed(zones(size))
+    )
+
+
+def _title_box(size: tuple[int, int], palette: Palette) -> Box:
+    """Where the title card's text goes: the text zone (its upper half on a stacked frame), or the
+    safe width less a margin for a centred design."""
+    width = size[0]
     zone = zones(size)
-    short = min(width, height)
-    allowed = Box(zone.safe.left, zone.safe.top, zone.safe.right, zone.text.bottom)
-    centred = palette.align == "centre"
-    if centred:
-        box = Box(
+    if palette.align == "centre":
+        return Box(
             zone.safe.left + round(width * 0.05),
             zone.text.top,
             zone.safe.right - round(width * 0.05),
             zone.text.bottom,
         )
-    elif zone.wide:
-        box = zone.text
-    else:
-        box = Box(
-            zone.text.left,
-            zone.text.top,
-            zone.text.right,
-            max(zone.art.top, zone.text.top + zone.text.height // 2),
-        )
-    title = " ".join(title.split())
-    subtitle = shorten(" ".join(subtitle.split()), 180)
-    scale = 1.0
-    while True:
-        canvas = _Canvas(size)
+    if zone.wide:
+        return zone.text
+    return Box(
+        zone.text.left,
+        zone.text.top,
+        zone.text.right,
+        max(zone.art.top, zone.text.top + zone.text.height // 2),
+    )
 
-        def left_of(line_width: float) -> float:
-            return box.left + (box.width - line_width) / 2 if centred else float(box.left)
 
-        text = title.upper() if palette.uppercase else title
-        tracking = _tracked(palette, text)
-        stroke = 0.07 if palette.shadow_style == "outline" else 0.0
-        largest = round(short * (0.1 if zone.wide else 0.11) * scale)
-        fitted = _fit(
-            text,
-            palette.headline_face,
-            largest,
-            max(10, round(short * 0.05 * scale)),
+def _title_layout(
+    size: tuple[int, int], palette: Palette, title: str, subtitle: str, scale: float
+) -> list[Layer]:
+    """The title card drawn at ``scale``: the title, then a rule and the subtitle, as a block centred
+    vertically in :func:`_title_box`."""
+    zone = zones(size)
+    short = min(size)
+    box = _title_box(size, palette)
+    centred = palette.align == "centre"
+    canvas = _Canvas(size)
+    fitted = _fit_display(
+        palette,
+        title,
+        round(short * (0.1 if zone.wide else 0.11) * scale),
+        max(10, round(short * 0.05 * scale)),
+        box.width,
+        3,
+    )
+    sub = (
+        _fit(
+            subtitle,
+            palette.body_face,
+            round(short * 0.045 * scale),
+            max(8, round(short * 0.03 * scale)),
             box.width,
             3,
-            tracking,
-            stroke,
         )
-        sub = (
-            _fit(
-                subtitle,
-                palette.body_face,
-                round(short * 0.045 * scale),
-                max(8, round(short * 0.03 * scale)),
-                box.width,
-                3,
-            )
-            if subtitle
-            else None
-        )
-        tsize = fitted.font.size
-        rule = max(2, round(short * 0.008 * scale))
-        gap = tsize * 0.4
-        total = fitted.height + (gap * 2 + rule + sub.height if sub else 0)
-        y = box.top + max(0.0, (box.height - total) / 2)
-        ink = round(tsize * stroke)
-        for line in fitted.lines:
-            lw = _width(line, fitted.font, tracking, ink)
-            shade = palette.shadow if ink else None
-            _text(canvas.draw, (left_of(lw) + ink, y), line, fitted.font, palette.text, tracking, ink, shade)
-            y += tsize * _LINE
-        if sub is not None:
-            y += gap - tsize * (_LINE - 1)
-            rw = min(box.width * 0.3, short * 0.22)
-            canvas.draw.rectangle((left_of(rw), y, left_of(rw) + rw, y + rule), fill=palette.accent)
-            y += rule + gap
-            for line in sub.lines:
-                _text(canvas.draw, (left_of(_width(line, sub.font)), y), line, sub.font, palette.body)
-                y += sub.font.size * _LINE
-        layer = canvas.layer("title", palette, tsize, allowed)
-        layers = [layer] if layer is not None else []
-        if _inside(layers, allowed) or scale < 0.3:
-            return layers
-        scale *= 0.85
+        if subtitle
+        else None
+    )
+    tsize = fitted.font.size
+    rule = max(2, round(short * 0.008 * scale))
+    gap = tsize * 0.4
+    total = fitted.height + (gap * 2 + rule + sub.height if sub else 0)
+    y = box.top + max(0.0, (box.height - total) / 2)
+    y = _draw_lines(canvas, fitted, box, centred, y, palette.text, palette.shadow)
+    if sub is not None:
+        y += gap - tsize * (_LINE - 1)
+        rw = min(box.width * 0.3, short * 0.22)
+        rx = _left_of(box, centred, rw)
+        canvas.draw.rectangle((rx, y, rx + rw, y + rule), fill=palette.accent)
+        _draw_lines(canvas, sub, box, centred, y + rule + gap, palette.body)
+    layer = canvas.layer("title", palette, tsize, _text_allowed(zone))
+    return [layer] if layer is not None else []
 
 
 def draw_title_overlay(
