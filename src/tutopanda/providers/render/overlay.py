@@ -87,16 +87,20 @@ class Layer:
 # --- text selection ------------------------------------------------------------------------------------
 
 
+def _pieces(text: str, boundary: re.Pattern[str], word: int = 0) -> list[tuple[str, int]]:
+    """The non-empty pieces of ``text`` between ``boundary`` matches, each with the index of its first
+    word (counted from ``word``), so a key point knows when the narration reaches it."""
+    found: list[tuple[str, int]] = []
+    for piece in (p.strip() for p in boundary.split(text)):
+        if piece:
+            found.append((piece, word))
+            word += len(piece.split())
+    return found
+
+
 def _sentences(text: str) -> list[tuple[str, int]]:
     """Sentences of ``text`` with the index of their first word."""
-    normalised = " ".join(text.split())
-    found: list[tuple[str, int]] = []
-    word = 0
-    for sentence in (s.strip() for s in _SENTENCE_END.split(normalised)):
-        if sentence:
-            found.append((sentence, word))
-            word += len(sentence.split())
-    return found
+    return _pieces(" ".join(text.split()), _SENTENCE_END)
 
 
 def shorten(text: str, max_chars: int) -> str:
@@ -193,12 +197,8 @@ def key_points(text: str, count: int = 3, max_chars: int = _POINT_CHARS) -> list
 
 
 def _clause_pieces(sentence: str, word: int) -> list[tuple[str, int]]:
-    pieces: list[tuple[str, int]] = []
-    for clause in (c.strip() for c in _CLAUSE_END.split(sentence)):
-        if clause:
-            pieces.append((clause, word))
-            word += len(clause.split())
-    return pieces
+    """Clauses of ``sentence`` (which starts at narration word ``word``) with their first word's index."""
+    return _pieces(sentence, _CLAUSE_END, word)
 
 
 # --- measuring and fitting -----------------------------------------------------------------------------
