@@ -111,6 +111,28 @@ def test_producers_entry_naming_no_variant_is_an_error_naming_the_file(cli: CliR
     assert not (root / "builds" / "bad-variant").exists()
 
 
+def test_producers_entry_takes_any_registered_model_like_the_flag(cli: CliRunner, root: Path) -> None:
+    """image-audio lists openai/gpt-5-mini for Script; openai/gpt-4.1-mini is only registered
+    (openai/gpt-4.1*). The flag accepted it and settings refused it; both take it now, alike."""
+    _query(cli, "by-flag", "--provider", "Script=openai/gpt-4.1-mini")
+    _write_settings(root, '[[producers]]\nproducer = "Script"\nprovider = "openai"\nmodel = "gpt-4.1-mini"\n')
+    _query(cli, "by-settings")
+    expected = {"Script": "openai/gpt-4.1-mini"}
+    assert _without_speech(_movie_json(root, "by-flag")["selection"]) == expected
+    assert _without_speech(_movie_json(root, "by-settings")["selection"]) == expected
+    plan = cli("build", "plan", "--movie", "by-settings", "--force", "Producer:Script.ScriptWriter", "--json")
+    assert plan.code == 0, plan.stderr
+    jobs = [job for layer in json.loads(plan.stdout)["layers"] for job in layer["jobs"]]
+    script = next(job for job in jobs if job["jobId"] == "Producer:Script.ScriptWriter")
+    assert (script["provider"], script["model"]) == ("openai", "gpt-4.1-mini")
+    _write_settings(root, '[[producers]]\nproducer = "Script"\nprovider = "acme"\nmodel = "none"\n')
+    refused = cli("query", "Q?", "--movie", "unserved", "--segments", "1")
+    assert refused.code == 2
+    assert "settings.toml" in refused.stderr and "producers[1]" in refused.stderr
+    assert "handlers registered for script jobs" in refused.stderr  # the flag's hint, same rule
+    assert not (root / "builds" / "unserved").exists()
+
+
 def test_an_existing_movie_ignores_later_settings_edits(cli: CliRunner, root: Path) -> None:
     _write_settings(root, '[general]\nstyle = "watercolor"\n')
     _query(cli, "kept")

@@ -8,7 +8,6 @@ provider the narration runs. The query command only combines the results.
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from tutopanda.cli.output import stderr_console
@@ -86,27 +85,31 @@ def local_speech_selection(
 
 
 def settings_selection(blueprint: Blueprint, settings: Settings) -> dict[str, tuple[str, str]]:
-    """The ``[[producers]]`` choices for a new movie's modules (entries for other modules are skipped)."""
+    """The ``[[producers]]`` choices for a new movie's modules (entries for other modules are skipped).
+
+    An entry is accepted exactly when ``--provider MODULE=provider/model`` would be: a variant the
+    module lists, or any model a (non-mock) handler of the module's kind is registered for (the policy
+    the CLI installs, :mod:`tutopanda.providers.variant_policy`). Anything else exits 2 naming the file.
+    """
+    from tutopanda.core.blueprint.expand import select_variants
+    from tutopanda.core.errors import InputValidationError
     from tutopanda.settings import SettingsError
 
     selection: dict[str, tuple[str, str]] = {}
     for index, entry in enumerate(settings.producers, start=1):
-        module = blueprint.module(entry.producer)
-        if module is None:
+        if blueprint.module(entry.producer) is None:
             continue
-        if not any(
-            v.provider == entry.provider
-            and (v.model == entry.model or ("*" in v.model and fnmatchcase(entry.model, v.model)))
-            for v in module.variants
-        ):
-            offered = ", ".join(f"{v.provider}/{v.model}" for v in module.variants)
+        pair = (entry.provider, entry.model)
+        try:  # the flag's own check, so settings and --provider accept the same models
+            select_variants(blueprint, {entry.producer: pair})
+        except InputValidationError as exc:
             raise SettingsError(
                 f"producers[{index}]: blueprint {blueprint.meta.id} has no variant "
                 f"{entry.provider}/{entry.model} for {entry.producer}",
-                f"use one of {offered}, or delete the entry",
+                f"{exc.hint or 'use a variant the module lists'}; or delete the entry",
                 file=settings.path,
-            )
-        selection[entry.producer] = (entry.provider, entry.model)
+            ) from None
+        selection[entry.producer] = pair
     return selection
 
 
