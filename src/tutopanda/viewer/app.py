@@ -43,7 +43,7 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -519,30 +519,12 @@ async def _no_receive() -> dict[str, Any]:  # pragma: no cover - a plain respons
 # --- The app ----------------------------------------------------------------------------------------
 
 
-def create_app(
-    ctx: StorageContext,
-    *,
-    default_movie: str | None = None,
-    hosts: Collection[str] | None = None,
-    store_deadline: float = STORE_DEADLINE,
-    editor: Editor | None = None,
-) -> ASGIApp:
-    """The viewer for the store behind ``ctx`` (``default_movie``: where ``/`` goes).
+def _movie_of(request: Request) -> str:
+    return str(request.path_params["movie"])
 
-    ``hosts``: the Host header values to answer (:func:`allowed_hosts`); ``None`` answers the loopback
-    names on any port. ``store_deadline``: seconds a store read may take before the request gets 503.
-    ``editor``: allow edits from the page (``--allow-edits``); None keeps the viewer read-only.
-    """
-    static = _static_dir()
-    store = _StoreCalls(deadline=store_deadline, max_stuck=MAX_STUCK_READS)
-    planning = _StoreCalls(deadline=EDIT_DEADLINE, max_stuck=2)
-    edit_token = new_edit_token() if editor is not None else None
 
-    def reading(what: str, call: Callable[[Request], Any]) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            return _json(await store.run(what, lambda: call(request)))
-
-        return endpoint
+def _page_routes(static: Path, default_movie: str | None, edit_token: str | None) -> list[Route]:
+    """The two HTML pages: the movie list at ``/`` (or a redirect to ``default_movie``) and a movie's page."""
 
     async def index(request: Request) -> Response:
         if default_movie is not None and "list" not in request.query_params:
@@ -558,17 +540,52 @@ def create_app(
         meta = f'<meta name="tutopanda-edit-token" content="{edit_token}">\n</head>'
         return HTMLResponse(page.replace("</head>", meta, 1), headers=_HEADERS)
 
-    def movie_of(request: Request) -> str:
-        return str(request.path_params["movie"])
+    return [Route("/", index), Route("/movies/{movie}", movie_page)]
+
+
+def _reading_routes(ctx: StorageContext, store: _StoreCalls) -> list[Route]:
+    """The JSON API the pages read: each answer is one :mod:`data` call, run as a store read."""
+
+    def reading(what: str, call: Callable[[Request], Any]) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            return _json(await store.run(what, lambda: call(request)))
+
+        return endpoint
 
     def detail(request: Request) -> Any:
-        return data.movie_detail(ctx, movie_of(request), request.query_params.get("revision"))
+        return data.movie_detail(ctx, _movie_of(request), request.query_params.get("revision"))
 
     def timeline(request: Request) -> Any:
-        return data.movie_timeline(ctx, movie_of(request), request.query_params.get("revision"))
+        return data.movie_timeline(ctx, _movie_of(request), request.query_params.get("revision"))
+
+    def api_diff(request: Request) -> Any:
+        params = request.query_params
+        return data.movie_diff(ctx, _movie_of(request), params.get("from"), params.get("to"))
+
+    return [
+        Route("/api/movies", reading("listing the movies", lambda request: data.movie_list(ctx))),
+        Route("/api/movies/{movie}", reading("reading a movie", detail)),
+        Route("/api/movies/{movie}/timeline", reading("reading a timeline", timeline)),
+        Route(
+            "/api/movies/{movie}/revisions",
+            reading("listing revisions", lambda request: data.movie_revisions(ctx, _movie_of(request))),
+        ),
+        Route("/api/movies/{movie}/diff", reading("comparing revisions", api_diff)),
+        Route(
+            "/api/movies/{movie}/progress",
+            reading(
+                "reading build progress",
+                lambda request: data.build_progress(ctx, _movie_of(request)) or {"building": False},
+            ),
+        ),
+    ]
+
+
+def _artefact_endpoint(ctx: StorageContext, store: _StoreCalls) -> Callable[[Request], Awaitable[Response]]:
+    """An artefact's blob, streamed (:class:`_BlobResponse`); the blob is opened as a store read."""
 
     async def api_artefact(request: Request) -> _BlobResponse:
-        movie = movie_of(request)
+        movie = _movie_of(request)
         artefact = str(request.path_params["artefact"])
         revision = request.query_params.get("revision")
 
@@ -588,50 +605,55 @@ def create_app(
             range_header = None  # the client's copy is another version: send it all
         return _BlobResponse(source, served.media_type, etag, range_header)
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        if request.url.path.startswith("/api/"):
-            return _json({"error": "not found"}, 404)
-        return Response("not found", status_code=404, media_type="text/plain", headers=_HEADERS)
+    return api_artefact
 
-    async def tutopanda_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, TutopandaError)
-        if isinstance(exc, StoreTimeoutError):
-            status = 503
-        elif isinstance(exc, ManifestConflictError | LockHeldError):
-            status = 409
-        else:
-            status = 404 if isinstance(exc, data.NotFoundError) else 400 if exc.exit_code == 2 else 500
-        return _json({"error": exc.message, "hint": exc.hint}, status)
 
-    def api_diff(request: Request) -> Any:
-        params = request.query_params
-        return data.movie_diff(ctx, movie_of(request), params.get("from"), params.get("to"))
+async def _not_found(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        return _json({"error": "not found"}, 404)
+    return Response("not found", status_code=404, media_type="text/plain", headers=_HEADERS)
 
-    routes = [
-        Route("/", index),
-        Route("/movies/{movie}", movie_page),
-        Route("/api/movies", reading("listing the movies", lambda request: data.movie_list(ctx))),
-        Route("/api/movies/{movie}", reading("reading a movie", detail)),
-        Route("/api/movies/{movie}/timeline", reading("reading a timeline", timeline)),
-        Route(
-            "/api/movies/{movie}/revisions",
-            reading("listing revisions", lambda request: data.movie_revisions(ctx, movie_of(request))),
-        ),
-        Route("/api/movies/{movie}/diff", reading("comparing revisions", api_diff)),
-        Route(
-            "/api/movies/{movie}/progress",
-            reading(
-                "reading build progress",
-                lambda request: data.build_progress(ctx, movie_of(request)) or {"building": False},
-            ),
-        ),
-        Route("/api/movies/{movie}/artefacts/{artefact:path}", api_artefact),
-        Mount("/static", StaticFiles(directory=static), name="static"),
+
+async def _tutopanda_error(request: Request, exc: Exception) -> Response:
+    """A :class:`TutopandaError` as JSON (message and hint), its status saying whose fault it is."""
+    assert isinstance(exc, TutopandaError)
+    if isinstance(exc, StoreTimeoutError):
+        status = 503
+    elif isinstance(exc, ManifestConflictError | LockHeldError):
+        status = 409
+    else:
+        status = 404 if isinstance(exc, data.NotFoundError) else 400 if exc.exit_code == 2 else 500
+    return _json({"error": exc.message, "hint": exc.hint}, status)
+
+
+def create_app(
+    ctx: StorageContext,
+    *,
+    default_movie: str | None = None,
+    hosts: Collection[str] | None = None,
+    store_deadline: float = STORE_DEADLINE,
+    editor: Editor | None = None,
+) -> ASGIApp:
+    """The viewer for the store behind ``ctx`` (``default_movie``: where ``/`` goes).
+
+    ``hosts``: the Host header values to answer (:func:`allowed_hosts`); ``None`` answers the loopback
+    names on any port. ``store_deadline``: seconds a store read may take before the request gets 503.
+    ``editor``: allow edits from the page (``--allow-edits``); None keeps the viewer read-only.
+    """
+    static = _static_dir()
+    store = _StoreCalls(deadline=store_deadline, max_stuck=MAX_STUCK_READS)
+    edit_token = new_edit_token() if editor is not None else None
+    routes: list[BaseRoute] = [
+        *_page_routes(static, default_movie, edit_token),
+        *_reading_routes(ctx, store),
+        Route("/api/movies/{movie}/artefacts/{artefact:path}", _artefact_endpoint(ctx, store)),
     ]
     if editor is not None and edit_token is not None:
-        routes[-1:-1] = _edit_routes(editor, edit_token, store, planning, movie_of)
+        planning = _StoreCalls(deadline=EDIT_DEADLINE, max_stuck=2)
+        routes += _edit_routes(editor, edit_token, store, planning, _movie_of)
+    routes.append(Mount("/static", StaticFiles(directory=static), name="static"))
     app = Starlette(
         routes=routes,
-        exception_handlers={404: not_found, TutopandaError: tutopanda_error},
+        exception_handlers={404: _not_found, TutopandaError: _tutopanda_error},
     )
     return _HostGuard(app, hosts)
