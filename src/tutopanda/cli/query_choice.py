@@ -25,6 +25,8 @@ from tutopanda.cli.query_variants import (
     settings_selection,
 )
 from tutopanda.cli.script_writer_choice import offer_local_model, writer_configs, writer_selection
+from tutopanda.cli.settings import state
+from tutopanda.cli.user_blueprints import resolve_blueprint_name
 
 if TYPE_CHECKING:
     from tutopanda.core.blueprint import Blueprint
@@ -112,6 +114,8 @@ def choose(
     from tutopanda.core.blueprint import expand, load_blueprint, parse_model_options
     from tutopanda.core.errors import UsageError
 
+    if blueprint is not None:  # a name of the user's own blueprint becomes its path (recorded as one)
+        blueprint = resolve_blueprint_name(blueprint, state.storage_root())
     if existing:  # its own blueprint decides which flags apply (define_movie refuses another one)
         from tutopanda.core.movie.definition import load_movie
 

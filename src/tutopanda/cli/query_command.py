@@ -76,7 +76,11 @@ _MovieOpt = Annotated[
 _BlueprintOpt = Annotated[
     str | None,
     typer.Option(
-        "--blueprint", "-b", help="Blueprint of a new movie (default image-audio).", show_default=False
+        "--blueprint",
+        "-b",
+        help="Blueprint of a new movie: a bundled name, one of yours in <root>/blueprints/, or a YAML "
+        "file (default image-audio).",
+        show_default=False,
     ),
 ]
 _SegmentsOpt = Annotated[
