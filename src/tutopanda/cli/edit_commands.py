@@ -319,7 +319,8 @@ def edit_command(
                 f"no edits found in {source} or the movie's prompts/ files: nothing to do", markup=False
             )
         return
-    change = Change(f"tutopanda edit --movie {movie}", edits=edits, source=source, based_on=baseline)
+    command = f"tutopanda edit --movie {movie}"
+    change = Change(command, edits=edits, source=source, based_on=baseline, snapshot=snapshot)
     if dry_run:
         _dry_run(ctx, movie, change, mode=mode, offline=offline(providers), as_json=as_json)
         return

@@ -30,7 +30,7 @@ from tutopanda.core.engine.runner import ProgressSink, RunOptions
 from tutopanda.core.engine.scratch import scratch_copy
 from tutopanda.core.errors import ManifestConflictError, UsageError
 from tutopanda.core.movie.definition import PROVIDERS_FILE
-from tutopanda.core.movie.document import take_snapshot
+from tutopanda.core.movie.document import MovieSnapshot, take_snapshot
 from tutopanda.core.movie.edit import EditSet, apply_edits
 from tutopanda.core.movie.publish import PublishedMovie, publish_built
 from tutopanda.core.store.event_log import artefact_log, input_log
@@ -92,6 +92,10 @@ class Change:
     edits: EditSet | None = None
     source: str = ""
     based_on: MovieState | None = None
+    snapshot: MovieSnapshot | None = None
+    """The snapshot ``edits`` were collected against, taken after ``based_on``: the edits are recorded
+    against it instead of a new one (valid whenever the movie is still in ``based_on``, which
+    :func:`apply` checks under the lock before recording)."""
 
     @property
     def records(self) -> bool:
@@ -132,8 +136,8 @@ def movie_state(ctx: StorageContext, movie_id: str) -> MovieState:
         read(paths.current),
         read(paths.definition),
         read(paths.creating),
-        input_log(ctx, movie_id).size(),
-        artefact_log(ctx, movie_id).size(),
+        input_log(ctx, movie_id, paths=paths).size(),
+        artefact_log(ctx, movie_id, paths=paths).size(),
         read(ctx.join(paths.root, PROVIDERS_FILE)),
         read(ctx.join(paths.prompts_dir, "index.json")),
     )
@@ -172,7 +176,8 @@ def _record(ctx: StorageContext, movie_id: str, change: Change) -> None:
                 segments=script.segments,
             )
     if change.edits is not None:
-        apply_edits(ctx, take_snapshot(ctx, movie_id), change.edits, source=change.source)
+        snapshot = change.snapshot if change.snapshot is not None else take_snapshot(ctx, movie_id)
+        apply_edits(ctx, snapshot, change.edits, source=change.source)
     if change.create:
         end_creation(ctx, movie_id)
 
@@ -327,7 +332,8 @@ def apply(
         published = None
         if publish and not report.failed and not report.interrupted and report.manifest is not None:
             assert report.graph is not None  # a report with a manifest always has its graph
-            published = publish_built(MovieStore.open(ctx, movie_id), report.graph, report.manifest)
+            store = prepared.store if prepared is not None else MovieStore.open(ctx, movie_id)
+            published = publish_built(store, report.graph, report.manifest)
         if on_built is not None:
             on_built(report)
     return Outcome(plan, report, published)

@@ -2,7 +2,9 @@
 
 The copy lives in a temporary local directory. Blobs are hard-linked when the source is on local disk
 (instant, no extra space; blob files are never modified in place, so sharing them is safe) and copied
-otherwise. Lock files are not copied.
+otherwise. Lock files are not copied, nor the ``prompts/`` folder: those files are the user's editable
+view, read by the front end before a change and never by recording or planning — and on a 1,000-segment
+movie they are 2,000 files in 1,000 folders, most of a dry run's time to copy and delete.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from tutopanda.core.movie.document import PROMPTS_DIR
 from tutopanda.core.store.locks import LOCKS_DIR, movie_lock
 from tutopanda.core.store.movie_paths import ensure_initialised
 from tutopanda.core.store.storage import StorageConfig, StorageContext, storage_error
@@ -31,7 +34,8 @@ def scratch_copy(ctx: StorageContext, movie_id: str) -> Iterator[StorageContext]
         # Copy under the movie's build lock, so a build in progress is never copied half-way.
         with movie_lock(ctx, movie_id, "build", timeout=0.0, command="tutopanda build run --dry-run"):
             try:
-                ctx.backend.copy_tree_to_local(source, target, skip_top=LOCKS_DIR, link_top="blobs")
+                skipped = frozenset({LOCKS_DIR, PROMPTS_DIR})
+                ctx.backend.copy_tree_to_local(source, target, skip_top=skipped, link_top="blobs")
             except OSError as exc:
                 raise storage_error(exc, "copying", source) from exc
         yield scratch

@@ -169,15 +169,17 @@ def append_artefact_records(
     *,
     base_dir: Path,
     source: str,
+    graph: JobGraph | None = None,
 ) -> list[ArtefactEvent]:
     """Store each record's payload as a blob and append an artefact event for it (events all or none).
 
     Blobs written before a later record turns out invalid stay in the store: they are content-addressed
-    and unreferenced blobs are harmless.
+    and unreferenced blobs are harmless. ``graph``: the movie's job graph when the caller has it loaded
+    (else it is loaded here; a movie without a blueprint yet accepts any id).
     """
     revision = pending_revision(ctx, movie_id)
     blobs = BlobStore(ctx, movie_id)
-    graph = defined_graph(ctx, movie_id)
+    graph = graph if graph is not None else defined_graph(ctx, movie_id)
     events: list[ArtefactEvent] = []
     for index, record in enumerate(records):
         where = f"{source} event {index + 1}"

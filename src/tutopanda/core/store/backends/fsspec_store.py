@@ -250,10 +250,12 @@ class FsspecBackend:
     def remove_empty_dir(self, path: str) -> None:
         return  # object stores have no directories to leave behind; memory:// ones cost nothing
 
-    def copy_tree_to_local(self, source: str, target: Path, *, skip_top: str, link_top: str) -> None:
+    def copy_tree_to_local(
+        self, source: str, target: Path, *, skip_top: frozenset[str], link_top: str
+    ) -> None:
         for path in self.fs.find(source):
             relative = path[len(source) :].lstrip("/")
-            if relative.startswith(skip_top + "/"):
+            if relative.split("/", 1)[0] in skip_top:
                 continue
             destination = target / relative
             destination.parent.mkdir(parents=True, exist_ok=True)

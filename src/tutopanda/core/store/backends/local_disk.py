@@ -378,12 +378,14 @@ class LocalDiskBackend:
         with contextlib.suppress(OSError):
             Path(path).rmdir()  # only succeeds when empty
 
-    def copy_tree_to_local(self, source: str, target: Path, *, skip_top: str, link_top: str) -> None:
+    def copy_tree_to_local(
+        self, source: str, target: Path, *, skip_top: frozenset[str], link_top: str
+    ) -> None:
         root = Path(source)
         for directory, subdirs, files in os.walk(root):
             relative = Path(directory).relative_to(root)
             if not relative.parts:
-                subdirs[:] = [name for name in subdirs if name != skip_top]
+                subdirs[:] = [name for name in subdirs if name not in skip_top]
             (target / relative).mkdir(parents=True, exist_ok=True)
             for name in files:
                 src, dst = Path(directory) / name, target / relative / name

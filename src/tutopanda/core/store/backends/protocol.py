@@ -223,7 +223,10 @@ class StorageBackend(Protocol):
         """Remove the folder ``path`` if it is empty (no-op where there are no folders)."""
         ...
 
-    def copy_tree_to_local(self, source: str, target: Path, *, skip_top: str, link_top: str) -> None:
+    def copy_tree_to_local(
+        self, source: str, target: Path, *, skip_top: frozenset[str], link_top: str
+    ) -> None:
         """Copy the folder ``source`` to the local folder ``target`` (for private scratch copies),
-        leaving out top-level ``skip_top`` and hard-linking files under ``link_top`` where possible."""
+        leaving out the top-level folders ``skip_top`` and hard-linking files under ``link_top`` where
+        possible."""
         ...
