@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -29,6 +30,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from tutopanda.providers.local.fonts import load_font
 from tutopanda.providers.local.palettes import Colour, Palette
 from tutopanda.providers.local.slides_layout import zones
+from tutopanda.providers.local.slides_star import star_points
 
 __all__ = ["draw_background"]
 
@@ -100,13 +102,25 @@ def _glow(
 
 
 def _shapes(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.random.Generator) -> Array:
-    width, height = size
+    """Illustration: a sun disc in rings with a planet ring, two peaks or a second disc, layered hills
+    along the bottom and a dot grid with scattered rings."""
     art = zones(size).art
-    short = min(width, height)
     cx, cy = art.centre
     radius = min(art.width, art.height) * rng.uniform(0.28, 0.34)
     cy -= art.height * 0.06
     pixels = _glow(pixels, size, palette.glow, (cx, cy), radius * 2.2, 0.25)
+    pixels = _blend(pixels, palette.motif, 0.22 * _layer_alpha(size, _rings(size, (cx, cy), radius)))
+    pixels = _sun_motif(pixels, size, palette, rng, (cx, cy), radius)
+    pixels = _hills(pixels, size, palette, rng)
+    return _dot_grid(pixels, size, palette, rng)
+
+
+def _rings(
+    size: tuple[int, int], centre: tuple[float, float], radius: float
+) -> Callable[[ImageDraw.ImageDraw, float], None]:
+    """Three thin concentric rings around the sun disc, for :func:`_layer_alpha`."""
+    short = min(size)
+    cx, cy = centre
 
     def rings(draw: ImageDraw.ImageDraw, s: float) -> None:
         for step in (1.25, 1.5, 1.78):
@@ -117,8 +131,23 @@ def _shapes(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.rand
                 width=max(2, round(short / 260 * s)),
             )
 
-    pixels = _blend(pixels, palette.motif, 0.22 * _layer_alpha(size, rings))
+    return rings
 
+
+def _sun_motif(
+    pixels: Array,
+    size: tuple[int, int],
+    palette: Palette,
+    rng: np.random.Generator,
+    centre: tuple[float, float],
+    radius: float,
+) -> Array:
+    """The sun disc and one of three companions picked by ``rng``: a tilted planet ring around it, two
+    flat mountains in front of a smaller sun, or a second disc overlapping it."""
+    width = size[0]
+    art = zones(size).art
+    short = min(size)
+    cx, cy = centre
     variant = int(rng.integers(0, 3))
     tilt = float(rng.uniform(-0.35, 0.35))
 
@@ -153,18 +182,22 @@ def _shapes(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.rand
         cy -= radius * 0.4
     pixels = _blend(pixels, palette.motif, 0.95 * _layer_alpha(size, sun))
     if variant == 1:
-        pixels = _blend(pixels, palette.motif2, 0.9 * _layer_alpha(size, planet_ring))
-    elif variant == 2:
+        return _blend(pixels, palette.motif2, 0.9 * _layer_alpha(size, planet_ring))
+    if variant == 2:
         back = (palette.motif2[0] * 3 // 4, palette.motif2[1] * 3 // 4, palette.motif2[2] * 3 // 4)
         pixels = _blend(pixels, back, _layer_alpha(size, lambda draw, s: peaks(draw, s, 0)))
-        pixels = _blend(pixels, palette.motif2, _layer_alpha(size, lambda draw, s: peaks(draw, s, 1)))
-    else:
-        bx, by, br = cx + radius * 0.75, cy + radius * 0.55, radius * 0.45
+        return _blend(pixels, palette.motif2, _layer_alpha(size, lambda draw, s: peaks(draw, s, 1)))
+    bx, by, br = cx + radius * 0.75, cy + radius * 0.55, radius * 0.45
 
-        def blob(draw: ImageDraw.ImageDraw, s: float) -> None:
-            draw.ellipse(((bx - br) * s, (by - br) * s, (bx + br) * s, (by + br) * s), fill=255)
+    def blob(draw: ImageDraw.ImageDraw, s: float) -> None:
+        draw.ellipse(((bx - br) * s, (by - br) * s, (bx + br) * s, (by + br) * s), fill=255)
 
-        pixels = _blend(pixels, palette.motif2, 0.9 * _layer_alpha(size, blob))
+    return _blend(pixels, palette.motif2, 0.9 * _layer_alpha(size, blob))
+
+
+def _hills(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.random.Generator) -> Array:
+    """Two rolling hills along the bottom, the nearer one lower and darker."""
+    width, height = size
     for depth, (shade, alpha) in enumerate(((0.55, 0.75), (0.35, 0.9))):
         phase, waves = rng.uniform(0, 2 * math.pi), rng.uniform(1.2, 2.2)
         base = height * (0.78 + 0.09 * depth)
@@ -186,7 +219,14 @@ def _shapes(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.rand
             draw.polygon([*points, (width * s, height * s), (0, height * s)], fill=255)
 
         pixels = _blend(pixels, (colour[0], colour[1], colour[2]), alpha * _layer_alpha(size, hill))
-    dot = max(2.0, short / 160)
+    return pixels
+
+
+def _dot_grid(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.random.Generator) -> Array:
+    """A 6 x 4 dot grid at the art zone's corner and seven rings scattered over the upper frame."""
+    width, height = size
+    art = zones(size).art
+    dot = max(2.0, min(size) / 160)
     gap = dot * 5
     ox, oy = art.left + art.width * 0.05, art.top + art.height * 0.02
 
@@ -204,8 +244,7 @@ def _shapes(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.rand
                 width=max(2, round(dot * s * 0.6)),
             )
 
-    pixels = _blend(pixels, palette.text, 0.35 * _layer_alpha(size, dots))
-    return pixels
+    return _blend(pixels, palette.text, 0.35 * _layer_alpha(size, dots))
 
 
 # --- photorealistic: bokeh -----------------------------------------------------------------------------
@@ -357,23 +396,7 @@ def _rays(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.random
 
     def sparkle(draw: ImageDraw.ImageDraw, s: float) -> None:
         for sx, sy, r in stars:
-            thin = r * 0.22
-            draw.polygon(
-                [
-                    ((sx + dx) * s, (sy + dy) * s)
-                    for dx, dy in (
-                        (0, -r),
-                        (thin, -thin),
-                        (r, 0),
-                        (thin, thin),
-                        (0, r),
-                        (-thin, thin),
-                        (-r, 0),
-                        (-thin, -thin),
-                    )
-                ],
-                fill=255,
-            )
+            draw.polygon([(x * s, y * s) for x, y in star_points(sx, sy, r, r * 0.22)], fill=255)
         ring = short * 0.2
         draw.ellipse(
             ((cx - ring) * s, (cy - ring) * s, (cx + ring) * s, (cy + ring) * s),
@@ -418,77 +441,119 @@ def _dimension(
     _arrow(draw, (b[0] * s, b[1] * s), (a[0] * s, a[1] * s), head * s, 255)
 
 
+@dataclass(frozen=True)
+class _Drafting:
+    """The technical drawing of the diagram background: circles of ``radius`` around (``cx``, ``cy``),
+    a radius at ``angle`` (radians), strokes ``line`` wide (at 2x) and arrowheads ``head`` long."""
+
+    cx: float
+    cy: float
+    radius: float
+    angle: float
+    line: int
+    head: float
+
+
 def _blueprint(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.random.Generator) -> Array:
-    width, height = size
+    """Diagram: a drafting grid, then a dimensioned construction drawing and its labels in the art zone."""
     art = zones(size).art
-    short = min(width, height)
-    step = max(8, round(short / 28))
+    short = min(size)
+    pixels = _drafting_grid(pixels, size, palette)
+    pixels = _glow(pixels, size, palette.glow, art.centre, short * 0.55, 0.12)
+    cx, cy = art.centre
+    cy -= art.height * 0.05
+    drafting = _Drafting(
+        cx,
+        cy,
+        radius=min(art.width, art.height) * 0.3,
+        angle=rng.uniform(0.5, 1.0),
+        line=max(2, round(short / 360 * 2)),
+        head=short / 70,
+    )
+
+    def drawing(draw: ImageDraw.ImageDraw, s: float) -> None:
+        _construction(draw, s, drafting)
+        _dimensions(draw, s, drafting, size)
+
+    pixels = _blend(pixels, palette.motif, 0.75 * _layer_alpha(size, drawing))
+    return _drafting_labels(pixels, size, palette, rng, drafting)
+
+
+def _drafting_grid(pixels: Array, size: tuple[int, int], palette: Palette) -> Array:
+    """Graph paper: a minor grid line every ``step`` pixels and a stronger one every fifth."""
+    width, height = size
+    step = max(8, round(min(size) / 28))
     minor = np.zeros((height, width), dtype=np.float32)
     minor[:, step // 2 :: step] = 1.0
     minor[step // 2 :: step, :] = 1.0
     major = np.zeros((height, width), dtype=np.float32)
     major[:, step // 2 :: step * 5] = 1.0
     major[step // 2 :: step * 5, :] = 1.0
-    pixels = _blend(pixels, palette.accent, 0.09 * minor + 0.14 * major)
-    pixels = _glow(pixels, size, palette.glow, art.centre, short * 0.55, 0.12)
-    cx, cy = art.centre
-    cy -= art.height * 0.05
-    radius = min(art.width, art.height) * 0.3
-    angle = rng.uniform(0.5, 1.0)
-    line = max(2, round(short / 360 * 2))
-    head = short / 70
+    return _blend(pixels, palette.accent, 0.09 * minor + 0.14 * major)
 
-    def drawing(draw: ImageDraw.ImageDraw, s: float) -> None:
-        def circle(r: float, dashed: bool = False) -> None:
-            if not dashed:
-                draw.ellipse(
-                    ((cx - r) * s, (cy - r) * s, (cx + r) * s, (cy + r) * s), outline=255, width=line
-                )
-                return
-            for k in range(0, 360, 10):
-                draw.arc(
-                    ((cx - r) * s, (cy - r) * s, (cx + r) * s, (cy + r) * s), k, k + 5, fill=255, width=line
-                )
 
-        circle(radius)
-        circle(radius * 0.62)
-        circle(radius * 1.28, dashed=True)
-        reach = radius * 1.45
-        draw.line([((cx - reach) * s, cy * s), ((cx + reach) * s, cy * s)], fill=180, width=max(1, line // 2))
-        draw.line([(cx * s, (cy - reach) * s), (cx * s, (cy + reach) * s)], fill=180, width=max(1, line // 2))
-        end = (cx + radius * math.cos(-angle), cy + radius * math.sin(-angle))
-        draw.line([(cx * s, cy * s), (end[0] * s, end[1] * s)], fill=255, width=line)
-        _arrow(draw, (end[0] * s, end[1] * s), (cx * s, cy * s), head * s, 255)
-        arc = radius * 0.35
-        draw.arc(
-            ((cx - arc) * s, (cy - arc) * s, (cx + arc) * s, (cy + arc) * s),
-            -math.degrees(angle),
-            0,
-            fill=255,
-            width=line,
+def _construction(draw: ImageDraw.ImageDraw, s: float, d: _Drafting) -> None:
+    """Three circles (the outer one dashed), centre lines, a radius with an arrowhead and its angle arc."""
+    cx, cy, radius, line = d.cx, d.cy, d.radius, d.line
+
+    def circle(r: float, dashed: bool = False) -> None:
+        if not dashed:
+            draw.ellipse(((cx - r) * s, (cy - r) * s, (cx + r) * s, (cy + r) * s), outline=255, width=line)
+            return
+        for k in range(0, 360, 10):
+            draw.arc(((cx - r) * s, (cy - r) * s, (cx + r) * s, (cy + r) * s), k, k + 5, fill=255, width=line)
+
+    circle(radius)
+    circle(radius * 0.62)
+    circle(radius * 1.28, dashed=True)
+    reach = radius * 1.45
+    draw.line([((cx - reach) * s, cy * s), ((cx + reach) * s, cy * s)], fill=180, width=max(1, line // 2))
+    draw.line([(cx * s, (cy - reach) * s), (cx * s, (cy + reach) * s)], fill=180, width=max(1, line // 2))
+    end = (cx + radius * math.cos(-d.angle), cy + radius * math.sin(-d.angle))
+    draw.line([(cx * s, cy * s), (end[0] * s, end[1] * s)], fill=255, width=line)
+    _arrow(draw, (end[0] * s, end[1] * s), (cx * s, cy * s), d.head * s, 255)
+    arc = radius * 0.35
+    draw.arc(
+        ((cx - arc) * s, (cy - arc) * s, (cx + arc) * s, (cy + arc) * s),
+        -math.degrees(d.angle),
+        0,
+        fill=255,
+        width=line,
+    )
+
+
+def _dimensions(draw: ImageDraw.ImageDraw, s: float, d: _Drafting, size: tuple[int, int]) -> None:
+    """The diameter's dimension line under the circles with its extension lines, the inner circle's
+    dimension beside them, and a ruler of ticks along the art zone's top."""
+    cx, cy, radius, line, head = d.cx, d.cy, d.radius, d.line, d.head
+    art = zones(size).art
+    below = cy + radius * 1.2
+    _dimension(draw, (cx - radius, below), (cx + radius, below), s, line, head)
+    for x in (cx - radius, cx + radius):
+        draw.line(
+            [(x * s, (cy + radius * 0.2) * s), (x * s, (below + head) * s)],
+            fill=200,
+            width=max(1, line // 2),
         )
-        below = cy + radius * 1.2
-        _dimension(draw, (cx - radius, below), (cx + radius, below), s, line, head)
-        for x in (cx - radius, cx + radius):
-            draw.line(
-                [(x * s, (cy + radius * 0.2) * s), (x * s, (below + head) * s)],
-                fill=200,
-                width=max(1, line // 2),
-            )
-        side = cx + radius * 1.15
-        _dimension(draw, (side, cy - radius * 0.62), (side, cy + radius * 0.62), s, line, head)
-        tick = short / 90
-        for k in range(0, 21):
-            x = art.left + (art.width * 0.9) * k / 20
-            length = tick * (2 if k % 5 == 0 else 1)
-            draw.line(
-                [(x * s, (art.top + tick) * s), (x * s, (art.top + tick + length) * s)],
-                fill=220,
-                width=max(1, line // 2),
-            )
+    side = cx + radius * 1.15
+    _dimension(draw, (side, cy - radius * 0.62), (side, cy + radius * 0.62), s, line, head)
+    tick = min(size) / 90
+    for k in range(0, 21):
+        x = art.left + (art.width * 0.9) * k / 20
+        length = tick * (2 if k % 5 == 0 else 1)
+        draw.line(
+            [(x * s, (art.top + tick) * s), (x * s, (art.top + tick + length) * s)],
+            fill=220,
+            width=max(1, line // 2),
+        )
 
-    pixels = _blend(pixels, palette.motif, 0.75 * _layer_alpha(size, drawing))
-    label = max(10, round(short / 40))
+
+def _drafting_labels(
+    pixels: Array, size: tuple[int, int], palette: Palette, rng: np.random.Generator, d: _Drafting
+) -> Array:
+    """The drawing's figures: a diameter picked by ``rng``, the inner circle's size and the angle."""
+    cx, cy, radius = d.cx, d.cy, d.radius
+    label = max(10, round(min(size) / 40))
     font = load_font("roboto-regular", label)
     marks = Image.new("L", size, 0)
     draw = ImageDraw.Draw(marks)
@@ -499,13 +564,12 @@ def _blueprint(pixels: Array, size: tuple[int, int], palette: Palette, rng: np.r
     )
     draw.text(
         (cx + radius * 0.38, cy - label * 0.5),
-        f"{round(math.degrees(angle))}°",
+        f"{round(math.degrees(d.angle))}°",
         font=font,
         fill=255,
         anchor="ls",
     )
-    pixels = _blend(pixels, palette.motif2, 0.85 * np.asarray(marks, dtype=np.float32) / 255.0)
-    return pixels
+    return _blend(pixels, palette.motif2, 0.85 * np.asarray(marks, dtype=np.float32) / 255.0)
 
 
 # --- cinematic: a graded film frame --------------------------------------------------------------------

@@ -36,6 +36,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from tutopanda.providers.local.fonts import font_for, load_font
 from tutopanda.providers.local.palettes import Colour, Palette, palette_for
 from tutopanda.providers.local.slides_layout import Box, Zones, safe_box, zones
+from tutopanda.providers.local.slides_star import star_points
 
 __all__ = [
     "ELLIPSIS",
@@ -399,24 +400,7 @@ def _bullet(
         font = load_font("roboto-black", max(6, round(size * 0.6)))
         draw.text((cx, cy), str(number), font=font, fill=palette.shadow, anchor="mm")
     elif kind == "star":
-        r, thin = size / 2, size / 5
-        draw.polygon(
-            [
-                (cx + dx, cy + dy)
-                for dx, dy in (
-                    (0, -r),
-                    (thin, -thin),
-                    (r, 0),
-                    (thin, thin),
-                    (0, r),
-                    (-thin, thin),
-                    (-r, 0),
-                    (-thin, -thin),
-                )
-            ],
-            fill=palette.accent,
-            outline=palette.shadow,
-        )
+        draw.polygon(star_points(cx, cy, size / 2, size / 5), fill=palette.accent, outline=palette.shadow)
     elif kind == "tick":
         font = load_font("roboto-medium", max(6, round(size * 0.62)))
         draw.text((x, cy), f"{number:02d}", font=font, fill=palette.accent, anchor="lm")
