@@ -18,7 +18,7 @@ import pytest
 from tests.cli.conftest import CliRunner
 from tests.model_hub import serve_one_model
 from tests.providers.fake_hub import FakeHub
-from tutopanda.cli import query_command
+from tutopanda.cli import query_report, script_writer_choice
 
 WEIGHTS = os.urandom(50_000)
 
@@ -52,7 +52,7 @@ def test_your_own_script_is_named_as_the_writer(cli: CliRunner, tmp_path: Path) 
 
 
 def test_the_closing_hint_names_every_way_to_a_real_script() -> None:
-    line = query_command._real_script_hint(None)
+    line = query_report.real_script_hint(None)
     assert "\n" not in line
     assert line.startswith("for a real script, next time: ")
     assert "OPENAI_API_KEY" in line and "OPENAI_BASE_URL" in line
@@ -90,12 +90,12 @@ def test_first_use_offer_yes_downloads_with_verification(
     offer: FakeHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(sys, "stdin", _Terminal("y\n"))
-    query_command._offer_local_model()
+    script_writer_choice.offer_local_model()
     question = capsys.readouterr().err
     assert "Download qwen2.5-1.5b-instruct (50 KB, Apache-2.0)" in question and "[y/N]" in question
     assert (tmp_path / "models" / "qwen2.5-1.5b-instruct" / "q.gguf").read_bytes() == WEIGHTS
     requests = len(offer.requests)
-    query_command._offer_local_model()  # pulled: never asked again
+    script_writer_choice.offer_local_model()  # pulled: never asked again
     assert capsys.readouterr().err == "" and len(offer.requests) == requests
 
 
@@ -103,17 +103,17 @@ def test_first_use_offer_no_is_remembered_and_downloads_nothing(
     offer: FakeHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
-    query_command._offer_local_model()
+    script_writer_choice.offer_local_model()
     assert "tutopanda models pull qwen2.5-1.5b-instruct" in capsys.readouterr().err
     monkeypatch.setattr(sys, "stdin", _Terminal("y\n"))
-    query_command._offer_local_model()  # declined once: not asked again
+    script_writer_choice.offer_local_model()  # declined once: not asked again
     assert capsys.readouterr().err == ""
     assert offer.requests == []
 
 
 def test_no_offer_without_a_terminal(offer: FakeHub, monkeypatch: pytest.MonkeyPatch, cli: CliRunner) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
-    query_command._offer_local_model()
+    script_writer_choice.offer_local_model()
     result = cli("query", "Why is the sky blue?", "--providers", "mock", "--segments", "1")
     assert result.code == 0 and "Download" not in result.stderr
     assert offer.requests == []

@@ -41,23 +41,14 @@ from tutopanda.cli.query_report import (
     PaidQuestion,
     print_dry_run,
     print_result,
-    real_script_hint,
     start_printer,
 )
 from tutopanda.cli.query_target import target_movie
-from tutopanda.cli.script_writer_choice import offer_local_model, writer_configs, writer_selection
 from tutopanda.cli.settings import CONCURRENCY_HELP, job_concurrency
 from tutopanda.core.blueprint.vocabulary import VOCABULARIES
 from tutopanda.core.limits import MAX_DURATION_SECONDS, MAX_LOOP_COUNT, MIN_DURATION_SECONDS
 
 __all__ = ["register"]
-
-# The old private names, still imported by tests this change may not edit
-# (tests/cli/test_query_summary.py, tests/providers/writers/test_query_selection.py).
-_real_script_hint = real_script_hint
-_offer_local_model = offer_local_model
-_writer_selection = writer_selection
-_writer_configs = writer_configs
 
 
 _PromptArg = Annotated[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutopanda.cli.query_command import _writer_configs, _writer_selection
+from tutopanda.cli.script_writer_choice import writer_configs, writer_selection
 from tutopanda.core.blueprint import load_blueprint
 
 from .fakes import FakeChatServer, unused_base_url
@@ -19,14 +19,14 @@ def _nothing_here(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
 
 def test_the_draft_keeps_the_offline_variants_for_script_and_prompts() -> None:
     blueprint = load_blueprint("image-audio")
-    choice, picked = _writer_selection(blueprint, {}, offline=False)
+    choice, picked = writer_selection(blueprint, {}, offline=False)
     assert choice is not None and choice.draft
     assert picked == {
         "Script": ("local", "draft-script"),
         "ImagePrompts": ("local", "template-prompts"),
         "MusicPrompt": ("local", "template-prompts"),
     }
-    assert _writer_configs(blueprint, picked, {}, choice) == {}
+    assert writer_configs(blueprint, picked, {}, choice) == {}
 
 
 def test_a_running_server_writes_script_and_prompts_and_its_url_is_traced(
@@ -35,11 +35,11 @@ def test_a_running_server_writes_script_and_prompts_and_its_url_is_traced(
     blueprint = load_blueprint("image-audio")
     with FakeChatServer() as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        choice, picked = _writer_selection(blueprint, {}, offline=False)
-        offline_choice, _ = _writer_selection(blueprint, {}, offline=True)
+        choice, picked = writer_selection(blueprint, {}, offline=False)
+        offline_choice, _ = writer_selection(blueprint, {}, offline=True)
     assert set(picked.values()) == {("openai-compatible", "llama3.2")}
     assert set(picked) == {"Script", "ImagePrompts", "MusicPrompt"}
-    configs = _writer_configs(blueprint, picked, {}, choice)
+    configs = writer_configs(blueprint, picked, {}, choice)
     assert configs["Script"] == {"baseUrl": server.base_url, "fallback": True}
     assert offline_choice is not None and offline_choice.draft  # --providers local never asks a server
 
@@ -51,12 +51,12 @@ def test_a_selected_server_writer_is_followed_by_the_prompts_without_fallback(
     url = unused_base_url()
     monkeypatch.setenv("OPENAI_BASE_URL", url)
     selection = {"Script": ("openai-compatible", "mistral")}
-    choice, picked = _writer_selection(blueprint, selection, offline=False)
+    choice, picked = writer_selection(blueprint, selection, offline=False)
     assert choice is None
     assert picked == {
         "ImagePrompts": ("openai-compatible", "mistral"),
         "MusicPrompt": ("openai-compatible", "mistral"),
     }
-    configs = _writer_configs(blueprint, {**selection, **picked}, {}, choice)
+    configs = writer_configs(blueprint, {**selection, **picked}, {}, choice)
     assert configs == {name: {"baseUrl": url} for name in ("Script", "ImagePrompts", "MusicPrompt")}
-    assert _writer_selection(blueprint, {"Script": ("openai", "gpt-5-mini")}, offline=False) == (None, {})
+    assert writer_selection(blueprint, {"Script": ("openai", "gpt-5-mini")}, offline=False) == (None, {})
