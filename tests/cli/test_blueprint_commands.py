@@ -116,7 +116,12 @@ def test_list_shows_the_voiceless_blueprints_and_the_users_own(cli: CliRunner, r
     table = cli("blueprints", "list")
     assert table.code == 0, table.stderr
     assert "my-narrated" in table.stdout and "invalid" in table.stdout
-    assert f"--blueprint {folder / 'broken.yml'}" in table.stdout.replace("\n", "")
+    assert "--blueprint broken" in table.stdout.replace("\n", "")
+    described = cli("blueprints", "describe", "my-narrated", "--json")  # a user blueprint, by name
+    assert described.code == 0, described.stderr
+    assert json.loads(described.stdout)["id"] == "my-narrated"
+    valid = cli("blueprints", "validate", "narrated", "--set", "NumOfSegments=2", "--json")  # by file name
+    assert valid.code == 0 and json.loads(valid.stdout)["valid"] is True, valid.stderr
 
 
 def test_without_user_blueprints_the_list_is_the_bundled_one(cli: CliRunner) -> None:

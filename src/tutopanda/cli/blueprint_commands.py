@@ -28,7 +28,10 @@ blueprints_app = typer.Typer(
 )
 
 BlueprintArg = Annotated[
-    str, typer.Argument(help="A bundled blueprint name (see 'blueprints list') or a blueprint YAML file.")
+    str,
+    typer.Argument(
+        help="A blueprint name (bundled or yours; see 'blueprints list') or a blueprint YAML file."
+    ),
 ]
 
 
@@ -37,7 +40,7 @@ def _expand(
 ) -> JobGraph:
     from tutopanda.core.blueprint import expand, load_blueprint, parse_model_options
 
-    loaded = load_blueprint(blueprint)
+    loaded = load_blueprint(_named(blueprint))
     return expand(loaded, input_values(inputs, sets), parse_model_options(models or []) or None)
 
 
@@ -87,23 +90,27 @@ def list_blueprints(as_json: JsonOpt = False) -> None:
     user = [s for s in summaries if s.source == "user"]
     if user:
         stdout_console().print(
-            f"user blueprints are in {Path(user[0].path).parent}; use one by its path: "
-            f"--blueprint {user[0].path}",
+            f"user blueprints are in {Path(user[0].path).parent}; use one by its name: "
+            f"--blueprint {user[0].name}",
             markup=False,
             highlight=False,
         )
 
 
 def _user_blueprints() -> list[BlueprintSummary]:
-    """Blueprints under ``<root>/blueprints/``: only a local root has files a blueprint can be loaded
-    from (module and prompt files are resolved on disk), so a remote root lists none."""
+    """Blueprints under ``<root>/blueprints/`` (a remote root lists none: see :mod:`.user_blueprints`)."""
     from tutopanda.cli.settings import state
-    from tutopanda.core.blueprint import list_user_blueprints
+    from tutopanda.cli.user_blueprints import user_blueprints
 
-    root = state.storage_root()
-    if "://" in root and not root.startswith("file://"):
-        return []
-    return list_user_blueprints(Path(root.removeprefix("file://")).expanduser() / "blueprints")
+    return user_blueprints(state.storage_root())
+
+
+def _named(blueprint: str) -> str:
+    """A user blueprint's name -> its path, as ``query`` reads it (bundled names and paths unchanged)."""
+    from tutopanda.cli.settings import state
+    from tutopanda.cli.user_blueprints import resolve_blueprint_name
+
+    return resolve_blueprint_name(blueprint, state.storage_root())
 
 
 def _input_rule(spec: InputSpec) -> str:
@@ -179,7 +186,7 @@ def describe(blueprint: BlueprintArg, as_json: JsonOpt = False) -> None:
 
     from tutopanda.core.blueprint import load_blueprint
 
-    bp = load_blueprint(blueprint)
+    bp = load_blueprint(_named(blueprint))
     if as_json:
         print_json(_describe_dict(bp))
         return
