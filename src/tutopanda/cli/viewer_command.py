@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import subprocess
 
     import uvicorn
+    from rich.console import Console
     from starlette.types import ASGIApp
 
     from tutopanda.cli.viewer_record import ViewerRecord
@@ -164,20 +165,50 @@ def viewer_command(
     """
     if ctx.invoked_subcommand is not None:
         return
-    import uvicorn
+    store = _open_store(movie)
+    editor = _editor(store, host, background, providers) if allow_edits else None
+    if background:
+        _start_background(movie, host, port, open_browser, allow_host or [])
+    else:
+        _serve(
+            store, movie, host, port, allow_host=allow_host or [], record=record, editor=editor,
+            providers=providers, open_browser=open_browser,
+        )  # fmt: skip
 
-    from tutopanda.cli.output import stdout_console
+
+def _open_store(movie: str | None) -> StorageContext:
+    """The storage root, once ``movie`` (when given) is known to be one of its movies: a wrong
+    ``--movie`` is reported here, before anything is served or started in the background."""
     from tutopanda.core.store.movie_paths import ensure_initialised
     from tutopanda.core.store.storage import StorageConfig, StorageContext, validate_movie_id
-    from tutopanda.viewer.app import allowed_hosts, create_app
 
     store = StorageContext.open(StorageConfig(root=state.storage_root()))
     if movie is not None:
         ensure_initialised(store, validate_movie_id(movie))
-    editor = _editor(store, host, background, providers) if allow_edits else None
-    if background:
-        _start_background(movie, host, port, open_browser, allow_host or [])
-        return
+    return store
+
+
+def _serve(
+    store: StorageContext,
+    movie: str | None,
+    host: str,
+    port: int | None,
+    *,
+    allow_host: list[str],
+    record: Path | None,
+    editor: Editor | None,
+    providers: str,
+    open_browser: bool,
+) -> None:
+    """Serve in the foreground until Ctrl-C: bind, record this process (a ``--background`` child),
+    say where, serve, clean up.
+
+    The URL is known only once the socket is bound (port 0 or a taken 8765 gives a free port), so the
+    record and the Host check are made from the bound address, not from the options.
+    """
+    from tutopanda.cli.output import stdout_console
+    from tutopanda.viewer.app import allowed_hosts, create_app
+
     sock = _bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -186,18 +217,33 @@ def viewer_command(
     if record is not None:
         _record_self(record, bound_host, bound_port, base_url)
     console = stdout_console()
+    _announce(console, url, host, background_child=record is not None)
+    hosts = allowed_hosts(bound_host, bound_port, [host, *allow_host])
+    app = create_app(store, default_movie=movie, hosts=hosts, editor=editor)
+    if editor is not None:
+        console.print(f"edits allowed from the page (builds run with --providers {providers})", markup=False)
+    _run_until_stopped(app, sock, url, open_browser=open_browser, record=record)
+    console.print("viewer stopped", markup=False)
+
+
+def _announce(console: Console, url: str, host: str, *, background_child: bool) -> None:
+    """Print the URL, and notes on a background viewer of the same root and on a non-loopback host."""
     console.print(f"viewer: {url}  (Ctrl-C to stop)", markup=False, highlight=False)
-    if record is None:
+    if not background_child:  # the background viewer itself has no other one to point to
         _note_background_viewer()
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(
             f"note: listening on {host}: anyone who can reach this machine can watch your movies",
             markup=False,
         )
-    hosts = allowed_hosts(bound_host, bound_port, [host, *(allow_host or [])])
-    app = create_app(store, default_movie=movie, hosts=hosts, editor=editor)
-    if editor is not None:
-        console.print(f"edits allowed from the page (builds run with --providers {providers})", markup=False)
+
+
+def _run_until_stopped(
+    app: ASGIApp, sock: socket.socket, url: str, *, open_browser: bool, record: Path | None
+) -> None:
+    """Run uvicorn on the bound socket until Ctrl-C; then close the socket and drop this viewer's record."""
+    import uvicorn
+
     server = uvicorn.Server(server_config(app))
     if open_browser:
         import threading
@@ -216,7 +262,6 @@ def viewer_command(
             from tutopanda.cli.viewer_record import remove_record
 
             remove_record(record, os.getpid())
-    console.print("viewer stopped", markup=False)
 
 
 def _editor(store: StorageContext, host: str, background: bool, providers: str) -> Editor:
