@@ -32,6 +32,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -295,48 +296,35 @@ def clip_command(layout: ClipLayout, settings: ClipSettings, output: str) -> lis
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Picture:
+    """What a clip moves under its text, placed in the work directory: ``stills`` or a ``video``, where
+    it came from (``source``: ``video``, ``stills`` or ``text-card``) and whether it is ``local`` (text-free
+    slide backgrounds the text goes straight on, without a scrim)."""
+
+    stills: tuple[str, ...]
+    video: str | None
+    source: str
+    local: bool
+
+
 def render_clip(context: JobContext, on_progress: ProgressCallback | None = None) -> ProducedArtefact:
     """Render the clip job of ``context`` (blocking: run it in a thread) into an outbox MP4."""
     settings = parse_settings(ClipSettings, context.config, "segment-renderer")
     width, height = frame_size(context.inputs.get("Resolution"), context.inputs.get("AspectRatio"))
     narration = context.inputs.get("Narration")
     silent_seconds = None if isinstance(narration, ArtefactInput) else _silent_seconds(context, settings)
-    stills = [still for group in artefact_groups(context.inputs.get("Images")) for still in group]
-    video = context.inputs.get("Video")
     (artefact_id, _), *_ = context.produces
     narration_id = narration.id if isinstance(narration, ArtefactInput) else ""
     segment = segment_index(context.loop_indices, artefact_id, narration_id, context.job_id)
+    text = _text_input(context, "Text")
+    style = _text_input(context, "Style") or None
     with work_directory("clip") as work:
-        narration_file: Path | None = None
-        if isinstance(narration, ArtefactInput):
-            narration_file = place(
-                narration, work, f"narration.{extension_for_mime(narration.blob.mime_type)}"
-            )
-            narration_seconds = audio_seconds(narration_file)
-        else:
-            # No voice: the text "is read" over the time the segment is given (see _silent_seconds).
-            narration_seconds = silent_seconds or 0.0
+        narration_file, narration_seconds = _place_narration(narration, work, silent_seconds)
         frames = clip_frames(narration_seconds, settings)
-        names: tuple[str, ...] = ()
-        video_name = None
-        text = _text_input(context, "Text")
-        style = _text_input(context, "Style") or None
-        if isinstance(video, ArtefactInput):
-            video_name = place(video, work, f"source.{extension_for_mime(video.blob.mime_type)}").name
-            source, local = "video", False
-        elif stills:
-            names = tuple(
-                place(still, work, f"still{index:03d}.{extension_for_mime(still.blob.mime_type)}").name
-                for index, still in enumerate(stills)
-            )
-            source, local = "stills", all(_is_slide(work / name) for name in names)
-        else:
-            card = work / "card.png"
-            card.write_bytes(render_slide(key_sentence(text) or text, (width, height), style))
-            names = (card.name,)
-            source, local = "text-card", True
-        overlays: tuple[OverlayPlacement, ...] = ()
+        picture = _place_picture(context, work, (width, height), text, style)
         word_starts = _word_starts(narration_file) if narration_file is not None else None
+        overlays: tuple[OverlayPlacement, ...] = ()
         if settings.overlay:
             overlays = _overlays(
                 work,
@@ -344,7 +332,7 @@ def render_clip(context: JobContext, on_progress: ProgressCallback | None = None
                 style,
                 text,
                 segment,
-                local=local,
+                local=picture.local,
                 settings=settings,
                 narration_seconds=narration_seconds,
                 word_starts=word_starts,
@@ -352,43 +340,94 @@ def render_clip(context: JobContext, on_progress: ProgressCallback | None = None
                 title=_text_input(context, "MovieTitle") if segment == 0 else "",
                 summary=_text_input(context, "MovieSummary") if segment == 0 else "",
             )
-        letterbox = _letterbox(width, height, style) if settings.overlay else 0
         layout = ClipLayout(
             width,
             height,
             frames,
             narration_file.name if narration_file is not None else None,
-            names,
-            video_name,
+            picture.stills,
+            picture.video,
             segment,
             overlays,
-            letterbox,
+            _letterbox(width, height, style) if settings.overlay else 0,
         )
-        output = work / "clip.mp4"
-        run_ffmpeg(
-            clip_command(layout, settings, output.name),
-            cwd=work,
-            expected_seconds=layout.seconds(settings.fps),
-            on_progress=on_progress,
-            what=f"rendering {artefact_id}",
+        final = _encode(layout, settings, work, f"rendering {artefact_id}", on_progress)
+    diagnostics = _diagnostics(layout, settings, narration_seconds, picture, word_starts)
+    return ProducedArtefact(artefact_id, mime_type="video/mp4", file=final, diagnostics=diagnostics)
+
+
+def _place_narration(
+    narration: object, work: Path, silent_seconds: float | None
+) -> tuple[Path | None, float]:
+    """The narration file placed in ``work`` and its length; without a voice, no file and the time the
+    text "is read" over (the segment's share of the movie, see :func:`_silent_seconds`)."""
+    if not isinstance(narration, ArtefactInput):
+        return None, silent_seconds or 0.0
+    placed = place(narration, work, f"narration.{extension_for_mime(narration.blob.mime_type)}")
+    return placed, audio_seconds(placed)
+
+
+def _place_picture(
+    context: JobContext, work: Path, size: tuple[int, int], text: str, style: str | None
+) -> _Picture:
+    """Put the clip's picture in ``work``: its video, else its stills, else a text card of ``text``
+    (a slide with its key sentence) for a segment without pictures."""
+    video = context.inputs.get("Video")
+    stills = [still for group in artefact_groups(context.inputs.get("Images")) for still in group]
+    if isinstance(video, ArtefactInput):
+        name = place(video, work, f"source.{extension_for_mime(video.blob.mime_type)}").name
+        return _Picture((), name, "video", False)
+    if stills:
+        names = tuple(
+            place(still, work, f"still{index:03d}.{extension_for_mime(still.blob.mime_type)}").name
+            for index, still in enumerate(stills)
         )
-        final = outbox_file(".mp4")
-        shutil.move(output, final)
-    diagnostics = {
-        "width": width,
-        "height": height,
+        return _Picture(names, None, "stills", all(_is_slide(work / name) for name in names))
+    card = work / "card.png"
+    card.write_bytes(render_slide(key_sentence(text) or text, size, style))
+    return _Picture((card.name,), None, "text-card", True)
+
+
+def _encode(
+    layout: ClipLayout, settings: ClipSettings, work: Path, what: str, on_progress: ProgressCallback | None
+) -> Path:
+    """Run ffmpeg on ``layout`` in ``work`` and move the clip into the outbox; returns its path there."""
+    output = work / "clip.mp4"
+    run_ffmpeg(
+        clip_command(layout, settings, output.name),
+        cwd=work,
+        expected_seconds=layout.seconds(settings.fps),
+        on_progress=on_progress,
+        what=what,
+    )
+    final = outbox_file(".mp4")
+    shutil.move(output, final)
+    return final
+
+
+def _diagnostics(
+    layout: ClipLayout,
+    settings: ClipSettings,
+    narration_seconds: float,
+    picture: _Picture,
+    word_starts: Sequence[float] | None,
+) -> dict[str, Any]:
+    """What the clip job reports: its size, timing, picture source, overlay layers and point times."""
+    silent = layout.narration is None
+    return {
+        "width": layout.width,
+        "height": layout.height,
         "fps": settings.fps,
-        "frames": frames,
-        "duration": round(frames / settings.fps, 3),
-        "narrationDuration": round(narration_seconds, 3) if narration_file is not None else 0.0,
-        "silent": narration_file is None,
-        "source": source,
-        "stills": len(names) if source == "stills" else 0,
-        "overlayLayers": len(overlays),
-        "pointTimes": [placement.start for placement in overlays if placement.role == "point"],
+        "frames": layout.frames,
+        "duration": round(layout.frames / settings.fps, 3),
+        "narrationDuration": 0.0 if silent else round(narration_seconds, 3),
+        "silent": silent,
+        "source": picture.source,
+        "stills": len(picture.stills) if picture.source == "stills" else 0,
+        "overlayLayers": len(layout.overlays),
+        "pointTimes": [placement.start for placement in layout.overlays if placement.role == "point"],
         "wordTimings": word_starts is not None,
     }
-    return ProducedArtefact(artefact_id, mime_type="video/mp4", file=final, diagnostics=diagnostics)
 
 
 def _silent_seconds(context: JobContext, settings: ClipSettings) -> float:
