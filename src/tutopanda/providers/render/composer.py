@@ -16,7 +16,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from tutopanda.core.engine.provider_contract import ArtefactInput, JobContext, ProducedArtefact
 from tutopanda.core.errors import ProviderError
@@ -46,6 +46,8 @@ from tutopanda.providers.render.workspace import artefact_groups, audio_seconds,
 __all__ = ["ClipMeasure", "compose_document", "compose_job"]
 
 DEFAULT_FPS = 30
+_T = TypeVar("_T")
+_D = TypeVar("_D")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,27 @@ def _segment_cues(
     return time_cues(split_caption_text(text, settings.caption_max_chars), window_start, window)
 
 
+_TRACK_KINDS: dict[str, TrackKind] = {
+    "clips": "visual",
+    "images": "visual",
+    "videos": "visual",
+    "narration": "narration",
+    "captions": "captions",
+    "music": "music",
+}
+"""The timeline's tracks, in the order they are stored, and their kinds."""
+
+
+def _nth(items: Sequence[_T], index: int, default: _D) -> _T | _D:
+    """``items[index]``, or ``default`` for a segment the (shorter) list says nothing about."""
+    return items[index] if index < len(items) else default
+
+
+def _at(frame: int, fps: int) -> float:
+    """The time of ``frame``, in the milliseconds every stored time has."""
+    return ms(frame / fps)
+
+
 def compose_document(
     clips: Sequence[ClipMeasure],
     narrations: Sequence[tuple[str, float] | None],
@@ -113,112 +136,131 @@ def compose_document(
     """
     fps = clips[0].fps if clips else DEFAULT_FPS
     segments: list[TimelineSegment] = []
-    tracks: dict[str, list[TimelineClip]] = {
-        "clips": [], "images": [], "videos": [], "narration": [], "captions": [], "music": [],
-    }  # fmt: skip
+    tracks: dict[str, list[TimelineClip]] = {name: [] for name in _TRACK_KINDS}
     cursor = 0
-
-    def at(frame: int) -> float:
-        return ms(frame / fps)
-
     for index, clip in enumerate(clips):
-        start, end = at(cursor), at(cursor + clip.frames)
-        length = ms(end - start)
-        narration = narrations[index] if index < len(narrations) else None
-        spoken = narration[1] if narration is not None else None
-        window_start = min(ms(start + settings.lead_in), end)
-        if spoken is None:
-            window = max(0.0, ms(end - settings.tail - window_start))
-        else:
-            window = max(0.0, min(ms(spoken), ms(end - window_start)))
-        segments.append(
-            TimelineSegment(
-                index=index, start=start, duration=length, clip_artefact_id=clip.artefact_id,
-                narration_start=window_start, narration_duration=window,
-            )
-        )  # fmt: skip
+        narration = _nth(narrations, index, None)
+        segment = _segment(
+            index, clip, cursor, fps, narration[1] if narration is not None else None, settings
+        )
+        segments.append(segment)
+        start, length = segment.start, segment.duration
         tracks["clips"].append(
             TimelineClip(id=f"clip-{index}", artefact_id=clip.artefact_id, start=start, duration=length)
         )
-        if narration is not None and window > 0:
+        if narration is not None and segment.narration_duration > 0:
             tracks["narration"].append(
                 TimelineClip(
-                    id=f"narration-{index}", artefact_id=narration[0], start=window_start, duration=window
+                    id=f"narration-{index}",
+                    artefact_id=narration[0],
+                    start=segment.narration_start,
+                    duration=segment.narration_duration,
                 )
             )
-        spoken_words = words[index] if index < len(words) else None
-        for number, cue in enumerate(
-            _segment_cues(captions[index], spoken_words, window_start, window, settings)
-            if index < len(captions)
-            else []
-        ):
-            tracks["captions"].append(
-                TimelineClip(
-                    id=f"caption-{index}-{number}",
-                    start=cue.start,
-                    duration=ms(cue.end - cue.start),
-                    text=cue.text,
-                    words=tuple(CaptionWord(text=w, start=a, end=b) for w, a, b in cue.words) or None,
-                )
+        if index < len(captions):
+            tracks["captions"] += _caption_clips(segment, captions[index], _nth(words, index, None), settings)
+        tracks["images"] += _image_clips(index, _nth(images, index, ()), cursor, clip.frames, fps)
+        shown = _nth(videos, index, ())
+        if shown:  # the first video of a segment plays through its clip
+            tracks["videos"].append(
+                TimelineClip(id=f"video-{index}", artefact_id=shown[0], start=start, duration=length)
             )
-        stills = images[index] if index < len(images) else ()
-        for order, (first, stop) in enumerate(_even_spans(cursor, clip.frames, len(stills))):
-            tracks["images"].append(
-                TimelineClip(
-                    id=f"image-{index}-{order}",
-                    artefact_id=stills[order],
-                    start=at(first),
-                    duration=ms(at(stop) - at(first)),
-                    ken_burns=ken_burns_for(index, order),
-                )
-            )
-        for order, video in enumerate(videos[index] if index < len(videos) else ()):
-            if order == 0:
-                tracks["videos"].append(
-                    TimelineClip(id=f"video-{index}", artefact_id=video, start=start, duration=length)
-                )
         cursor += clip.frames
-    total = at(cursor)
-    plan = None
-    if music is not None and total > 0:
-        music_id, music_seconds = music
-        plan = MusicPlan(
-            artefact_id=music_id,
-            volume=settings.music_volume,
-            ducking_db=settings.ducking_db,
-            loop=music_seconds + 1e-3 < total,
-        )
-        piece = ms(music_seconds) if plan.loop and music_seconds > 0 else total
-        for number in range(max(1, math.ceil(total / piece - 1e-9))):
-            start = ms(number * piece)
-            tracks["music"].append(
-                TimelineClip(
-                    id=f"music-{number}",
-                    artefact_id=music_id,
-                    start=start,
-                    duration=ms(min(total, start + piece) - start),
-                    volume=settings.music_volume,
-                )
-            )
-    kinds: dict[str, TrackKind] = {
-        "clips": "visual",
-        "images": "visual",
-        "videos": "visual",
-        "narration": "narration",
-        "captions": "captions",
-        "music": "music",
-    }
+    total = _at(cursor, fps)
+    plan, tracks["music"] = _music(music, total, settings)
     body = TimelineDocument(
         id="timeline", movie_title=title, duration=total, fps=fps,
         width=clips[0].width if clips else 1280, height=clips[0].height if clips else 720,
         segments=tuple(segments),
         tracks=tuple(
-            TimelineTrack(id=name, kind=kinds[name], clips=tuple(items))
+            TimelineTrack(id=name, kind=_TRACK_KINDS[name], clips=tuple(items))
             for name, items in tracks.items() if items
         ),
         music=plan,
     )  # fmt: skip
     return body.model_copy(update={"id": f"timeline-{sha256_hex(body.to_json_bytes())[:16]}"})
+
+
+def _segment(
+    index: int, clip: ClipMeasure, cursor: int, fps: int, spoken: float | None, settings: TimelineSettings
+) -> TimelineSegment:
+    """Segment ``index``: its clip's span from frame ``cursor``, and its narration window: from the
+    lead-in on, as long as the narration (``spoken`` seconds) or, without one, up to the tail."""
+    start, end = _at(cursor, fps), _at(cursor + clip.frames, fps)
+    window_start = min(ms(start + settings.lead_in), end)
+    if spoken is None:
+        window = max(0.0, ms(end - settings.tail - window_start))
+    else:
+        window = max(0.0, min(ms(spoken), ms(end - window_start)))
+    return TimelineSegment(
+        index=index, start=start, duration=ms(end - start), clip_artefact_id=clip.artefact_id,
+        narration_start=window_start, narration_duration=window,
+    )  # fmt: skip
+
+
+def _caption_clips(
+    segment: TimelineSegment,
+    text: str,
+    spoken: Sequence[WordTiming] | None,
+    settings: TimelineSettings,
+) -> list[TimelineClip]:
+    """The caption track's clips of one segment: its cues over its narration window, with their words."""
+    cues = _segment_cues(text, spoken, segment.narration_start, segment.narration_duration, settings)
+    return [
+        TimelineClip(
+            id=f"caption-{segment.index}-{number}",
+            start=cue.start,
+            duration=ms(cue.end - cue.start),
+            text=cue.text,
+            words=tuple(CaptionWord(text=w, start=a, end=b) for w, a, b in cue.words) or None,
+        )
+        for number, cue in enumerate(cues)
+    ]
+
+
+def _image_clips(index: int, stills: Sequence[str], cursor: int, frames: int, fps: int) -> list[TimelineClip]:
+    """Segment ``index``'s stills sharing its ``frames`` from ``cursor`` evenly, each with the Ken Burns
+    move the clip renderer gave it."""
+    return [
+        TimelineClip(
+            id=f"image-{index}-{order}",
+            artefact_id=stills[order],
+            start=_at(first, fps),
+            duration=ms(_at(stop, fps) - _at(first, fps)),
+            ken_burns=ken_burns_for(index, order),
+        )
+        for order, (first, stop) in enumerate(_even_spans(cursor, frames, len(stills)))
+    ]
+
+
+def _music(
+    music: tuple[str, float] | None, total: float, settings: TimelineSettings
+) -> tuple[MusicPlan | None, list[TimelineClip]]:
+    """The music plan and track: the bed trimmed to a movie ``total`` seconds long, or looped (one
+    clip per repeat) when it is shorter."""
+    if music is None or total <= 0:
+        return None, []
+    music_id, music_seconds = music
+    plan = MusicPlan(
+        artefact_id=music_id,
+        volume=settings.music_volume,
+        ducking_db=settings.ducking_db,
+        loop=music_seconds + 1e-3 < total,
+    )
+    piece = ms(music_seconds) if plan.loop and music_seconds > 0 else total
+    pieces: list[TimelineClip] = []
+    for number in range(max(1, math.ceil(total / piece - 1e-9))):
+        start = ms(number * piece)
+        pieces.append(
+            TimelineClip(
+                id=f"music-{number}",
+                artefact_id=music_id,
+                start=start,
+                duration=ms(min(total, start + piece) - start),
+                volume=settings.music_volume,
+            )
+        )
+    return plan, pieces
 
 
 def _first(groups: list[list[ArtefactInput]], index: int) -> ArtefactInput | None:
