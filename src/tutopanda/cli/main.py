@@ -89,6 +89,7 @@ def _global_options(
     from tutopanda.providers.variant_policy import RegistryVariants
 
     accept_unlisted_variants(RegistryVariants())  # --provider may name any registered handler's model
+    worker_command.install_durable_probe()  # every movie lock tells a live durable build from a dead one
 
 
 init_command.register(app)

@@ -17,7 +17,7 @@ import typer
 from tutopanda.cli.options import DatabaseOpt
 from tutopanda.cli.settings import state
 
-__all__ = ["database_url", "launch_dbos", "queue_names", "register"]
+__all__ = ["database_url", "install_durable_probe", "launch_dbos", "queue_names", "register"]
 
 
 def database_url(flag: str | None) -> str:
@@ -146,16 +146,21 @@ def worker_command(
     stdout_console().print("worker stopped", markup=False)
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``worker`` to ``app``, and let every command's movie lock check durable builds.
+def install_durable_probe() -> None:
+    """Let every command's movie lock check durable builds.
 
     A durable build holds its movie through a lock record in the store (``core/store/durable_lock.py``);
     telling a live one from one that ended without releasing it (cancelled, say) needs the DBOS
-    database, which only the workflow layer reads. The probe is installed here, where the CLI is
-    assembled, so ``edit``, ``gc``, ``movies clean`` and the rest all get it.
+    database, which only the workflow layer reads. The CLI's global options install it before any
+    command runs, so ``edit``, ``gc``, ``movies clean`` and the rest all get it — and ``--help``, which
+    runs no command, does not pay for importing the store.
     """
     from tutopanda.core.store.durable_lock import set_probe
     from tutopanda.workflow.durable_probe import probe
 
     set_probe(probe)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``worker`` to ``app``."""
     app.command("worker")(worker_command)
