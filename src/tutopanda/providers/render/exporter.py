@@ -51,6 +51,7 @@ from pydantic import ValidationError
 from tutopanda.core.engine.provider_contract import ArtefactInput, JobContext, ProducedArtefact
 from tutopanda.core.errors import ProviderError
 from tutopanda.core.movie.timeline import (
+    CaptionCue,
     TimelineDocument,
     cues_from_document,
     render_ass,
@@ -392,6 +393,25 @@ def _subtitle_format(artefact_id: str) -> str:
     return "vtt" if "web" in name or "vtt" in name else "srt"
 
 
+@dataclass(frozen=True)
+class _Subtitles:
+    """The subtitle files written into the work directory: the SubRip ``track`` muxed in (None without
+    cues) and, for burned karaoke, the ``burn`` file drawn instead of it."""
+
+    track: str | None = None
+    burn: str | None = None
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """The final encode: the levels it used, how many ``encodes`` it took and what it measured."""
+
+    levels: AudioLevels
+    encodes: int
+    lufs: float | None
+    peak: float
+
+
 def export_job(context: JobContext, on_progress: ProgressCallback | None = None) -> list[ProducedArtefact]:
     """The ``export`` job (blocking): the final MP4 plus SubRip and WebVTT subtitles."""
     settings = parse_settings(ExportSettings, context.config, "mp4-exporter")
@@ -408,83 +428,124 @@ def export_job(context: JobContext, on_progress: ProgressCallback | None = None)
         music = None
         if isinstance(music_input, ArtefactInput) and document.music is not None:
             music = place(music_input, work, "music.audio").name
-        subtitles = burn_file = None
-        if cues:
-            (work / "subs.srt").write_text(srt, encoding="utf-8")
-            subtitles = "subs.srt"
-            if burn and settings.subtitle_style == "karaoke" and any(cue.words for cue in cues):
-                ass = render_ass(cues, width=document.width, height=document.height, karaoke=True)
-                (work / "subs.ass").write_text(ass, encoding="utf-8")  # words light up as spoken
-                burn_file = "subs.ass"
-            fonts = _font_dir()
-            if burn and fonts is not None:
-                (work / "fonts").symlink_to(fonts, target_is_directory=True)
+        subtitles = _write_subtitles(work, document, settings, cues, srt, burn) if cues else _Subtitles()
         output = work / "movie.mp4"
         levels = plan_levels(work, document, settings, music)
-        for attempt in range(_ATTEMPTS):
-            command = export_command(
-                document, settings, music=music, subtitles=subtitles, burn=burn, output=output.name,
-                levels=levels, burn_file=burn_file,
-            )  # fmt: skip
-            run_ffmpeg(
-                command,
-                cwd=work,
-                expected_seconds=document.duration,
-                on_progress=on_progress,
-                what="exporting the movie",
-            )
-            final_lufs, final_peak = measure_output(work, output.name)
-            over = final_peak - settings.true_peak
-            off = 0.0 if final_lufs is None else settings.loudness - final_lufs
-            if (over <= 0 and abs(off) <= _LOUDNESS_TOLERANCE) or attempt == _ATTEMPTS - 1:
-                break
-            # Rare: the limiter took more loudness than predicted, or the encoder overshot the ceiling
-            # (sustained loud treble). Correct the master gain and aim the limiter that much lower.
-            margin = _rounded(levels.limiter_margin + max(0.0, over + 0.1))
-            master = _master(levels.master_gain + off)
-            levels = dataclasses.replace(levels, limiter_margin=margin, master_gain=master)
+        encoded = _encode(work, document, settings, levels, music, subtitles, burn, output.name, on_progress)
         info = probe(output)
         final = outbox_file(".mp4")
         shutil.move(output, final)
+    burned = burn and subtitles.track is not None
     diagnostics: dict[str, Any] = {
         "duration": info.duration,
         "clips": len(clips),
         "captionCues": len(cues),
-        "music": levels.music_gain is not None,
-        "loudness": {
-            **levels.measured,
-            "targetLufs": settings.loudness,
-            "segmentGainsDb": list(levels.segment_gains),
-            "musicGainDb": levels.music_gain,
-            "masterGainDb": levels.master_gain,
-            "limiterMarginDb": levels.limiter_margin,
-            "encodes": attempt + 1,
-            "finalLufs": None if final_lufs is None else round(final_lufs, 2),
-            "finalTruePeakDbtp": round(final_peak, 2),
-        },
-        "burnedSubtitles": burn and subtitles is not None,
-        "videoCopied": not (burn and subtitles is not None),
+        "music": encoded.levels.music_gain is not None,
+        "loudness": _loudness_diagnostics(encoded, settings),
+        "burnedSubtitles": burned,
+        "videoCopied": not burned,
     }
-    results: list[ProducedArtefact] = []
-    for artefact_id, kind in context.produces:
-        if kind == "video":
-            results.append(
-                ProducedArtefact(artefact_id, mime_type="video/mp4", file=final, diagnostics=diagnostics)
-            )
-        elif kind == "text" and _subtitle_format(artefact_id) == "vtt":
-            results.append(ProducedArtefact(artefact_id, mime_type="text/vtt", data=vtt.encode("utf-8")))
-        elif kind == "text" and cues:
-            results.append(
-                ProducedArtefact(artefact_id, mime_type="application/x-subrip", data=srt.encode("utf-8"))
-            )
-        elif kind == "text":
-            results.append(
-                ProducedArtefact(artefact_id, status="failed", error="the timeline has no caption cues")
-            )
-        else:
-            results.append(
-                ProducedArtefact(
-                    artefact_id, status="failed", error=f"the exporter cannot produce a {kind} artefact"
-                )
-            )
-    return results
+    return [
+        _result(artefact_id, kind, final, diagnostics, srt, vtt, bool(cues))
+        for artefact_id, kind in context.produces
+    ]
+
+
+def _write_subtitles(
+    work: Path,
+    document: TimelineDocument,
+    settings: ExportSettings,
+    cues: list[CaptionCue],
+    srt: str,
+    burn: bool,
+) -> _Subtitles:
+    """Write the SubRip cues (the soft track, and what is burned in), an ASS file when karaoke is burned
+    in and the narration carried word times, and link the fonts libass draws burned subtitles with."""
+    (work / "subs.srt").write_text(srt, encoding="utf-8")
+    burn_file = None
+    if burn and settings.subtitle_style == "karaoke" and any(cue.words for cue in cues):
+        ass = render_ass(cues, width=document.width, height=document.height, karaoke=True)
+        (work / "subs.ass").write_text(ass, encoding="utf-8")  # words light up as spoken
+        burn_file = "subs.ass"
+    fonts = _font_dir()
+    if burn and fonts is not None:
+        (work / "fonts").symlink_to(fonts, target_is_directory=True)
+    return _Subtitles("subs.srt", burn_file)
+
+
+def _encode(
+    work: Path,
+    document: TimelineDocument,
+    settings: ExportSettings,
+    levels: AudioLevels,
+    music: str | None,
+    subtitles: _Subtitles,
+    burn: bool,
+    output: str,
+    on_progress: ProgressCallback | None,
+) -> _Encoded:
+    """Encode the movie, measure its audio as a player decodes it, and encode again (up to
+    :data:`_ATTEMPTS` times) while it misses the loudness or true-peak target."""
+    for attempt in range(_ATTEMPTS):
+        command = export_command(
+            document, settings, music=music, subtitles=subtitles.track, burn=burn, output=output,
+            levels=levels, burn_file=subtitles.burn,
+        )  # fmt: skip
+        run_ffmpeg(
+            command,
+            cwd=work,
+            expected_seconds=document.duration,
+            on_progress=on_progress,
+            what="exporting the movie",
+        )
+        final_lufs, final_peak = measure_output(work, output)
+        over = final_peak - settings.true_peak
+        off = 0.0 if final_lufs is None else settings.loudness - final_lufs
+        if (over <= 0 and abs(off) <= _LOUDNESS_TOLERANCE) or attempt == _ATTEMPTS - 1:
+            break
+        # Rare: the limiter took more loudness than predicted, or the encoder overshot the ceiling
+        # (sustained loud treble). Correct the master gain and aim the limiter that much lower.
+        margin = _rounded(levels.limiter_margin + max(0.0, over + 0.1))
+        master = _master(levels.master_gain + off)
+        levels = dataclasses.replace(levels, limiter_margin=margin, master_gain=master)
+    return _Encoded(levels, attempt + 1, final_lufs, final_peak)
+
+
+def _loudness_diagnostics(encoded: _Encoded, settings: ExportSettings) -> dict[str, Any]:
+    """The loudness figures the export reports: what was measured, the gains used and the result."""
+    levels = encoded.levels
+    return {
+        **levels.measured,
+        "targetLufs": settings.loudness,
+        "segmentGainsDb": list(levels.segment_gains),
+        "musicGainDb": levels.music_gain,
+        "masterGainDb": levels.master_gain,
+        "limiterMarginDb": levels.limiter_margin,
+        "encodes": encoded.encodes,
+        "finalLufs": None if encoded.lufs is None else round(encoded.lufs, 2),
+        "finalTruePeakDbtp": round(encoded.peak, 2),
+    }
+
+
+def _result(
+    artefact_id: str,
+    kind: str,
+    movie: Path,
+    diagnostics: dict[str, Any],
+    srt: str,
+    vtt: str,
+    has_cues: bool,
+) -> ProducedArtefact:
+    """The artefact the job produces for ``artefact_id``: the movie, WebVTT or SubRip subtitles, or a
+    failure (SubRip without cues, a kind the exporter does not make)."""
+    if kind == "video":
+        return ProducedArtefact(artefact_id, mime_type="video/mp4", file=movie, diagnostics=diagnostics)
+    if kind == "text" and _subtitle_format(artefact_id) == "vtt":
+        return ProducedArtefact(artefact_id, mime_type="text/vtt", data=vtt.encode("utf-8"))
+    if kind == "text" and has_cues:
+        return ProducedArtefact(artefact_id, mime_type="application/x-subrip", data=srt.encode("utf-8"))
+    if kind == "text":
+        return ProducedArtefact(artefact_id, status="failed", error="the timeline has no caption cues")
+    return ProducedArtefact(
+        artefact_id, status="failed", error=f"the exporter cannot produce a {kind} artefact"
+    )
