@@ -458,21 +458,23 @@ def _left_of(box: Box, centred: bool, line_width: float) -> float:
 def _fit_display(
     palette: Palette,
     text: str,
-    largest: int,
-    smallest: int,
+    size: tuple[float, float],
     width: float,
     max_lines: int,
     max_height: float | None = None,
 ) -> _Fitted:
     """Display text (a headline or the movie's title) fitted in the style's headline face, case,
-    tracking and outline: the one rule both the segment overlay and the title card set big text by."""
+    tracking and outline: the one rule both the segment overlay and the title card set big text by.
+
+    ``size`` is the (largest, smallest) font size in pixels, unrounded (a share of the frame's short side
+    times the layout's scale); the smallest is never under 10 px."""
     text = text.upper() if palette.uppercase else text
     stroke = 0.07 if palette.shadow_style == "outline" else 0.0
     return _fit(
         text,
         palette.headline_face,
-        largest,
-        smallest,
+        round(size[0]),
+        max(10, round(size[1])),
         width,
         max_lines,
         _tracked(palette, text),
@@ -594,8 +596,7 @@ def _layout(
     fitted = _fit_display(
         palette,
         headline,
-        round(short * (0.085 if zone.wide else 0.092) * scale),
-        max(10, round(short * 0.045 * scale)),
+        (short * (0.085 if zone.wide else 0.092) * scale, short * 0.045 * scale),
         inner.width,
         3 if zone.wide else 4,
         max_height=(inner.bottom - y) * (0.5 if points else 0.9),  # leave the key points room
@@ -945,8 +946,7 @@ def _title_layout(
     fitted = _fit_display(
         palette,
         title,
-        round(short * (0.1 if zone.wide else 0.11) * scale),
-        max(10, round(short * 0.05 * scale)),
+        (short * (0.1 if zone.wide else 0.11) * scale, short * 0.05 * scale),
         box.width,
         3,
     )
