@@ -45,11 +45,11 @@ def _manifest() -> Manifest:
     )
 
 
-def test_manifest_file_is_pretty_sorted_camel_case_with_trailing_newline() -> None:
+def test_manifest_file_is_compact_sorted_camel_case_with_trailing_newline() -> None:
     data = manifest_bytes(_manifest())
-    assert data.endswith(b"}\n")
+    assert data.endswith(b"}\n") and data.count(b"\n") == 1
     text = data.decode()
-    assert text.startswith('{\n  "artefacts": {')
+    assert text.startswith('{"artefacts":{')
     parsed = json.loads(text)
     assert list(parsed) == sorted(parsed)
     assert set(parsed) == {"artefacts", "baseRevision", "createdAt", "inputs", "revision", "timeline"}

@@ -124,7 +124,7 @@ def test_a_tampered_manifest_is_detected_through_the_pointer_hash(ctx: StorageCo
     store = ManifestStore(ctx, movie)
     store.save(_manifest("rev-0001", None), None)
     path = movie_paths(ctx, movie).manifest("rev-0001")
-    edited = ctx.read_bytes(path).replace(b'"digest": "pandas"', b'"digest": "edited"')
+    edited = ctx.read_bytes(path).replace(b'"digest":"pandas"', b'"digest":"edited"')
     with ctx.fs.open(path, "wb") as stream:
         stream.write(edited)
     with pytest.raises(CorruptDataError) as caught:

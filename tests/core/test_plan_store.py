@@ -24,7 +24,7 @@ def test_save_and_load_a_plan(ctx: StorageContext, movie: str) -> None:
     assert path == f"{movie_paths(ctx, movie).runs_dir}/rev-0002-plan.json"
     assert store.load("rev-0002") == PLAN
     text = ctx.read_bytes(path).decode()
-    assert text.endswith("}\n") and '\n  "layers": [' in text
+    assert text.endswith("}\n") and text.count("\n") == 1 and '"layers":[' in text  # compact
     assert store.exists("rev-0002") and not store.exists("rev-0001")
     store.save("rev-0001", {"layers": []})
     assert store.list_revisions() == ["rev-0001", "rev-0002"]

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from tutopanda.core.store.blob_ref import BlobRef
-from tutopanda.core.store.json_file import parse_json_model, pretty_json_bytes
+from tutopanda.core.store.json_file import compact_json_bytes, parse_json_model
 from tutopanda.core.store.revisions import EMPTY_REVISION, REVISION_PATTERN, parse_revision
 
 __all__ = [
@@ -106,8 +106,13 @@ def empty_manifest() -> Manifest:
 
 
 def manifest_bytes(manifest: Manifest) -> bytes:
-    """The exact file content of ``manifest``: camelCase JSON, indent 2, sorted keys, trailing newline."""
-    return pretty_json_bytes(manifest.model_dump(by_alias=True, mode="json"))
+    """The exact file content of ``manifest``: camelCase JSON on one line, sorted keys, trailing newline.
+
+    Compact, not indented: a manifest is a machine file (people read it through ``inspect`` and the
+    viewer), and Python's indenting encoder is pure Python — on a 4,000-artefact movie it made the
+    end-of-build commit several times slower than the C encoder does.
+    """
+    return compact_json_bytes(manifest.model_dump(by_alias=True, mode="json"))
 
 
 def parse_manifest(data: bytes, source: str) -> Manifest:

@@ -13,7 +13,7 @@ from typing import Any
 
 from tutopanda.core.errors import CorruptDataError, UsageError
 from tutopanda.core.store.atomic_file import write_atomic
-from tutopanda.core.store.json_file import pretty_json_bytes
+from tutopanda.core.store.json_file import compact_json_bytes
 from tutopanda.core.store.movie_paths import MoviePaths, ensure_initialised
 from tutopanda.core.store.revisions import is_revision, parse_revision
 from tutopanda.core.store.storage import StorageContext
@@ -26,7 +26,7 @@ _SUFFIX = "-plan.json"
 def plan_bytes(plan: Mapping[str, Any]) -> bytes:
     """File content of a plan: JSON, indent 2, sorted keys, trailing newline (no NaN/Infinity)."""
     try:
-        return pretty_json_bytes(plan)
+        return compact_json_bytes(plan)  # a machine file: `build plan` shows it to people
     except (TypeError, ValueError) as exc:
         raise UsageError(f"plan cannot be stored as JSON: {exc}", "plans must be plain JSON data") from exc
 
