@@ -849,22 +849,16 @@ def overlay_layers(
     ``index`` (the segment, from 0) labels the kicker; ``over_picture`` adapts the colours for text on a
     picture that is not a local slide (light text over :func:`draw_scrim`).
     """
-    palette = palette_for(style)
-    if over_picture:
-        palette = _for_pictures(palette)
+    palette = _palette(style, over_picture)
     items = [p if isinstance(p, KeyPoint) else KeyPoint(p, 0) for p in points]
     items = [KeyPoint(" ".join(p.text.split()), p.word) for p in items if p.text.strip()]
     headline = " ".join(headline.split())
     if not headline and not items:
         return []
     zone = zones(size)
-    allowed = Box(zone.safe.left, zone.safe.top, zone.safe.right, zone.text.bottom)
-    scale = 1.0
-    while True:
-        layers = _layout(size, palette, headline, items, index, scale)
-        if _inside(layers, allowed) or scale < 0.3:
-            break
-        scale *= 0.85
+    layers = _shrunk_until_inside(
+        lambda scale: _layout(size, palette, headline, items, index, scale), _text_allowed(zone)
+    )
     return [layer for layer in layers if _inside([layer], zone.safe)]
 
 
