@@ -329,3 +329,22 @@ def test_a_folder_replaced_by_a_link_after_earlier_writes_is_refused(
     with pytest.raises(StorageError, match=r"leads out"):
         log.append(_input_event(store))
     assert _snapshot(outside) == before
+
+
+def test_a_blob_shard_replaced_by_a_link_after_earlier_blobs_is_refused(
+    store: StorageContext, outside: Path
+) -> None:
+    """Blob shards and the temp folder change with every blob, so they are remembered by their parent's
+    state: moving a remembered shard out and linking to it is still caught (and nothing lands outside)."""
+    blobs = BlobStore(store, MOVIE)
+    first = blobs.put_bytes(b"first blob", "text/plain")
+    shard = Path(blobs.path_of(first)).parent
+    second = next(  # another payload whose blob lands in the same (now remembered) shard
+        data for data in (f"blob {n}".encode() for n in range(10_000)) if sha256_hex(data)[:2] == shard.name
+    )
+    blobs.put_bytes(second[::-1] + second, "text/plain")  # more writes through the remembered folders
+    _link_folder(shard, outside, "shard")
+    before = _snapshot(outside)
+    with pytest.raises(StorageError, match=r"leads out"):
+        blobs.put_bytes(second, "text/plain")
+    assert _snapshot(outside) == before

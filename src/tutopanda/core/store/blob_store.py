@@ -120,6 +120,9 @@ class BlobStore:
         self.movie_id = movie_id
         self._paths = paths or ensure_initialised(ctx, movie_id)
         self.verify_on_read = verify_on_read
+        self._temp_dir_made = False
+        """Whether this store made (or found) its temp folder: a build stores thousands of blobs, and
+        asking for the folder again before each was a syscall that could only fail (it exists)."""
 
     # -- locating ------------------------------------------------------------------------------
 
@@ -204,7 +207,9 @@ class BlobStore:
         if self._ctx.backend.immutable_objects:  # no rename there: hash first, then upload once
             return self._commit_object(chunks, expected, mime_type=mime_type)
         temp_dir = self._paths.blob_temp_dir
-        self._ctx.makedirs(temp_dir)
+        if not self._temp_dir_made:
+            self._ctx.makedirs(temp_dir)
+            self._temp_dir_made = True
         tmp = temp_path_for(self._ctx, self._ctx.join(temp_dir, "blob"), temp_dir)
         try:
             blob_hash, size = self._write_temp(tmp, chunks)
@@ -217,8 +222,11 @@ class BlobStore:
             final = self.path_of(ref)
             if self._is_stored(ref):
                 return ref
-            self._ctx.makedirs(final.rpartition("/")[0])
-            self._ctx.backend.commit(tmp, final)  # locally: rename, then fsync of the shard folder
+            try:  # locally: rename, then fsync of the shard folder
+                self._ctx.backend.commit(tmp, final)
+            except FileNotFoundError:  # the first blob of its shard: make the folder (only then)
+                self._ctx.makedirs(final.rpartition("/")[0])
+                self._ctx.backend.commit(tmp, final)
             return ref
         except OSError as exc:
             raise storage_error(exc, "writing a blob of movie", self.movie_id) from exc

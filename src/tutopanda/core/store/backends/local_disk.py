@@ -123,7 +123,7 @@ class LocalDiskBackend:
         self.root = root
         self._real_root = os.path.realpath(root)
         self._real_root_slash = self._real_root.rstrip("/") + "/"
-        self._inside: set[tuple[int, int, int]] = set()
+        self._inside: set[tuple[int, int, int, int, int]] = set()
         self.fs: Any = fsspec.filesystem("file")
 
     # -- reading ---------------------------------------------------------------------------------
@@ -198,19 +198,23 @@ class LocalDiskBackend:
     def _check_inside(self, path: str) -> None:
         """The folder ``path`` lands in, links resolved, must be inside the storage root.
 
-        Hot (every append), so a folder once found inside is remembered by its identity *and* its
-        ctime: one ``stat`` then answers. A link planted in its place later stats as another folder (the
-        link is followed to its target), and even a target that reused a remembered inode number has
-        another ctime; either way the full check runs again. The full
+        Hot (every append, every blob), so a folder once found inside is remembered by its identity and
+        its parent's identity *and ctime*: two ``stat`` calls then answer. Moving the folder away,
+        deleting it (so its inode number could be reused) or planting a link in its place each change
+        an entry of the parent, so the parent's ctime; a link planted higher up leads the ``stat`` to
+        another parent. Either way the full check runs again. (Not the folder's own ctime: it changes
+        with every file created or renamed in it, so a blob shard or the temp folder never matched and
+        each blob paid for a full ``realpath``.) The full
         :func:`~tutopanda.core.store.regular_file.check_inside` (and its message) runs only on a refusal.
         """
         folder = path.rpartition("/")[0] or "/"
         try:
-            info = Path(folder).stat()
+            place = Path(folder)
+            info, parent = place.stat(), place.parent.stat()
         except OSError:  # not there yet: the realpath below still decides
             key = None
         else:
-            key = (info.st_dev, info.st_ino, info.st_ctime_ns)
+            key = (info.st_dev, info.st_ino, parent.st_dev, parent.st_ino, parent.st_ctime_ns)
             if key in self._inside:
                 return
         real = os.path.realpath(folder)
