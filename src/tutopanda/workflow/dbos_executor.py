@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import time
 from dataclasses import asdict
@@ -172,6 +173,7 @@ def launch(
         )
     for name in ("dbos", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.CRITICAL)  # errors reach the user as one line, below
+    database_file = sqlite_path(database_url)
     liveness = Liveness(
         database_url, executor, DBOS._recover_pending_workflows, application_version=version, notify=notify
     )
@@ -179,6 +181,8 @@ def launch(
     polling = QUEUE_POLLING_SECONDS_POSTGRES if is_postgres(database_url) else QUEUE_POLLING_SECONDS
     try:
         liveness.acquire()  # before launch: launch resumes this id's pending work, which must be ours
+        if database_file is not None:
+            write_ahead_log(database_file)
         dbos = DBOS(config=config)
         # Only our queues, never a stale database row of another name (or of an older version).
         DBOS.listen_queues(serving or [IDLE_QUEUE])
@@ -201,6 +205,21 @@ def launch(
     _state["version"] = version
     liveness.start()
     _state["liveness"] = liveness
+
+
+def write_ahead_log(database: Path) -> None:
+    """Put a SQLite system database in write-ahead-log mode (the mode is stored in the file, so once).
+
+    DBOS 3.4 leaves SQLite in its default rollback-journal mode and starts every transaction with
+    ``BEGIN IMMEDIATE``: each checkpoint then writes a journal, the database and fsyncs both, and any
+    reader (a peer's poll, ``build status``) holds writers off. With the log, a commit is one append
+    and one fsync, and readers never block the writer; a killed process loses nothing it committed.
+    Measured with ``bench/scale.py`` (docs/scale-out.md): 4 workers went from 22 s to 8 s.
+    """
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(database, timeout=30.0)) as connection:
+        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            connection.execute("PRAGMA journal_mode=WAL")
 
 
 def without_credentials(text: str, database_url: str) -> str:
