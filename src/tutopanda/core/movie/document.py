@@ -440,14 +440,21 @@ def update_toml(text: str, snapshot: MovieSnapshot) -> str:
 # -- prompt files ------------------------------------------------------------------------------------
 
 
-def _inside_prompts(ctx: StorageContext, movie_root: str, path: str, relative: str) -> str:
+def _inside_prompts(
+    ctx: StorageContext, movie_root: str, path: str, relative: str, real_folder: str | None = None
+) -> str:
     """``path`` if it stays inside the movie's ``prompts/`` folder once symbolic links are followed.
 
     Neither ``prompts/`` itself nor anything below it may lead out (only local stores have links; the
-    backend answers for the others).
+    backend answers for the others). ``real_folder``: the folder's real path, found (and checked not to
+    be a link) earlier in the same command — a folder swapped for a link since then makes ``path``
+    resolve elsewhere, so the file is still refused.
     """
     folder = ctx.join(movie_root, PROMPTS_DIR)
-    if ctx.backend.is_link(folder) or not ctx.backend.resolves_inside(path, folder):
+    if real_folder is None:  # "" (refused below) when the folder itself is a link
+        real_folder = "" if ctx.backend.is_link(folder) else ctx.backend.real_path(folder)
+    real = ctx.backend.real_path(path)
+    if not real_folder or not (real == real_folder or real.startswith(real_folder.rstrip("/") + "/")):
         prompts, resolved = Path(movie_root).resolve() / PROMPTS_DIR, Path(path).resolve()
         raise UsageError(
             f"{relative} leads out of the movie's {PROMPTS_DIR}/ folder (a symbolic link to {resolved})",
@@ -460,19 +467,24 @@ def _inside_prompts(ctx: StorageContext, movie_root: str, path: str, relative: s
 class PromptFiles:
     """One movie's prompt files, for the many reads and writes of one command.
 
-    The movie is found once (on a 1,000-segment movie, 2,000 files each finding it again made reading
-    them the slowest step of an edit); each file is still checked, with its folder, not to lead out of
-    ``prompts/`` through a link.
+    The movie is found and the folder's real path resolved once (on a 1,000-segment movie, 2,000 files
+    each doing both again made reading them the slowest step of an edit and of ``build run``'s check
+    for unapplied edits); each file is still resolved and checked not to lead out of ``prompts/``.
     """
 
     def __init__(self, ctx: StorageContext, movie_id: str) -> None:
         self._ctx = ctx
         self._root = ensure_initialised(ctx, movie_id).root
+        self._real_folder: str | None = None
 
     def path(self, relative: str) -> str:
         """The checked path of the prompt file ``relative`` (to the movie folder)."""
-        path = self._ctx.join(self._root, *relative.split("/"))
-        return _inside_prompts(self._ctx, self._root, path, relative)
+        ctx, root = self._ctx, self._root
+        path = ctx.join(root, *relative.split("/"))
+        if self._real_folder is None:
+            _inside_prompts(ctx, root, path, relative)  # the folder itself too, before it is remembered
+            self._real_folder = ctx.backend.real_path(ctx.join(root, PROMPTS_DIR))
+        return _inside_prompts(ctx, root, path, relative, self._real_folder)
 
     def read(self, text: EditableText) -> str | None:
         """The text of ``text``'s prompt file (one trailing newline dropped), or None if there is none."""

@@ -152,8 +152,8 @@ class FsspecBackend:
     def os_path(self, path: str) -> str | None:
         return None
 
-    def resolves_inside(self, path: str, folder: str) -> bool:
-        return True
+    def real_path(self, path: str) -> str:
+        return path
 
     def read_versioned(self, path: str) -> Versioned:
         return hashed_version(self.read_bytes, path)

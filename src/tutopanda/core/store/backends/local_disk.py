@@ -184,8 +184,8 @@ class LocalDiskBackend:
     def os_path(self, path: str) -> str | None:
         return path
 
-    def resolves_inside(self, path: str, folder: str) -> bool:
-        return Path(path).resolve().is_relative_to(Path(folder).resolve())
+    def real_path(self, path: str) -> str:
+        return os.path.realpath(path)
 
     def read_versioned(self, path: str) -> Versioned:
         try:

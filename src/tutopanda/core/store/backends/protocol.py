@@ -125,8 +125,8 @@ class StorageBackend(Protocol):
         """``path`` as an operating-system path another program may open, or ``None`` (not local)."""
         ...
 
-    def resolves_inside(self, path: str, folder: str) -> bool:
-        """Whether ``path``, links followed, stays inside ``folder`` (always true without links)."""
+    def real_path(self, path: str) -> str:
+        """``path`` with every link followed (``path`` itself on stores without links)."""
         ...
 
     def read_versioned(self, path: str) -> Versioned:
