@@ -241,7 +241,6 @@ def run_build(
                 plan, revision, [], False, duration, graph=prepared.movie.graph, manifest=manifest
             )
         store.plans.save(plan.revision, plan.to_dict())
-        started_at = ctx.clock.timestamp()
         runner = Runner(
             ctx=ctx,
             movie_id=movie_id,
@@ -254,48 +253,58 @@ def run_build(
             artefact_log=store.artefacts,
             progress=progress,
         )
-        interrupted = False
-        crash: BaseException | None = None
-        try:
-            asyncio.run(runner.run())
-        except KeyboardInterrupt:
-            interrupted = True
-        except BaseExceptionGroup as group:  # e.g. the store failed (disk full): keep what is done
-            crash = _first_error(group)
-        committed: str | None = None
-        current: Manifest | None = None
-        try:
-            committed, current = _commit(prepared)
-        finally:
-            outcomes = list(runner.outcomes.values())
-            duration = time.monotonic() - started
-            failed = crash is not None or any(o.status in ("failed", "blocked") for o in outcomes)
-            status = "interrupted" if interrupted else ("failed" if failed else "succeeded")
-            record = run_record(
-                revision=plan.revision,
-                committed_revision=committed,
-                status=status,
-                mode=options.mode,
-                concurrency=options.concurrency,
-                started_at=started_at,
-                finished_at=ctx.clock.timestamp(),
-                duration=duration,
-                outcomes=outcomes,
-            )
-            store.save_run_record(record)
-        if crash is not None:
-            raise crash
-        return BuildReport(
-            plan,
-            committed,
-            outcomes,
-            interrupted,
-            duration,
-            runner.stopped,
-            runner.stopped_hint,
-            graph=prepared.movie.graph,
-            manifest=current,
+        return _run_and_commit(prepared, runner, options, started)
+
+
+def _run_and_commit(
+    prepared: PreparedBuild, runner: Runner, options: RunOptions, started: float
+) -> BuildReport:
+    """Run the plan, then commit whatever is stored and write the run record — also when the run was
+    interrupted or the store failed (what was paid for is kept and recorded before the error is raised)."""
+    store, plan = prepared.store, prepared.plan
+    started_at = store.ctx.clock.timestamp()
+    interrupted = False
+    crash: BaseException | None = None
+    try:
+        asyncio.run(runner.run())
+    except KeyboardInterrupt:
+        interrupted = True
+    except BaseExceptionGroup as group:  # e.g. the store failed (disk full): keep what is done
+        crash = _first_error(group)
+    committed: str | None = None
+    current: Manifest | None = None
+    try:
+        committed, current = _commit(prepared)
+    finally:
+        outcomes = list(runner.outcomes.values())
+        duration = time.monotonic() - started
+        failed = crash is not None or any(o.status in ("failed", "blocked") for o in outcomes)
+        status = "interrupted" if interrupted else ("failed" if failed else "succeeded")
+        record = run_record(
+            revision=plan.revision,
+            committed_revision=committed,
+            status=status,
+            mode=options.mode,
+            concurrency=options.concurrency,
+            started_at=started_at,
+            finished_at=store.ctx.clock.timestamp(),
+            duration=duration,
+            outcomes=outcomes,
         )
+        store.save_run_record(record)
+    if crash is not None:
+        raise crash
+    return BuildReport(
+        plan,
+        committed,
+        outcomes,
+        interrupted,
+        duration,
+        runner.stopped,
+        runner.stopped_hint,
+        graph=prepared.movie.graph,
+        manifest=current,
+    )
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
