@@ -211,6 +211,7 @@ class BlobStore:
             self._ctx.makedirs(temp_dir)
             self._temp_dir_made = True
         tmp = temp_path_for(self._ctx, self._ctx.join(temp_dir, "blob"), temp_dir)
+        renamed = False  # once renamed, the temp file is gone: removing it could only fail
         try:
             blob_hash, size = self._write_temp(tmp, chunks)
             ref = BlobRef(hash=blob_hash, size=size, mime_type=expected.mime_type if expected else mime_type)
@@ -227,12 +228,14 @@ class BlobStore:
             except FileNotFoundError:  # the first blob of its shard: make the folder (only then)
                 self._ctx.makedirs(final.rpartition("/")[0])
                 self._ctx.backend.commit(tmp, final)
+            renamed = True
             return ref
         except OSError as exc:
             raise storage_error(exc, "writing a blob of movie", self.movie_id) from exc
         finally:
-            with contextlib.suppress(OSError, StorageError):
-                self._ctx.remove(tmp)
+            if not renamed:
+                with contextlib.suppress(OSError, StorageError):
+                    self._ctx.remove(tmp)
 
     def _commit_object(
         self, chunks: Iterable[Chunk], expected: BlobRef | None, *, mime_type: str = ""

@@ -17,6 +17,7 @@ planted in the store to a file outside the storage root.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -83,7 +84,9 @@ def open_regular(path: str | Path, *, buffering: int = -1) -> BinaryIO:
         if not stat.S_ISREG(mode):
             raise StorageError(f"{path} is {file_kind(mode)}, not a regular file", _HINT)
         os.set_blocking(fd, True)  # regular files never block; later reads behave as usual
-        return os.fdopen(fd, "rb", buffering=buffering)
+        # An explicit buffer size: the default (-1) asks the file whether it is a terminal, an ioctl
+        # that can only fail here (it is a regular file) — once per blob a job reads.
+        return os.fdopen(fd, "rb", buffering=io.DEFAULT_BUFFER_SIZE if buffering < 0 else buffering)
     except BaseException:
         os.close(fd)
         raise
