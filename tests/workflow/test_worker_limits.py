@@ -48,8 +48,8 @@ def test_a_submitter_with_concurrency_1_does_not_throttle_a_worker(cli: MovieCli
         assert worker.stdout is not None and "running jobs" in worker.stdout.readline()
         submitted = cli.process("build", "run", "--movie", M, "--executor", "dbos", "--no-wait", "-c", "1")
         assert submitted.code == 0, submitted.stderr
-        # -c 8: four batches of this queue at once, two jobs of each running: all three batches start,
-        # 2 + 2 + 1 calls. Throttled to one batch (the bug), it stays at 2 forever.
+        # -c 8: eight job slots on this queue, which the first batch of 8 fills (the next one waits for
+        # slots). Throttled to the submitter's -c 1 (the bug), it stays at 1 forever.
         wait_until(
             lambda: (
                 len([c for c in _whole_calls(cli) if c["jobId"] in second_layer]) >= 5

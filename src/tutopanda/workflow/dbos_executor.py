@@ -34,7 +34,7 @@ from typing import Any
 from tutopanda.workflow.fleet_extra import fleet_extra_missing
 
 try:
-    from dbos import DBOS, DBOSConfig, SetWorkflowID
+    from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID
 except ModuleNotFoundError as missing:  # the base install has no DBOS: say which extra adds it
     raise fleet_extra_missing(missing.name or "dbos") from missing
 
@@ -82,9 +82,9 @@ IDLE_QUEUE = f"{QUEUE_PREFIX}none"
 BATCH_JOBS = 8
 """Jobs of one layer and provider per queue entry (one DBOS step runs them together). Measured with
 ``bench/scale.py`` (400 jobs): 8 beat 4 (fewer queue round trips) and 1 (one entry per job)."""
-BATCH_CONCURRENCY = 2
-"""Jobs of a batch running at once; a worker runs ``--concurrency`` / this many batches at a time, so
-its jobs in flight stay at ``--concurrency`` while a finished batch's slot is already refilled."""
+PREFETCHED_BATCHES = 1
+"""Batches a worker holds beyond those that fill its job slots: the next one is already taken when a
+batch ends, so the slots it frees are refilled at once rather than after the next poll."""
 BUILD_QUEUE = f"{QUEUE_PREFIX}builds"
 """Where submitted builds wait for a worker (so a submitter may exit at once: ``--no-wait``)."""
 KNOWN_PROVIDERS = ("local", "tutopanda", "openai", "replicate", "elevenlabs")
@@ -106,11 +106,52 @@ def served_queues(queues: list[str] | None) -> list[str]:
 
 
 def queue_limits(name: str, concurrency: int) -> int:
-    """How many workflows of queue ``name`` this process runs at once for ``--concurrency``: builds
-    count one each; job queues hold batches of ``BATCH_CONCURRENCY`` jobs running at once each."""
+    """How many workflows of queue ``name`` this process holds at once for ``--concurrency``: builds
+    count one each; on a job queue, enough batches to fill ``concurrency`` job slots, plus
+    ``PREFETCHED_BATCHES`` waiting for slots (:class:`JobSlots` keeps the jobs in flight at
+    ``concurrency``)."""
     if name == BUILD_QUEUE:
         return concurrency
-    return max(1, concurrency // BATCH_CONCURRENCY)
+    return -(-concurrency // BATCH_JOBS) + PREFETCHED_BATCHES
+
+
+class JobSlots:
+    """The jobs one process runs at once from one queue (its ``--concurrency``), shared by its batches.
+
+    A batch takes as many slots as it has jobs, or as are free (at least one, waiting for it), and
+    gives them back when it ends: a batch running alone uses every slot (the last batch of a build
+    no longer runs two jobs at a time while the worker idles), and a prefetched batch starts the
+    moment slots free up. Taken before the batch's jobs start, so no provider call's deadline
+    counts the wait.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self._free = self.size
+        self._changed = threading.Condition()
+
+    def take(self, wanted: int) -> int:
+        with self._changed:
+            self._changed.wait_for(lambda: self._free > 0)
+            taken = min(max(1, wanted), self._free)
+            self._free -= taken
+            return taken
+
+    def give(self, count: int) -> None:
+        with self._changed:
+            self._free += count
+            self._changed.notify_all()
+
+
+_slots: dict[str, JobSlots] = {}
+_slots_lock = threading.Lock()
+
+
+def job_slots(queue: str) -> JobSlots:
+    """This process's slots for ``queue`` (declared at launch; a process that serves no such queue,
+    such as a test calling a step directly, gets ``BATCH_JOBS`` of its own)."""
+    with _slots_lock:
+        return _slots.setdefault(queue, JobSlots(BATCH_JOBS))
 
 
 def _declare_local_queues(dbos: DBOS, names: list[str], concurrency: int, polling: float) -> None:
@@ -132,6 +173,9 @@ def _declare_local_queues(dbos: DBOS, names: list[str], concurrency: int, pollin
         registry._register_internal_queue(
             name, worker_concurrency=queue_limits(name, concurrency), polling_interval_sec=polling
         )
+        if name != BUILD_QUEUE:
+            with _slots_lock:
+                _slots[name] = JobSlots(concurrency)
 
 
 def launch(
@@ -362,10 +406,9 @@ def _signature(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
 
 
 @DBOS.step()
-def batch_step(
-    root: str, movie_id: str, job_ids: list[str], mode: str, concurrency: int
-) -> list[dict[str, Any]]:
-    """Run a batch of one layer's jobs at once, skipping those already stored under their trace.
+def batch_step(root: str, movie_id: str, job_ids: list[str], mode: str, queue: str) -> list[dict[str, Any]]:
+    """Run a batch of ready jobs of one provider, skipping those already stored under their trace, in
+    as many of this process's job slots for ``queue`` as it gets (:class:`JobSlots`).
 
     One step (and one queue entry) per batch rather than per job: the queue's per-entry costs (the
     poll, the workflow rows) are paid once for the whole batch. A replayed batch pays nothing twice.
@@ -377,18 +420,23 @@ def batch_step(
     cached = {"status": "cached", "attempts": 0}
     if plan is None:
         return [{"jobId": job_id, **cached} for job_id in job_ids]
-    runner = Runner(
-        ctx=ctx,
-        movie_id=movie_id,
-        plan=plan,
-        state=state,
-        values=movie.input_values(),
-        resolver=_state["resolver"](run_mode),
-        options=RunOptions(mode=run_mode, concurrency=max(1, concurrency)),
-        secrets=EnvSecretResolver(),
-        artefact_log=artefact_log(ctx, movie_id),
-    )
-    asyncio.run(runner.run())
+    slots = job_slots(queue)
+    taken = slots.take(len(plan.jobs))
+    try:
+        runner = Runner(
+            ctx=ctx,
+            movie_id=movie_id,
+            plan=plan,
+            state=state,
+            values=movie.input_values(),
+            resolver=_state["resolver"](run_mode),
+            options=RunOptions(mode=run_mode, concurrency=taken),
+            secrets=EnvSecretResolver(),
+            artefact_log=artefact_log(ctx, movie_id),
+        )
+        asyncio.run(runner.run())
+    finally:
+        slots.give(taken)
     return [  # the same job records a local run writes
         runner.outcomes[job_id].to_dict() if job_id in runner.outcomes else {"jobId": job_id, **cached}
         for job_id in job_ids
@@ -397,10 +445,10 @@ def batch_step(
 
 @DBOS.workflow()
 def batch_workflow(
-    root: str, movie_id: str, job_ids: list[str], mode: str, concurrency: int
+    root: str, movie_id: str, job_ids: list[str], mode: str, queue: str
 ) -> list[dict[str, Any]]:
-    """A batch of jobs, as a queue entry any worker may take."""
-    return batch_step(root, movie_id, job_ids, mode, concurrency)
+    """A batch of jobs, as an entry of ``queue`` any worker serving it may take."""
+    return batch_step(root, movie_id, job_ids, mode, queue)
 
 
 def batches(layer: list[list[str]], size: int) -> list[tuple[str, list[str]]]:
@@ -498,16 +546,18 @@ def _build(root: str, movie_id: str, mode: str, workflow: str, holder: dict[str,
     for job_id in order:
         for need in planned["needs"].get(job_id, ()):
             consumers.setdefault(need, []).append(job_id)
+    rank = consumer_ranks(order, consumers)
     ready = [job_id for job_id in order if not waiting[job_id]]
     outstanding: dict[str, Any] = {}
     outcomes: list[dict[str, Any]] = []
     stopped = False
     while ready or outstanding:
         if ready and not stopped:
+            ready.sort(key=lambda job_id: rank[job_id])
             for provider, ids in batches([[job_id, provider_of[job_id]] for job_id in ready], BATCH_JOBS):
-                handle = DBOS.enqueue_workflow(
-                    queue_name(provider), batch_workflow, root, movie_id, ids, mode, BATCH_CONCURRENCY
-                )
+                queue = queue_name(provider)
+                with SetEnqueueOptions(priority=1 + min(rank[job_id][0] for job_id in ids)):
+                    handle = DBOS.enqueue_workflow(queue, batch_workflow, root, movie_id, ids, mode, queue)
                 outstanding[handle.workflow_id] = handle
         ready = []
         if not outstanding:
@@ -528,6 +578,22 @@ def _build(root: str, movie_id: str, mode: str, workflow: str, holder: dict[str,
     if planned["layers"]:
         record_step(root, movie_id, planned, outcomes, revision, mode)
     return {"plannedRevision": planned["revision"], "revision": revision, "jobs": outcomes}
+
+
+def consumer_ranks(order: list[str], consumers: dict[str, list[str]]) -> dict[str, tuple[int, int]]:
+    """Each planned job's place in the queues: the plan position of the first planned job that waits for
+    it (then its own), lowest first. Batches are enqueued with it as their priority.
+
+    First come, first served ran a whole producer before the next one could start: on 100 segments,
+    every narration before the image they are shown with, so the clips (another provider's queue)
+    waited 13 s of a 22 s build for a segment with both. Ranked, the inputs of the earliest consumer
+    go first (a segment's narration and image together), and every queue is fed from the start.
+    """
+    position = {job_id: index for index, job_id in enumerate(order)}
+    return {
+        job_id: (min((position[c] for c in consumers.get(job_id, ())), default=len(order)), position[job_id])
+        for job_id in order
+    }
 
 
 def workflow_id(movie_id: str, state: str) -> str:
