@@ -44,7 +44,13 @@ def _imports(path: Path) -> set[str]:
         ),
         (
             "providers",
-            ("tutopanda.settings", "tutopanda.cli", "tutopanda.viewer", "tutopanda.workflow", "tutopanda.mcp_server"),
+            (
+                "tutopanda.settings",
+                "tutopanda.cli",
+                "tutopanda.viewer",
+                "tutopanda.workflow",
+                "tutopanda.mcp_server",
+            ),
         ),
         ("viewer", ("tutopanda.settings", "tutopanda.cli", "tutopanda.workflow", "tutopanda.mcp_server")),
         ("workflow", ("tutopanda.cli", "tutopanda.providers", "tutopanda.viewer", "tutopanda.mcp_server")),

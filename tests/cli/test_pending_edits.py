@@ -37,3 +37,21 @@ def test_an_undo_says_what_it_reused_and_committed(cli: CliRunner) -> None:
     line = next(line for line in undo.stdout.splitlines() if line.startswith("reused "))
     assert line.endswith(", committed rev-0003, 0 jobs run")
     assert int(line.split()[1]) > 0
+
+
+def test_a_text_with_windows_line_ends_is_applied_once_and_then_left_alone(
+    cli: CliRunner, root: Path
+) -> None:
+    """A prompt file saved with CRLF keeps them in movie.toml's multi-line string; reading the export
+    back must give the same text (a parser that turns CRLF into LF would see an edit nobody made)."""
+    assert cli("query", "Why is the sky blue?", "--movie", "sky", "--segments", "1", *MOCK).code == 0
+    assert cli("inspect", "--movie", "sky").code == 0
+    narration = root / "builds" / "sky" / "prompts" / "segment-001" / "NarrationScript.txt"
+    narration.write_bytes(b"First line of my narration.\r\nSecond line.\r\n")
+    applied = cli("edit", "--movie", "sky", *MOCK, "--yes")
+    assert applied.code == 0, applied.stderr
+    assert b"\r\n" in (root / "builds" / "sky" / "movie.toml").read_bytes()
+    again = cli("edit", "--movie", "sky", *MOCK, "--dry-run")
+    assert again.code == 0 and "no edits found" in again.stdout, again.stdout + again.stderr
+    built = cli("build", "run", "--movie", "sky", *MOCK)
+    assert built.code == 0, built.stderr

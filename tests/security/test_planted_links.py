@@ -348,3 +348,32 @@ def test_a_blob_shard_replaced_by_a_link_after_earlier_blobs_is_refused(
     with pytest.raises(StorageError, match=r"leads out"):
         blobs.put_bytes(second, "text/plain")
     assert _snapshot(outside) == before
+
+
+def test_a_movie_folder_moved_out_and_linked_after_earlier_blobs_is_refused(
+    store: StorageContext, outside: Path
+) -> None:
+    """A rename keeps every inode below it, and neither a shard nor ``blobs/`` changes: the folders
+    above them up to the root are part of what is remembered, so the move is still caught."""
+    blobs = BlobStore(store, MOVIE)
+    first = blobs.put_bytes(b"first blob", "text/plain")
+    shard = Path(blobs.path_of(first)).parent.name
+    same_shard = [d for d in (f"blob {n}".encode() for n in range(20_000)) if sha256_hex(d)[:2] == shard][:2]
+    blobs.put_bytes(same_shard[0], "text/plain")  # the shard and the temp folder remembered
+    _link_folder(Path(store.movie_dir(MOVIE)), outside, MOVIE)
+    before = _snapshot(outside)
+    with pytest.raises(StorageError, match=r"leads out"):
+        blobs.put_bytes(same_shard[1], "text/plain")
+    assert _snapshot(outside) == before
+
+
+def test_the_builds_folder_moved_out_and_linked_after_earlier_appends_is_refused(
+    store: StorageContext, outside: Path
+) -> None:
+    log = input_log(store, MOVIE)
+    log.append(_input_event(store))  # events/ remembered
+    _link_folder(Path(store.builds_dir()), outside, "builds")
+    before = _snapshot(outside)
+    with pytest.raises(StorageError, match=r"leads out"):
+        log.append(_input_event(store))
+    assert _snapshot(outside) == before

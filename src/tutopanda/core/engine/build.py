@@ -122,8 +122,22 @@ def prepare(
 ) -> PreparedBuild:
     """:func:`prepare_build` for an opened movie."""
     movie = load_opened_movie(store)
-    snapshot = store.manifests.snapshot()
     index = TraceIndex.from_events(store.artefacts)
+    return _planned(store, movie, index, resolver=resolver, forced=forced, mode=mode)
+
+
+def _planned(
+    store: MovieStore,
+    movie: LoadedMovie,
+    index: TraceIndex,
+    *,
+    resolver: HandlerResolver | None,
+    forced: Collection[str],
+    mode: Mode,
+) -> PreparedBuild:
+    """The plan of a loaded movie and its replayed artefact log, against the pointer, the blobs and the
+    revision numbers as they are now (what may change while the definition and the logs do not)."""
+    snapshot = store.manifests.snapshot()
     values = input_value_hashes(movie.input_values())
     state = BuildState(movie.graph, index, values, blob_present=store.blob_presence(), mode=mode)
     plan = compute_plan(
@@ -220,15 +234,20 @@ def run_build(
 ) -> BuildReport:
     """Plan, run and commit one build of ``movie_id`` (see the module docstring).
 
-    ``prepared``: a plan made by :func:`prepare` of this same movie, to run instead of planning again —
-    only valid while nothing was recorded since (the caller checked the movie's state under this same
-    build lock, as :func:`~tutopanda.core.engine.change.apply` does), and made for ``options.mode``.
+    ``prepared``: a build prepared by :func:`prepare` of this same movie whose loaded definition and
+    replayed log are reused — only valid while nothing was recorded since (the caller checked the
+    movie's state under this same build lock, as :func:`~tutopanda.core.engine.change.apply` does). It
+    is planned again all the same: a blob removed meanwhile (``verify --repair``, ``gc``) must be made
+    again, and a run interrupted meanwhile used up a revision number.
     """
     store = prepared.store if prepared is not None else MovieStore.open(ctx, movie_id)
     with store.lock("build", command=command):
         started = time.monotonic()
         if prepared is None:
             prepared = prepare(store, resolver=resolver, forced=forced, mode=options.mode)
+        else:
+            loaded, index = prepared.movie, prepared.state.index
+            prepared = _planned(store, loaded, index, resolver=resolver, forced=forced, mode=options.mode)
         plan = prepared.plan
         if on_plan is not None:
             on_plan(plan)

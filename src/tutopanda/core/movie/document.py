@@ -481,9 +481,9 @@ class PromptFiles:
         """The checked path of the prompt file ``relative`` (to the movie folder)."""
         ctx, root = self._ctx, self._root
         path = ctx.join(root, *relative.split("/"))
-        if self._real_folder is None:
-            _inside_prompts(ctx, root, path, relative)  # the folder itself too, before it is remembered
-            self._real_folder = ctx.backend.real_path(ctx.join(root, PROMPTS_DIR))
+        if self._real_folder is None:  # resolved once: "" when the folder itself is a link (refused)
+            folder = ctx.join(root, PROMPTS_DIR)
+            self._real_folder = "" if ctx.backend.is_link(folder) else ctx.backend.real_path(folder)
         return _inside_prompts(ctx, root, path, relative, self._real_folder)
 
     def read(self, text: EditableText) -> str | None:

@@ -1,6 +1,6 @@
 """Saved plans: ``runs/rev-NNNN-plan.json``, one per attempted revision.
 
-A thin JSON store — the planner decides what a plan contains. Plans are written atomically (indent 2,
+A thin JSON store — the planner decides what a plan contains. Plans are written atomically (compact,
 sorted keys, trailing newline) so ``tutopanda`` commands and the viewer can show why a revision ran.
 Saving a plan for a revision that already has one replaces it (the latest attempt wins).
 """
@@ -24,7 +24,7 @@ _SUFFIX = "-plan.json"
 
 
 def plan_bytes(plan: Mapping[str, Any]) -> bytes:
-    """File content of a plan: JSON, indent 2, sorted keys, trailing newline (no NaN/Infinity)."""
+    """File content of a plan: compact JSON, sorted keys, trailing newline (no NaN/Infinity)."""
     try:
         return compact_json_bytes(plan)  # a machine file: `build plan` shows it to people
     except (TypeError, ValueError) as exc:

@@ -123,7 +123,7 @@ class LocalDiskBackend:
         self.root = root
         self._real_root = os.path.realpath(root)
         self._real_root_slash = self._real_root.rstrip("/") + "/"
-        self._inside: set[tuple[int, int, int, int, int]] = set()
+        self._inside: set[tuple[int, ...]] = set()
         self.fs: Any = fsspec.filesystem("file")
 
     # -- reading ---------------------------------------------------------------------------------
@@ -199,24 +199,19 @@ class LocalDiskBackend:
         """The folder ``path`` lands in, links resolved, must be inside the storage root.
 
         Hot (every append, every blob), so a folder once found inside is remembered by its identity and
-        its parent's identity *and ctime*: two ``stat`` calls then answer. Moving the folder away,
-        deleting it (so its inode number could be reused) or planting a link in its place each change
-        an entry of the parent, so the parent's ctime; a link planted higher up leads the ``stat`` to
-        another parent. Either way the full check runs again. (Not the folder's own ctime: it changes
-        with every file created or renamed in it, so a blob shard or the temp folder never matched and
-        each blob paid for a full ``realpath``.) The full
-        :func:`~tutopanda.core.store.regular_file.check_inside` (and its message) runs only on a refusal.
+        by the identity *and ctime* of every folder above it up to the root: a few ``stat`` calls then
+        answer. Moving any of them away (a whole movie folder included), deleting one (so its inode
+        number could be reused) or planting a link in its place changes an entry of the folder above,
+        so that folder's ctime; a link followed leads the ``stat`` calls to other folders. Either way
+        the full check runs again. (Not the folder's own ctime: it changes with every file created or
+        renamed in it, so a blob shard or the temp folder never matched and each blob paid for a full
+        ``realpath``.) The full :func:`~tutopanda.core.store.regular_file.check_inside` (and its
+        message) runs only on a refusal.
         """
         folder = path.rpartition("/")[0] or "/"
-        try:
-            place = Path(folder)
-            info, parent = place.stat(), place.parent.stat()
-        except OSError:  # not there yet: the realpath below still decides
-            key = None
-        else:
-            key = (info.st_dev, info.st_ino, parent.st_dev, parent.st_ino, parent.st_ctime_ns)
-            if key in self._inside:
-                return
+        key = self._folder_key(folder)
+        if key is not None and key in self._inside:
+            return
         real = os.path.realpath(folder)
         if real != self._real_root and not real.startswith(self._real_root_slash):
             check_inside(self.root, path)  # raises, naming the folder
@@ -224,6 +219,24 @@ class LocalDiskBackend:
             if len(self._inside) > _REMEMBERED_FOLDERS:
                 self._inside.clear()
             self._inside.add(key)
+
+    def _folder_key(self, folder: str) -> tuple[int, ...] | None:
+        """``folder``'s (device, inode), then (device, inode, ctime) of each folder above it up to the
+        root; None for a folder that is missing or not spelled under the root (never remembered)."""
+        root = self.root.rstrip("/") or "/"
+        if folder != root and not folder.startswith(root.rstrip("/") + "/"):
+            return None
+        try:
+            info = Path(folder).stat()
+            key = [info.st_dev, info.st_ino]
+            above = folder
+            while above != root:
+                above = above.rpartition("/")[0] or "/"
+                info = Path(above).stat()
+                key += (info.st_dev, info.st_ino, info.st_ctime_ns)
+        except OSError:  # not there yet: the realpath decides
+            return None
+        return tuple(key)
 
     def makedirs(self, path: str) -> None:
         self._check_inside(path.rstrip("/") + "/x")  # the folder itself, links resolved, is in the root
