@@ -226,13 +226,14 @@ class LocalDiskBackend:
         root = self.root.rstrip("/") or "/"
         if folder != root and not folder.startswith(root.rstrip("/") + "/"):
             return None
+        stat = os.stat  # plain strings: a Path per folder cost more than the realpath it saves
         try:
-            info = Path(folder).stat()
+            info = stat(folder)
             key = [info.st_dev, info.st_ino]
             above = folder
             while above != root:
                 above = above.rpartition("/")[0] or "/"
-                info = Path(above).stat()
+                info = stat(above)
                 key += (info.st_dev, info.st_ino, info.st_ctime_ns)
         except OSError:  # not there yet: the realpath decides
             return None
