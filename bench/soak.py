@@ -39,7 +39,16 @@ from pathlib import Path
 
 TUTOPANDA = [str(Path(sys.executable).parent / "tutopanda")]
 """The console script of the running interpreter's environment."""
-REFUSED = ("is locked", "was deleted while", "does not exist", "not initialised", "there is no movie")
+REFUSED = (
+    "is locked",
+    "was deleted while",
+    "does not exist",
+    "not initialised",
+    "there is no movie",
+    # another command recorded or built between this one's plan and its lock: nothing recorded, nothing
+    # paid for a plan the user did not see (docs/architecture.md, "re-check under the lock")
+    "changed while this",
+)
 
 
 @dataclass
