@@ -7,13 +7,17 @@ import threading
 from pathlib import Path
 
 from tutopanda.workflow.dbos_executor import (
+    BATCH_JOBS,
     BUILD_QUEUE,
     JobSlots,
+    batch_size,
     consumer_ranks,
+    followers,
     queue_limits,
     queue_name,
     write_ahead_log,
 )
+from tutopanda.workflow.queue_gate import QueueGates
 
 
 def test_the_sqlite_system_database_is_put_in_write_ahead_log_mode_once(tmp_path: Path) -> None:
@@ -65,3 +69,71 @@ def test_a_worker_holds_enough_batches_to_fill_its_slots_and_one_more() -> None:
     assert queue_limits(queue_name("local"), 4) == 2
     assert queue_limits(queue_name("local"), 16) == 3
     assert queue_limits(queue_name("openai"), 1) == 2
+
+
+def _graph(edges: list[tuple[str, str]]) -> tuple[dict[str, set[str]], dict[str, list[str]]]:
+    waiting: dict[str, set[str]] = {}
+    consumers: dict[str, list[str]] = {}
+    for need, job in edges:
+        waiting.setdefault(job, set()).add(need)
+        waiting.setdefault(need, set())
+        consumers.setdefault(need, []).append(job)
+    return waiting, consumers
+
+
+def test_the_last_clip_takes_the_timeline_and_the_export_along() -> None:
+    waiting, consumers = _graph([("c0", "timeline"), ("c1", "timeline"), ("timeline", "export")])
+    waiting["timeline"].discard("c0")  # c0 is done; c1 is the last clip
+    provider_of = dict.fromkeys(["c0", "c1", "timeline", "export"], "tutopanda")
+    assert followers(["c1"], waiting, consumers, provider_of, {"c0", "c1"}, 7) == ["timeline", "export"]
+    assert followers(["c1"], waiting, consumers, provider_of, {"c0", "c1"}, 1) == ["timeline"]
+
+
+def test_no_followers_when_they_would_hold_up_a_job_outside_the_batch() -> None:
+    waiting, consumers = _graph([("script", "n0"), ("script", "n1"), ("script", "p0"), ("n0", "clip")])
+    provider_of = {"script": "local", "n0": "local", "n1": "local", "p0": "local", "clip": "tutopanda"}
+    # room for two of the three jobs waiting for the script: the third would wait for them
+    assert followers(["script"], waiting, consumers, provider_of, {"script"}, 2) == []
+    # room for all: the clip waits for n0 either way
+    assert followers(["script"], waiting, consumers, provider_of, {"script"}, 7) == ["n0", "n1", "p0"]
+    # another provider's job never rides along
+    assert followers(["n0"], waiting, consumers, provider_of, {"script", "n0"}, 7) == []
+
+
+def test_batches_shrink_to_spread_the_last_jobs_over_the_known_workers() -> None:
+    assert batch_size(200, 1) == BATCH_JOBS
+    assert batch_size(8, 1) == 8  # one worker runs a batch as wide as its slots
+    assert batch_size(8, 4) == 2  # four workers: one batch each
+    assert batch_size(3, 4) == 1
+    assert batch_size(0, 0) == 1
+
+
+class _Queue:
+    def __init__(self, limit: int) -> None:
+        self._worker_concurrency = limit
+
+
+def test_queue_gates_open_only_the_queues_with_queued_work_of_this_version(tmp_path: Path) -> None:
+    database = tmp_path / "dbos.sqlite"
+    queues = {"tutopanda-local": _Queue(2), "tutopanda-tutopanda": _Queue(2), "tutopanda-builds": _Queue(4)}
+    gates = QueueGates(f"sqlite:///{database}", "v1", queues)
+    assert gates.check_once() == set(queues)  # no database yet: poll as DBOS would
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "CREATE TABLE workflow_status (queue_name TEXT, status TEXT, application_version TEXT)"
+        )
+        connection.executemany(
+            "INSERT INTO workflow_status VALUES (?, ?, ?)",
+            [
+                ("tutopanda-local", "ENQUEUED", "v1"),
+                ("tutopanda-builds", "PENDING", "v1"),  # running: nothing to claim
+                ("tutopanda-tutopanda", "ENQUEUED", "v0"),  # another version's
+            ],
+        )
+    assert gates.check_once() == {"tutopanda-local"}
+    assert [q._worker_concurrency for q in queues.values()] == [2, 0, 0]
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE workflow_status SET status = 'PENDING'")
+    assert gates.check_once() == set()
+    gates.stop()  # DBOS's own limits back
+    assert [q._worker_concurrency for q in queues.values()] == [2, 2, 4]

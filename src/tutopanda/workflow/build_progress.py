@@ -32,6 +32,13 @@ def _batch_size(workflow_input: Any) -> int:
     return 1
 
 
+def _batch_records(output: Any) -> list[Any] | None:
+    """A finished batch's job records: ``{"executor", "jobs"}`` (older builds: the bare list)."""
+    if isinstance(output, dict):
+        output = output.get("jobs")
+    return output if isinstance(output, list) else None
+
+
 def durable_builds(database_url: str, movie_id: str, *, limit: int = 3) -> list[dict[str, Any]]:
     """The newest ``limit`` durable builds of ``movie_id``: status, executor and job counts."""
     from tutopanda.workflow.fleet_extra import fleet_extra_missing
@@ -70,8 +77,9 @@ def durable_builds(database_url: str, movie_id: str, *, limit: int = 3) -> list[
             counts = dict.fromkeys(_JOB_STATES, 0)
             children = client.list_workflows(parent_workflow_id=build.workflow_id)
             for child in children:  # each child is a batch of jobs (dbos_executor.batch_workflow)
-                if child.status == "SUCCESS" and isinstance(child.output, list):
-                    for record in child.output:
+                records = _batch_records(child.output) if child.status == "SUCCESS" else None
+                if records is not None:
+                    for record in records:
                         state = str(record.get("status", "succeeded")) if isinstance(record, dict) else ""
                         counts[state if state in counts else "succeeded"] += 1
                     continue

@@ -52,6 +52,7 @@ from tutopanda.core.store.run_record import save_run_record
 from tutopanda.core.store.storage import StorageConfig, StorageContext
 from tutopanda.workflow.code_version import application_version
 from tutopanda.workflow.liveness import Liveness, is_postgres, sqlite_path
+from tutopanda.workflow.queue_gate import QueueGates
 
 __all__ = [
     "APP_NAME",
@@ -70,18 +71,25 @@ __all__ = [
 APP_NAME = "tutopanda"
 QUEUE_PREFIX = "tutopanda-"
 DEFAULT_QUEUE = f"{QUEUE_PREFIX}default"
-QUEUE_POLLING_SECONDS = 0.2
-"""How often a worker looks for queued jobs on SQLite: a batch waits at most this long for a free slot's
-worker (much lower makes several workers contend on the one database file)."""
+QUEUE_POLLING_SECONDS = 0.05
+"""How often a worker's DBOS pollers wake up on SQLite (it was 0.2 s). A wake-up is free (memory only)
+while the queue's gate is closed (``workflow/queue_gate.py``): a DBOS poll, a write transaction, happens
+only while work is queued, so polling faster no longer makes idle workers contend for the file."""
 QUEUE_POLLING_SECONDS_POSTGRES = 0.1
-"""The same on PostgreSQL, which takes concurrent polls from many workers in its stride."""
-RESULT_POLLING_SECONDS = 0.1
-"""How often a build checks its layer's jobs (DBOS's default, 1 s, would add a second per layer)."""
+"""The same on PostgreSQL. 0.05 s measured no faster there and cost 1-4 ms more CPU per job: an open
+gate's DBOS polls are four round trips each (``bench/dbos_limit_repro.py``)."""
+RESULT_POLLING_SECONDS = 0.05
+"""How often a build checks its running batches (one query for all of them)."""
 IDLE_QUEUE = f"{QUEUE_PREFIX}none"
 """A queue nobody enqueues on: what a process that must not take work listens to."""
 BATCH_JOBS = 8
 """Jobs of one layer and provider per queue entry (one DBOS step runs them together). Measured with
 ``bench/scale.py`` (400 jobs): 8 beat 4 (fewer queue round trips) and 1 (one entry per job)."""
+SPREAD_BATCHES = 1
+"""Batches per known worker a build aims for when few jobs of a provider wait: the batch size shrinks
+(down to one job) so that the last jobs of a build are spread over the fleet instead of queued behind
+one another in one worker's batch. While many wait, batches stay at ``BATCH_JOBS``; a lone worker
+gets whole batches (its job slots run them as wide as they are)."""
 PREFETCHED_BATCHES = 1
 """Batches a worker holds beyond those that fill its job slots: the next one is already taken when a
 batch ends, so the slots it frees are refilled at once rather than after the next poll."""
@@ -246,9 +254,21 @@ def launch(
         ) from None
     _state["launched"] = True
     _state["resolver"] = resolver_factory
+    # The first batch of a build pays for loading the provider registry (~80 ms, on the critical path):
+    # load it while the worker waits for work.
+    threading.Thread(target=_warm_up, args=(resolver_factory,), name="tutopanda-warm-up", daemon=True).start()
     _state["version"] = version
     liveness.start()
     _state["liveness"] = liveness
+    if serving:  # DBOS polls a queue only while the gates see work queued on it (workflow/queue_gate.py)
+        gates = QueueGates(database_url, version, {n: dbos._registry.internal_queue_map[n] for n in serving})
+        gates.start()
+        _state["gates"] = gates
+
+
+def _warm_up(resolver_factory: ResolverFactory) -> None:
+    with contextlib.suppress(Exception):  # only ever a head start: the batch loads what failed here
+        resolver_factory("mock")
 
 
 def write_ahead_log(database: Path) -> None:
@@ -405,13 +425,16 @@ def _signature(ctx: StorageContext, movie_id: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
-@DBOS.step()
-def batch_step(root: str, movie_id: str, job_ids: list[str], mode: str, queue: str) -> list[dict[str, Any]]:
-    """Run a batch of ready jobs of one provider, skipping those already stored under their trace, in
-    as many of this process's job slots for ``queue`` as it gets (:class:`JobSlots`).
+def run_batch(
+    root: str, movie_id: str, job_ids: list[str], mode: str, queue: str, width: int
+) -> dict[str, Any]:
+    """Run a batch of jobs of one provider, skipping those already stored under their trace, in as many
+    of this process's job slots for ``queue`` as it gets (:class:`JobSlots`), at most ``width`` (the
+    jobs ready at once; the others wait for jobs of the batch: :func:`followers`).
 
-    One step (and one queue entry) per batch rather than per job: the queue's per-entry costs (the
-    poll, the workflow rows) are paid once for the whole batch. A replayed batch pays nothing twice.
+    One queue entry per batch rather than per job: the queue's per-entry costs (the poll, the workflow
+    rows) are paid once for the whole batch. A batch run again pays nothing twice. Returns the job
+    records and the executor that ran them (the build counts its workers by them).
     """
     ctx = _context(root)
     movie, index = _cached_movie(ctx, movie_id)
@@ -419,9 +442,9 @@ def batch_step(root: str, movie_id: str, job_ids: list[str], mode: str, queue: s
     state, plan = plan_jobs(ctx, movie, index, job_ids, mode=run_mode)
     cached = {"status": "cached", "attempts": 0}
     if plan is None:
-        return [{"jobId": job_id, **cached} for job_id in job_ids]
+        return {"executor": DBOS.executor_id, "jobs": [{"jobId": job_id, **cached} for job_id in job_ids]}
     slots = job_slots(queue)
-    taken = slots.take(len(plan.jobs))
+    taken = slots.take(min(len(plan.jobs), max(1, width)))
     try:
         runner = Runner(
             ctx=ctx,
@@ -437,30 +460,66 @@ def batch_step(root: str, movie_id: str, job_ids: list[str], mode: str, queue: s
         asyncio.run(runner.run())
     finally:
         slots.give(taken)
-    return [  # the same job records a local run writes
+    jobs = [  # the same job records a local run writes
         runner.outcomes[job_id].to_dict() if job_id in runner.outcomes else {"jobId": job_id, **cached}
         for job_id in job_ids
     ]
+    return {"executor": DBOS.executor_id, "jobs": jobs}
 
 
 @DBOS.workflow()
 def batch_workflow(
-    root: str, movie_id: str, job_ids: list[str], mode: str, queue: str
-) -> list[dict[str, Any]]:
-    """A batch of jobs, as an entry of ``queue`` any worker serving it may take."""
-    return batch_step(root, movie_id, job_ids, mode, queue)
+    root: str, movie_id: str, job_ids: list[str], mode: str, queue: str, width: int
+) -> dict[str, Any]:
+    """A batch of jobs, as an entry of ``queue`` any worker serving it may take.
+
+    The work is the workflow's body, not a step of it: a step would checkpoint the very result the
+    workflow's output then holds again (one more write per batch, ``bench/dbos_limit_repro.py``), and
+    it would save nothing on a crash — a batch interrupted mid-way runs again either way, and finds
+    its stored jobs (``run_batch``).
+    """
+    return run_batch(root, movie_id, job_ids, mode, queue, width)
 
 
-def batches(layer: list[list[str]], size: int) -> list[tuple[str, list[str]]]:
-    """A layer's ``[job id, provider]`` pairs as ``(provider, job ids)`` batches of at most ``size``."""
-    by_provider: dict[str, list[str]] = {}
-    for job_id, provider in layer:
-        by_provider.setdefault(provider, []).append(job_id)
+@DBOS.step()
+def finished_batches(workflow_ids: list[str]) -> list[dict[str, Any]]:
+    """Wait until at least one of the batches ``workflow_ids`` has ended; every ended one's
+    ``{"id", "status", "result", "error"}``.
+
+    One checkpoint per wake-up, for all the batches that ended meanwhile, where ``DBOS.wait_first``
+    and ``get_result`` made two per batch.
+    """
+    ended: list[str] = []
+    while not ended:
+        statuses = DBOS.list_workflows(workflow_ids=workflow_ids, load_input=False, load_output=False)
+        ended = [s.workflow_id for s in statuses if s.status not in ("PENDING", "ENQUEUED", "DELAYED")]
+        if not ended:
+            time.sleep(RESULT_POLLING_SECONDS)
+    statuses = DBOS.list_workflows(workflow_ids=ended, load_input=False, load_output=True)
     return [
-        (provider, ids[start : start + size])
-        for provider, ids in by_provider.items()
-        for start in range(0, len(ids), size)
+        {
+            "id": s.workflow_id,
+            "status": s.status,
+            "result": s.output if s.status == "SUCCESS" else None,
+            "error": None if s.status == "SUCCESS" else str(s.error),
+        }
+        for s in sorted(statuses, key=lambda s: ended.index(s.workflow_id))
     ]
+
+
+def batch_size(waiting: int, workers: int) -> int:
+    """Jobs per batch when ``waiting`` jobs of one provider are queued or running and ``workers`` have
+    run batches of this build so far: ``BATCH_JOBS`` while there is plenty, fewer when it would leave
+    workers idle (``SPREAD_BATCHES`` batches per worker)."""
+    return max(1, min(BATCH_JOBS, -(-waiting // (SPREAD_BATCHES * max(1, workers)))))
+
+
+def by_provider(job_ids: list[str], provider_of: dict[str, str]) -> dict[str, list[str]]:
+    """``job_ids`` grouped by provider, in their order."""
+    groups: dict[str, list[str]] = {}
+    for job_id in job_ids:
+        groups.setdefault(provider_of[job_id], []).append(job_id)
+    return groups
 
 
 @DBOS.step()
@@ -548,36 +607,96 @@ def _build(root: str, movie_id: str, mode: str, workflow: str, holder: dict[str,
             consumers.setdefault(need, []).append(job_id)
     rank = consumer_ranks(order, consumers)
     ready = [job_id for job_id in order if not waiting[job_id]]
-    outstanding: dict[str, Any] = {}
+    taken: set[str] = set()  # jobs in a batch (running or finished)
+    outstanding: dict[str, tuple[str, int]] = {}  # batch workflow id -> (provider, jobs)
+    pending: dict[str, int] = {}  # provider -> jobs in batches not finished
+    workers: set[str] = set()  # executors that ran batches of this build
     outcomes: list[dict[str, Any]] = []
     stopped = False
     while ready or outstanding:
         if ready and not stopped:
             ready.sort(key=lambda job_id: rank[job_id])
-            for provider, ids in batches([[job_id, provider_of[job_id]] for job_id in ready], BATCH_JOBS):
-                queue = queue_name(provider)
-                with SetEnqueueOptions(priority=1 + min(rank[job_id][0] for job_id in ids)):
-                    handle = DBOS.enqueue_workflow(queue, batch_workflow, root, movie_id, ids, mode, queue)
-                outstanding[handle.workflow_id] = handle
+            for provider, ids in by_provider(ready, provider_of).items():
+                size = batch_size(len(ids) + pending.get(provider, 0), len(workers))
+                for start in range(0, len(ids), size):
+                    chunk = ids[start : start + size]
+                    taken.update(chunk)
+                    chained = followers(
+                        chunk, waiting, consumers, provider_of, taken, BATCH_JOBS - len(chunk)
+                    )
+                    taken.update(chained)
+                    priority = 1 + rank[chunk[0]][0]
+                    handle = _enqueue_batch(root, movie_id, mode, provider, chunk, chained, priority)
+                    outstanding[handle.workflow_id] = (provider, len(chunk) + len(chained))
+                    pending[provider] = pending.get(provider, 0) + len(chunk) + len(chained)
         ready = []
         if not outstanding:
             break
-        finished = DBOS.wait_first(list(outstanding.values()), polling_interval_sec=RESULT_POLLING_SECONDS)
-        del outstanding[finished.workflow_id]
-        results = finished.get_result(polling_interval_sec=RESULT_POLLING_SECONDS)
-        outcomes.extend(results)
-        for result in results:
-            if result["status"] in ("failed", "blocked"):
-                stopped = True  # start nothing new; what is running finishes and is committed
-                continue
-            for consumer in consumers.get(result["jobId"], ()):
-                waiting[consumer].discard(result["jobId"])
-                if not waiting[consumer]:
-                    ready.append(consumer)
+        for batch in finished_batches(list(outstanding)):
+            provider, count = outstanding.pop(batch["id"])
+            pending[provider] -= count
+            if batch["status"] != "SUCCESS":
+                raise RuntimeError(f"batch {batch['id']} ended {batch['status']}: {batch['error']}")
+            workers.add(batch["result"]["executor"])
+            outcomes.extend(batch["result"]["jobs"])
+            for result in batch["result"]["jobs"]:
+                if result["status"] in ("failed", "blocked"):
+                    stopped = True  # start nothing new; what is running finishes and is committed
+                    continue
+                for consumer in consumers.get(result["jobId"], ()):
+                    waiting[consumer].discard(result["jobId"])
+                    if not waiting[consumer] and consumer not in taken:
+                        ready.append(consumer)
     revision = commit_step(root, movie_id, planned["basePointerHash"], mode)
     if planned["layers"]:
         record_step(root, movie_id, planned, outcomes, revision, mode)
     return {"plannedRevision": planned["revision"], "revision": revision, "jobs": outcomes}
+
+
+def _enqueue_batch(
+    root: str, movie_id: str, mode: str, provider: str, ready: list[str], chained: list[str], priority: int
+) -> Any:
+    """Put a batch on its provider's queue (lower ``priority`` first): the ``ready`` jobs, then those
+    ``chained`` behind them; its handle."""
+    queue = queue_name(provider)
+    job_ids = [*ready, *chained]
+    with SetEnqueueOptions(priority=priority):
+        return DBOS.enqueue_workflow(queue, batch_workflow, root, movie_id, job_ids, mode, queue, len(ready))
+
+
+def followers(
+    batch: list[str],
+    waiting: dict[str, set[str]],
+    consumers: dict[str, list[str]],
+    provider_of: dict[str, str],
+    taken: set[str],
+    room: int,
+) -> list[str]:
+    """Jobs to run in ``batch`` right after its jobs, saving them a round trip through the queue: of the
+    batch's provider, every unfinished need of theirs in the batch (up to ``room`` of them).
+
+    Only when nothing else would be held up: a batch reports its jobs when all of them are done, so a
+    job outside it that could start as soon as the batch's own jobs end must not wait for followers
+    too (the last clip takes the timeline and the export along; the script takes none of the 201 jobs
+    that wait for it, as there is no room for them all).
+    """
+    provider = provider_of[batch[0]]
+    inside, frontier = set(batch), list(batch)
+    added: list[str] = []
+    while frontier and len(added) < room:
+        for consumer in consumers.get(frontier.pop(0), ()):
+            if consumer in inside or consumer in taken or provider_of[consumer] != provider:
+                continue
+            if waiting[consumer] <= inside and len(added) < room:
+                inside.add(consumer)
+                added.append(consumer)
+                frontier.append(consumer)
+    own = set(batch)
+    for job_id in batch:
+        for consumer in consumers.get(job_id, ()):
+            if consumer not in inside and consumer not in taken and waiting[consumer] <= own:
+                return []  # it would be ready when the batch's own jobs end: keep the batch short
+    return added
 
 
 def consumer_ranks(order: list[str], consumers: dict[str, list[str]]) -> dict[str, tuple[int, int]]:
