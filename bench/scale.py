@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import heapq
 import json
 import os
 import signal
@@ -73,6 +74,8 @@ class Result:
     cpu: float
     """CPU seconds over the timed window: workers, submitter after acceptance, database server."""
     parts: dict[str, float] = field(default_factory=dict)
+    ideal: float = 0.0
+    """The same build's time with no overhead at all (:func:`ideal_seconds`)."""
 
 
 # -- processes and their CPU --------------------------------------------------------------------------
@@ -219,6 +222,60 @@ def _init_store(root: Path, segments: int, env: dict[str, str]) -> int:
         check=True, env=env, capture_output=True, text=True,
     )  # fmt: skip
     return int(json.loads(plan.stdout)["summary"]["dirtyJobs"])
+
+
+def dag(root: Path) -> tuple[list[str], dict[str, str], dict[str, list[str]]]:
+    """The movie's planned jobs in plan order, their providers, and the planned jobs each waits for."""
+    from tutopanda.core.movie.definition import load_movie
+    from tutopanda.core.store.storage import StorageConfig, StorageContext
+    from tutopanda.workflow.dbos_executor import planned_needs
+
+    graph = load_movie(StorageContext.open(StorageConfig(str(root))), "bench").graph
+    order = [job.id for job in graph.jobs]
+    return order, {job.id: job.variant.provider for job in graph.jobs}, planned_needs(graph.edges, set(order))
+
+
+def ideal_seconds(
+    dag: tuple[list[str], dict[str, str], dict[str, list[str]]],
+    latency: float,
+    slots: int,
+    *,
+    per_provider: bool,
+) -> float:
+    """The build's time with no overhead at all: every job takes ``latency``, starts the moment its inputs
+    are done and a slot is free — ``slots`` for the whole build (the local executor) or per provider
+    (workers: ``--concurrency`` per queue, times the workers), first in the order the durable build
+    ranks them."""
+    from tutopanda.workflow.dbos_executor import consumer_ranks
+
+    order, provider, needs = dag
+    consumers: dict[str, list[str]] = {}
+    for job_id in order:
+        for need in needs[job_id]:
+            consumers.setdefault(need, []).append(job_id)
+    rank = consumer_ranks(order, consumers) if per_provider else {j: (n, n) for n, j in enumerate(order)}
+    waiting = {job_id: set(needs[job_id]) for job_id in order}
+    ready = [job_id for job_id in order if not waiting[job_id]]
+    running: list[tuple[float, str]] = []
+    busy: dict[str, int] = {}
+    now = 0.0
+    while ready or running:
+        ready.sort(key=lambda job_id: rank[job_id])
+        for job_id in list(ready):
+            pool = provider[job_id] if per_provider else "all"
+            if busy.get(pool, 0) < slots:
+                busy[pool] = busy.get(pool, 0) + 1
+                heapq.heappush(running, (now + latency, job_id))
+                ready.remove(job_id)
+        now = running[0][0]
+        while running and running[0][0] <= now + 1e-9:
+            _, job_id = heapq.heappop(running)
+            busy[provider[job_id] if per_provider else "all"] -= 1
+            for consumer in consumers.get(job_id, ()):
+                waiting[consumer].discard(job_id)
+                if not waiting[consumer]:
+                    ready.append(consumer)
+    return now
 
 
 _LOCAL_CHILD = """
@@ -382,6 +439,7 @@ def _key(result: Result) -> str:
 def _print(result: Result) -> None:
     key = _key(result)
     print(f"{key}_seconds: {result.seconds:.2f} s", flush=True)
+    print(f"{key}_ideal: {result.ideal:.2f} s")
     print(f"{key}_throughput: {result.jobs / result.seconds:.2f} jobs/s")
     print(f"{key}_cpu_per_job: {1000 * result.cpu / result.jobs:.1f} ms")
     for name, value in result.parts.items():
@@ -396,9 +454,12 @@ def _print(result: Result) -> None:
 def _table(locals_: list[Result], results: list[Result]) -> None:
     """The runs side by side: time against each local run, throughput against one worker."""
     print()
-    against = " | ".join(f"vs {r.label} (time)" for r in locals_)
-    print(f"| run | database | seconds | jobs/s | {against} | vs 1 worker (throughput) | CPU ms/job |")
-    print("| --- | --- | --- | --- | " + "--- | " * len(locals_) + "--- | --- |")
+    against = "".join(f"vs {r.label} (time) | " for r in locals_)
+    print(
+        f"| run | database | seconds | ideal (of it) | jobs/s | {against}vs 1 worker (throughput; ideal) "
+        "| CPU ms/job |"
+    )
+    print("| --- | --- | --- | --- | --- | " + "--- | " * len(locals_) + "--- | --- |")
     ones = {r.database: r for r in results if r.workers == 1}
     for r in locals_ + results:
         spread = ""
@@ -406,8 +467,9 @@ def _table(locals_: list[Result], results: list[Result]) -> None:
             spread = f" ({r.parts['min_seconds']:.1f}–{r.parts['max_seconds']:.1f})"
         vs_local = " | ".join(f"{r.seconds / lo.seconds:.2f}x" if r.workers else "–" for lo in locals_)
         one = ones.get(r.database)
-        vs_one = f"{one.seconds / r.seconds:.2f}x" if one and r.workers else "–"
-        cells = f"{r.seconds:.2f}{spread} | {r.jobs / r.seconds:.1f} | " + (
+        vs_one = f"{one.seconds / r.seconds:.2f}x; {one.ideal / r.ideal:.2f}x" if one and r.workers else "–"
+        ideal = f"{r.ideal:.1f} ({r.ideal / r.seconds:.0%})"
+        cells = f"{r.seconds:.2f}{spread} | {ideal} | {r.jobs / r.seconds:.1f} | " + (
             f"{vs_local} | " if locals_ else ""
         )
         print(f"| {r.label} | {r.database} | {cells}{vs_one} | {1000 * r.cpu / r.jobs:.1f} |")
@@ -469,6 +531,9 @@ def main() -> None:
         fresh: dict[str, Callable[[], str | None]] = {"sqlite": lambda: None}
         if "postgres" in databases:
             fresh["postgres"] = stack.enter_context(_postgres(args.postgres_url))
+        with tempfile.TemporaryDirectory(prefix="tutopanda-scale-") as temp:
+            _init_store(Path(temp) / "store", args.segments, _env(args.latency, None))
+            graph = dag(Path(temp) / "store")
         plan: list[tuple[str, int]] = [("-", jobs) for jobs in local_runs]
         plan += [(database, int(n)) for database in databases for n in args.workers.split(",")]
         runs: dict[tuple[str, int], list[Result]] = {}
@@ -480,6 +545,8 @@ def main() -> None:
                     result = run_workers(
                         n, args.segments, args.concurrency, args.latency, fresh[database](), queues, database
                     )
+                slots = n if database == "-" else n * args.concurrency
+                result.ideal = ideal_seconds(graph, args.latency, slots, per_provider=database != "-")
                 runs.setdefault((database, n), []).append(result)
                 _print(result)
     print(f"scale_load_after: {_load()}")
