@@ -22,6 +22,7 @@
     selectedIndex: null,
     playingIndex: undefined,
     fakeTime: 0, // playhead position when there is no video to seek
+    pendingSeek: null, // a seek asked for before the video knew its length: applied once it does
     rafId: null,
     pollTimer: null,
     diffRequest: 0,
@@ -232,12 +233,19 @@
   function seek(seconds) {
     if (!isNumber(seconds)) return;
     const target = Math.max(0, seconds);
-    if (hasVideo()) player().currentTime = target;
-    else state.fakeTime = target;
+    if (hasVideo()) {
+      const video = player();
+      // Before its metadata the video may still reset to 0 as it loads: keep the seek for then.
+      state.pendingSeek = video.readyState < HTMLMediaElement.HAVE_METADATA ? target : null;
+      video.currentTime = target;
+    } else state.fakeTime = target;
     onTime();
   }
 
   function onTime() {
+    // While the video loads, its time says nothing about where the user is (a segment chosen
+    // meanwhile must not be taken back by the load's reset to 0).
+    if (hasVideo() && player().readyState < HTMLMediaElement.HAVE_METADATA) return;
     const t = currentTime();
     const playhead = $("#playhead");
     playhead.style.left = pct(t);
@@ -293,6 +301,10 @@
       video.addEventListener(event, onTime);
     }
     video.addEventListener("loadedmetadata", () => {
+      if (isNumber(state.pendingSeek)) {
+        video.currentTime = state.pendingSeek;
+        state.pendingSeek = null;
+      }
       if (!state.duration && isNumber(video.duration)) {
         state.duration = video.duration;
         onTime();
