@@ -49,7 +49,7 @@ def test_ranks_put_first_the_inputs_of_the_earliest_consumer() -> None:
     assert rank["c1"][0] == len(order)  # nothing waits for a clip here
 
 
-def test_a_batch_takes_the_free_job_slots_and_the_next_one_waits_for_them() -> None:
+def test_a_batch_takes_its_job_slots_whole_and_the_next_one_waits_for_them() -> None:
     slots = JobSlots(4)
     assert slots.take(8) == 4  # alone: every slot
     taken: list[int] = []
@@ -61,7 +61,15 @@ def test_a_batch_takes_the_free_job_slots_and_the_next_one_waits_for_them() -> N
     waiting.join(timeout=30)
     assert taken == [4]
     slots.give(4)
-    assert slots.take(1) == 1 and slots.take(8) == 3  # a small batch leaves the rest to the next
+    assert slots.take(1) == 1
+    # three free, four wanted: it waits for the fourth rather than run on three (or one)
+    late = threading.Thread(target=lambda: taken.append(slots.take(6)))
+    late.start()
+    late.join(timeout=0.2)
+    assert late.is_alive() and taken == [4]
+    slots.give(1)
+    late.join(timeout=30)
+    assert taken == [4, 4]
 
 
 def test_a_worker_holds_enough_batches_to_fill_its_slots_and_one_more() -> None:

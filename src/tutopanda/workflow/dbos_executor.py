@@ -2,17 +2,20 @@
 
 The workflow is the engine's own loop, cut into durable steps (``docs/scale-out.md``):
 
-1. **plan** — load the manifest and logs, compute the plan, save it; returns the layers' job ids.
-2. **layers** — each dirty job is a child workflow on its provider's queue (``tutopanda-<provider>``),
-   so every worker process that listens to the queue may run it, within the queue's concurrency;
-   the workflow waits for a layer before enqueuing the next.
+1. **plan** — load the manifest and logs, compute the plan, save it; returns the planned jobs and,
+   for each, the planned jobs it needs.
+2. **batches** — as soon as a job's needs are done it is enqueued, with others of its provider, as a
+   batch workflow on that provider's queue (``tutopanda-<provider>``), ranked so the inputs of the
+   earliest consumer go first; every worker serving the queue may take it, and runs its jobs in its
+   own job slots. The build waits for batches to end (one checkpoint per wake-up) and enqueues what
+   became ready.
 3. **commit** — fold the logs into a manifest and save it with compare-and-swap against the pointer
-   the plan was made from.
+   the plan was made from; then the run record, and the movie's lock record is released.
 
-DBOS checkpoints each finished step, so a workflow resumed after a crash does not redo them. A step
-interrupted mid-way runs again (at least once); a job step therefore re-plans from the logs first and
-finds the job fresh — its outputs already stored under its trace — without calling the provider
-again. Submitting the same build twice is one workflow: its id is the movie plus the pointer it starts
+DBOS checkpoints each finished step and child workflow, so a workflow resumed after a crash does not
+redo them. A batch interrupted mid-way runs again (at least once); it therefore re-plans its jobs from
+the logs first and finds those already stored under their trace fresh, without calling the provider
+again. Submitting the same build twice is one workflow: its id is the movie plus the state it starts
 from.
 """
 
@@ -83,8 +86,9 @@ RESULT_POLLING_SECONDS = 0.05
 IDLE_QUEUE = f"{QUEUE_PREFIX}none"
 """A queue nobody enqueues on: what a process that must not take work listens to."""
 BATCH_JOBS = 8
-"""Jobs of one layer and provider per queue entry (one DBOS step runs them together). Measured with
-``bench/scale.py`` (400 jobs): 8 beat 4 (fewer queue round trips) and 1 (one entry per job)."""
+"""At most this many jobs of one provider per queue entry (one batch workflow runs them together).
+Measured with ``bench/scale.py`` (405 jobs): 8 beat 4 and 2 (each queue entry costs ~40 ms of CPU in
+DBOS: 2 doubled the CPU of a 1-worker build) and 1 (one entry per job)."""
 SPREAD_BATCHES = 1
 """Batches per known worker a build aims for when few jobs of a provider wait: the batch size shrinks
 (down to one job) so that the last jobs of a build are spread over the fleet instead of queued behind
@@ -126,11 +130,12 @@ def queue_limits(name: str, concurrency: int) -> int:
 class JobSlots:
     """The jobs one process runs at once from one queue (its ``--concurrency``), shared by its batches.
 
-    A batch takes as many slots as it has jobs, or as are free (at least one, waiting for it), and
-    gives them back when it ends: a batch running alone uses every slot (the last batch of a build
-    no longer runs two jobs at a time while the worker idles), and a prefetched batch starts the
-    moment slots free up. Taken before the batch's jobs start, so no provider call's deadline
-    counts the wait.
+    A batch takes as many slots as it has jobs ready at once (all the slots at most), waiting until
+    that many are free, and gives them back when it ends: a batch running alone uses every slot (the
+    last batch of a build no longer runs two jobs at a time while the worker idles), and a prefetched
+    batch starts the moment slots free up. Whole, not whatever is free: a batch started on the one
+    slot another left free ran its 7 jobs one after the other (1.4 s where 0.4 s would do). Taken
+    before the batch's jobs start, so no provider call's deadline counts the wait.
     """
 
     def __init__(self, size: int) -> None:
@@ -139,9 +144,10 @@ class JobSlots:
         self._changed = threading.Condition()
 
     def take(self, wanted: int) -> int:
+        """Wait for ``wanted`` slots (1 to all of them) and take them; how many."""
+        taken = min(max(1, wanted), self.size)
         with self._changed:
-            self._changed.wait_for(lambda: self._free > 0)
-            taken = min(max(1, wanted), self._free)
+            self._changed.wait_for(lambda: self._free >= taken)
             self._free -= taken
             return taken
 
