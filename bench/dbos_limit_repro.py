@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import resource
 import sqlite3
 import statistics
@@ -50,35 +51,37 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _server_cpu(url: str) -> float:
-    """CPU seconds of a local PostgreSQL server (postmaster with reaped children, and live children)."""
+def _server_cpu(url: str) -> dict[int, float]:
+    """CPU seconds of each process of a local PostgreSQL server (the postmaster and its children),
+    by pid: a difference of two of these counts the backends that lived through the window (DBOS keeps
+    its connections pooled), never the lifetime of one reaped meanwhile."""
     if not url.startswith("postgresql"):
-        return 0.0
+        return {}
     import psycopg
 
     with psycopg.connect(url) as connection:
         backend = connection.execute("SELECT pg_backend_pid()").fetchone()
     assert backend is not None
+
+    def stat(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
     try:
-        parent = int(Path(f"/proc/{backend[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        parent = int(stat(backend[0])[1])
     except (OSError, IndexError):
-        return 0.0
-
-    def stat(pid: int, children: bool) -> float:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
-        return ticks / TICKS
-
-    total = stat(parent, True)
+        return {}
+    found: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError, IndexError):
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
-                    total += stat(int(entry.name), False)
-    return total
+                fields = stat(int(entry.name))
+                if int(entry.name) == parent or int(fields[1]) == parent:
+                    found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+    return found
+
+
+def _server_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())
 
 
 def child(scenario: str, url: str, interval: float) -> dict[str, Any]:
@@ -90,6 +93,8 @@ def child(scenario: str, url: str, interval: float) -> dict[str, Any]:
     @DBOS.workflow()
     def noop(key: str) -> str:
         started[key] = time.perf_counter()
+        if key.startswith("child-"):  # ends at a random point of the parent's polling period
+            time.sleep(random.uniform(0.0, 0.1))
         ended[key] = time.perf_counter()
         return key
 
@@ -148,7 +153,7 @@ def child(scenario: str, url: str, interval: float) -> dict[str, Any]:
             used = _cpu() - cpu
             return {
                 "process_core_share": used / span,
-                "server_core_share": (_server_cpu(url) - server) / span,
+                "server_core_share": _server_delta(server, _server_cpu(url)) / span,
                 "process_ms_per_poll": 1000 * used / polls,
             }
         if scenario == "dispatch":
@@ -183,7 +188,7 @@ def child(scenario: str, url: str, interval: float) -> dict[str, Any]:
             idle = len(QUEUES) / interval  # polls a second that find nothing, counted in the total
             return {
                 "process_cpu_ms_per_child": 1000 * (_cpu() - cpu) / count,
-                "server_cpu_ms_per_child": 1000 * (_server_cpu(url) - server) / count,
+                "server_cpu_ms_per_child": 1000 * _server_delta(server, _server_cpu(url)) / count,
                 "wall_ms_per_child": 1000 * span / count,
                 "idle_polls_per_second": idle,
             }

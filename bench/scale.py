@@ -228,11 +228,13 @@ def dag(root: Path) -> tuple[list[str], dict[str, str], dict[str, list[str]]]:
     """The movie's planned jobs in plan order, their providers, and the planned jobs each waits for."""
     from tutopanda.core.movie.definition import load_movie
     from tutopanda.core.store.storage import StorageConfig, StorageContext
-    from tutopanda.workflow.dbos_executor import planned_needs
 
     graph = load_movie(StorageContext.open(StorageConfig(str(root))), "bench").graph
-    order = [job.id for job in graph.jobs]
-    return order, {job.id: job.variant.provider for job in graph.jobs}, planned_needs(graph.edges, set(order))
+    order = [job.id for job in graph.jobs]  # every job is planned in a fresh movie
+    needs: dict[str, list[str]] = {job_id: [] for job_id in order}
+    for source, target in graph.edges:
+        needs[target].append(source)
+    return order, {job.id: job.variant.provider for job in graph.jobs}, needs
 
 
 def ideal_seconds(
@@ -245,15 +247,20 @@ def ideal_seconds(
     """The build's time with no overhead at all: every job takes ``latency``, starts the moment its inputs
     are done and a slot is free — ``slots`` for the whole build (the local executor) or per provider
     (workers: ``--concurrency`` per queue, times the workers), first in the order the durable build
-    ranks them."""
-    from tutopanda.workflow.dbos_executor import consumer_ranks
-
+    ranks them (the inputs of the earliest consumer first). Independent of the code measured, so the
+    same figure stands beside every version."""
     order, provider, needs = dag
     consumers: dict[str, list[str]] = {}
     for job_id in order:
         for need in needs[job_id]:
             consumers.setdefault(need, []).append(job_id)
-    rank = consumer_ranks(order, consumers) if per_provider else {j: (n, n) for n, j in enumerate(order)}
+    position = {job_id: n for n, job_id in enumerate(order)}
+    rank = {
+        job_id: (min((position[c] for c in consumers.get(job_id, ())), default=len(order)), position[job_id])
+        if per_provider
+        else (position[job_id], position[job_id])
+        for job_id in order
+    }
     waiting = {job_id: set(needs[job_id]) for job_id in order}
     ready = [job_id for job_id in order if not waiting[job_id]]
     running: list[tuple[float, str]] = []
