@@ -52,6 +52,7 @@ from tutopanda.core.store.storage import StorageConfig, StorageContext, validate
 __all__ = [
     "DEFAULT_BLUEPRINT",
     "DEFAULT_CONCURRENCY",
+    "OPTION_INPUTS",
     "PROVIDER_CONFIG_FILES",
     "SETTINGS_FILE",
     "GeneralSettings",
@@ -73,6 +74,22 @@ BUILDS_DIR = "builds"
 DEFAULT_BLUEPRINT = "image-audio"
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 256
+
+OPTION_INPUTS: Mapping[str, str] = {
+    "segments": "NumOfSegments",
+    "duration": "Duration",
+    "style": "Style",
+    "audience": "Audience",
+    "voice": "VoiceId",
+    "language": "Language",
+    "resolution": "Resolution",
+    "burn_subtitles": "BurnSubtitles",
+}
+"""The options of a new movie that the front ends offer by name, and the blueprint input each sets:
+``tutopanda query``'s flags (``--burn-subtitles`` for ``burn_subtitles``) and the arguments of the MCP
+tool ``make_movie``, which takes all of them but the ones
+:data:`tutopanda.mcp_server.operations.NOT_MCP_OPTIONS` names. An option is added here, then to each
+front end (``tests/test_front_end_options.py`` checks that they keep to this table)."""
 
 _NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
 _PROVIDER = r"^[a-z0-9][a-z0-9_-]*$"

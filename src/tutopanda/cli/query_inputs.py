@@ -19,17 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["check_prompt", "flag_values", "read_script", "settings_values"]
 
-_FLAG_INPUTS = {
-    "segments": "NumOfSegments",
-    "duration": "Duration",
-    "style": "Style",
-    "audience": "Audience",
-    "voice": "VoiceId",
-    "language": "Language",
-    "resolution": "Resolution",
-    "burn_subtitles": "BurnSubtitles",
-}
-
 _SETTINGS_INPUTS = {"language": "Language", "audience": "Audience", "style": "Style", "voice": "VoiceId"}
 """``[general]`` keys of settings.toml -> the blueprint input they set for a new movie."""
 
@@ -37,11 +26,12 @@ _SETTINGS_INPUTS = {"language": "Language", "audience": "Audience", "style": "St
 def flag_values(blueprint: Blueprint, prompt: str | None, flags: dict[str, Any]) -> dict[str, object]:
     from tutopanda.core.blueprint.vocabulary import check, find_vocabulary
     from tutopanda.core.errors import InputValidationError, UsageError
+    from tutopanda.settings import OPTION_INPUTS  # every flag of the table (the MCP server takes a subset)
 
     values: dict[str, object] = {}
     if prompt is not None:
         values["InquiryPrompt"] = prompt
-    for flag, name in _FLAG_INPUTS.items():
+    for flag, name in OPTION_INPUTS.items():
         value = flags.get(flag)
         if value is None:
             continue

@@ -27,6 +27,7 @@ from tutopanda.core.engine.planner import Plan
 from tutopanda.core.engine.runner import JobOutcome
 from tutopanda.core.errors import BuildFailedError, TutopandaError, UsageError
 from tutopanda.core.store.storage import StorageConfig, StorageContext, validate_movie_id
+from tutopanda.settings import OPTION_INPUTS
 
 if TYPE_CHECKING:
     from tutopanda.core.blueprint import Blueprint
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FLAG_INPUTS",
+    "NOT_MCP_OPTIONS",
     "BuildEvents",
     "MovieOperations",
     "Providers",
@@ -47,16 +49,18 @@ Providers = Literal["live", "local", "mock"]
 """As the CLI's ``--providers``: ``live`` runs the chosen variants (offline ones by default), ``local``
 refuses any online job, ``mock`` runs the deterministic mocks."""
 
-FLAG_INPUTS = {
-    "segments": "NumOfSegments",
-    "duration": "Duration",
-    "style": "Style",
-    "audience": "Audience",
-    "voice": "VoiceId",
-    "language": "Language",
-    "resolution": "Resolution",
-}
-"""The make-movie options and the blueprint input each sets (the names ``tutopanda query`` uses)."""
+NOT_MCP_OPTIONS = frozenset({"burn_subtitles"})
+"""Options of :data:`~tutopanda.settings.OPTION_INPUTS` that ``make_movie`` does not take by name.
+
+``burn_subtitles``: the tool has no argument for it (:func:`tutopanda.mcp_server.server.create_server`'s
+``make_movie``, and its row in docs/cli.md); an assistant draws subtitles into the picture through
+``inputs={"BurnSubtitles": true}``, as for any input without an argument of its own. :data:`FLAG_INPUTS`
+is exactly the tool's options, and an unknown option's hint lists it, so leaving ``burn_subtitles`` out
+keeps that hint from offering an argument the tool does not have."""
+
+FLAG_INPUTS = {option: name for option, name in OPTION_INPUTS.items() if option not in NOT_MCP_OPTIONS}
+"""The make-movie options and the blueprint input each sets: ``tutopanda query``'s flags (the shared
+table :data:`~tutopanda.settings.OPTION_INPUTS`) less :data:`NOT_MCP_OPTIONS`."""
 
 _SETTINGS_INPUTS = {"language": "Language", "audience": "Audience", "style": "Style", "voice": "VoiceId"}
 """``[general]`` keys of settings.toml -> the input they set for a new movie (as ``query`` does)."""
