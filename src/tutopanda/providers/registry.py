@@ -350,8 +350,17 @@ class ProviderRegistry:
         and the run's costs come from the one table the front end chose.
         """
 
+        # Remembered per (provider, model, kind) for the run: a 1,000-segment build asks 8,000 times for
+        # a handful of handlers, and each fresh answer matches every registration.
+        resolved: dict[tuple[str, str, str], ProviderHandler] = {}
+
         def resolve(provider: str, model: str, kind: str) -> ProviderHandler:
-            return self.resolve(provider, model, environment, mode, kind, prices=prices)
+            key = (provider, model, kind)
+            handler = resolved.get(key)
+            if handler is None:
+                handler = self.resolve(provider, model, environment, mode, kind, prices=prices)
+                resolved[key] = handler
+            return handler
 
         return resolve
 

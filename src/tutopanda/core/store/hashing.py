@@ -116,7 +116,7 @@ def normalise(value: Any, *, nfc: bool = False) -> Any:
 
 
 def _normalise(value: Any, nfc: bool, floats: list[bool]) -> Any:
-    """:func:`normalise`; sets ``floats[0]`` when a non-integral float remains (it needs our formatter).
+    """:func:`normalise`; sets ``floats[0]`` when a float needs our formatter (an exponent form).
 
     Exact built-in types are dispatched first with ``type(...) is``: a build hashes every job's inputs
     and the mock provider its whole context, hundreds of thousands of values, and the ``isinstance``
@@ -126,11 +126,15 @@ def _normalise(value: Any, nfc: bool, floats: list[bool]) -> Any:
     kind = type(value)
     if kind is str:
         return unicodedata.normalize("NFC", value) if nfc else value
-    if kind is dict and not nfc:
+    if kind is dict:
         result: dict[str, Any] = {}
         for key, item in value.items():
             if type(key) is not str:
                 return _normalise_any(value, nfc, floats)  # the general path names the bad key
+            if nfc:
+                key = unicodedata.normalize("NFC", key)
+                if key in result:
+                    return _normalise_any(value, nfc, floats)  # ...and the colliding keys
             result[key] = _normalise(item, nfc, floats)
         return result
     if kind is list or kind is tuple:
@@ -148,7 +152,8 @@ def _normalise_any(value: Any, nfc: bool, floats: list[bool]) -> Any:
         _format_number(value)
         if value.is_integer() and abs(value) < 1e21:
             return int(value)
-        floats[0] = True
+        if "e" in repr(value):  # only exponent forms differ from Python's repr (1e-07 against 1e-7)
+            floats[0] = True
         return value
     if isinstance(value, str):
         return unicodedata.normalize("NFC", value) if nfc else value
@@ -216,11 +221,16 @@ def canonical_json(value: Any) -> str:
 
     Python's ``sorted`` on ``str`` compares code points, which is the ordering the contract requires.
     """
+    return _canonical_text(value, nfc=False)
+
+
+def _canonical_text(value: Any, *, nfc: bool) -> str:
+    """:func:`canonical_json` of ``normalise(value, nfc=nfc)``, normalising once."""
     floats = [False]
-    plain = _normalise(value, False, floats)
+    plain = _normalise(value, nfc, floats)
     if not floats[0]:
-        # No float needs our ECMAScript formatting: the C encoder gives the same text, much faster
-        # (tests check both paths agree).
+        # No float needs our ECMAScript formatting (plain decimals print the same as Python's repr):
+        # the C encoder gives the same text, much faster (tests check both paths agree).
         return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     out: list[str] = []
     _encode(plain, out)
@@ -255,7 +265,7 @@ def hash_value(payload: Any) -> HashedPayload:
     if hasattr(payload, "read"):
         blob_hash, size = hash_stream(payload)
         return HashedPayload(blob_hash, f"<{size} bytes>", size, "bytes")
-    text = canonical_json(normalise(payload, nfc=True))
+    text = _canonical_text(payload, nfc=True)
     encoded = text.encode("utf-8")
     return HashedPayload(sha256_hex(encoded), _digest_text(text), len(encoded), "json")
 
