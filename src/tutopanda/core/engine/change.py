@@ -3,8 +3,9 @@
 ``query`` (new values, a new movie, the user's script), ``edit`` (a document's edits, replacement
 files) and ``build run`` (nothing to record) are the same sequence with a different :class:`Change`:
 
-1. :func:`preview` — the plan the change would run, computed on a throw-away copy of the movie (the
-   real store is not touched; a plain build plans the real movie read-only);
+1. :func:`preview` — the plan the change would run, computed on a throw-away copy of the movie that
+   reads the real movie's blob names, never its blobs (the real store is not touched; a plain build
+   plans the real movie read-only);
 2. :func:`apply` — the preview, then the caller's offline checks (``preflight``) and question
    (``confirm``), both *before* anything is recorded; then, under the movie's build lock held to the
    end: the movie must still be in the state the change was prepared against (else nothing is
@@ -20,14 +21,14 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tutopanda.core.engine.build import BuildReport, PreparedBuild, plan_build, prepare, run_build
 from tutopanda.core.engine.planner import Plan
 from tutopanda.core.engine.provider_contract import HandlerResolver, Mode, SecretResolver
 from tutopanda.core.engine.runner import ProgressSink, RunOptions
-from tutopanda.core.engine.scratch import scratch_copy
+from tutopanda.core.engine.scratch import planning_copy
 from tutopanda.core.errors import ManifestConflictError, UsageError
 from tutopanda.core.movie.definition import PROVIDERS_FILE
 from tutopanda.core.movie.document import MovieSnapshot, take_snapshot
@@ -226,7 +227,10 @@ def _preview_recorded(
     forced: Collection[str],
     mode: Mode,
 ) -> Plan:
-    """The plan of a change that records something: recorded and planned in a throw-away copy."""
+    """The plan of a change that records something: recorded and planned in a throw-away copy.
+
+    The copy leaves the blobs out (:func:`~tutopanda.core.engine.scratch.planning_copy`): planning only
+    asks which blobs exist, and linking thousands of them was most of an edit's dry run."""
     if change.create:
         with tempfile.TemporaryDirectory(prefix="tutopanda-preview-") as temp:
             scratch = StorageContext.open(
@@ -234,9 +238,13 @@ def _preview_recorded(
             )
             _record(scratch, movie_id, change)
             return plan_build(scratch, movie_id, resolver=resolver, forced=forced, save=False, mode=mode)
-    with scratch_copy(ctx, movie_id) as scratch:
-        _record(scratch, movie_id, change)
-        plan = plan_build(scratch, movie_id, resolver=resolver, forced=forced, save=False, mode=mode)
+    if change.edits is not None and change.snapshot is None:
+        # The copy has no blobs to read the movie's texts from: the snapshot comes from the real movie
+        # (read-only), as :func:`apply` takes it when it records.
+        change = replace(change, snapshot=take_snapshot(ctx, movie_id))
+    with planning_copy(ctx, movie_id) as copy:
+        _record(copy.ctx, movie_id, change)
+        plan = prepare(copy.open(), resolver=resolver, forced=forced, mode=mode).plan
     if change.edits is not None:
         check_overrides_survive(change.edits, plan)
     return plan
