@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tutopanda.providers.mock.mp4 import mock_mp4, mp4_template, read_top_level_boxes
 from tutopanda.providers.mock.png import check_png, write_png
-from tutopanda.providers.mock.wav import read_wav_info, write_tone_wav
+from tutopanda.providers.mock.wav import HEADER_BYTES, read_wav_info, write_tone_wav
 from tutopanda.testing import check_payload, sniff_mime
 
 DIGEST = "ab" * 32
@@ -58,6 +58,18 @@ def test_wav_length_matches_the_request(seconds: float, period: int) -> None:
     assert info.frames == max(1, round(seconds * 8000))
     with wave.open(io.BytesIO(data)) as reader:
         assert len(reader.readframes(info.frames)) == info.frames * 2
+
+
+_ASCII = st.characters(min_codepoint=32, max_codepoint=126)
+
+
+@given(seconds=st.floats(min_value=0.01, max_value=20), comment=st.text(_ASCII, max_size=300))
+def test_wav_length_from_its_header_equals_its_length_from_all_bytes(seconds: float, comment: str) -> None:
+    data = write_tone_wav(seconds, period=7, amplitude=0.5, comment=comment)
+    head = data[:HEADER_BYTES] if len(data) > HEADER_BYTES else data[:200]
+    assert read_wav_info(head, total_size=len(data)) == read_wav_info(data)
+    with pytest.raises(ValueError, match="does not match"):
+        read_wav_info(head, total_size=len(data) + 1)
 
 
 def test_wav_reader_refuses_other_bytes() -> None:

@@ -71,6 +71,7 @@ def _internal(name: str) -> set[str]:
         "tutopanda.providers.mock": {
             "DEFAULT_MUSIC_SECONDS",
             "DEFAULT_SEGMENT_SECONDS",
+            "HEADER_BYTES",
             "Mp4Box",
             "PNG_SIGNATURE",
             "PngInfo",

@@ -30,7 +30,7 @@ from tutopanda.core.movie.timeline import (
     split_caption_text,
     time_cues,
 )
-from tutopanda.providers.mock.wav import read_wav_info
+from tutopanda.providers.mock.wav import HEADER_BYTES, read_wav_info
 
 __all__ = [
     "DEFAULT_SEGMENT_SECONDS",
@@ -124,7 +124,9 @@ def _split(start: float, end: float, parts: int) -> list[tuple[float, float]]:
 
 def _audio_seconds(item: ArtefactInput, fallback: float, estimated: list[str]) -> float:
     try:
-        return read_wav_info(item.read_bytes()).duration
+        with item.open() as stream:  # the header only: the samples are not needed for a length
+            head = stream.read(HEADER_BYTES)
+        return read_wav_info(head, total_size=item.blob.size).duration
     except ValueError:
         estimated.append(item.id)
         return fallback

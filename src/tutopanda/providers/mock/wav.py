@@ -15,7 +15,7 @@ import struct
 import wave
 from dataclasses import dataclass
 
-__all__ = ["WavInfo", "read_wav_info", "write_tone_wav"]
+__all__ = ["HEADER_BYTES", "WavInfo", "read_wav_info", "write_tone_wav"]
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,22 @@ def write_tone_wav(
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
-def read_wav_info(data: bytes) -> WavInfo:
-    """Format and length of a PCM WAV held in memory; :class:`ValueError` when it is not one."""
+HEADER_BYTES = 64 * 1024
+"""Enough of a WAV's start to hold every chunk header before its samples (ours: under 200 bytes)."""
+
+
+def read_wav_info(data: bytes, *, total_size: int | None = None) -> WavInfo:
+    """Format and length of a PCM WAV held in memory; :class:`ValueError` when it is not one.
+
+    With ``total_size`` (the whole file's size), ``data`` may be just its first :data:`HEADER_BYTES`:
+    a timeline of 1,000 narrations needs their lengths, not their samples.
+    """
+    size = len(data) if total_size is None else total_size
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise ValueError("not a WAV: missing RIFF/WAVE header")
     (riff_size,) = struct.unpack("<I", data[4:8])
-    if riff_size + 8 != len(data):
-        raise ValueError(f"WAV RIFF size {riff_size + 8} does not match its {len(data)} bytes")
+    if riff_size + 8 != size:
+        raise ValueError(f"WAV RIFF size {riff_size + 8} does not match its {size} bytes")
     try:
         with wave.open(io.BytesIO(data), "rb") as reader:
             return WavInfo(
