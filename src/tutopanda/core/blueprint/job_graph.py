@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -181,6 +182,20 @@ class JobGraph:
     def consumers_of(self, canonical_id: str) -> tuple[Job, ...]:
         """Jobs that consume an artefact or input id (fan-in members included), in job order."""
         return tuple(self._consumers.get(canonical_id, ()))
+
+    @cached_property
+    def parents(self) -> Mapping[str, frozenset[str]]:
+        """Job id -> the ids of the jobs it reads from (made once per graph: a runner per batch of a
+        durable build asked the whole graph again each time)."""
+        parents: dict[str, set[str]] = {}
+        for source, target in self.edges:
+            parents.setdefault(target, set()).add(source)
+        return {job_id: frozenset(found) for job_id, found in parents.items()}
+
+    @cached_property
+    def artefact_kinds(self) -> Mapping[str, str]:
+        """Artefact id -> its kind (``text``, ``json``, ``image``...), for every artefact a job makes."""
+        return {item.id: item.kind for job in self.jobs for item in job.produces}
 
     @property
     def order(self) -> tuple[str, ...]:

@@ -334,10 +334,8 @@ class Runner:
             )
             for planned in plan.jobs
         }
-        self._kinds = {a.id: a.kind for job in state.graph.jobs for a in job.produces}
-        self._upstream: dict[str, set[str]] = {}
-        for source, target in state.graph.edges:
-            self._upstream.setdefault(target, set()).add(source)
+        self._kinds = state.graph.artefact_kinds
+        self._upstream = state.graph.parents
 
     # -- scheduling ----------------------------------------------------------------------------
 
@@ -385,22 +383,24 @@ class Runner:
         every output this run may rewrite above it, exactly as the layer order guaranteed.
         """
         in_plan = {item.job.id for item in planned}
-        # graph.jobs is in topological order: every parent's set is known when a child is reached.
+        upstream = self._upstream
+        # Only the planned jobs' ancestors are visited (a durable build's batch of 8 jobs no longer
+        # walks the whole movie). Recursion depth is the graph's depth: a dozen producers, not jobs.
         through: dict[str, frozenset[str]] = {}  # unplanned job -> the planned jobs seen through it
-        waits: dict[str, set[str]] = {}
-        for job in self.state.graph.jobs:
-            job_id = job.id
-            parents: set[str] = set()
-            for parent in self._upstream.get(job_id, ()):
+
+        def nearest(job_id: str) -> set[str]:
+            found: set[str] = set()
+            for parent in upstream.get(job_id, ()):
                 if parent in in_plan:
-                    parents.add(parent)
-                else:
-                    parents |= through.get(parent, frozenset())
-            if job_id in in_plan:
-                waits[job_id] = parents
-            else:
-                through[job_id] = frozenset(parents)
-        return waits
+                    found.add(parent)
+                    continue
+                seen = through.get(parent)
+                if seen is None:
+                    seen = through[parent] = frozenset(nearest(parent))
+                found |= seen
+            return found
+
+        return {job_id: nearest(job_id) for job_id in in_plan}
 
     async def _run_dataflow(self) -> None:
         """Start each job as soon as the planned jobs it reads from are done, not when a layer ends.
@@ -465,7 +465,7 @@ class Runner:
     async def _run_job(self, planned: PlannedJob) -> None:
         job = planned.job
         outcome = self.outcomes[job.id]
-        failed_upstream = sorted(self._upstream.get(job.id, set()) & self._failed_jobs)
+        failed_upstream = sorted(self._upstream.get(job.id, frozenset()) & self._failed_jobs)
         if failed_upstream:
             self._finish(outcome, "blocked", error=f"upstream {failed_upstream[0]} failed", failed=True)
             return
