@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tutopanda.core.blueprint import PRODUCER_KINDS
-from tutopanda.core.engine.provider_contract import HandlerLimits, JobContext, JobResult, Mode
+from tutopanda.core.engine.provider_contract import ArtefactInput, HandlerLimits, JobContext, JobResult, Mode
 from tutopanda.core.errors import ProviderAccountError, ProviderError, RateLimitedError
 from tutopanda.core.store.hashing import sha256_hex
 from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV, MockCall, MockCallCounter, append_call_log
@@ -121,7 +121,12 @@ class MockHandler:
                 await asyncio.Event().wait()
         self._inject_failure(context, options)
         digest = job_digest(context)
-        artefacts = await asyncio.to_thread(build_artefacts, context, digest, sample_rate=options.sample_rate)
+        if _texts_from_values(context):  # microseconds of CPU: a thread hop would cost more than the work
+            artefacts = build_artefacts(context, digest, sample_rate=options.sample_rate)
+        else:
+            artefacts = await asyncio.to_thread(
+                build_artefacts, context, digest, sample_rate=options.sample_rate
+            )
         for artefact in artefacts:
             if artefact.artefact_id in options.fail_artefacts:
                 artefact.status, artefact.data, artefact.error = "failed", None, "mock failure injected"
@@ -135,3 +140,19 @@ class MockHandler:
             "digest": digest,
         }
         return JobResult(artefacts=artefacts, diagnostics=diagnostics, cost=0.0)
+
+
+def _texts_from_values(context: JobContext) -> bool:
+    """Whether the job only writes text/JSON from values in memory (no upstream file to read)."""
+    if any(kind not in ("text", "json") for _, kind in context.produces):
+        return False
+    pending: list[Any] = list(context.inputs.values())
+    while pending:
+        value = pending.pop()
+        if isinstance(value, ArtefactInput):
+            return False
+        if isinstance(value, list | tuple):
+            pending.extend(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+    return True
