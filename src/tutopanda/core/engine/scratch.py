@@ -7,7 +7,10 @@ and on a 1,000-segment movie they are 2,000 files in 1,000 folders, most of a dr
 
 - :func:`scratch_copy` is a whole movie a dry *build* can run in: its jobs read their inputs' blobs, so
   blobs are hard-linked when the source is on local disk (blob files are never modified in place, so
-  sharing them is safe) and copied otherwise.
+  sharing them is safe) and copied otherwise. (Known wart: a blob the dry build stores again is
+  "touched" for ``gc``'s grace period, and through the shared inode that refreshes the real file's
+  modification time; its bytes never change. Blob reads that fall back to the real movie, as planning
+  does for presence, would remove the links and the wart; they need a change in ``BlobStore``.)
 - :func:`planning_copy` is a movie a change can be recorded and *planned* in (``edit --dry-run``, the
   preview of every change). Planning reads no blob, it only asks which blobs exist, so the copy leaves
   ``blobs/`` out: on a 1,000-segment movie linking its 4,000 blobs into 256 new shard folders was a third
