@@ -158,3 +158,79 @@ def test_a_one_gib_streaming_put_stays_under_100_mib_of_memory(tmp_path: Path) -
     finally:
         for blob in (tmp_path / "builds" / "demo" / "blobs").rglob("*.mp4"):
             blob.unlink()
+
+
+def _folder_syncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every folder fsync the local backend makes, in order (counted, still done)."""
+    from tutopanda.core.store.backends import local_disk
+
+    synced: list[str] = []
+    real = local_disk.fsync_directory
+
+    def counting(directory: str) -> None:
+        synced.append(directory)
+        real(directory)
+
+    monkeypatch.setattr(local_disk, "fsync_directory", counting)
+    return synced
+
+
+@pytest.mark.parametrize("backend", ["local"])  # folders are fsynced on local disk only
+def test_a_deferred_block_fsyncs_each_blob_folder_once_when_it_ends(
+    ctx: StorageContext, movie: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = BlobStore(ctx, movie)
+    blobs_dir = movie_paths(ctx, movie).blobs_dir
+    store.put_bytes(b"first", "text/plain")  # its shard, and the temp folder, exist from here on
+    payloads = [f"payload {index}".encode() for index in range(60)]
+    synced = _folder_syncs(monkeypatch)
+    with store.deferred_folder_sync() as later:
+        refs = [store.put_bytes(data, "text/plain", sync_later=later) for data in payloads]
+        shard_syncs_inside = [path for path in synced if path != blobs_dir]
+    shards = {store.path_of(ref).rpartition("/")[0] for ref in refs}
+    assert shard_syncs_inside == []  # new shards synced their parent's entry, nothing else
+    after = [path for path in synced if path != blobs_dir]
+    assert sorted(after) == sorted(shards)  # one fsync per folder, not per blob
+    assert len(shards) < len(payloads)
+    assert all(store.get_bytes(ref) == data for ref, data in zip(refs, payloads, strict=True))
+
+
+@pytest.mark.parametrize("backend", ["local"])  # folders are fsynced on local disk only
+def test_a_put_finding_a_blob_whose_folder_sync_is_pending_syncs_that_folder_itself(
+    ctx: StorageContext, movie: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = BlobStore(ctx, movie)
+    store.put_bytes(b"make the shard folders exist", "text/plain")
+    synced = _folder_syncs(monkeypatch)
+    with store.deferred_folder_sync() as later:
+        ref = store.put_bytes(b"shared bytes", "text/plain", sync_later=later)
+        folder = store.path_of(ref).rpartition("/")[0]
+        synced.clear()
+        # another job storing the same bytes may record them at once: the rename must be durable first
+        assert store.put_bytes(b"shared bytes", "text/plain") == ref
+        assert synced == [folder]
+    synced.clear()
+    store.put_bytes(b"shared bytes", "text/plain")  # block ended: its folders are synced already
+    assert synced == []
+
+
+@pytest.mark.parametrize("backend", ["local"])  # folders are fsynced on local disk only
+def test_a_deferred_block_still_syncs_its_folders_when_it_raises(
+    ctx: StorageContext, movie: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = BlobStore(ctx, movie)
+    store.put_bytes(b"make the shard folders exist", "text/plain")
+    synced = _folder_syncs(monkeypatch)
+    with pytest.raises(RuntimeError), store.deferred_folder_sync() as later:
+        ref = store.put_bytes(b"stored before the failure", "text/plain", sync_later=later)
+        raise RuntimeError("the next blob failed")
+    assert store.path_of(ref).rpartition("/")[0] in synced
+
+
+def test_deferred_puts_store_and_read_back_on_every_backend(ctx: StorageContext, movie: str) -> None:
+    store = BlobStore(ctx, movie)
+    with store.deferred_folder_sync() as later:
+        refs = [
+            store.put_stream(iter([f"part {i}".encode()]), "text/plain", sync_later=later) for i in range(5)
+        ]
+    assert [store.get_bytes(ref) for ref in refs] == [f"part {i}".encode() for i in range(5)]

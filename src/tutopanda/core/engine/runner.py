@@ -735,6 +735,7 @@ class Runner:
         trace: str,
         item: ProducedArtefact,
         job_diagnostics: dict[str, Any],
+        sync_later: set[str] | None = None,
     ) -> ArtefactEvent:
         diagnostics = {**job_diagnostics, **item.diagnostics}
         if item.status != "succeeded":
@@ -760,10 +761,10 @@ class Runner:
                     return self._event(
                         job, handler, trace, item.artefact_id, error=problem, diagnostics=diagnostics
                     )
-                ref = self._blobs.put_bytes(data, item.mime_type)
+                ref = self._blobs.put_bytes(data, item.mime_type, sync_later=sync_later)
                 self._remember_text(ref.hash, data)
             else:
-                ref = self._blobs.put_stream(item.payload_chunks(), item.mime_type)
+                ref = self._blobs.put_stream(item.payload_chunks(), item.mime_type, sync_later=sync_later)
         finally:
             if item.file is not None:  # the runner owns handler temp files (see ProducedArtefact)
                 item.file.unlink(missing_ok=True)
@@ -791,23 +792,24 @@ class Runner:
         One append (one fsync) per job instead of one per artefact; the blobs are durable before any
         event naming them is written, so an event never points at bytes a power cut could lose. A
         producer with many outputs (the script writer's thousand texts) stores its blobs on a few
-        threads at once, so their fsyncs overlap. Missing artefacts become failures. When the store
-        itself fails (disk full), the events of the blobs already stored are still appended before
-        the error propagates: nothing paid for and stored is forgotten.
+        threads at once, so their fsyncs overlap, and fsyncs each blob folder once (not per blob).
+        Missing artefacts become failures. When the store itself fails (disk full), the events of the
+        blobs already stored are still appended before the error propagates: nothing paid for and
+        stored is forgotten.
         """
         by_id = {item.artefact_id: item for item in result.artefacts}
         job_diagnostics = dict(result.diagnostics)
         if result.cost is not None:
             job_diagnostics["cost"] = result.cost
 
-        def store(artefact_id: str) -> ArtefactEvent:
+        def store(artefact_id: str, sync_later: set[str] | None = None) -> ArtefactEvent:
             item = by_id.get(artefact_id)
             if item is None:
                 return self._event(
                     job, handler, trace, artefact_id, error="the handler returned no result for it"
                 )
             try:
-                return self._store_one(job, handler, trace, item, job_diagnostics)
+                return self._store_one(job, handler, trace, item, job_diagnostics, sync_later)
             except StorageError:
                 raise  # the store itself failed (disk full...): stop the build, do not blame the job
             except Exception as exc:  # a broken payload stream fails this artefact only
@@ -820,8 +822,9 @@ class Runner:
             if len(wanted) < _PARALLEL_STORE_MIN:
                 for index, artefact_id in enumerate(wanted):
                     events[index] = store(artefact_id)
-            else:
-                self._store_parallel(wanted, store, events)
+            else:  # blob folders fsynced once each when the block ends, before the events below
+                with self._blobs.deferred_folder_sync() as later:
+                    self._store_parallel(wanted, lambda artefact_id: store(artefact_id, later), events)
         finally:
             done = [event for event in events if event is not None]
             if done:

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import io
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,6 +123,9 @@ class BlobStore:
         self._blobs_prefix = self._paths.blobs_dir.rstrip("/") + "/"
         self.verify_on_read = verify_on_read
         self._temp_dir_made = False
+        self._deferred: list[set[str]] = []
+        """The open :meth:`deferred_folder_sync` blocks' folder sets (see ``_is_stored``)."""
+        self._unsynced_lock = threading.Lock()
         """Whether this store made (or found) its temp folder: a build stores thousands of blobs, and
         asking for the folder again before each was a syscall that could only fail (it exists)."""
 
@@ -166,22 +170,52 @@ class BlobStore:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def put_bytes(self, data: bytes, mime_type: str) -> BlobRef:
-        """Store ``data``; if the same bytes are already stored this only hashes them."""
+    def put_bytes(self, data: bytes, mime_type: str, *, sync_later: set[str] | None = None) -> BlobRef:
+        """Store ``data``; if the same bytes are already stored this only hashes them.
+
+        ``sync_later``: the blob's folder is added to it instead of being fsynced now; the caller calls
+        :meth:`sync_folders` on it before recording the blob anywhere (a job storing a thousand blobs
+        syncs each of its folders once instead of once per blob): the set from
+        :meth:`deferred_folder_sync`, which does those fsyncs when its block ends.
+        """
         ref = BlobRef(hash=sha256_hex(bytes(data)), size=len(data), mime_type=mime_type)
         if not self._is_stored(ref):
-            self._commit([memoryview(data)], ref)
+            self._commit([memoryview(data)], ref, sync_later=sync_later)
         return ref
 
-    def put_stream(self, source: Iterable[Chunk] | BinaryIO, mime_type: str) -> BlobRef:
-        """Store the bytes of an iterator of chunks or a binary file, holding one chunk at a time."""
+    def put_stream(
+        self, source: Iterable[Chunk] | BinaryIO, mime_type: str, *, sync_later: set[str] | None = None
+    ) -> BlobRef:
+        """Store the bytes of an iterator of chunks or a binary file, holding one chunk at a time
+        (``sync_later``: as for :meth:`put_bytes`)."""
         extension_for_mime(mime_type)
         if hasattr(source, "read"):
             reader = cast(BinaryIO, source)
             chunks: Iterable[Chunk] = iter(lambda: reader.read(CHUNK_SIZE), b"")
         else:
             chunks = source
-        return self._commit(chunks, None, mime_type=mime_type)
+        return self._commit(chunks, None, mime_type=mime_type, sync_later=sync_later)
+
+    @contextmanager
+    def deferred_folder_sync(self) -> Iterator[set[str]]:
+        """A set to pass as ``sync_later`` to the puts of the block; each folder they renamed a blob
+        into is fsynced once when the block ends (raising or not), so record the blobs after it.
+
+        Until then another put that finds one of those blobs already there fsyncs its folder itself
+        before returning (its caller may record the blob at once).
+        """
+        folders: set[str] = set()
+        with self._unsynced_lock:
+            self._deferred.append(folders)
+        try:
+            yield folders
+        finally:
+            try:
+                for folder in sorted(folders):
+                    self._ctx.backend.sync_folder(folder)
+            finally:
+                with self._unsynced_lock:
+                    self._deferred = [batch for batch in self._deferred if batch is not folders]
 
     def put_file(self, path: str | Path, mime_type: str) -> BlobRef:
         """Store a local file. Already-stored content costs one read (hashing), never a copy."""
@@ -206,9 +240,21 @@ class BlobStore:
             return False
         if stored:
             self._ctx.backend.touch(path)
+            folder = path.rpartition("/")[0]
+            with self._unsynced_lock:
+                pending = any(folder in batch for batch in self._deferred)
+            if pending:  # maybe renamed by a put whose folder sync is still to come
+                self._ctx.backend.sync_folder(folder)  # this put's caller may record it right away
         return stored
 
-    def _commit(self, chunks: Iterable[Chunk], expected: BlobRef | None, *, mime_type: str = "") -> BlobRef:
+    def _commit(
+        self,
+        chunks: Iterable[Chunk],
+        expected: BlobRef | None,
+        *,
+        mime_type: str = "",
+        sync_later: set[str] | None = None,
+    ) -> BlobRef:
         """Write chunks to a temp file while hashing, then rename it to its content address."""
         if self._ctx.backend.immutable_objects:  # no rename there: hash first, then upload once
             return self._commit_object(chunks, expected, mime_type=mime_type)
@@ -229,11 +275,17 @@ class BlobStore:
             final = self.path_of(ref)
             if self._is_stored(ref):
                 return ref
-            try:  # locally: rename, then fsync of the shard folder
-                self._ctx.backend.commit(tmp, final)
+            folder = final.rpartition("/")[0]
+            durable = sync_later is None
+            if sync_later is not None:
+                with self._unsynced_lock:  # before the rename: see _is_stored
+                    sync_later.add(folder)
+            try:  # locally: rename, then fsync of the shard folder (now, or by sync_folders)
+                self._ctx.backend.commit(tmp, final, durable=durable)
             except FileNotFoundError:  # the first blob of its shard: make the folder (only then)
-                self._ctx.makedirs(final.rpartition("/")[0])
-                self._ctx.backend.commit(tmp, final)
+                self._ctx.makedirs(folder)
+                self._ctx.backend.sync_folder(self._paths.blobs_dir)  # the new folder's own entry
+                self._ctx.backend.commit(tmp, final, durable=durable)
             renamed = True
             return ref
         except OSError as exc:

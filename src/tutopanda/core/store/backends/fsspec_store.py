@@ -227,8 +227,11 @@ class FsspecBackend:
         with self.fs.open(path, "wb") as stream:
             shutil.copyfileobj(source, stream, _CHUNK)
 
-    def commit(self, temp: str, target: str) -> None:
+    def commit(self, temp: str, target: str, *, durable: bool = True) -> None:
         self.fs.mv(temp, target)
+
+    def sync_folder(self, folder: str) -> None:
+        return
 
     def move(self, source: str, target: str) -> None:
         self.fs.mv(source, target)

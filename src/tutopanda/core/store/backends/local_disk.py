@@ -368,10 +368,15 @@ class LocalDiskBackend:
             with contextlib.suppress(OSError):
                 Path(temp).unlink(missing_ok=True)
 
-    def commit(self, temp: str, target: str) -> None:
+    def commit(self, temp: str, target: str, *, durable: bool = True) -> None:
         self._check_inside(target)
         Path(temp).replace(target)
-        fsync_directory(str(Path(target).parent))
+        if durable:
+            fsync_directory(str(Path(target).parent))
+
+    def sync_folder(self, folder: str) -> None:
+        self._check_inside(folder.rstrip("/") + "/x")
+        fsync_directory(folder)
 
     def move(self, source: str, target: str) -> None:
         self._check_inside(target)

@@ -194,8 +194,16 @@ class StorageBackend(Protocol):
         upload is discarded, never published as a prefix)."""
         ...
 
-    def commit(self, temp: str, target: str) -> None:
-        """Move a file made by :meth:`create_new` over ``target`` (atomic, durable locally)."""
+    def commit(self, temp: str, target: str, *, durable: bool = True) -> None:
+        """Move a file made by :meth:`create_new` over ``target`` (atomic, durable locally).
+
+        ``durable=False`` leaves the folder's fsync to a later :meth:`sync_folder` (a job storing a
+        thousand blobs syncs each of its folders once, before any event names them).
+        """
+        ...
+
+    def sync_folder(self, folder: str) -> None:
+        """Make the renames into ``folder`` durable (a no-op where renames are not files in folders)."""
         ...
 
     def move(self, source: str, target: str) -> None:
