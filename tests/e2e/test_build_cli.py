@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import socket
 from collections import Counter
@@ -302,6 +303,20 @@ def test_a_dry_run_reports_the_build_and_leaves_the_movie_byte_for_byte_unchange
     assert tree_digest(cli.movie_dir(M)) == before
     cli.reset_calls()
     assert build(cli)["calls"] == len(dirty)  # nothing of the dry runs leaked into the movie
+
+
+def test_a_forced_dry_run_leaves_even_the_times_of_the_real_blobs_alone(cli: MovieCli) -> None:
+    graph, _ = built_movie(cli, 2)
+    blobs = sorted(path for path in (cli.movie_dir(M) / "blobs").rglob("*") if path.is_file())
+    times = {path: path.stat().st_mtime_ns for path in blobs}
+    for path in blobs:  # back-date them, so a touch within the same clock tick would still show
+        os.utime(path, ns=(times[path] - 10**10, times[path] - 10**10))
+    before = {path: path.stat().st_mtime_ns for path in blobs}
+
+    forced = [arg for job in sorted(graph.ids) for arg in ("--force", job)]
+    build(cli, "--dry-run", *forced)  # every job stores its (identical) blobs again, in the copy
+
+    assert {path: path.stat().st_mtime_ns for path in blobs} == before
 
 
 def test_a_dry_run_does_not_claim_to_have_committed_a_revision(cli: MovieCli) -> None:

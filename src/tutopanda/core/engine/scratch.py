@@ -7,10 +7,9 @@ and on a 1,000-segment movie they are 2,000 files in 1,000 folders, most of a dr
 
 - :func:`scratch_copy` is a whole movie a dry *build* can run in: its jobs read their inputs' blobs, so
   blobs are hard-linked when the source is on local disk (blob files are never modified in place, so
-  sharing them is safe) and copied otherwise. (Known wart: a blob the dry build stores again is
-  "touched" for ``gc``'s grace period, and through the shared inode that refreshes the real file's
-  modification time; its bytes never change. Blob reads that fall back to the real movie, as planning
-  does for presence, would remove the links and the wart; they need a change in ``BlobStore``.)
+  sharing them is safe) and copied otherwise. The copy never "touches" a blob it finds already stored
+  (as a store does for ``gc``'s grace period): through the shared inode that would refresh the real
+  file's modification time.
 - :func:`planning_copy` is a movie a change can be recorded and *planned* in (``edit --dry-run``, the
   preview of every change). Planning reads no blob, it only asks which blobs exist, so the copy leaves
   ``blobs/`` out: on a 1,000-segment movie linking its 4,000 blobs into 256 new shard folders was a third
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutopanda.core.movie.document import PROMPTS_DIR
+from tutopanda.core.store.backends.local_disk import LocalDiskBackend
 from tutopanda.core.store.locks import LOCKS_DIR, movie_lock
 from tutopanda.core.store.movie_paths import MoviePaths, ensure_initialised
 from tutopanda.core.store.movie_store import MovieStore
@@ -109,6 +109,8 @@ def _copied(
         scratch = StorageContext.open(
             StorageConfig(root=temp, base_path=ctx.base_path), clock=ctx.clock, logger=ctx.logger
         )
+        if isinstance(scratch.backend, LocalDiskBackend):  # always (a local temp folder); for mypy
+            scratch.backend.refresh_times = False  # its blobs are the real movie's inodes
         target = Path(scratch.movie_dir(movie_id))
         real_blobs: frozenset[str] = frozenset()
         with movie_lock(ctx, movie_id, "build", timeout=0.0, command="tutopanda build run --dry-run"):

@@ -124,6 +124,9 @@ class LocalDiskBackend:
         self._real_root = os.path.realpath(root)
         self._real_root_slash = self._real_root.rstrip("/") + "/"
         self._inside: set[tuple[int, ...]] = set()
+        self.refresh_times = True
+        """Whether :meth:`touch` refreshes a file's time. A dry run's scratch copy shares the real
+        movie's blob files through hard links (one inode): touching its copy would touch the real one."""
         self.fs: Any = fsspec.filesystem("file")
 
     # -- reading ---------------------------------------------------------------------------------
@@ -388,6 +391,8 @@ class LocalDiskBackend:
         return True
 
     def touch(self, path: str) -> None:
+        if not self.refresh_times:
+            return
         with contextlib.suppress(OSError):
             os.utime(path, follow_symlinks=False)
 
