@@ -234,3 +234,18 @@ def test_deferred_puts_store_and_read_back_on_every_backend(ctx: StorageContext,
             store.put_stream(iter([f"part {i}".encode()]), "text/plain", sync_later=later) for i in range(5)
         ]
     assert [store.get_bytes(ref) for ref in refs] == [f"part {i}".encode() for i in range(5)]
+
+
+@pytest.mark.parametrize("backend", ["local"])  # folders are fsynced on local disk only
+def test_a_pending_folder_sync_is_seen_by_another_store_of_the_same_movie(
+    ctx: StorageContext, movie: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a durable worker runs batches side by side, each with its own store of the movie
+    first, second = BlobStore(ctx, movie), BlobStore(ctx, movie)
+    first.put_bytes(b"make the shard folders exist", "text/plain")
+    synced = _folder_syncs(monkeypatch)
+    with first.deferred_folder_sync() as later:
+        ref = first.put_bytes(b"bytes both batches make", "text/plain", sync_later=later)
+        synced.clear()
+        assert second.put_bytes(b"bytes both batches make", "text/plain") == ref
+        assert synced == [first.path_of(ref).rpartition("/")[0]]

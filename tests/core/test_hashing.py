@@ -205,3 +205,23 @@ def test_hash_value_normalises_once_as_normalising_then_encoding_would(value: An
             hash_value(value)
         return
     assert hash_value(value).hash == hashlib.sha256(expected.encode()).hexdigest()
+
+
+class _ShoutingInt(int):
+    def __str__(self) -> str:
+        return "seven"
+
+    __repr__ = __str__
+
+
+class _WrappedFloat(float):
+    def __repr__(self) -> str:
+        return f"Wrapped({float(self)})"
+
+
+def test_number_subclasses_hash_as_the_plain_numbers_they_are() -> None:
+    # A subclass's own text is no JSON; whichever encoder a value takes, it is written as the number.
+    assert canonical_json([_ShoutingInt(7), 0.5]) == canonical_json([7, 0.5]) == "[7,0.5]"
+    assert canonical_json([_ShoutingInt(7), 1e-7]) == "[7,1e-7]"
+    assert canonical_json({"a": _WrappedFloat(0.5)}) == '{"a":0.5}'
+    assert hash_value({"a": _WrappedFloat(2.0)}).hash == hash_value({"a": 2}).hash

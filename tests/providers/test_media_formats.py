@@ -145,3 +145,28 @@ def test_payload_checks_accept_mime_parameters_and_aliases() -> None:
     check_payload("héllo".encode(), "text/plain; charset=utf-8", "text")
     check_payload(write_tone_wav(1, period=8, amplitude=0.2), "audio/x-wav", "audio")
     check_payload(b'{"a": 1}', "application/ld+json", "json")
+
+
+def test_the_mock_timeline_reads_a_whole_wav_whose_samples_start_past_the_header_it_reads() -> None:
+    import contextlib
+
+    from tutopanda.core.engine.provider_contract import ArtefactInput
+    from tutopanda.core.store.blob_ref import BlobRef
+    from tutopanda.providers.mock.timeline import _audio_seconds
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return kind + struct.pack("<I", len(payload)) + payload + (b"\0" if len(payload) % 2 else b"")
+
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    metadata = chunk(b"LIST", b"INFO" + b"x" * (HEADER_BYTES + 1000))  # as some encoders write
+    body = b"WAVE" + chunk(b"fmt ", fmt) + metadata + chunk(b"data", b"\1\0" * 8000 * 3)
+    data = b"RIFF" + struct.pack("<I", len(body)) + body
+    item = ArtefactInput(
+        "Artifact:Narration.Audio[0]",
+        "audio",
+        BlobRef.for_bytes(data, "audio/wav"),
+        opener=lambda: contextlib.nullcontext(io.BytesIO(data)),
+    )
+    estimated: list[str] = []
+    assert _audio_seconds(item, 99.0, estimated) == 3.0
+    assert estimated == []

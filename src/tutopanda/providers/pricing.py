@@ -102,7 +102,7 @@ class PriceTable:
     def __init__(self, prices: Mapping[tuple[str, str], Price]) -> None:
         self._prices = dict(prices)
         self._key = tuple(sorted((key, _frozen(price)) for key, price in self._prices.items()))
-        self._hash = hash(self._key)  # a registry lookup key: hashed on every resolve
+        self._hash: int | None = None  # a registry lookup key: hashed on every resolve, so kept
 
     def get(self, provider: str, model: str) -> Price | None:
         return self._prices.get((provider, model))
@@ -114,7 +114,13 @@ class PriceTable:
         return isinstance(other, PriceTable) and self._key == other._key
 
     def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(self._key)
         return self._hash
+
+    def __getstate__(self) -> dict[str, object]:
+        # Not the kept hash: string hashes differ between processes (PYTHONHASHSEED).
+        return {**self.__dict__, "_hash": None}
 
     def __repr__(self) -> str:
         return f"PriceTable({len(self._prices)} prices)"

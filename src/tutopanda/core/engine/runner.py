@@ -21,7 +21,6 @@ Guarantees (each tested):
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import random
 import threading
@@ -64,6 +63,7 @@ __all__ = [
     "RunOptions",
     "Runner",
     "call_deadline",
+    "nearest_planned_ancestors",
     "stuck_threads",
 ]
 
@@ -269,6 +269,43 @@ def stuck_threads(wait: float = 0.0) -> list[threading.Thread]:
     return [thread for thread in alive if thread.is_alive()]
 
 
+def nearest_planned_ancestors(
+    upstream: Mapping[str, Iterable[str]], in_plan: set[str]
+) -> dict[str, set[str]]:
+    """Planned job id -> its nearest planned ancestors, looking through jobs that are not planned.
+
+    ``upstream`` maps a job to the jobs it reads from. Only the planned jobs' ancestors are visited (a
+    durable build's batch of 8 jobs does not walk the whole movie), depth first without recursion, so
+    any depth of graph is fine.
+    """
+    through: dict[str, frozenset[str]] = {}  # unplanned job -> the planned jobs seen through it
+
+    def nearest(job_id: str) -> set[str]:  # once every unplanned parent's set is known
+        found: set[str] = set()
+        for parent in upstream.get(job_id, ()):
+            found |= {parent} if parent in in_plan else through[parent]
+        return found
+
+    for planned in in_plan:
+        stack = [parent for parent in upstream.get(planned, ()) if parent not in in_plan]
+        while stack:
+            job_id = stack[-1]
+            if job_id in through:
+                stack.pop()
+                continue
+            unknown = [
+                parent
+                for parent in upstream.get(job_id, ())
+                if parent not in in_plan and parent not in through
+            ]
+            if unknown:
+                stack.extend(unknown)
+            else:
+                stack.pop()
+                through[job_id] = frozenset(nearest(job_id))
+    return {job_id: nearest(job_id) for job_id in in_plan}
+
+
 class Runner:
     """Runs one plan against one movie: construct, then ``await runner.run()``; ``outcomes`` fill in."""
 
@@ -354,16 +391,10 @@ class Runner:
         calls_pool = ThreadPoolExecutor(workers, f"{prefix}-call")
         loop.set_default_executor(calls_pool)
         finished = False
-        # The loaded movie (graph, trace index, events: a few hundred thousand objects at 1,000
-        # segments) lives through the run: without this, each full collection re-scans all of it,
-        # about 6% of a 1,000-segment mock build's CPU. Frozen objects are only exempt from scans;
-        # ``unfreeze`` hands them back to the collector when the run ends.
-        gc.freeze()
         try:
             await self._run_dataflow()
             finished = True
         finally:
-            gc.unfreeze()
             # Results already handed to the store are written (and indexed) before anything commits;
             # each takes milliseconds. Waiting blocks the loop, which has nothing left to run.
             self._store_pool.shutdown(wait=True)
@@ -382,25 +413,7 @@ class Runner:
         waits for the planned jobs that feed it: the trace a job computes just before its call must see
         every output this run may rewrite above it, exactly as the layer order guaranteed.
         """
-        in_plan = {item.job.id for item in planned}
-        upstream = self._upstream
-        # Only the planned jobs' ancestors are visited (a durable build's batch of 8 jobs no longer
-        # walks the whole movie). Recursion depth is the graph's depth: a dozen producers, not jobs.
-        through: dict[str, frozenset[str]] = {}  # unplanned job -> the planned jobs seen through it
-
-        def nearest(job_id: str) -> set[str]:
-            found: set[str] = set()
-            for parent in upstream.get(job_id, ()):
-                if parent in in_plan:
-                    found.add(parent)
-                    continue
-                seen = through.get(parent)
-                if seen is None:
-                    seen = through[parent] = frozenset(nearest(parent))
-                found |= seen
-            return found
-
-        return {job_id: nearest(job_id) for job_id in in_plan}
+        return nearest_planned_ancestors(self._upstream, {item.job.id for item in planned})
 
     async def _run_dataflow(self) -> None:
         """Start each job as soon as the planned jobs it reads from are done, not when a layer ends.

@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, cast
 from tutopanda.core.errors import BlobNotFoundError, CorruptDataError, StorageError
 from tutopanda.core.store.atomic_file import clean_temp_files, temp_path_for
 from tutopanda.core.store.blob_ref import BlobRef, extension_for_mime, validate_blob_hash
-from tutopanda.core.store.hashing import CHUNK_SIZE, sha256_hex
+from tutopanda.core.store.hashing import CHUNK_SIZE, hash_stream, sha256_hex
 from tutopanda.core.store.movie_paths import MoviePaths, ensure_initialised
 from tutopanda.core.store.regular_file import open_regular
 from tutopanda.core.store.storage import StorageContext, storage_error
@@ -104,6 +104,17 @@ class _VerifyingReader(io.RawIOBase):
         super().close()
 
 
+_DEFERRED: list[set[str]] = []
+"""The folder sets of every open :meth:`BlobStore.deferred_folder_sync` block in this process.
+
+Process-wide, not per store: a durable worker runs several batches at once, each with its own store of
+the same movie, and a put in one must see a rename still waiting for its folder sync in another (see
+``_is_stored``). Folders are compared by their path as the store spells it (the same storage root gives
+the same spelling). Another process storing the same bytes on the same disk is not covered: its event
+may be durable a block's length (milliseconds) before the folder entry it names."""
+_DEFERRED_LOCK = threading.Lock()
+
+
 class BlobStore:
     """The blob store of one (initialised) movie."""
 
@@ -123,9 +134,6 @@ class BlobStore:
         self._blobs_prefix = self._paths.blobs_dir.rstrip("/") + "/"
         self.verify_on_read = verify_on_read
         self._temp_dir_made = False
-        self._deferred: list[set[str]] = []
-        """The open :meth:`deferred_folder_sync` blocks' folder sets (see ``_is_stored``)."""
-        self._unsynced_lock = threading.Lock()
         """Whether this store made (or found) its temp folder: a build stores thousands of blobs, and
         asking for the folder again before each was a syscall that could only fail (it exists)."""
 
@@ -205,8 +213,8 @@ class BlobStore:
         before returning (its caller may record the blob at once).
         """
         folders: set[str] = set()
-        with self._unsynced_lock:
-            self._deferred.append(folders)
+        with _DEFERRED_LOCK:
+            _DEFERRED.append(folders)
         try:
             yield folders
         finally:
@@ -214,8 +222,8 @@ class BlobStore:
                 for folder in sorted(folders):
                     self._ctx.backend.sync_folder(folder)
             finally:
-                with self._unsynced_lock:
-                    self._deferred = [batch for batch in self._deferred if batch is not folders]
+                with _DEFERRED_LOCK:
+                    _DEFERRED[:] = [batch for batch in _DEFERRED if batch is not folders]
 
     def put_file(self, path: str | Path, mime_type: str) -> BlobRef:
         """Store a local file. Already-stored content costs one read (hashing), never a copy."""
@@ -232,17 +240,25 @@ class BlobStore:
 
     def _is_stored(self, ref: BlobRef) -> bool:
         """Whether ``ref`` is stored; if so (locally) its time is refreshed: a put that found its bytes
-        already there counts as a fresh write for ``gc``'s grace period, as a real write would."""
+        already there counts as a fresh write for ``gc``'s grace period, as a real write would.
+
+        With ``verify_on_read`` (a build's store) the file found is also re-hashed: a corrupt one is
+        not "stored", so the put writes the good bytes over it. (Checking the size alone, a build whose
+        downstream jobs take its texts from memory would commit a manifest naming corrupt bytes.)
+        """
         path = self.path_of(ref)
         try:
             stored = self._ctx.size(path) == ref.size
+            if stored and self.verify_on_read:
+                with self._ctx.open_read(path) as stream:
+                    stored = hash_stream(cast(BinaryIO, stream)) == (ref.hash, ref.size)
         except FileNotFoundError:
             return False
         if stored:
             self._ctx.backend.touch(path)
             folder = path.rpartition("/")[0]
-            with self._unsynced_lock:
-                pending = any(folder in batch for batch in self._deferred)
+            with _DEFERRED_LOCK:
+                pending = any(folder in batch for batch in _DEFERRED)
             if pending:  # maybe renamed by a put whose folder sync is still to come
                 self._ctx.backend.sync_folder(folder)  # this put's caller may record it right away
         return stored
@@ -278,7 +294,7 @@ class BlobStore:
             folder = final.rpartition("/")[0]
             durable = sync_later is None
             if sync_later is not None:
-                with self._unsynced_lock:  # before the rename: see _is_stored
+                with _DEFERRED_LOCK:  # before the rename: see _is_stored
                     sync_later.add(folder)
             try:  # locally: rename, then fsync of the shard folder (now, or by sync_folders)
                 self._ctx.backend.commit(tmp, final, durable=durable)

@@ -146,9 +146,12 @@ def _normalise(value: Any, nfc: bool, floats: list[bool]) -> Any:
 
 def _normalise_any(value: Any, nfc: bool, floats: list[bool]) -> Any:
     """:func:`_normalise` for every value, by ``isinstance`` (subclasses included)."""
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int):  # a subclass (numpy's, an enum) as the plain number: both encoders agree
+        return int(value)
     if isinstance(value, float):
+        value = float(value)  # likewise: a subclass's own repr (np.float64(0.5)) is no JSON
         _format_number(value)
         if value.is_integer() and abs(value) < 1e21:
             return int(value)

@@ -126,7 +126,10 @@ def _audio_seconds(item: ArtefactInput, fallback: float, estimated: list[str]) -
     try:
         with item.open() as stream:  # the header only: the samples are not needed for a length
             head = stream.read(HEADER_BYTES)
-        return read_wav_info(head, total_size=item.blob.size).duration
+        try:
+            return read_wav_info(head, total_size=item.blob.size).duration
+        except ValueError:  # its samples start further in (big metadata chunks): read it all
+            return read_wav_info(item.read_bytes()).duration
     except ValueError:
         estimated.append(item.id)
         return fallback

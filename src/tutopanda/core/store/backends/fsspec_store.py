@@ -254,7 +254,7 @@ class FsspecBackend:
         return  # object stores have no directories to leave behind; memory:// ones cost nothing
 
     def copy_tree_to_local(
-        self, source: str, target: Path, *, skip_top: frozenset[str], link_top: str
+        self, source: str, target: Path, *, skip_top: frozenset[str], link_top: frozenset[str]
     ) -> None:
         for path in self.fs.find(source):
             relative = path[len(source) :].lstrip("/")

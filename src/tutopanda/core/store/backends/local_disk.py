@@ -407,7 +407,7 @@ class LocalDiskBackend:
             Path(path).rmdir()  # only succeeds when empty
 
     def copy_tree_to_local(
-        self, source: str, target: Path, *, skip_top: frozenset[str], link_top: str
+        self, source: str, target: Path, *, skip_top: frozenset[str], link_top: frozenset[str]
     ) -> None:
         root = Path(source)
         for directory, subdirs, files in os.walk(root):
@@ -417,7 +417,7 @@ class LocalDiskBackend:
             (target / relative).mkdir(parents=True, exist_ok=True)
             for name in files:
                 src, dst = Path(directory) / name, target / relative / name
-                if relative.parts[:1] == (link_top,):
+                if relative.parts[:1] and relative.parts[0] in link_top:
                     with contextlib.suppress(OSError):
                         os.link(src, dst)
                         continue

@@ -232,9 +232,9 @@ class StorageBackend(Protocol):
         ...
 
     def copy_tree_to_local(
-        self, source: str, target: Path, *, skip_top: frozenset[str], link_top: str
+        self, source: str, target: Path, *, skip_top: frozenset[str], link_top: frozenset[str]
     ) -> None:
         """Copy the folder ``source`` to the local folder ``target`` (for private scratch copies),
-        leaving out the top-level folders ``skip_top`` and hard-linking files under ``link_top`` where
-        possible."""
+        leaving out the top-level folders ``skip_top`` and hard-linking the files under the top-level
+        folders ``link_top`` where possible (only files never changed in place may be linked)."""
         ...
