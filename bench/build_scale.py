@@ -125,7 +125,23 @@ def main() -> None:
         measure()
 
 
+def create_probe() -> float:
+    """Microseconds to create, write and close one small file: this machine's file-creation cost now.
+
+    Printed before the builds so a slow figure can be told apart from a slow disk: on a journal-less
+    ext4 it rises several-fold for minutes after many deletions (see the module docstring)."""
+    folder = Path(fresh_root())
+    count = 2000
+    start = time.perf_counter()
+    for index in range(count):
+        descriptor = os.open(folder / f"probe-{index}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(descriptor, b"x" * 3000)
+        os.close(descriptor)
+    return (time.perf_counter() - start) / count * 1e6
+
+
 def measure() -> None:
+    print(f"fs_create_probe: {create_probe():.0f} us per file  (25-40 on this machine when quiet)")
     results = {}
     for segments in (100, 1000):
         full, jobs, noop, calls = build_once(fresh_root(), segments)
