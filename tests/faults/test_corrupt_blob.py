@@ -8,19 +8,27 @@ the following build produces exactly that artefact again, with no other provider
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.e2e.build_helpers import MovieCli, define_image_audio, narrator
 
 M = "demo"
 SCRIPT_TEXT = "Artifact:Script.NarrationScript[0]"
 
 
-def test_a_corrupt_blob_is_found_by_verify_and_by_the_build_that_reads_it(cli: MovieCli) -> None:
+def _built_with_a_corrupt_script_text(cli: MovieCli) -> tuple[Path, bytes, str]:
+    """A built movie whose first narration text blob is damaged (same size); its file, bytes, hash."""
     define_image_audio(cli, M, 2)
     cli.ok("build", "run", "--movie", M)
     digest = cli.manifest(M)["artefacts"][SCRIPT_TEXT]["hash"]
     [blob] = (cli.movie_dir(M) / "blobs" / digest[:2]).glob(f"{digest}.*")
     original = blob.read_bytes()
     blob.write_bytes(original.replace(b"e", b"3", 1))  # one character: same size, other bytes
+    return blob, original, digest
+
+
+def test_a_corrupt_blob_is_found_by_verify_and_by_the_build_that_reads_it(cli: MovieCli) -> None:
+    blob, original, digest = _built_with_a_corrupt_script_text(cli)
 
     found = cli.run("verify", "--movie", M, "--json")
     assert found.code == 1
@@ -44,5 +52,16 @@ def test_a_corrupt_blob_is_found_by_verify_and_by_the_build_that_reads_it(cli: M
     report = cli.ok("build", "run", "--movie", M, "--json").json()
     assert [call["jobId"] for call in cli.calls()] == ["Producer:Script.ScriptWriter"]
     assert report["calls"] == 1
+    assert blob.read_bytes() == original
+    assert cli.run("verify", "--movie", M).code == 0
+
+
+def test_a_build_that_makes_the_bytes_of_a_corrupt_blob_again_repairs_it(cli: MovieCli) -> None:
+    # Its downstream jobs take the text from memory, so nothing reads the damaged file: the put that
+    # finds it must not trust a file of the right size, or the manifest would name corrupt bytes.
+    blob, original, _ = _built_with_a_corrupt_script_text(cli)
+
+    cli.ok("build", "run", "--movie", M, "--force", "Producer:Script.ScriptWriter", "--force", narrator(0))
+
     assert blob.read_bytes() == original
     assert cli.run("verify", "--movie", M).code == 0
