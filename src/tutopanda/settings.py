@@ -36,7 +36,7 @@ import difflib
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -52,6 +52,7 @@ from tutopanda.core.store.storage import StorageConfig, StorageContext, validate
 __all__ = [
     "DEFAULT_BLUEPRINT",
     "DEFAULT_CONCURRENCY",
+    "GENERAL_INPUTS",
     "OPTION_INPUTS",
     "PROVIDER_CONFIG_FILES",
     "SETTINGS_FILE",
@@ -60,6 +61,7 @@ __all__ = [
     "ProducerSettings",
     "Settings",
     "SettingsError",
+    "general_input_values",
     "init_settings",
     "load_provider_config",
     "load_settings",
@@ -90,6 +92,28 @@ OPTION_INPUTS: Mapping[str, str] = {
 tool ``make_movie``, which takes all of them but the ones
 :data:`tutopanda.mcp_server.operations.NOT_MCP_OPTIONS` names. An option is added here, then to each
 front end (``tests/test_front_end_options.py`` checks that they keep to this table)."""
+
+GENERAL_INPUTS: Mapping[str, str] = {
+    "language": "Language",
+    "audience": "Audience",
+    "style": "Style",
+    "voice": "VoiceId",
+}
+"""``[general]`` settings a new movie takes as its inputs' values when it was not given them."""
+
+
+def general_input_values(
+    settings: Settings, has_input: Callable[[str], bool], given: Collection[str]
+) -> dict[str, object]:
+    """The ``[general]`` settings' values for a new movie: for each input its blueprint has
+    (``has_input``) and that is not in ``given`` (a flag or argument set it). Both front ends use it."""
+    values: dict[str, object] = {}
+    for key, name in GENERAL_INPUTS.items():
+        value = getattr(settings.general, key, None)
+        if value is not None and name not in given and has_input(name):
+            values[name] = value
+    return values
+
 
 _NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
 _PROVIDER = r"^[a-z0-9][a-z0-9_-]*$"

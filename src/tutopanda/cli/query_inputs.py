@@ -19,9 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["check_prompt", "flag_values", "read_script", "settings_values"]
 
-_SETTINGS_INPUTS = {"language": "Language", "audience": "Audience", "style": "Style", "voice": "VoiceId"}
-"""``[general]`` keys of settings.toml -> the blueprint input they set for a new movie."""
-
 
 def flag_values(blueprint: Blueprint, prompt: str | None, flags: dict[str, Any]) -> dict[str, object]:
     from tutopanda.core.blueprint.vocabulary import check, find_vocabulary
@@ -54,13 +51,10 @@ def flag_values(blueprint: Blueprint, prompt: str | None, flags: dict[str, Any])
 
 def settings_values(blueprint: Blueprint, settings: Settings, given: dict[str, object]) -> dict[str, object]:
     """The settings' input values for a new movie: only inputs the blueprint has and no flag set."""
-    values: dict[str, object] = {}
-    for key, name in _SETTINGS_INPUTS.items():
-        value = getattr(settings.general, key)
-        if value is None or name in given or blueprint.input(name) is None:
-            continue  # unset, overridden by a flag, or not an input of this blueprint (skipped silently)
-        values[name] = value
-    return values
+    from tutopanda.settings import general_input_values
+
+    # unset, overridden by a flag, or not an input of this blueprint: skipped silently
+    return general_input_values(settings, lambda name: blueprint.input(name) is not None, given)
 
 
 def check_prompt(prompt: str) -> None:

@@ -27,7 +27,7 @@ from tutopanda.core.engine.planner import Plan
 from tutopanda.core.engine.runner import JobOutcome
 from tutopanda.core.errors import BuildFailedError, TutopandaError, UsageError
 from tutopanda.core.store.storage import StorageConfig, StorageContext, validate_movie_id
-from tutopanda.settings import OPTION_INPUTS
+from tutopanda.settings import OPTION_INPUTS, general_input_values
 
 if TYPE_CHECKING:
     from tutopanda.core.blueprint import Blueprint
@@ -61,9 +61,6 @@ keeps that hint from offering an argument the tool does not have."""
 FLAG_INPUTS = {option: name for option, name in OPTION_INPUTS.items() if option not in NOT_MCP_OPTIONS}
 """The make-movie options and the blueprint input each sets: ``tutopanda query``'s flags (the shared
 table :data:`~tutopanda.settings.OPTION_INPUTS`) less :data:`NOT_MCP_OPTIONS`."""
-
-_SETTINGS_INPUTS = {"language": "Language", "audience": "Audience", "style": "Style", "voice": "VoiceId"}
-"""``[general]`` keys of settings.toml -> the input they set for a new movie (as ``query`` does)."""
 
 _MAX_PLAN_JOBS = 200
 """Jobs listed one by one in a plan summary; the counts always cover every job."""
@@ -498,10 +495,7 @@ def _option_values(bp: Blueprint, options: Mapping[str, Any]) -> dict[str, objec
 
 def _fill_from_settings(values: dict[str, object], settings: Settings, bp: Blueprint) -> None:
     """Add the ``[general]`` settings a new movie was not given, where its blueprint has the input."""
-    for key, name in _SETTINGS_INPUTS.items():
-        setting = getattr(settings.general, key, None)
-        if setting is not None and name not in values and bp.input(name) is not None:
-            values[name] = setting
+    values.update(general_input_values(settings, lambda name: bp.input(name) is not None, values))
 
 
 _WantedText = tuple[int | None, str, int | None, str]
