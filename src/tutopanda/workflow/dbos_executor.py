@@ -50,6 +50,8 @@ from tutopanda.core.movie.definition import LoadedMovie, load_movie
 from tutopanda.core.store import durable_lock
 from tutopanda.core.store.event_log import artefact_log, input_log
 from tutopanda.core.store.locks import movie_lock
+from tutopanda.core.store.movie_paths import movie_paths
+from tutopanda.core.store.movie_store import MovieStore
 from tutopanda.core.store.plan_store import PlanStore
 from tutopanda.core.store.run_record import save_run_record
 from tutopanda.core.store.storage import StorageConfig, StorageContext
@@ -453,15 +455,13 @@ def run_batch(
     taken = slots.take(min(len(plan.jobs), max(1, width)))
     try:
         runner = Runner(
-            ctx=ctx,
-            movie_id=movie_id,
+            store=MovieStore(ctx, movie_id, movie_paths(ctx, movie_id)),  # checked by the batch's load
             plan=plan,
             state=state,
             values=movie.input_values(),
             resolver=_state["resolver"](run_mode),
             options=RunOptions(mode=run_mode, concurrency=taken),
             secrets=EnvSecretResolver(),
-            artefact_log=artefact_log(ctx, movie_id),
         )
         asyncio.run(runner.run())
     finally:

@@ -261,15 +261,13 @@ def run_build(
             )
         store.plans.save(plan.revision, plan.to_dict())
         runner = Runner(
-            ctx=ctx,
-            movie_id=movie_id,
+            store=store,
             plan=plan,
             state=prepared.state,
             values=prepared.movie.input_values(),
             resolver=resolver,
             options=options,
             secrets=secrets,
-            artefact_log=store.artefacts,
             progress=progress,
         )
         return _run_and_commit(prepared, runner, options, started)

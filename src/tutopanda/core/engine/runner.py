@@ -50,11 +50,9 @@ from tutopanda.core.errors import (
     TutopandaError,
 )
 from tutopanda.core.logger import Logger
-from tutopanda.core.store.blob_store import BlobStore
-from tutopanda.core.store.event_log import EventLog
 from tutopanda.core.store.events import ArtefactEvent, artefact_event, error_message
+from tutopanda.core.store.movie_store import MovieStore
 from tutopanda.core.store.run_record import JobOutcome, JobStatus
-from tutopanda.core.store.storage import StorageContext
 
 __all__ = [
     "DEFAULT_JOB_TIMEOUT",
@@ -312,30 +310,28 @@ class Runner:
     def __init__(
         self,
         *,
-        ctx: StorageContext,
-        movie_id: str,
+        store: MovieStore,
         plan: Plan,
         state: BuildState,
         values: Mapping[str, Any],
         resolver: HandlerResolver,
         options: RunOptions,
         secrets: SecretResolver,
-        artefact_log: EventLog[ArtefactEvent],
         progress: ProgressSink | None = None,
         logger: Logger | None = None,
     ) -> None:
-        self._ctx = ctx
-        self.movie_id = movie_id
+        self._ctx = store.ctx
+        self.movie_id = store.movie_id
         self.plan = plan
         self.state = state
         self._values = values
         self._resolver = resolver
         self.options = options
         self._secrets = secrets
-        self._log = artefact_log
+        self._log = store.artefacts
         # Upstream bytes are re-hashed as they are read: a corrupt blob fails the job that reads it
         # with a clear message instead of feeding it garbage (text/JSON when read; streams at their end).
-        self._blobs = BlobStore(ctx, movie_id, verify_on_read=True)
+        self._blobs = store.checked_blobs()
         # Text/JSON results this run stored, by blob hash: the jobs downstream read them from here, not
         # from disk. Reading them back on the event loop (thousands of small files, each read waiting
         # for the GIL behind the store threads) stalled every other job of a 1,000-segment build for
@@ -344,7 +340,7 @@ class Runner:
         self._fresh_text_size = 0
         self._fresh_text_lock = threading.Lock()
         self._progress = progress
-        self._logger = logger or ctx.logger
+        self._logger = logger or store.ctx.logger
         self._limiters: dict[str, _Limiter] = {}
         self._global = asyncio.Semaphore(max(1, options.concurrency))
         self._t0 = time.monotonic()
