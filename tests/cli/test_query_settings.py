@@ -178,3 +178,23 @@ def test_invalid_settings_exit_2_naming_the_file(cli: CliRunner, root: Path) -> 
     bad_style = cli("query", "Q?", "--movie", "never", "--segments", "1")
     assert bad_style.code == 2 and "settings.toml" in bad_style.stderr
     assert not (root / "builds" / "never").exists()
+
+
+def test_the_mcp_server_makes_the_same_choices_from_the_same_settings(cli: CliRunner, root: Path) -> None:
+    """``make_movie`` used to take only the blueprint's defaults: no ``[[producers]]``, no Piper voice,
+    no script writer. Both front ends now call :func:`tutopanda.movie_choice.new_movie_choices`."""
+    from tutopanda.mcp_server.operations import MovieOperations
+
+    _write_settings(
+        root,
+        '[general]\nstyle = "anime"\n\n'
+        '[[producers]]\nproducer = "Images"\nprovider = "local"\nmodel = "slides"\n',
+    )
+    _query(cli, "by-query", "--blueprint", "image-audio", "--providers", "mock")
+    MovieOperations(str(root), "mock").make_movie(
+        prompt="Why is the sea salty?", movie="by-mcp", blueprint="image-audio", options={"segments": 1}
+    )
+    by_query, by_mcp = _movie_json(root, "by-query"), _movie_json(root, "by-mcp")
+    assert by_mcp["selection"] == by_query["selection"]
+    assert by_mcp["selection"]["Images"] == "local/slides"
+    assert _inputs(root, "by-mcp")["Input:Style"] == _inputs(root, "by-query")["Input:Style"] == "anime"

@@ -187,9 +187,7 @@ def test_fast_and_reference_encoders_agree(value: Any) -> None:
 nfc_texts = st.sampled_from(["e\u0301", "\u00e9", "A\u030a", "\u212b", "x"]) | st.text(max_size=6)
 nfc_values = st.recursive(
     json_scalars | nfc_texts,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(nfc_texts, children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(nfc_texts, children, max_size=4),
     max_leaves=20,
 )
 

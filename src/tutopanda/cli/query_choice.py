@@ -14,19 +14,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tutopanda.cli.build_execution import offline_only, provider_mode
-from tutopanda.cli.output import stdout_console
+from tutopanda.cli.output import stderr_console, stdout_console
 from tutopanda.cli.query_inputs import flag_values, settings_values
 from tutopanda.cli.query_report import summary_line
-from tutopanda.cli.query_variants import (
-    check_voice,
-    local_speech_selection,
-    offline_selection,
-    settings_config,
-    settings_selection,
-)
-from tutopanda.cli.script_writer_choice import offer_local_model, writer_configs, writer_selection
+from tutopanda.cli.query_variants import check_voice, offline_selection, settings_selection
+from tutopanda.cli.script_writer_choice import offer_local_model
 from tutopanda.cli.settings import state
 from tutopanda.cli.user_blueprints import resolve_blueprint_name
+from tutopanda.movie_choice import new_movie_choices
 
 if TYPE_CHECKING:
     from tutopanda.core.blueprint import Blueprint
@@ -140,35 +135,47 @@ def choose(
             raise UsageError(
                 exc.message, f"{exc.hint or 'fix the value'} ({names} came from {settings.path})"
             ) from exc
-    if offline_only(providers):
+    if not existing:  # the best voice and writer here, recorded so the variants name what runs
+        _choose_for_new_movie(choice, settings, providers=providers, as_json=as_json, dry_run=dry_run)
+    elif offline_only(providers):
         choice.selection.update(offline_selection(choice.blueprint, choice.variants))
-    if not existing:  # the best local voice here, recorded so the variant names the engine that speaks
-        choice.selection.update(local_speech_selection(choice.blueprint, choice.selection, choice.values))
-        _choose_writer(choice, settings, providers=providers, as_json=as_json, dry_run=dry_run)
     if flags.get("voice") is not None:
         check_voice(choice.blueprint, str(flags["voice"]), choice.variants)
     return choice
 
 
-def _choose_writer(
+def _choose_for_new_movie(
     choice: QueryChoice, settings: Settings, *, providers: str, as_json: bool, dry_run: bool
 ) -> None:
-    """A new movie's script writer (issue 14 §5) and the provider configs its variants take."""
-    blueprint, offline, live = choice.blueprint, offline_only(providers), provider_mode(providers) == "live"
-    if (  # offer the local model once, before the writer is chosen below (never silently)
-        live
-        and not offline
-        and not choice.own_script
-        and not (as_json or dry_run)
-        and not any(m.kind == "script" and m.name in choice.selection for m in blueprint.modules)
-        and not os.environ.get("OPENAI_BASE_URL")
-    ):
-        offer_local_model()
-    if live:  # the best script writer here, recorded so the traces name it
-        choice.writer, written = writer_selection(blueprint, choice.selection, offline=offline)
-        choice.selection.update(written)
-        if choice.writer is not None and not as_json and not choice.own_script:  # --script: no writer runs
-            stdout_console().print(choice.writer.describe(), markup=False, highlight=False)
-    if settings.from_file:  # after --providers local: config follows the final variant
-        choice.configs = settings_config(blueprint, settings, choice.selection)
-    choice.configs.update(writer_configs(blueprint, choice.selection, choice.configs, choice.writer))
+    """A new movie's remaining variants and configs (:func:`tutopanda.movie_choice.new_movie_choices`,
+    as the MCP server makes them), plus what only the CLI does: the offer to download the local model
+    and the line naming the script writer."""
+    blueprint, offline = choice.blueprint, offline_only(providers)
+
+    def offer(selection: dict[str, tuple[str, str]]) -> None:  # once, before the writer is chosen
+        if (
+            not offline
+            and not choice.own_script
+            and not (as_json or dry_run)
+            and not any(m.kind == "script" and m.name in selection for m in blueprint.modules)
+            and not os.environ.get("OPENAI_BASE_URL")
+        ):
+            offer_local_model()
+
+    def warn(line: str) -> None:
+        stderr_console().print(line, markup=False, highlight=False)
+
+    live = provider_mode(providers) == "live"
+    made = new_movie_choices(
+        blueprint,
+        settings,
+        choice.values,
+        choice.selection,
+        live=live,
+        offline=offline,
+        warn=warn,
+        before_writer=offer,
+    )
+    choice.selection, choice.configs, choice.writer = made.selection, made.configs, made.writer
+    if choice.writer is not None and not as_json and not choice.own_script:  # --script: no writer runs
+        stdout_console().print(choice.writer.describe(), markup=False, highlight=False)

@@ -3,77 +3,22 @@ or setting chose, the config recorded for it, and the one-time offer to download
 
 Why a module of its own: the writer is chosen from what is available on this machine (an API key, a
 local server, the in-process model, else the marked draft; :mod:`tutopanda.providers.writers.choice`),
-and the first-use offer is the one place ``query`` may download anything, only after a yes.
+and the first-use offer is the one place ``query`` may download anything, only after a yes. The
+choice itself is made in :mod:`tutopanda.movie_choice` (shared with the MCP server, which never asks);
+the offer is the CLI's own.
 """
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tutopanda.cli.output import confirm, stderr_console
+from tutopanda.movie_choice import writer_configs, writer_selection
 
 if TYPE_CHECKING:
-    from tutopanda.core.blueprint import Blueprint
-    from tutopanda.providers.writers.choice import WriterChoice
+    pass
 
 __all__ = ["offer_local_model", "writer_configs", "writer_selection"]
-
-
-def writer_selection(
-    blueprint: Blueprint, selection: dict[str, tuple[str, str]], *, offline: bool
-) -> tuple[WriterChoice | None, dict[str, tuple[str, str]]]:
-    """The script writer of a new movie (issue 14): for the script, image-prompt and music-prompt modules
-    no flag or setting chose, the best writer available here (providers/writers/choice.py). When the
-    script's writer was selected and is a server or the in-process model, the unchosen prompt modules
-    follow it (no choice is made then, and None is returned for it)."""
-    import os
-
-    from tutopanda.providers.writers.choice import WRITER_MODULE_KINDS, choose_writer, is_writer
-
-    modules = [m for m in blueprint.modules if m.kind in WRITER_MODULE_KINDS and m.name not in selection]
-    if not any(module.kind == "script" for module in modules):
-        script = next((selection[m.name] for m in blueprint.modules if m.kind == "script"), None)
-        if script is None or not is_writer(*script):
-            return None, {}
-        return None, {
-            module.name: script
-            for module in modules
-            if any(v.provider == script[0] and fnmatchcase(script[1], v.model) for v in module.variants)
-        }
-    environ = {k: v for k, v in os.environ.items() if not (offline and k == "OPENAI_BASE_URL")}
-    choice = choose_writer(None, environ)
-    picked: dict[str, tuple[str, str]] = {}
-    for module in modules:
-        provider, model = choice.variant_for(module.kind)
-        if any(v.provider == provider and fnmatchcase(model, v.model) for v in module.variants):
-            picked[module.name] = (provider, model)
-    return choice, picked
-
-
-def writer_configs(
-    blueprint: Blueprint,
-    selection: dict[str, tuple[str, str]],
-    configs: dict[str, dict[str, Any]],
-    choice: WriterChoice | None,
-) -> dict[str, dict[str, Any]]:
-    """Writer config recorded in the new movie (so in its traces): the chosen writer's, and for a module
-    selected to run ``openai-compatible`` its ``baseUrl`` (config, else ``OPENAI_BASE_URL``, else
-    Ollama's)."""
-    import os
-
-    from tutopanda.providers.writers.choice import COMPATIBLE_PROVIDER, compatible_config
-
-    found: dict[str, dict[str, Any]] = {}
-    for name, pair in selection.items():
-        module = blueprint.module(name)
-        if module is None:
-            continue
-        if choice is not None and pair == choice.variant_for(module.kind) and name not in configs:
-            found[name] = choice.config_for(module.kind)
-        if pair[0] == COMPATIBLE_PROVIDER:
-            found[name] = compatible_config({**found.get(name, {}), **configs.get(name, {})}, os.environ)
-    return {name: config for name, config in found.items() if config}
 
 
 def offer_local_model() -> None:

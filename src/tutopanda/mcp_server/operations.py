@@ -274,9 +274,16 @@ class MovieOperations:
         from tutopanda.core.movie.definition import load_movie
         from tutopanda.core.movie.ids import new_movie_id
         from tutopanda.core.store.movie_paths import is_defined
+        from tutopanda.movie_choice import (
+            NewMovieChoices,
+            new_movie_choices,
+            offline_selection,
+            settings_selection,
+        )
         from tutopanda.settings import load_settings
 
         chosen = providers or self.providers
+        warnings: list[str] = []
         prompt, parsed = _question_and_script(prompt, script, movie)
         ctx = self._store()
         movie_id = validate_movie_id(movie) if movie is not None else new_movie_id(prompt or "movie")
@@ -285,28 +292,53 @@ class MovieOperations:
         if prompt is None and not existing:
             raise UsageError(f"movie '{movie_id}' does not exist yet: give its question (prompt)", None)
         settings = load_settings(ctx)
-        loaded = load_movie(ctx, movie_id).blueprint if existing else None
-        bp = loaded or load_blueprint(blueprint or settings.general.blueprint)
+        recorded = load_movie(ctx, movie_id) if existing else None
+        bp = (
+            recorded.blueprint
+            if recorded is not None
+            else load_blueprint(blueprint or settings.general.blueprint)
+        )
         values: dict[str, object] = {} if prompt is None else {"InquiryPrompt": prompt}
         values.update(_option_values(bp, options or {}))
         values.update(inputs or {})
         selection = parse_model_options([f"{module}={choice}" for module, choice in (variants or {}).items()])
         if parsed is not None:
             values["NumOfSegments"] = len(parsed.segments)
-        if not existing:  # settings.toml fills in what was not given, as for `tutopanda query`
+        made = NewMovieChoices(selection)
+        if recorded is None:  # settings.toml and this machine fill in what was not given, as for `query`
             _fill_from_settings(values, settings, bp)
+            selection = {**settings_selection(bp, settings), **selection}
             expand(bp, values, selection or None)  # every value checked before anything is created
+            made = new_movie_choices(
+                bp,
+                settings,
+                values,
+                selection,
+                live=chosen != "mock",
+                offline=chosen == "local",
+                warn=warnings.append,
+            )
+        elif chosen == "local":  # as `query --movie M --providers local`: online modules go offline
+            made.selection.update(
+                offline_selection(bp, {**recorded.definition.selection_pairs(), **selection})
+            )
         change = Change(
             f"tutopanda mcp make_movie --movie {movie_id}",
             create=not existing,
             define=True,
             blueprint=None if existing else (blueprint or settings.general.blueprint),
             values=values,
-            selection=selection,
+            selection=made.selection,
+            configs=made.configs,
             script=ScriptText(parsed.title, parsed.summary, parsed.segments) if parsed is not None else None,
             based_on=baseline,
         )
-        prepared = _Prepared(movie_id, change, extra={"created": not existing})
+        extra: dict[str, Any] = {"created": not existing}
+        if made.writer is not None and parsed is None:  # with the user's script no writer runs
+            extra["scriptWriter"] = made.writer.describe()
+        if warnings:
+            extra["warnings"] = warnings
+        prepared = _Prepared(movie_id, change, extra=extra)
         return self._run(ctx, prepared, providers=chosen, confirm=confirm, events=events)
 
     def show_plan(self, movie: str, *, providers: Providers | None = None) -> dict[str, Any]:
