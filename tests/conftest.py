@@ -10,7 +10,13 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis  # noqa: F401  # imported now, not first at the end of the session: see below
 import pytest
+
+# A run of files that use no hypothesis (tests/cli, tests/e2e...) had hypothesis's pytest plugin import it
+# while printing the summary, and that import's ast.parse failed with CPython 3.11's "AST constructor
+# recursion depth mismatch" (the tests had all passed; the run still exited 1). Importing it here, as a
+# whole-suite run does while collecting, avoids that.
 
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     # Started in the background by a non-interactive shell (`cmd &`), this process ignores Ctrl-C, and
