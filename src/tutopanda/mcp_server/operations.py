@@ -283,6 +283,7 @@ class MovieOperations:
         from tutopanda.settings import load_settings
 
         chosen = providers or self.providers
+        self._mode(chosen)  # an unknown mode refused before any choice is made (the writer's probes)
         warnings: list[str] = []
         prompt, parsed = _question_and_script(prompt, script, movie)
         ctx = self._store()

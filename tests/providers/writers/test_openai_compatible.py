@@ -169,3 +169,15 @@ def test_choose_writer_uses_the_pulled_default_model_never_the_small_one() -> No
     no_extra = choose_writer({}, {}, _Store({"qwen2.5-1.5b-instruct"}), llama=False)
     assert no_extra.draft and "llama-cpp-python is not installed" in no_extra.reason
     assert writer_hints(llama=True, model_pulled=True)[2].endswith("Script=local/qwen2.5-1.5b-instruct")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["api.example.com/v1?api_key=SECRET123", "ftp://me:SECRET123@host/v1", "localhost:8080/v1#SECRET123"],
+)
+def test_a_base_url_that_is_not_http_is_refused_without_quoting_what_may_be_a_key(url: str) -> None:
+    from tutopanda.providers.writers.openai_compatible import check_base_url
+
+    with pytest.raises(ProviderConfigError, match="is not an http") as refused:
+        check_base_url(url, "OPENAI_BASE_URL")
+    assert "SECRET123" not in refused.value.message and "SECRET123" not in (refused.value.hint or "")

@@ -186,8 +186,11 @@ def check_base_url(base_url: str, where: str) -> str:
     url = base_url.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        # Not the URL itself: it may hold a key (``host/v1?api_key=...``), and this message reaches
+        # logs and MCP clients. Its start says which value is meant.
+        shown = url.split("?", 1)[0].split("#", 1)[0].split("@")[-1][:40]
         raise ProviderConfigError(
-            f"{where}: base URL {url!r} is not an http(s) URL",
+            f"{where}: base URL {shown!r}… is not an http(s) URL",
             "e.g. http://localhost:11434/v1 (Ollama) or http://localhost:8080/v1 (llama-server)",
         )
     if parts.username or parts.password or parts.query or parts.fragment:
