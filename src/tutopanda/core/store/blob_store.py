@@ -181,10 +181,9 @@ class BlobStore:
     def put_bytes(self, data: bytes, mime_type: str, *, sync_later: set[str] | None = None) -> BlobRef:
         """Store ``data``; if the same bytes are already stored this only hashes them.
 
-        ``sync_later``: the blob's folder is added to it instead of being fsynced now; the caller calls
-        :meth:`sync_folders` on it before recording the blob anywhere (a job storing a thousand blobs
-        syncs each of its folders once instead of once per blob): the set from
-        :meth:`deferred_folder_sync`, which does those fsyncs when its block ends.
+        ``sync_later``: the set from :meth:`deferred_folder_sync`. The blob's folder is added to it
+        instead of being fsynced now, and fsynced once when that block ends; record the blob only after
+        it (a job storing a thousand blobs syncs each of its folders once instead of once per blob).
         """
         ref = BlobRef(hash=sha256_hex(bytes(data)), size=len(data), mime_type=mime_type)
         if not self._is_stored(ref):
