@@ -4,7 +4,8 @@ module's variant and config, and the script writer, combined from flags, setting
 Why a module of its own: the precedence (a flag, else ``settings.toml`` for a new movie, else the
 blueprint's default; an existing movie keeps its recorded values) and the validation of all of it,
 before anything is created, are the one place query's choices are made. The pieces live in
-:mod:`.query_inputs`, :mod:`.query_variants` and :mod:`.script_writer_choice`.
+:mod:`.query_inputs`, :mod:`.query_variants`, :mod:`.script_writer_choice` and (shared with the MCP
+server) :mod:`tutopanda.movie_choice`.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from tutopanda.cli.build_execution import offline_only, provider_mode
 from tutopanda.cli.output import stderr_console, stdout_console
 from tutopanda.cli.query_inputs import flag_values, settings_values
 from tutopanda.cli.query_report import summary_line
-from tutopanda.cli.query_variants import check_voice, offline_selection, settings_selection
+from tutopanda.cli.query_variants import check_voice
 from tutopanda.cli.script_writer_choice import offer_local_model
 from tutopanda.cli.settings import state
 from tutopanda.cli.user_blueprints import resolve_blueprint_name
-from tutopanda.movie_choice import new_movie_choices
+from tutopanda.movie_choice import new_movie_choices, offline_selection, settings_selection
 
 if TYPE_CHECKING:
     from tutopanda.core.blueprint import Blueprint

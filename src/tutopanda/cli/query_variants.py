@@ -1,32 +1,19 @@
-"""Which provider/model each module of a query's movie runs, and the provider configs they take.
+"""The CLI's checks on the variants a query's movie runs: ``--voice`` against the speech provider of
+the narration, and which provider/model the script runs (for the summary line).
 
-Why a module of its own: a variant can come from a ``--provider`` flag, a ``[[producers]]`` entry of
-``settings.toml`` (with its ``config`` file), ``--providers local`` (every online module switched to
-an offline variant) or the best local voice here; ``--voice`` is then checked against the speech
-provider the narration runs. The query command only combines the results. The choices themselves are
-made in :mod:`tutopanda.movie_choice` (the MCP server makes a new movie's there too); this module adds
-the CLI's side: the ``--voice`` check, and warnings printed on stderr.
+The variants themselves (``--provider`` flags, ``[[producers]]`` entries, ``--providers local``, the
+best local voice and script writer) are chosen in :mod:`tutopanda.movie_choice`, which the MCP server
+uses too.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tutopanda.cli.output import stderr_console
-from tutopanda.movie_choice import local_speech_selection as _local_speech_selection
-from tutopanda.movie_choice import offline_selection, settings_config, settings_selection
-
 if TYPE_CHECKING:
     from tutopanda.core.blueprint import Blueprint
 
-__all__ = [
-    "check_voice",
-    "local_speech_selection",
-    "offline_selection",
-    "script_variant",
-    "settings_config",
-    "settings_selection",
-]
+__all__ = ["check_voice", "script_variant"]
 
 
 def check_voice(blueprint: Blueprint, voice: str, selection: dict[str, tuple[str, str]]) -> None:
@@ -56,17 +43,6 @@ def check_voice(blueprint: Blueprint, voice: str, selection: dict[str, tuple[str
                 f"{verdict.hint} (module {module.name} runs {variant.provider}/{variant.model}; "
                 f"--provider {module.name}=provider/model picks another)",
             )
-
-
-def local_speech_selection(
-    blueprint: Blueprint, selection: dict[str, tuple[str, str]], values: dict[str, object]
-) -> dict[str, tuple[str, str]]:
-    """:func:`tutopanda.movie_choice.local_speech_selection`, its warning printed on stderr."""
-
-    def warn(line: str) -> None:
-        stderr_console().print(line, markup=False, highlight=False)
-
-    return _local_speech_selection(blueprint, selection, values, warn=warn)
 
 
 def script_variant(blueprint: Blueprint, selection: dict[str, tuple[str, str]]) -> tuple[str, str] | None:

@@ -1,24 +1,17 @@
-"""A new movie's script writer (issue 14 §5): which writer runs the script and prompt modules no flag
-or setting chose, the config recorded for it, and the one-time offer to download the local model.
+"""The one-time offer to download the default local model, before a new movie's script writer is
+chosen (issue 14 §5).
 
-Why a module of its own: the writer is chosen from what is available on this machine (an API key, a
-local server, the in-process model, else the marked draft; :mod:`tutopanda.providers.writers.choice`),
-and the first-use offer is the one place ``query`` may download anything, only after a yes. The
-choice itself is made in :mod:`tutopanda.movie_choice` (shared with the MCP server, which never asks);
-the offer is the CLI's own.
+Why a module of its own: the first-use offer is the one place ``query`` may download anything, only
+after a yes. The writer itself is chosen from what this machine has (an API key, a local server, the
+in-process model, else the marked draft) in :mod:`tutopanda.movie_choice`, shared with the MCP
+server, which never asks.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from tutopanda.cli.output import confirm, stderr_console
-from tutopanda.movie_choice import writer_configs, writer_selection
 
-if TYPE_CHECKING:
-    pass
-
-__all__ = ["offer_local_model", "writer_configs", "writer_selection"]
+__all__ = ["offer_local_model"]
 
 
 def offer_local_model() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tutopanda.cli.script_writer_choice import writer_configs, writer_selection
 from tutopanda.core.blueprint import load_blueprint
+from tutopanda.movie_choice import writer_configs, writer_selection
 
 from .fakes import FakeChatServer, unused_base_url
 

@@ -295,7 +295,7 @@ class BlobStore:
             if sync_later is not None:
                 with _DEFERRED_LOCK:  # before the rename: see _is_stored
                     sync_later.add(folder)
-            try:  # locally: rename, then fsync of the shard folder (now, or by sync_folders)
+            try:  # locally: rename, then fsync of the shard folder (now, or when the deferred block ends)
                 self._ctx.backend.commit(tmp, final, durable=durable)
             except FileNotFoundError:  # the first blob of its shard: make the folder (only then)
                 self._ctx.makedirs(folder)
