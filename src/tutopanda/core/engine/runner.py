@@ -387,13 +387,17 @@ class Runner:
         calls_pool = ThreadPoolExecutor(workers, f"{prefix}-call")
         loop.set_default_executor(calls_pool)
         finished = False
+        # The blob folders are opened once for the run's thousands of puts (held_folder.py). Results
+        # already handed to the store are written (and indexed) before the block ends and anything
+        # commits; each takes milliseconds. Waiting blocks the loop, which has nothing left to run.
         try:
-            await self._run_dataflow()
-            finished = True
+            with self._blobs.held_folders():
+                try:
+                    await self._run_dataflow()
+                    finished = True
+                finally:
+                    self._store_pool.shutdown(wait=True)
         finally:
-            # Results already handed to the store are written (and indexed) before anything commits;
-            # each takes milliseconds. Waiting blocks the loop, which has nothing left to run.
-            self._store_pool.shutdown(wait=True)
             if self._timed_out or not finished:
                 # asyncio.run would wait for a thread blocked in a cancelled call before the build could
                 # commit: hand the loop an empty pool instead and leave those threads behind.

@@ -24,7 +24,8 @@ import secrets
 from collections.abc import Callable
 
 from tutopanda.core.errors import StorageError
-from tutopanda.core.store.backends.local_disk import fsync_directory, write_fd_fully
+from tutopanda.core.store.backends.local_disk import fsync_directory
+from tutopanda.core.store.regular_file import write_fd_fully
 from tutopanda.core.store.storage import StorageContext, storage_error
 
 __all__ = [

@@ -33,6 +33,9 @@ from tutopanda.core.store.storage import StorageContext, storage_error
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
+    from tutopanda.core.store.backends.held_folder import HeldFolders
+    from tutopanda.core.store.backends.protocol import StorageBackend
+
 __all__ = ["BlobStore", "Chunk", "hash_file"]
 
 Chunk = bytes | bytearray | memoryview
@@ -136,6 +139,36 @@ class BlobStore:
         self._temp_dir_made = False
         """Whether this store made (or found) its temp folder: a build stores thousands of blobs, and
         asking for the folder again before each was a syscall that could only fail (it exists)."""
+        self._held: HeldFolders | None = None
+        """The blob folders held open by descriptor while :meth:`held_folders` runs."""
+
+    @property
+    def _io(self) -> StorageBackend | HeldFolders:
+        """Where the write path's file operations go: the held folders during a build, else the backend."""
+        return self._held or self._ctx.backend
+
+    @contextmanager
+    def held_folders(self) -> Iterator[None]:
+        """For the block, puts reach the blob folders through descriptors opened once (a build's
+        thousands of puts): no path check per write, and a link in a shard's place is refused by the
+        kernel (see :mod:`~tutopanda.core.store.backends.held_folder`). Puts from other threads may run
+        during the block but must have finished when it ends. Nested blocks reuse the outer one; where
+        the backend holds nothing (object stores), the block changes nothing.
+        """
+        if self._held is not None:
+            yield
+            return
+        try:
+            held = self._ctx.backend.hold_folder(self._paths.blobs_dir)
+        except OSError as exc:
+            raise storage_error(exc, "opening the blob folder of movie", self.movie_id) from exc
+        self._held = held
+        try:
+            yield
+        finally:
+            self._held = None
+            if held is not None:
+                held.close()
 
     # -- locating ------------------------------------------------------------------------------
 
@@ -219,7 +252,7 @@ class BlobStore:
         finally:
             try:
                 for folder in sorted(folders):
-                    self._ctx.backend.sync_folder(folder)
+                    self._io.sync_folder(folder)
             finally:
                 with _DEFERRED_LOCK:
                     _DEFERRED[:] = [batch for batch in _DEFERRED if batch is not folders]
@@ -246,21 +279,25 @@ class BlobStore:
         downstream jobs take its texts from memory would commit a manifest naming corrupt bytes.)
         """
         path = self.path_of(ref)
+        io_ = self._io
         try:
-            stored = self._ctx.size(path) == ref.size
+            stored = io_.size(path) == ref.size
             if stored and self.verify_on_read:
-                with self._ctx.open_read(path) as stream:
+                with io_.open_read(path) as stream:
                     stored = hash_stream(cast(BinaryIO, stream)) == (ref.hash, ref.size)
-        except FileNotFoundError:
-            return False
-        if stored:
-            self._ctx.backend.touch(path)
+            if not stored:
+                return False
+            io_.touch(path)
             folder = path.rpartition("/")[0]
             with _DEFERRED_LOCK:
                 pending = any(folder in batch for batch in _DEFERRED)
             if pending:  # maybe renamed by a put whose folder sync is still to come
-                self._ctx.backend.sync_folder(folder)  # this put's caller may record it right away
-        return stored
+                io_.sync_folder(folder)  # this put's caller may record it right away
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise storage_error(exc, "inspecting a blob of movie", self.movie_id) from exc
+        return True
 
     def _commit(
         self,
@@ -273,9 +310,13 @@ class BlobStore:
         """Write chunks to a temp file while hashing, then rename it to its content address."""
         if self._ctx.backend.immutable_objects:  # no rename there: hash first, then upload once
             return self._commit_object(chunks, expected, mime_type=mime_type)
+        io_ = self._io
         temp_dir = self._paths.blob_temp_dir
         if not self._temp_dir_made:
-            self._ctx.makedirs(temp_dir)
+            try:
+                io_.makedirs(temp_dir)
+            except OSError as exc:
+                raise storage_error(exc, "creating directory", temp_dir) from exc
             self._temp_dir_made = True
         tmp = temp_path_for(self._ctx, self._ctx.join(temp_dir, "blob"), temp_dir)
         renamed = False  # once renamed, the temp file is gone: removing it could only fail
@@ -296,11 +337,11 @@ class BlobStore:
                 with _DEFERRED_LOCK:  # before the rename: see _is_stored
                     sync_later.add(folder)
             try:  # locally: rename, then fsync of the shard folder (now, or when the deferred block ends)
-                self._ctx.backend.commit(tmp, final, durable=durable)
+                io_.commit(tmp, final, durable=durable)
             except FileNotFoundError:  # the first blob of its shard: make the folder (only then)
-                self._ctx.makedirs(folder)
-                self._ctx.backend.sync_folder(self._paths.blobs_dir)  # the new folder's own entry
-                self._ctx.backend.commit(tmp, final, durable=durable)
+                io_.makedirs(folder)
+                io_.sync_folder(self._paths.blobs_dir)  # the new folder's own entry
+                io_.commit(tmp, final, durable=durable)
             renamed = True
             return ref
         except OSError as exc:
@@ -308,7 +349,7 @@ class BlobStore:
         finally:
             if not renamed:
                 with contextlib.suppress(OSError, StorageError):
-                    self._ctx.remove(tmp)
+                    io_.remove(tmp)
 
     def _commit_object(
         self, chunks: Iterable[Chunk], expected: BlobRef | None, *, mime_type: str = ""
@@ -351,7 +392,7 @@ class BlobStore:
         digest = hashlib.sha256()
         size = 0
         # Locally O_CREAT|O_EXCL|O_NOFOLLOW inside the storage root, and fsync'd before the rename.
-        with self._ctx.backend.create_new(tmp) as write:
+        with self._io.create_new(tmp) as write:
             for chunk in chunks:
                 digest.update(chunk)
                 write(chunk)

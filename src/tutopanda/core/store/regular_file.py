@@ -35,6 +35,7 @@ __all__ = [
     "open_for_append",
     "open_regular",
     "read_regular",
+    "write_fd_fully",
     "write_no_follow",
 ]
 
@@ -62,27 +63,32 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def open_regular(path: str | Path, *, buffering: int = -1) -> BinaryIO:
+def open_regular(
+    path: str | Path, *, buffering: int = -1, dir_fd: int | None = None, shown_as: str | None = None
+) -> BinaryIO:
     """A binary reader for the regular file at ``path``, opened without blocking.
 
     ``FileNotFoundError`` passes through (callers map a missing file to their own message); anything
-    that is not a regular file raises :class:`StorageError` naming what it is.
+    that is not a regular file raises :class:`StorageError` naming what it is. ``dir_fd``: ``path`` is
+    relative to that open folder (:mod:`~tutopanda.core.store.backends.held_folder`), and messages
+    name the file as ``shown_as``.
     """
+    shown = shown_as or path
     flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, flags, dir_fd=dir_fd)
     except FileNotFoundError:
         raise
     except IsADirectoryError as exc:
-        raise StorageError(f"{path} is a directory, not a file", _HINT) from exc
+        raise StorageError(f"{shown} is a directory, not a file", _HINT) from exc
     except OSError as exc:
         if exc.errno == errno.ENXIO:  # a socket (or a FIFO on some systems) cannot be opened this way
-            raise StorageError(f"{path} is not a regular file", _HINT) from exc
+            raise StorageError(f"{shown} is not a regular file", _HINT) from exc
         raise
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise StorageError(f"{path} is {file_kind(mode)}, not a regular file", _HINT)
+            raise StorageError(f"{shown} is {file_kind(mode)}, not a regular file", _HINT)
         os.set_blocking(fd, True)  # regular files never block; later reads behave as usual
         # An explicit buffer size: the default (-1) asks the file whether it is a terminal, an ioctl
         # that can only fail here (it is a regular file) — once per blob a job reads.
@@ -90,6 +96,14 @@ def open_regular(path: str | Path, *, buffering: int = -1) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+def write_fd_fully(fd: int, data: bytes | bytearray | memoryview) -> None:
+    """``os.write`` until every byte is written (a single write may be short)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 def read_regular(path: str | Path, limit: int = MAX_STORE_FILE_BYTES) -> bytes:

@@ -233,6 +233,9 @@ class FsspecBackend:
     def sync_folder(self, folder: str) -> None:
         return
 
+    def hold_folder(self, path: str) -> None:
+        return None  # no descriptors to hold: every write goes by path
+
     def move(self, source: str, target: str) -> None:
         self.fs.mv(source, target)
 

@@ -29,6 +29,7 @@ import fsspec
 
 from tutopanda.core.errors import StorageError
 from tutopanda.core.store.backends.check_then_write import hashed_version, swap_if_match
+from tutopanda.core.store.backends.held_folder import HeldFolders
 from tutopanda.core.store.backends.io_errors import storage_error
 from tutopanda.core.store.backends.protocol import (
     ByteWriter,
@@ -43,12 +44,13 @@ from tutopanda.core.store.regular_file import (
     open_for_append,
     open_regular,
     read_regular,
+    write_fd_fully,
 )
 
 if sys.platform != "win32":  # POSIX: appenders lock the log file itself (one syscall)
     import fcntl
 
-__all__ = ["LocalDiskBackend", "fsync_directory", "write_fd_fully"]
+__all__ = ["LocalDiskBackend", "fsync_directory"]
 
 _NO_FOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | _NO_FOLLOW
@@ -56,15 +58,9 @@ _swap_lock = threading.Lock()
 """Serialises the check-then-write of :meth:`LocalDiskBackend.put_if_match` between threads."""
 _REMEMBERED_FOLDERS = 4096
 """How many folders :meth:`LocalDiskBackend._check_inside` remembers as inside the root."""
+_DIR_FD_CALLS = {os.open, os.rename, os.stat, os.utime, os.mkdir, os.unlink}
+"""What :class:`HeldFolders` calls relative to a folder descriptor."""
 _LINK_HINT = "remove the link (the store's folders must be real folders inside the storage root)"
-
-
-def write_fd_fully(fd: int, data: bytes | bytearray | memoryview) -> None:
-    """``os.write`` until every byte is written (a single write may be short)."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
 
 
 def fsync_directory(directory: str) -> None:
@@ -380,6 +376,16 @@ class LocalDiskBackend:
     def sync_folder(self, folder: str) -> None:
         self._check_inside(folder.rstrip("/") + "/x")
         fsync_directory(folder)
+
+    def hold_folder(self, path: str) -> HeldFolders | None:
+        if not _DIR_FD_CALLS.issubset(os.supports_dir_fd):  # Windows: every write goes by path
+            return None
+        self._check_inside(path.rstrip("/") + "/x")  # the folder itself, links resolved, is in the root
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0))
+        except FileNotFoundError:
+            return None
+        return HeldFolders(self, path, fd)
 
     def move(self, source: str, target: str) -> None:
         self._check_inside(target)

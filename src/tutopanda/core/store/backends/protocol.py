@@ -20,7 +20,10 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from tutopanda.core.store.backends.held_folder import HeldFolders
 
 __all__ = ["ByteWriter", "RandomAccessFile", "StepCallback", "StorageBackend", "Versioned", "WalkedFile"]
 
@@ -204,6 +207,15 @@ class StorageBackend(Protocol):
 
     def sync_folder(self, folder: str) -> None:
         """Make the renames into ``folder`` durable (a no-op where renames are not files in folders)."""
+        ...
+
+    def hold_folder(self, path: str) -> HeldFolders | None:
+        """The folder ``path`` and the folders directly below it held open for a burst of writes (a
+        build's blobs), or None where there is nothing to hold (no folders, or ``path`` missing).
+
+        Refuses (:class:`~tutopanda.core.errors.StorageError`) a ``path`` that leads out of the storage
+        root; the caller closes what it gets.
+        """
         ...
 
     def move(self, source: str, target: str) -> None:
