@@ -141,6 +141,22 @@ def test_expansion_is_deterministic() -> None:
     assert json.dumps(first.to_dict()) == json.dumps(second.to_dict())
 
 
+def test_the_same_values_from_other_sources_share_one_expansion() -> None:
+    # A new movie's values are checked as defaults, then recorded and loaded as the user's: one
+    # expansion for both (jobs shared), each graph keeping the sources it was asked with.
+    blueprint = load_blueprint("image-audio")
+    defaults = expand(blueprint, {"NumOfSegments": "4"})
+    recorded = {key[len("Input:") :]: item.value for key, item in defaults.inputs.values.items()}
+    loaded = expand(blueprint, recorded)
+    assert loaded.jobs is defaults.jobs and loaded.edges is defaults.edges
+    assert defaults.inputs.values["Input:Style"].source == "default"
+    assert loaded.inputs.values["Input:Style"].source == "user"
+    assert loaded.job(loaded.jobs[0].id) is defaults.jobs[0]
+    assert loaded.parents == defaults.parents
+    other = expand(blueprint, {**recorded, "Style": "anime"})  # another value: its own expansion
+    assert other.jobs is not defaults.jobs
+
+
 def test_jobs_and_graph_are_immutable() -> None:
     graph = _graph("audio-only", NumOfSegments=1)
     job = graph.jobs[0]

@@ -376,13 +376,16 @@ def expand(
 
     The last few graphs are remembered: one command checks its values, records them, plans a preview
     and then the build, each needing the same graph — on a 1,000-segment movie each expansion is about
-    0.1 s. The key is the blueprint's full ``repr`` (every field), the resolved values with where each
-    came from, the exact selection and config, and the installed unlisted-variant policy; the graph is
-    immutable, so sharing it is safe.
+    0.1 s. The key is the blueprint's full ``repr`` (every field), the resolved values, the exact
+    selection and config, and the installed unlisted-variant policy; the graph is immutable, so sharing
+    it is safe. Where each value came from is not in the key: the jobs do not depend on it, and a new
+    movie's values are defaults when they are checked but "user" once recorded, so keying on it
+    expanded every new movie twice (and kept both graphs alive through its build). A hit with other
+    sources gets the same jobs under its own inputs.
     """
     resolved = resolve_inputs(blueprint, values)  # "3" and 3 resolve alike: one key for both
     try:
-        typed = {key: (item.value, item.source) for key, item in resolved.values.items()}
+        typed = {key: item.value for key, item in resolved.values.items()}
         key = (repr(blueprint), _memo_key(typed), _memo_key(selection), _memo_key(config), id(_unlisted))
     except _UnkeyableError:
         return _expand(blueprint, resolved, selection, config)
@@ -390,7 +393,7 @@ def expand(
         graph = _memo.get(key)
         if graph is not None:
             _memo.move_to_end(key)
-            return graph
+            return graph if graph.inputs == resolved else graph.with_inputs(resolved)
     graph = _expand(blueprint, resolved, selection, config)
     with _memo_lock:
         _memo[key] = graph

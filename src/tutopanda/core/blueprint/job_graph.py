@@ -12,6 +12,7 @@ clip dirties the timeline (the TypeScript version listed only the timeline's own
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -170,6 +171,13 @@ class JobGraph:
         object.__setattr__(self, "_by_id", by_id)
         object.__setattr__(self, "_producer", producer)
         object.__setattr__(self, "_consumers", consumers)
+
+    def with_inputs(self, inputs: ResolvedInputs) -> JobGraph:
+        """This graph with ``inputs`` in place of its own: the same values from other sources (a
+        default later recorded as the user's). Jobs, edges and every lookup are shared, not rebuilt."""
+        twin = copy.copy(self)
+        object.__setattr__(twin, "inputs", inputs)
+        return twin
 
     def job(self, job_id: str) -> Job:
         """The job with id ``Producer:...`` (KeyError if there is none)."""

@@ -25,6 +25,7 @@ from tutopanda.core.engine.provider_contract import HandlerResolver, Mode, Secre
 from tutopanda.core.engine.runner import JobOutcome, ProgressSink, Runner, RunOptions
 from tutopanda.core.engine.trace import TraceIndex, input_value_hashes
 from tutopanda.core.errors import ProviderConfigError, TutopandaError
+from tutopanda.core.gc_control import paced_collections
 from tutopanda.core.movie.definition import LoadedMovie, load_opened_movie
 from tutopanda.core.store.hashing import hash_value
 from tutopanda.core.store.manifest import Manifest, ManifestArtefact, ManifestInput
@@ -244,7 +245,7 @@ def run_build(
     again, and a run interrupted meanwhile used up a revision number.
     """
     store = prepared.store if prepared is not None else MovieStore.open(ctx, movie_id)
-    with store.lock("build", command=command):
+    with store.lock("build", command=command), paced_collections():  # gc_control.py: planning too
         started = time.monotonic()
         if prepared is None:
             prepared = prepare(store, resolver=resolver, forced=forced, mode=options.mode)

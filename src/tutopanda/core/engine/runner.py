@@ -49,6 +49,7 @@ from tutopanda.core.errors import (
     StorageError,
     TutopandaError,
 )
+from tutopanda.core.gc_control import paced_collections
 from tutopanda.core.logger import Logger
 from tutopanda.core.store.events import ArtefactEvent, artefact_event, error_message
 from tutopanda.core.store.movie_store import MovieStore
@@ -391,7 +392,7 @@ class Runner:
         # already handed to the store are written (and indexed) before the block ends and anything
         # commits; each takes milliseconds. Waiting blocks the loop, which has nothing left to run.
         try:
-            with self._blobs.held_folders():
+            with self._blobs.held_folders(), paced_collections():
                 try:
                     await self._run_dataflow()
                     finished = True
@@ -422,6 +423,10 @@ class Runner:
         but no job waits for unrelated jobs of its layer: a slow image does not hold back every narration
         of the next layer. Limits, retries and early cutoff are unchanged (they live in ``_run_job``);
         the task group cancels every job on Ctrl-C or when a store fails.
+
+        A job's task is created when its last planned parent finishes, not up front: a 10,000-job build
+        used to hold 10,000 waiting coroutines (with their events and contexts) for its whole length,
+        and every full garbage collection walked them all.
         """
         cut = self.options.up_to_layer
         planned = [
@@ -433,26 +438,34 @@ class Runner:
         if not planned:
             return
         waits = self._waits_for(planned)
-        done = {item.job.id: asyncio.Event() for item in planned}
+        pending = {item.job.id: len(waits[item.job.id]) for item in planned}
+        followers: dict[str, list[PlannedJob]] = {}
+        for item in planned:  # in plan order, so ready jobs start in plan order
+            for parent in waits[item.job.id]:
+                followers.setdefault(parent, []).append(item)
         layer_sizes: dict[int, int] = {}
         for item in planned:
             layer_sizes[item.layer] = layer_sizes.get(item.layer, 0) + 1
         announced: set[int] = set()
 
-        async def run_when_ready(item: PlannedJob) -> None:
-            try:
-                for parent in waits[item.job.id]:
-                    await done[parent].wait()
+        async with asyncio.TaskGroup() as group:
+
+            def start(item: PlannedJob) -> None:
+                group.create_task(run(item))
+
+            async def run(item: PlannedJob) -> None:
                 if self._progress and item.layer not in announced:
                     announced.add(item.layer)
                     self._progress.layer_started(item.layer, layer_sizes[item.layer])
-                await self._run_job(item)
-            finally:
-                done[item.job.id].set()
+                await self._run_job(item)  # an exception cancels the whole group: no follower starts
+                for follower in followers.pop(item.job.id, ()):
+                    pending[follower.job.id] -= 1
+                    if not pending[follower.job.id]:
+                        start(follower)
 
-        async with asyncio.TaskGroup() as group:
             for item in planned:
-                group.create_task(run_when_ready(item))
+                if not pending[item.job.id]:
+                    start(item)
 
     async def _stored(self, function: Callable[..., _R], *args: Any) -> _R:
         """``function(*args)`` in the runner's store pool (blocking, fsync-bound I/O)."""

@@ -149,19 +149,20 @@ class BlobStore:
 
     @contextmanager
     def held_folders(self) -> Iterator[None]:
-        """For the block, puts reach the blob folders through descriptors opened once (a build's
-        thousands of puts): no path check per write, and a link in a shard's place is refused by the
-        kernel (see :mod:`~tutopanda.core.store.backends.held_folder`). Puts from other threads may run
-        during the block but must have finished when it ends. Nested blocks reuse the outer one; where
-        the backend holds nothing (object stores), the block changes nothing.
+        """For the block, puts reach the blob folders through a descriptor opened once (a build's
+        thousands of puts): no path check per write, and no link in the store followed (see
+        :mod:`~tutopanda.core.store.backends.held_folder`). A put still running when the block ends
+        finishes through the descriptor (closed after it) or by path. Nested blocks reuse the outer
+        one; where the backend holds nothing (object stores, a link in the blob folder's path), the
+        block changes nothing.
         """
         if self._held is not None:
             yield
             return
         try:
             held = self._ctx.backend.hold_folder(self._paths.blobs_dir)
-        except OSError as exc:
-            raise storage_error(exc, "opening the blob folder of movie", self.movie_id) from exc
+        except OSError:  # missing or unreadable: the puts go by path and say what is wrong, as before
+            held = None
         self._held = held
         try:
             yield
@@ -296,7 +297,7 @@ class BlobStore:
         except FileNotFoundError:
             return False
         except OSError as exc:
-            raise storage_error(exc, "inspecting a blob of movie", self.movie_id) from exc
+            raise storage_error(exc, "inspecting", path) from exc
         return True
 
     def _commit(

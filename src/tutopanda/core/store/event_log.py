@@ -43,7 +43,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from tutopanda.core.errors import StorageError, UsageError
-from tutopanda.core.store.bulk_load import gc_paused
+from tutopanda.core.gc_control import gc_paused
 from tutopanda.core.store.conditional_write import put_if_absent
 from tutopanda.core.store.events import ArtefactEvent, InputEvent
 from tutopanda.core.store.hashing import canonical_json
@@ -314,7 +314,7 @@ class EventLog(Generic[EventT]):
                 yield event
 
     def read_all(self) -> list[EventT]:
-        """Every readable event as a list (the garbage collector is paused while loading; see bulk_load)."""
+        """Every readable event as a list (the garbage collector is paused while loading; see gc_control)."""
         with gc_paused():
             return list(self)
 

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from tutopanda.core.clock import Clock
-from tutopanda.core.store.bulk_load import gc_paused
+from tutopanda.core.gc_control import gc_paused
 from tutopanda.core.store.event_log import artefact_log, input_log
 from tutopanda.core.store.events import ArtefactEvent, InputEvent
 from tutopanda.core.store.manifest import Manifest, ManifestArtefact, ManifestInput

@@ -64,17 +64,25 @@ def file_kind(mode: int) -> str:
 
 
 def open_regular(
-    path: str | Path, *, buffering: int = -1, dir_fd: int | None = None, shown_as: str | None = None
+    path: str | Path,
+    *,
+    buffering: int = -1,
+    dir_fd: int | None = None,
+    shown_as: str | None = None,
+    follow: bool = True,
 ) -> BinaryIO:
     """A binary reader for the regular file at ``path``, opened without blocking.
 
     ``FileNotFoundError`` passes through (callers map a missing file to their own message); anything
     that is not a regular file raises :class:`StorageError` naming what it is. ``dir_fd``: ``path`` is
     relative to that open folder (:mod:`~tutopanda.core.store.backends.held_folder`), and messages
-    name the file as ``shown_as``.
+    name the file as ``shown_as``. ``follow=False``: a link at ``path`` is not followed (``OSError``
+    with ``ELOOP``).
     """
     shown = shown_as or path
     flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags, dir_fd=dir_fd)
     except FileNotFoundError:

@@ -1,23 +1,24 @@
-"""A folder held open by descriptor, and the folders directly below it: the blob store's write path
-during a build.
+"""A folder held open by descriptor: the blob store's write path during a build.
 
 Why: a path-based write first checks that the folder it lands in resolves inside the storage root (a
 link planted in the store must never carry a write out of it). That check costs a ``stat`` per folder
 up to the root, twice per blob (the temp file, then the rename), and every one of those system calls
 hands the GIL to another thread: on a 1,000-segment build they were a fifth of the wall time. A build
-instead checks the blob folder once, opens it, and reaches its shard folders and its temp folder
-*relative to that descriptor* with ``O_NOFOLLOW|O_DIRECTORY``: a link in their place is refused by the
-kernel itself, with no window between a check and the write (stronger than the path check, which can
-only check before it writes). Files are then created, renamed (``renameat``), refreshed
-(``utimensat``) and their folders fsynced through the held descriptors, with no ``open`` per folder
-sync either.
+instead opens the blob folder once, walking down from the storage root one folder at a time with
+``O_NOFOLLOW`` (so what it holds is inside the root, with no window between a check and the open), and
+reaches the folders directly below it — the shard folders and ``.tmp`` — *relative to that descriptor*,
+again with ``O_NOFOLLOW|O_DIRECTORY``: a link in their place is never followed. Files are then created,
+renamed (``renameat``), refreshed (``utimensat``) and their folders fsynced through descriptors.
 
 :class:`HeldFolders` offers the same methods, with the same meaning, as the backend calls the blob
 store makes on a write (``size``, ``open_read``, ``touch``, ``create_new``, ``commit``,
-``sync_folder``, ``makedirs``, ``remove``), taking the same full paths: a path in the held folder or
-one level below goes through the descriptors, any other path to the backend. Descriptors are opened on
-first use and closed by :meth:`HeldFolders.close`; the holder (a build, holding the movie's lock) keeps
-them for its duration only.
+``sync_folder``, ``makedirs``, ``remove``), taking the same full paths. Anything it cannot do through
+real folders — a path elsewhere, a folder below that is a link (even one leading inside the root), or a
+call after :meth:`HeldFolders.close` — goes to the backend's path-checked method, which accepts or
+refuses it exactly as every other command does. Only the held folder's descriptor lives long (closed
+by the last operation in flight once the holder closes it); the sub-folders are opened per operation,
+so a build holds one descriptor per store whatever the movie's size, and a folder removed or moved
+meanwhile is found again by its name.
 """
 
 from __future__ import annotations
@@ -25,177 +26,211 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import threading
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
-from tutopanda.core.errors import StorageError
 from tutopanda.core.store.regular_file import open_regular, write_fd_fully
 
 if TYPE_CHECKING:
     from tutopanda.core.store.backends.local_disk import LocalDiskBackend
     from tutopanda.core.store.backends.protocol import ByteWriter
 
-__all__ = ["HeldFolders"]
+__all__ = ["HeldFolders", "open_below"]
 
 _NO_FOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
 _FOLDER = os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0) | _NO_FOLLOW
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | _NO_FOLLOW
-_LINK_HINT = "remove the link (the store's folders must be real folders inside the storage root)"
+_NOT_A_REAL_FOLDER = (errno.ELOOP, errno.ENOTDIR)
+"""``openat`` with ``O_NOFOLLOW|O_DIRECTORY`` on a link (or a file) in a folder's place."""
+
+
+def open_below(root: str, relative: str) -> int | None:
+    """A descriptor on the folder ``root/relative``, opened one folder at a time without following a
+    link; None if any part of it is a link or not a folder (the caller then goes by path)."""
+    fd = os.open(root, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0))
+    try:
+        for part in (part for part in relative.split("/") if part and part != "."):
+            if part == "..":
+                return None
+            try:
+                below = os.open(part, _FOLDER, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in _NOT_A_REAL_FOLDER:
+                    return None
+                raise
+            os.close(fd)
+            fd = below
+        held, fd = fd, -1
+        return held
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 class HeldFolders:
-    """Descriptors on ``path`` (checked inside the storage root by the backend) and its sub-folders."""
+    """A descriptor on ``path`` (inside the storage root) and the backend calls routed through it."""
 
     def __init__(self, backend: LocalDiskBackend, path: str, fd: int) -> None:
         self._backend = backend
         self.path = path.rstrip("/")
         self._fd = fd
-        self._children: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._in_use = 0
         self._closed = False
 
-    # -- locating --------------------------------------------------------------------------------
+    # -- descriptors -----------------------------------------------------------------------------
 
-    def _child_fd(self, name: str) -> int:
-        """The descriptor of sub-folder ``name``, opened (never through a link) on first use.
+    @contextlib.contextmanager
+    def _folder(self, folder: str) -> Iterator[int | None]:
+        """A descriptor on ``folder`` for one operation: the held one, or a folder directly below it
+        opened without following a link; None (go by path) for anything else or after :meth:`close`.
 
-        ``FileNotFoundError`` passes through while it does not exist (nothing is remembered then).
+        ``FileNotFoundError`` passes through for a missing folder below (as it would by path).
         """
-        fd = self._children.get(name)
-        if fd is not None:
-            return fd
+        child = None
+        if folder != self.path:
+            parent, _, child = folder.rpartition("/")
+            if parent != self.path or child in ("", ".", ".."):
+                yield None
+                return
         with self._lock:
             if self._closed:
-                raise StorageError(f"{self.path} is no longer held open", "this is a bug; please report it")
-            fd = self._children.get(name)
-            if fd is None:
-                try:
-                    fd = os.open(name, _FOLDER, dir_fd=self._fd)
-                except OSError as exc:
-                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                        raise StorageError(
-                            f"{self.path}/{name} is a link or not a folder; refusing to write there",
-                            _LINK_HINT,
-                        ) from exc
+                held = None
+            else:
+                self._in_use += 1
+                held = self._fd
+        if held is None:
+            yield None
+            return
+        try:
+            if child is None:
+                yield held
+                return
+            try:
+                fd = os.open(child, _FOLDER, dir_fd=held)
+            except OSError as exc:
+                if exc.errno not in _NOT_A_REAL_FOLDER:
                     raise
-                self._children[name] = fd
-            return fd
+                yield None  # a link (maybe to a folder inside the root) or a file: the backend decides
+                return
+            try:
+                yield fd
+            finally:
+                os.close(fd)
+        finally:
+            self._release()
 
-    def _place(self, path: str) -> tuple[int, str] | None:
-        """(descriptor of the folder ``path`` is in, ``path``'s name), or None when not held here."""
-        folder, _, name = path.rpartition("/")
-        if not name:
-            return None
-        if folder == self.path:
-            return self._fd, name
-        parent, _, child = folder.rpartition("/")
-        if parent == self.path and child and child not in (".", ".."):
-            return self._child_fd(child), name
-        return None
+    def _release(self) -> None:
+        with self._lock:
+            self._in_use -= 1
+            last = self._closed and self._in_use == 0
+        if last:
+            os.close(self._fd)
 
-    def _folder_fd(self, folder: str) -> int | None:
-        folder = folder.rstrip("/")
-        if folder == self.path:
-            return self._fd
-        parent, _, child = folder.rpartition("/")
-        if parent == self.path and child and child not in (".", ".."):
-            return self._child_fd(child)
-        return None
+    def close(self) -> None:
+        """Stop holding the folder: operations from now on go by path; the descriptor is closed now, or
+        by the last operation still in flight (a store thread an interrupted run could not wait for)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            last = self._in_use == 0
+        if last:
+            os.close(self._fd)
 
     # -- the backend's write-path methods --------------------------------------------------------
 
     def size(self, path: str) -> int:
-        """The size of the file at ``path`` (a link is not followed: its own size never matches a blob)."""
-        place = self._place(path)
-        if place is None:
-            return self._backend.size(path)
-        fd, name = place
-        return os.stat(name, dir_fd=fd, follow_symlinks=False).st_size
+        """The size of the regular file at ``path``; -1 (never a blob's size) for a link or anything else
+        in its place, so a put replaces it rather than trusting what it leads to."""
+        folder, _, name = path.rpartition("/")
+        with self._folder(folder) as fd:
+            if fd is None:
+                return self._backend.size(path)
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        return info.st_size if stat.S_ISREG(info.st_mode) else -1
 
     def open_read(self, path: str) -> IO[bytes]:
-        place = self._place(path)
-        if place is None:
-            return self._backend.open_read(path)
-        fd, name = place
-        return open_regular(name, dir_fd=fd, shown_as=path)
+        """A reader for the regular file at ``path``; a link there is not followed (``ELOOP``)."""
+        folder, _, name = path.rpartition("/")
+        with self._folder(folder) as fd:
+            if fd is not None:
+                return open_regular(name, dir_fd=fd, shown_as=path, follow=False)
+        return self._backend.open_read(path)
 
     def touch(self, path: str) -> None:
         if not self._backend.refresh_times:
             return
-        place = self._place(path)
-        if place is None:
-            self._backend.touch(path)
-            return
-        fd, name = place
-        with contextlib.suppress(OSError):
-            os.utime(name, dir_fd=fd, follow_symlinks=False)
+        folder, _, name = path.rpartition("/")
+        with self._folder(folder) as fd:
+            if fd is None:
+                self._backend.touch(path)
+                return
+            with contextlib.suppress(OSError):
+                os.utime(name, dir_fd=fd, follow_symlinks=False)
 
     @contextlib.contextmanager
     def create_new(self, temp: str) -> Iterator[ByteWriter]:
-        place = self._place(temp)
-        if place is None:
+        folder, _, name = temp.rpartition("/")
+        with self._folder(folder) as folder_fd:
+            if folder_fd is None:
+                created = None
+            else:
+                try:
+                    created = os.open(name, _NEW_FILE, 0o644, dir_fd=folder_fd)
+                except OSError as exc:
+                    if exc.errno != errno.ELOOP:
+                        raise
+                    created = None  # a link planted at the temp name: the backend refuses it
+        if created is None:
             with self._backend.create_new(temp) as write:
                 yield write
             return
-        folder_fd, name = place
         try:
-            fd = os.open(name, _NEW_FILE, 0o644, dir_fd=folder_fd)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise StorageError(f"{temp} is a link; refusing to write to it", _LINK_HINT) from exc
-            raise
-        try:
-            yield lambda chunk: write_fd_fully(fd, chunk)
-            os.fsync(fd)
+            yield lambda chunk: write_fd_fully(created, chunk)
+            os.fsync(created)
         finally:
-            os.close(fd)
+            os.close(created)
 
     def commit(self, temp: str, target: str, *, durable: bool = True) -> None:
-        source, destination = self._place(temp), self._place(target)
-        if source is None or destination is None:
-            self._backend.commit(temp, target, durable=durable)
-            return
-        os.rename(source[1], destination[1], src_dir_fd=source[0], dst_dir_fd=destination[0])
-        if durable:
-            _sync(destination[0])
+        temp_folder, _, temp_name = temp.rpartition("/")
+        target_folder, _, target_name = target.rpartition("/")
+        with self._folder(temp_folder) as source, self._folder(target_folder) as destination:
+            if source is not None and destination is not None:
+                os.rename(temp_name, target_name, src_dir_fd=source, dst_dir_fd=destination)
+                if durable:
+                    _sync(destination)
+                return
+        self._backend.commit(temp, target, durable=durable)
 
     def sync_folder(self, folder: str) -> None:
-        fd = self._folder_fd(folder)
-        if fd is None:
-            self._backend.sync_folder(folder)
-        else:
-            _sync(fd)
+        with self._folder(folder.rstrip("/")) as fd:
+            if fd is not None:
+                _sync(fd)
+                return
+        self._backend.sync_folder(folder)
 
     def makedirs(self, path: str) -> None:
         folder = path.rstrip("/")
         parent, _, child = folder.rpartition("/")
-        if parent != self.path or not child or child in (".", ".."):
-            self._backend.makedirs(path)
-            return
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(child, 0o777, dir_fd=self._fd)
-        self._child_fd(child)  # refuses a link or a file in its place now, not at the first write
+        if parent == self.path and child not in ("", ".", ".."):
+            with self._folder(self.path) as fd:
+                if fd is not None:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(child, 0o777, dir_fd=fd)
+                    return
+        self._backend.makedirs(path)
 
     def remove(self, path: str) -> None:
-        place = self._place(path)
-        if place is None:
-            self._backend.remove(path)
-            return
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(place[1], dir_fd=place[0])
-
-    # -- lifetime --------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close every descriptor (callers stop using this object first)."""
-        with self._lock:
-            self._closed = True
-            descriptors = [*self._children.values(), self._fd]
-            self._children.clear()
-        for fd in descriptors:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        folder, _, name = path.rpartition("/")
+        with self._folder(folder) as fd:
+            if fd is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name, dir_fd=fd)
+                return
+        self._backend.remove(path)
 
 
 def _sync(fd: int) -> None:

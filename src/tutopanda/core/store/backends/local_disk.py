@@ -29,7 +29,7 @@ import fsspec
 
 from tutopanda.core.errors import StorageError
 from tutopanda.core.store.backends.check_then_write import hashed_version, swap_if_match
-from tutopanda.core.store.backends.held_folder import HeldFolders
+from tutopanda.core.store.backends.held_folder import HeldFolders, open_below
 from tutopanda.core.store.backends.io_errors import storage_error
 from tutopanda.core.store.backends.protocol import (
     ByteWriter,
@@ -378,14 +378,11 @@ class LocalDiskBackend:
         fsync_directory(folder)
 
     def hold_folder(self, path: str) -> HeldFolders | None:
-        if not _DIR_FD_CALLS.issubset(os.supports_dir_fd):  # Windows: every write goes by path
-            return None
-        self._check_inside(path.rstrip("/") + "/x")  # the folder itself, links resolved, is in the root
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0))
-        except FileNotFoundError:
-            return None
-        return HeldFolders(self, path, fd)
+        root = self.root.rstrip("/")
+        if not _DIR_FD_CALLS.issubset(os.supports_dir_fd) or not path.startswith(root + "/"):
+            return None  # Windows, or a folder spelled outside the root: every write goes by path
+        fd = open_below(self._real_root, path[len(root) + 1 :])
+        return None if fd is None else HeldFolders(self, path, fd)
 
     def move(self, source: str, target: str) -> None:
         self._check_inside(target)

@@ -210,11 +210,10 @@ class StorageBackend(Protocol):
         ...
 
     def hold_folder(self, path: str) -> HeldFolders | None:
-        """The folder ``path`` and the folders directly below it held open for a burst of writes (a
-        build's blobs), or None where there is nothing to hold (no folders, or ``path`` missing).
-
-        Refuses (:class:`~tutopanda.core.errors.StorageError`) a ``path`` that leads out of the storage
-        root; the caller closes what it gets.
+        """The folder ``path`` held open for a burst of writes in it and the folders directly below it
+        (a build's blobs), or None where there is nothing to hold: no folders, or a ``path`` that is not
+        made of real folders inside the storage root (writes then go by path, checked as usual).
+        The caller closes what it gets; ``FileNotFoundError`` for a missing folder.
         """
         ...
 
