@@ -3,8 +3,11 @@ a link planted in the store, and every descriptor closed when the block ends."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -221,19 +224,26 @@ def test_a_put_still_running_when_the_block_ends_finishes_and_later_ones_go_by_p
 
 @pytest.mark.parametrize("backend", ["local"])
 @pytest.mark.parametrize("verified", [True, False], ids=["verified store", "plain store"])
-def test_a_link_whose_own_size_matches_is_not_taken_for_the_blob(
-    ctx: StorageContext, movie: str, tmp_path: Path, verified: bool
+@pytest.mark.parametrize("held", [True, False], ids=["held", "by path"])
+@pytest.mark.parametrize("target", ["fifo", "file"])
+def test_a_link_whose_size_matches_is_not_taken_for_the_blob(
+    ctx: StorageContext, movie: str, tmp_path: Path, verified: bool, held: bool, target: str
 ) -> None:
     store = BlobStore(ctx, movie, verify_on_read=verified)
-    fifo = tmp_path / "a-fifo-outside"
-    os.mkfifo(fifo)
-    data = b"n" * len(str(fifo))  # a link's own size is the length of what it names
+    planted = tmp_path / f"a-{target}-outside"
+    if target == "fifo":
+        os.mkfifo(planted)
+        data = b"n" * len(str(planted))  # a link's own size is the length of what it names
+    else:
+        data = b"the user's narration text"
+        planted.write_bytes(b"S" * len(data))  # the target's size matches
     final = Path(store.path_of(store.put_bytes(data, "text/plain")))
     final.unlink()
-    final.symlink_to(fifo)
-    with store.held_folders():
+    final.symlink_to(planted)
+    with store.held_folders() if held else contextlib.nullcontext():
         store.put_bytes(data, "text/plain")
     assert not final.is_symlink() and final.read_bytes() == data
+    assert target == "fifo" or planted.read_bytes() == b"S" * len(data)
 
 
 @pytest.mark.parametrize("backend", ["local"])
@@ -255,3 +265,85 @@ def test_held_folders_change_nothing_where_there_are_no_folders_to_hold(
     with store.held_folders(), store.held_folders():  # nested blocks reuse the outer one
         ref = store.put_bytes(b"in memory", "text/plain")
     assert store.get_bytes(ref) == b"in memory"
+
+
+@pytest.mark.parametrize("backend", ["local"])
+def test_one_folder_failing_does_not_leave_the_others_of_a_deferred_block_unsynced(
+    ctx: StorageContext, movie: str, fsynced: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The disk fills while the second blob's new shard is made: the first blob's folder is still made
+    # durable (its event is appended), and the error is the disk-full one, not a missing folder.
+    store = BlobStore(ctx, movie)
+    first = _in_shard("f0")[0]
+    store.put_bytes(_in_shard("f0", 2)[1], "text/plain")  # shard f0 exists
+    real_mkdir = os.mkdir
+
+    def full(path: str, mode: int = 0o777, *, dir_fd: int | None = None) -> None:
+        if dir_fd is not None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_mkdir(path, mode)
+
+    monkeypatch.setattr(os, "mkdir", full)
+    with store.held_folders():
+        fsynced.clear()
+        with pytest.raises(StorageError, match="disk full"), store.deferred_folder_sync() as later:
+            kept = store.put_bytes(first, "text/plain", sync_later=later)
+            store.put_bytes(_in_shard("0a")[0], "text/plain", sync_later=later)
+    assert str(Path(store.path_of(kept)).parent) in fsynced
+
+
+@pytest.mark.parametrize("backend", ["local"])
+@pytest.mark.parametrize("held", [True, False], ids=["held", "by path"])
+def test_a_fifo_planted_where_a_folder_to_sync_was_is_not_waited_for(
+    ctx: StorageContext, movie: str, held: bool
+) -> None:
+    store = BlobStore(ctx, movie)
+    ended = threading.Event()
+
+    def put_then_plant() -> None:
+        holding = store.held_folders() if held else contextlib.nullcontext()
+        with holding, store.deferred_folder_sync() as later:
+            shard = Path(store.path_of(store.put_bytes(b"x", "text/plain", sync_later=later))).parent
+            shard.rename(shard.with_name(shard.name + ".moved"))
+            os.mkfifo(shard)
+        ended.set()
+
+    worker = threading.Thread(target=put_then_plant, daemon=True)
+    worker.start()
+    assert ended.wait(timeout=60), "the folder sync waited for a writer of the FIFO"
+
+
+@pytest.mark.parametrize("backend", ["local"])
+def test_a_blob_folder_moved_out_of_the_store_during_a_run_stops_being_written_to(
+    ctx: StorageContext, movie: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tutopanda.core.store.backends.held_folder.RECHECK_SECONDS", 0.0)
+    store = BlobStore(ctx, movie)
+    blobs = Path(movie_paths(ctx, movie).blobs_dir)
+    elsewhere = tmp_path / "moved-out"
+    with store.held_folders():
+        store.put_bytes(b"before the move", "text/plain")
+        blobs.rename(elsewhere)
+        blobs.symlink_to(elsewhere, target_is_directory=True)
+        with pytest.raises(StorageError, match="storage root"):
+            store.put_bytes(b"after the move", "text/plain")
+    assert not any(file.read_bytes() == b"after the move" for file in elsewhere.rglob("*.txt"))
+
+
+@pytest.mark.parametrize("backend", ["local"])
+@pytest.mark.parametrize("planted", ["file", "link out of the store"])
+def test_making_a_shard_where_something_else_is_planted_is_refused_as_by_path(
+    ctx: StorageContext, movie: str, tmp_path: Path, planted: str
+) -> None:
+    store = BlobStore(ctx, movie)
+    store.put_bytes(b"make the temp folder exist", "text/plain")
+    shard = Path(movie_paths(ctx, movie).blobs_dir) / "9f"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if planted == "file":
+        shard.write_bytes(b"not a folder")
+    else:
+        shard.symlink_to(elsewhere, target_is_directory=True)
+    with store.held_folders(), pytest.raises(StorageError):
+        store.put_bytes(_in_shard("9f")[0], "text/plain")
+    assert list(elsewhere.iterdir()) == []

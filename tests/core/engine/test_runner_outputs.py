@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tutopanda.core.engine.build import run_build
 from tutopanda.core.engine.provider_contract import (
@@ -20,6 +25,7 @@ from tutopanda.core.engine.provider_contract import (
 from tutopanda.core.engine.runner import RunOptions
 from tutopanda.core.movie.definition import define_movie
 from tutopanda.core.store.event_log import artefact_log
+from tutopanda.core.store.movie_paths import movie_paths
 from tutopanda.core.store.storage import StorageContext
 
 
@@ -196,3 +202,36 @@ def test_a_commit_after_up_to_layer_keeps_downstream_outputs_that_are_still_vali
     )
     assert [o.status for o in report.outcomes if o.attempts] == ["succeeded"]
     assert set(ManifestStore(ctx, movie).load_current().artefacts) == full
+
+
+@pytest.mark.parametrize("backend", ["local"])
+def test_ctrl_c_while_a_handler_swallows_its_cancellation_is_still_an_interruption(
+    ctx: StorageContext, movie: str, tmp_path: Path
+) -> None:
+    # A job that returns although it was cancelled must not start its followers in a task group that
+    # is shutting down (that made Ctrl-C an internal error instead of an interrupted build).
+    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 2})
+    first_waiting = asyncio.Event()
+
+    class Stubborn(FileHandler):
+        async def produce(self, context: JobContext) -> JobResult:
+            if context.job_id.endswith("Narrator[0]"):
+                first_waiting.set()
+                with contextlib.suppress(asyncio.CancelledError):  # swallowed: returns a result anyway
+                    await asyncio.sleep(60)
+            elif context.job_id.endswith("Narrator[1]"):
+                await asyncio.wait_for(first_waiting.wait(), timeout=60)
+                os.kill(os.getpid(), signal.SIGINT)
+                await asyncio.sleep(60)
+            return await super().produce(context)
+
+    report = run_build(
+        ctx,
+        movie,
+        resolver=lambda provider, model, kind: Stubborn(tmp_path),
+        options=RunOptions(mode="mock", concurrency=4),
+        secrets=EnvSecretResolver({}),
+    )
+    assert report.interrupted
+    records = list(Path(movie_paths(ctx, movie).root).glob("runs/*.json"))
+    assert records and json.loads(records[-1].read_text())["status"] == "interrupted"

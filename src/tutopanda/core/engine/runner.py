@@ -458,6 +458,9 @@ class Runner:
                     announced.add(item.layer)
                     self._progress.layer_started(item.layer, layer_sizes[item.layer])
                 await self._run_job(item)  # an exception cancels the whole group: no follower starts
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():  # a handler swallowed its cancellation:
+                    raise asyncio.CancelledError  # the group is shutting down and takes no new task
                 for follower in followers.pop(item.job.id, ()):
                     pending[follower.job.id] -= 1
                     if not pending[follower.job.id]:

@@ -251,9 +251,17 @@ class BlobStore:
         try:
             yield folders
         finally:
-            try:
+            try:  # every folder, even after one failed: the caller may record the blobs of the others
+                failed: BaseException | None = None
                 for folder in sorted(folders):
-                    self._io.sync_folder(folder)
+                    try:
+                        self._io.sync_folder(folder)
+                    except OSError as exc:
+                        failed = failed or storage_error(exc, "making durable the blob folder", folder)
+                    except BaseException as exc:
+                        failed = failed or exc
+                if failed is not None:
+                    raise failed
             finally:
                 with _DEFERRED_LOCK:
                     _DEFERRED[:] = [batch for batch in _DEFERRED if batch is not folders]
@@ -282,7 +290,7 @@ class BlobStore:
         path = self.path_of(ref)
         io_ = self._io
         try:
-            stored = io_.size(path) == ref.size
+            stored = io_.regular_size(path) == ref.size  # a link there is not the blob
             if stored and self.verify_on_read:
                 with io_.open_read(path) as stream:
                     stored = hash_stream(cast(BinaryIO, stream)) == (ref.hash, ref.size)

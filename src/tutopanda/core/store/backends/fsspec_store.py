@@ -110,6 +110,9 @@ class FsspecBackend:
     def size(self, path: str) -> int:
         return int(self.fs.size(path))
 
+    def regular_size(self, path: str) -> int:
+        return self.size(path)  # no links or special files here
+
     def mtime(self, path: str) -> float | None:
         return info_mtime(self.fs.info(path))
 

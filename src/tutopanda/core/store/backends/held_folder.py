@@ -28,6 +28,7 @@ import errno
 import os
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
@@ -37,13 +38,28 @@ if TYPE_CHECKING:
     from tutopanda.core.store.backends.local_disk import LocalDiskBackend
     from tutopanda.core.store.backends.protocol import ByteWriter
 
-__all__ = ["HeldFolders", "open_below"]
+__all__ = ["HeldFolders", "open_below", "sync_folder_fd"]
 
 _NO_FOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
 _FOLDER = os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0) | _NO_FOLLOW
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | _NO_FOLLOW
 _NOT_A_REAL_FOLDER = (errno.ELOOP, errno.ENOTDIR)
 """``openat`` with ``O_NOFOLLOW|O_DIRECTORY`` on a link (or a file) in a folder's place."""
+_NO_FOLDER_SYNC = {errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF}
+"""What ``fsync`` of a folder answers where folders cannot be fsynced (ignored); anything else, an
+I/O error above all, is raised: the renames in that folder may not be durable."""
+RECHECK_SECONDS = 1.0
+"""How often the held folder is found again from the storage root and compared with what is held: a
+folder moved out of the root during a run (by someone else) stops being written to within this time."""
+
+
+def sync_folder_fd(fd: int) -> None:
+    """``fsync`` an open folder; ignored only where folders cannot be fsynced."""
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in _NO_FOLDER_SYNC:
+            raise
 
 
 def open_below(root: str, relative: str) -> int | None:
@@ -72,13 +88,37 @@ def open_below(root: str, relative: str) -> int | None:
 class HeldFolders:
     """A descriptor on ``path`` (inside the storage root) and the backend calls routed through it."""
 
-    def __init__(self, backend: LocalDiskBackend, path: str, fd: int) -> None:
+    def __init__(
+        self, backend: LocalDiskBackend, path: str, fd: int, *, root: str = "", relative: str = ""
+    ) -> None:
+        """``root``/``relative``: how ``fd`` was opened (:func:`open_below`), to find it again."""
         self._backend = backend
         self.path = path.rstrip("/")
         self._fd = fd
         self._lock = threading.Lock()
         self._in_use = 0
         self._closed = False
+        self._root, self._relative = root, relative
+        self._checked_at = time.monotonic()
+
+    def _still_there(self) -> bool:
+        """Whether the folder held is still the one at its path below the storage root (checked at
+        most every :data:`RECHECK_SECONDS`); called under the lock."""
+        now = time.monotonic()
+        if not self._root or now - self._checked_at < RECHECK_SECONDS:
+            return True
+        self._checked_at = now
+        try:
+            found = open_below(self._root, self._relative)
+        except OSError:
+            return False
+        if found is None:
+            return False
+        try:
+            again, held = os.fstat(found), os.fstat(self._fd)
+        finally:
+            os.close(found)
+        return (again.st_dev, again.st_ino) == (held.st_dev, held.st_ino)
 
     # -- descriptors -----------------------------------------------------------------------------
 
@@ -96,6 +136,10 @@ class HeldFolders:
                 yield None
                 return
         with self._lock:
+            if not self._closed and not self._still_there():
+                self._closed = True  # moved away: by path from now on (closed when no longer in use)
+                if self._in_use == 0:
+                    os.close(self._fd)
             if self._closed:
                 held = None
             else:
@@ -142,13 +186,13 @@ class HeldFolders:
 
     # -- the backend's write-path methods --------------------------------------------------------
 
-    def size(self, path: str) -> int:
+    def regular_size(self, path: str) -> int:
         """The size of the regular file at ``path``; -1 (never a blob's size) for a link or anything else
         in its place, so a put replaces it rather than trusting what it leads to."""
         folder, _, name = path.rpartition("/")
         with self._folder(folder) as fd:
             if fd is None:
-                return self._backend.size(path)
+                return self._backend.regular_size(path)
             info = os.stat(name, dir_fd=fd, follow_symlinks=False)
         return info.st_size if stat.S_ISREG(info.st_mode) else -1
 
@@ -164,7 +208,7 @@ class HeldFolders:
         if not self._backend.refresh_times:
             return
         folder, _, name = path.rpartition("/")
-        with self._folder(folder) as fd:
+        with contextlib.suppress(FileNotFoundError), self._folder(folder) as fd:  # best effort
             if fd is None:
                 self._backend.touch(path)
                 return
@@ -181,9 +225,9 @@ class HeldFolders:
                 try:
                     created = os.open(name, _NEW_FILE, 0o644, dir_fd=folder_fd)
                 except OSError as exc:
-                    if exc.errno != errno.ELOOP:
+                    if exc.errno not in (errno.ELOOP, errno.EEXIST):
                         raise
-                    created = None  # a link planted at the temp name: the backend refuses it
+                    created = None  # something planted at the temp name: the backend names it
         if created is None:
             with self._backend.create_new(temp) as write:
                 yield write
@@ -201,15 +245,18 @@ class HeldFolders:
             if source is not None and destination is not None:
                 os.rename(temp_name, target_name, src_dir_fd=source, dst_dir_fd=destination)
                 if durable:
-                    _sync(destination)
+                    sync_folder_fd(destination)
                 return
         self._backend.commit(temp, target, durable=durable)
 
     def sync_folder(self, folder: str) -> None:
-        with self._folder(folder.rstrip("/")) as fd:
-            if fd is not None:
-                _sync(fd)
-                return
+        try:
+            with self._folder(folder.rstrip("/")) as fd:
+                if fd is not None:
+                    sync_folder_fd(fd)
+                    return
+        except FileNotFoundError:
+            return  # gone: as by path, nothing renamed into it is there to make durable
         self._backend.sync_folder(folder)
 
     def makedirs(self, path: str) -> None:
@@ -218,22 +265,24 @@ class HeldFolders:
         if parent == self.path and child not in ("", ".", ".."):
             with self._folder(self.path) as fd:
                 if fd is not None:
-                    with contextlib.suppress(FileExistsError):
+                    try:
                         os.mkdir(child, 0o777, dir_fd=fd)
-                    return
+                        return
+                    except FileExistsError:
+                        info = os.stat(child, dir_fd=fd, follow_symlinks=False)
+                        if stat.S_ISDIR(info.st_mode):
+                            return
+                    # a link or a file in its place: the backend accepts or refuses it by path
         self._backend.makedirs(path)
 
     def remove(self, path: str) -> None:
         folder, _, name = path.rpartition("/")
-        with self._folder(folder) as fd:
-            if fd is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(name, dir_fd=fd)
-                return
+        try:
+            with self._folder(folder) as fd:
+                if fd is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(name, dir_fd=fd)
+                    return
+        except FileNotFoundError:
+            return  # its folder is gone, so is the file
         self._backend.remove(path)
-
-
-def _sync(fd: int) -> None:
-    """fsync a folder (best effort, as ``fsync_directory``: not every platform can fsync a folder)."""
-    with contextlib.suppress(OSError):
-        os.fsync(fd)

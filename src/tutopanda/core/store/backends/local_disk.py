@@ -29,7 +29,7 @@ import fsspec
 
 from tutopanda.core.errors import StorageError
 from tutopanda.core.store.backends.check_then_write import hashed_version, swap_if_match
-from tutopanda.core.store.backends.held_folder import HeldFolders, open_below
+from tutopanda.core.store.backends.held_folder import HeldFolders, open_below, sync_folder_fd
 from tutopanda.core.store.backends.io_errors import storage_error
 from tutopanda.core.store.backends.protocol import (
     ByteWriter,
@@ -63,16 +63,21 @@ _DIR_FD_CALLS = {os.open, os.rename, os.stat, os.utime, os.mkdir, os.unlink}
 _LINK_HINT = "remove the link (the store's folders must be real folders inside the storage root)"
 
 
+_FOLDER_FOR_SYNC = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_DIRECTORY", 0)
+
+
 def fsync_directory(directory: str) -> None:
-    """Make a rename inside ``directory`` durable (best effort: not every platform can fsync a dir)."""
+    """Make a rename inside ``directory`` durable (where the platform can fsync a folder).
+
+    A folder that is gone, or not a folder (a FIFO planted in its place is not waited for:
+    ``O_NONBLOCK|O_DIRECTORY``), is skipped: its renames went elsewhere or failed already.
+    """
     try:
-        fd = os.open(directory, os.O_RDONLY)
+        fd = os.open(directory, _FOLDER_FOR_SYNC)
     except OSError:
         return
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        sync_folder_fd(fd)
     finally:
         os.close(fd)
 
@@ -148,6 +153,10 @@ class LocalDiskBackend:
 
     def size(self, path: str) -> int:
         return Path(path).stat().st_size
+
+    def regular_size(self, path: str) -> int:
+        info = os.lstat(path)
+        return info.st_size if stat.S_ISREG(info.st_mode) else -1
 
     def mtime(self, path: str) -> float | None:
         return Path(path).stat().st_mtime
@@ -381,8 +390,9 @@ class LocalDiskBackend:
         root = self.root.rstrip("/")
         if not _DIR_FD_CALLS.issubset(os.supports_dir_fd) or not path.startswith(root + "/"):
             return None  # Windows, or a folder spelled outside the root: every write goes by path
-        fd = open_below(self._real_root, path[len(root) + 1 :])
-        return None if fd is None else HeldFolders(self, path, fd)
+        relative = path[len(root) + 1 :]
+        fd = open_below(self._real_root, relative)
+        return None if fd is None else HeldFolders(self, path, fd, root=self._real_root, relative=relative)
 
     def move(self, source: str, target: str) -> None:
         self._check_inside(target)

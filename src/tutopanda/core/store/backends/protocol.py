@@ -104,6 +104,11 @@ class StorageBackend(Protocol):
 
     def size(self, path: str) -> int: ...
 
+    def regular_size(self, path: str) -> int:
+        """The size of the regular file at ``path``, not following a link; -1 for a link or anything
+        else in its place (``FileNotFoundError`` when nothing is there). A blob put trusts no other."""
+        ...
+
     def mtime(self, path: str) -> float | None:
         """Seconds since the epoch of the last write (``None`` when the backend cannot tell)."""
         ...
