@@ -169,21 +169,36 @@ def test_a_shard_linked_to_a_folder_inside_the_store_is_accepted_as_by_path(
 
 
 @pytest.mark.parametrize("backend", ["local"])
-def test_a_build_holds_one_descriptor_however_many_shards_it_writes(ctx: StorageContext, movie: str) -> None:
+def test_a_build_keeps_no_more_folder_descriptors_than_its_budget(
+    ctx: StorageContext, movie: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Shard folders are remembered open only within a share of the open-file limit (a 256-file limit
+    # ran a build out of descriptors); beyond it they are opened per operation, and all are closed.
+    from tutopanda.core.store.backends import held_folder
+
+    budget = held_folder._Budget()
+    monkeypatch.setattr(held_folder, "_BUDGET", budget)
+    monkeypatch.setattr(held_folder, "_descriptor_budget", lambda: 5)
     store = BlobStore(ctx, movie)
     blobs_dir = movie_paths(ctx, movie).blobs_dir
+    before = _open_descriptors()
     with store.held_folders():
         refs = [store.put_bytes(f"segment {index}".encode(), "text/plain") for index in range(600)]
         held = [path for path in _open_descriptors() if path.startswith(blobs_dir)]
     assert len({ref.hash[:2] for ref in refs}) > 200
-    assert held == [blobs_dir]
+    assert blobs_dir in held and len(held) <= 1 + 5
+    assert _open_descriptors() == before and budget.take()  # every one given back
+    assert [store.get_bytes(ref) for ref in refs[:3]] == [b"segment 0", b"segment 1", b"segment 2"]
 
 
 @pytest.mark.parametrize("backend", ["local"])
 @pytest.mark.parametrize("change", ["removed", "renamed"])
 def test_a_shard_removed_or_moved_during_a_run_is_found_again_by_its_name(
-    ctx: StorageContext, movie: str, change: str
+    ctx: StorageContext, movie: str, change: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # As by path: a removed folder is made again at once; a moved one is noticed within a second.
+    if change == "renamed":
+        monkeypatch.setattr("tutopanda.core.store.backends.held_folder.RECHECK_SECONDS", 0.0)
     store = BlobStore(ctx, movie)
     first, second = _in_shard("ef", 2)
     with store.held_folders():

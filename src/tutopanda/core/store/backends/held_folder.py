@@ -85,6 +85,63 @@ def open_below(root: str, relative: str) -> int | None:
             os.close(fd)
 
 
+class _Child:
+    """A folder directly below the held one, open while remembered (and while an operation uses it)."""
+
+    __slots__ = ("budgeted", "fd", "forgotten", "identity", "in_use")
+
+    def __init__(self, fd: int, identity: tuple[int, int]) -> None:
+        self.fd = fd
+        self.identity = identity
+        self.in_use = 1
+        self.forgotten = False
+        self.budgeted = False
+
+    def close(self) -> None:
+        os.close(self.fd)
+        if self.budgeted:
+            _BUDGET.give()
+
+
+class _Budget:
+    """How many sub-folder descriptors every held folder of the process may still keep open: a quarter
+    of the open-file limit (256 of a default 1,024), so a build never runs its process out of
+    descriptors (a 256-file limit, the macOS default, keeps 64: the rest are opened per operation)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._left: int | None = None
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._left is None:
+                self._left = _descriptor_budget()
+            if self._left <= 0:
+                return False
+            self._left -= 1
+            return True
+
+    def give(self) -> None:
+        with self._lock:
+            if self._left is not None:
+                self._left += 1
+
+
+def _descriptor_budget() -> int:
+    try:
+        import resource  # POSIX only, as are folder descriptors
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return 64
+    if soft == resource.RLIM_INFINITY:
+        return 4096
+    return max(0, soft // 4)
+
+
+_BUDGET = _Budget()
+
+
 class HeldFolders:
     """A descriptor on ``path`` (inside the storage root) and the backend calls routed through it."""
 
@@ -98,16 +155,113 @@ class HeldFolders:
         self._lock = threading.Lock()
         self._in_use = 0
         self._closed = False
+        self._children: dict[str, _Child] = {}
         self._root, self._relative = root, relative
         self._checked_at = time.monotonic()
 
-    def _still_there(self) -> bool:
-        """Whether the folder held is still the one at its path below the storage root (checked at
-        most every :data:`RECHECK_SECONDS`); called under the lock."""
+    # -- descriptors -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _folder(self, folder: str) -> Iterator[int | None]:
+        """A descriptor on ``folder`` for one operation: the held one, or a folder directly below it
+        (opened without following a link, and remembered while the descriptor budget allows); None (go
+        by path) for anything else, or after :meth:`close`.
+
+        ``FileNotFoundError`` passes through for a missing folder below (as it would by path).
+        """
+        name = None
+        if folder != self.path:
+            parent, _, name = folder.rpartition("/")
+            if parent != self.path or name in ("", ".", ".."):
+                yield None
+                return
+        with self._lock:
+            self._recheck()
+            if self._closed:
+                held, child = None, None
+            else:
+                self._in_use += 1
+                held = self._fd
+                child = self._children.get(name) if name is not None else None
+                if child is not None:
+                    child.in_use += 1
+        if held is None:
+            yield None
+            return
+        try:
+            if name is None:
+                yield held
+                return
+            if child is None:
+                try:
+                    fd = os.open(name, _FOLDER, dir_fd=held)
+                except OSError as exc:
+                    if exc.errno not in _NOT_A_REAL_FOLDER:
+                        raise
+                    yield None  # a link (maybe to a folder inside the root) or a file: the backend decides
+                    return
+                child = self._keep(name, fd)
+            try:
+                yield child.fd
+            finally:
+                self._done_with(child)
+        finally:
+            self._release()
+
+    def _keep(self, name: str, fd: int) -> _Child:
+        """Remember the folder ``name`` just opened as ``fd`` (in use once), if the budget allows; else
+        (or when another thread remembered it meanwhile) it is closed after this operation."""
+        identity = os.fstat(fd)
+        child = _Child(fd, (identity.st_dev, identity.st_ino))
+        with self._lock:
+            if not self._closed and name not in self._children and _BUDGET.take():
+                child.budgeted = True
+                self._children[name] = child
+            else:
+                child.forgotten = True
+        return child
+
+    def _done_with(self, child: _Child) -> None:
+        with self._lock:
+            child.in_use -= 1
+            close = child.forgotten and child.in_use == 0
+        if close:
+            child.close()
+
+    def _forget(self, name: str) -> None:
+        """Stop remembering the folder ``name`` (closed now, or by its last operation); under the lock."""
+        child = self._children.pop(name, None)
+        if child is not None:
+            child.forgotten = True
+            if child.in_use == 0:
+                child.close()
+
+    def _recheck(self) -> None:
+        """At most every :data:`RECHECK_SECONDS` (under the lock): let the held folder go if it is no
+        longer the one at its path below the storage root, and forget any remembered folder that is no
+        longer the one by its name (removed, moved, replaced) — someone else changed the store."""
         now = time.monotonic()
-        if not self._root or now - self._checked_at < RECHECK_SECONDS:
-            return True
+        if self._closed or not self._root or now - self._checked_at < RECHECK_SECONDS:
+            return
         self._checked_at = now
+        if not self._still_there():
+            for name in list(self._children):
+                self._forget(name)
+            self._closed = True  # by path from now on (closed when no longer in use)
+            if self._in_use == 0:
+                os.close(self._fd)
+            return
+        for name, child in list(self._children.items()):
+            try:
+                info = os.stat(name, dir_fd=self._fd, follow_symlinks=False)
+            except OSError:
+                self._forget(name)
+                continue
+            if not stat.S_ISDIR(info.st_mode) or (info.st_dev, info.st_ino) != child.identity:
+                self._forget(name)
+
+    def _still_there(self) -> bool:
+        """Whether the folder held is still the one at its path below the storage root."""
         try:
             found = open_below(self._root, self._relative)
         except OSError:
@@ -120,52 +274,6 @@ class HeldFolders:
             os.close(found)
         return (again.st_dev, again.st_ino) == (held.st_dev, held.st_ino)
 
-    # -- descriptors -----------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _folder(self, folder: str) -> Iterator[int | None]:
-        """A descriptor on ``folder`` for one operation: the held one, or a folder directly below it
-        opened without following a link; None (go by path) for anything else or after :meth:`close`.
-
-        ``FileNotFoundError`` passes through for a missing folder below (as it would by path).
-        """
-        child = None
-        if folder != self.path:
-            parent, _, child = folder.rpartition("/")
-            if parent != self.path or child in ("", ".", ".."):
-                yield None
-                return
-        with self._lock:
-            if not self._closed and not self._still_there():
-                self._closed = True  # moved away: by path from now on (closed when no longer in use)
-                if self._in_use == 0:
-                    os.close(self._fd)
-            if self._closed:
-                held = None
-            else:
-                self._in_use += 1
-                held = self._fd
-        if held is None:
-            yield None
-            return
-        try:
-            if child is None:
-                yield held
-                return
-            try:
-                fd = os.open(child, _FOLDER, dir_fd=held)
-            except OSError as exc:
-                if exc.errno not in _NOT_A_REAL_FOLDER:
-                    raise
-                yield None  # a link (maybe to a folder inside the root) or a file: the backend decides
-                return
-            try:
-                yield fd
-            finally:
-                os.close(fd)
-        finally:
-            self._release()
-
     def _release(self) -> None:
         with self._lock:
             self._in_use -= 1
@@ -174,12 +282,14 @@ class HeldFolders:
             os.close(self._fd)
 
     def close(self) -> None:
-        """Stop holding the folder: operations from now on go by path; the descriptor is closed now, or
-        by the last operation still in flight (a store thread an interrupted run could not wait for)."""
+        """Stop holding the folder: operations from now on go by path; each descriptor is closed now,
+        or by the last operation still using it (a store thread an interrupted run could not wait for)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            for name in list(self._children):
+                self._forget(name)
             last = self._in_use == 0
         if last:
             os.close(self._fd)
@@ -267,6 +377,8 @@ class HeldFolders:
                 if fd is not None:
                     try:
                         os.mkdir(child, 0o777, dir_fd=fd)
+                        with self._lock:  # a new folder: one remembered by that name was removed
+                            self._forget(child)
                         return
                     except FileExistsError:
                         info = os.stat(child, dir_fd=fd, follow_symlinks=False)
