@@ -8,11 +8,14 @@ import errno
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from tutopanda.core.engine.runner import close_after
 from tutopanda.core.errors import StorageError
 from tutopanda.core.store.blob_store import BlobStore
 from tutopanda.core.store.movie_paths import movie_paths
@@ -214,27 +217,33 @@ def test_a_shard_removed_or_moved_during_a_run_is_found_again_by_its_name(
 
 
 @pytest.mark.parametrize("backend", ["local"])
-def test_a_put_still_running_when_the_block_ends_finishes_and_later_ones_go_by_path(
+def test_folders_are_let_go_only_once_the_store_threads_still_running_have_finished(
     ctx: StorageContext, movie: str
 ) -> None:
-    # A second Ctrl-C can end the run's block while a store thread is mid-put: the held descriptor
-    # stays open until that put is done, and is never used (or reused by number) after.
+    # A second Ctrl-C can interrupt the run while it waits for its store threads: those finish their
+    # puts through the held descriptors, which are closed (by another thread) only after them.
     store = BlobStore(ctx, movie)
     blobs_dir = movie_paths(ctx, movie).blobs_dir
     before = _open_descriptors()
-    with store.held_folders():
-        held = store._held
-        assert held is not None
-        in_flight = held._folder(blobs_dir)
-        fd = in_flight.__enter__()
-        assert fd is not None
-    assert blobs_dir in _open_descriptors()  # closed by the put in flight, not under it
-    in_flight.__exit__(None, None, None)
+    release, stored = threading.Event(), []
+    pool = ThreadPoolExecutor(2)
+    stack = contextlib.ExitStack()
+    stack.enter_context(store.held_folders())
+
+    def slow_put() -> None:
+        assert release.wait(timeout=60)
+        stored.append(store.put_bytes(b"paid for, still being stored", "text/plain"))
+
+    pool.submit(slow_put)
+    close_after(pool, stack)  # what the interrupted run does
+    assert blobs_dir in _open_descriptors()  # still held while the put waits
+    release.set()
+    deadline = time.monotonic() + 60
+    while _open_descriptors() != before and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert _open_descriptors() == before
-    with held._folder(blobs_dir) as after_close:
-        assert after_close is None  # by path from now on
-    ref = store.put_bytes(b"after the block", "text/plain")
-    assert store.get_bytes(ref) == b"after the block"
+    assert store.get_bytes(stored[0]) == b"paid for, still being stored"
+    assert store.put_bytes(b"after the block", "text/plain")  # by path from now on
 
 
 @pytest.mark.parametrize("backend", ["local"])

@@ -21,6 +21,7 @@ Guarantees (each tested):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import threading
@@ -62,6 +63,7 @@ __all__ = [
     "RunOptions",
     "Runner",
     "call_deadline",
+    "close_after",
     "nearest_planned_ancestors",
     "stuck_threads",
 ]
@@ -305,6 +307,18 @@ def nearest_planned_ancestors(
     return {job_id: nearest(job_id) for job_id in in_plan}
 
 
+def close_after(pool: ThreadPoolExecutor, stack: contextlib.ExitStack) -> None:
+    """Close ``stack`` (the run's held blob folders) once every task of ``pool`` has finished, from a
+    thread of its own: a run interrupted while waiting for its store threads must not close the
+    descriptors those threads still write through."""
+
+    def wait_then_close() -> None:
+        pool.shutdown(wait=True)
+        stack.close()
+
+    threading.Thread(target=wait_then_close, name="tutopanda-store-drain", daemon=True).start()
+
+
 class Runner:
     """Runs one plan against one movie: construct, then ``await runner.run()``; ``outcomes`` fill in."""
 
@@ -392,12 +406,18 @@ class Runner:
         # already handed to the store are written (and indexed) before the block ends and anything
         # commits; each takes milliseconds. Waiting blocks the loop, which has nothing left to run.
         try:
-            with self._blobs.held_folders(), paced_collections():
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(paced_collections())
+                stack.enter_context(self._blobs.held_folders())
                 try:
                     await self._run_dataflow()
                     finished = True
                 finally:
-                    self._store_pool.shutdown(wait=True)
+                    try:
+                        self._store_pool.shutdown(wait=True)
+                    except BaseException:  # a second Ctrl-C while waiting: the stores finish anyway,
+                        close_after(self._store_pool, stack.pop_all())  # and then let the folders go
+                        raise
         finally:
             if self._timed_out or not finished:
                 # asyncio.run would wait for a thread blocked in a cancelled call before the build could

@@ -14,11 +14,11 @@ renamed (``renameat``), refreshed (``utimensat``) and their folders fsynced thro
 store makes on a write (``size``, ``open_read``, ``touch``, ``create_new``, ``commit``,
 ``sync_folder``, ``makedirs``, ``remove``), taking the same full paths. Anything it cannot do through
 real folders — a path elsewhere, a folder below that is a link (even one leading inside the root), or a
-call after :meth:`HeldFolders.close` — goes to the backend's path-checked method, which accepts or
-refuses it exactly as every other command does. Only the held folder's descriptor lives long (closed
-by the last operation in flight once the holder closes it); the sub-folders are opened per operation,
-so a build holds one descriptor per store whatever the movie's size, and a folder removed or moved
-meanwhile is found again by its name.
+call after the held folder was let go — goes to the backend's path-checked method, which accepts or
+refuses it exactly as every other command does. The sub-folders' descriptors are remembered within a
+share of the process's open-file limit (beyond it they are opened per operation), and checked by name
+once a second: a folder removed, moved or replaced during the run (by someone else) is found again by
+its name, and the held folder itself is let go if it was moved away.
 """
 
 from __future__ import annotations
@@ -85,24 +85,6 @@ def open_below(root: str, relative: str) -> int | None:
             os.close(fd)
 
 
-class _Child:
-    """A folder directly below the held one, open while remembered (and while an operation uses it)."""
-
-    __slots__ = ("budgeted", "fd", "forgotten", "identity", "in_use")
-
-    def __init__(self, fd: int, identity: tuple[int, int]) -> None:
-        self.fd = fd
-        self.identity = identity
-        self.in_use = 1
-        self.forgotten = False
-        self.budgeted = False
-
-    def close(self) -> None:
-        os.close(self.fd)
-        if self.budgeted:
-            _BUDGET.give()
-
-
 class _Budget:
     """How many sub-folder descriptors every held folder of the process may still keep open: a quarter
     of the open-file limit (256 of a default 1,024), so a build never runs its process out of
@@ -121,10 +103,10 @@ class _Budget:
             self._left -= 1
             return True
 
-    def give(self) -> None:
+    def give(self, count: int) -> None:
         with self._lock:
             if self._left is not None:
-                self._left += 1
+                self._left += count
 
 
 def _descriptor_budget() -> int:
@@ -143,7 +125,13 @@ _BUDGET = _Budget()
 
 
 class HeldFolders:
-    """A descriptor on ``path`` (inside the storage root) and the backend calls routed through it."""
+    """A descriptor on ``path`` (inside the storage root) and the backend calls routed through it.
+
+    No lock on the way of an operation (a build makes ~30,000 of them, from a dozen threads): the
+    descriptors of the folders below are remembered in a dict read without locking, and no descriptor
+    is closed before :meth:`close`, which the holder calls once no operation runs any more. A folder
+    forgotten meanwhile (moved, removed) keeps its descriptor open until then, unused.
+    """
 
     def __init__(
         self, backend: LocalDiskBackend, path: str, fd: int, *, root: str = "", relative: str = ""
@@ -152,10 +140,15 @@ class HeldFolders:
         self._backend = backend
         self.path = path.rstrip("/")
         self._fd = fd
-        self._lock = threading.Lock()
-        self._in_use = 0
+        self._children: dict[str, tuple[int, tuple[int, int]]] = {}
+        """Folder name -> (descriptor, (device, inode)) of the folders below, remembered open."""
+        self._retired: list[int] = []
+        """Descriptors of folders forgotten (moved or removed meanwhile): closed by :meth:`close`."""
+        self._budgeted = 0
+        self._lock = threading.Lock()  # remembering and forgetting only
+        self._let_go = False
+        """Set when the held folder is no longer at its path (moved away): every call goes by path."""
         self._closed = False
-        self._children: dict[str, _Child] = {}
         self._root, self._relative = root, relative
         self._checked_at = time.monotonic()
 
@@ -165,100 +158,84 @@ class HeldFolders:
     def _folder(self, folder: str) -> Iterator[int | None]:
         """A descriptor on ``folder`` for one operation: the held one, or a folder directly below it
         (opened without following a link, and remembered while the descriptor budget allows); None (go
-        by path) for anything else, or after :meth:`close`.
+        by path) for anything else, or once the held folder was let go.
 
         ``FileNotFoundError`` passes through for a missing folder below (as it would by path).
         """
-        name = None
-        if folder != self.path:
-            parent, _, name = folder.rpartition("/")
-            if parent != self.path or name in ("", ".", ".."):
-                yield None
-                return
-        with self._lock:
+        if time.monotonic() - self._checked_at >= RECHECK_SECONDS:
             self._recheck()
-            if self._closed:
-                held, child = None, None
-            else:
-                self._in_use += 1
-                held = self._fd
-                child = self._children.get(name) if name is not None else None
-                if child is not None:
-                    child.in_use += 1
-        if held is None:
+        if self._let_go or self._closed:
             yield None
             return
+        if folder == self.path:
+            yield self._fd
+            return
+        parent, _, name = folder.rpartition("/")
+        if parent != self.path or name in ("", ".", ".."):
+            yield None
+            return
+        known = self._children.get(name)
+        if known is not None:
+            yield known[0]
+            return
         try:
-            if name is None:
-                yield held
-                return
-            if child is None:
-                try:
-                    fd = os.open(name, _FOLDER, dir_fd=held)
-                except OSError as exc:
-                    if exc.errno not in _NOT_A_REAL_FOLDER:
-                        raise
-                    yield None  # a link (maybe to a folder inside the root) or a file: the backend decides
-                    return
-                child = self._keep(name, fd)
-            try:
-                yield child.fd
-            finally:
-                self._done_with(child)
+            fd = os.open(name, _FOLDER, dir_fd=self._fd)
+        except OSError as exc:
+            if exc.errno not in _NOT_A_REAL_FOLDER:
+                raise
+            yield None  # a link (maybe to a folder inside the root) or a file: the backend decides
+            return
+        if self._remember(name, fd):
+            yield fd
+            return
+        try:
+            yield fd
         finally:
-            self._release()
+            os.close(fd)
 
-    def _keep(self, name: str, fd: int) -> _Child:
-        """Remember the folder ``name`` just opened as ``fd`` (in use once), if the budget allows; else
-        (or when another thread remembered it meanwhile) it is closed after this operation."""
-        identity = os.fstat(fd)
-        child = _Child(fd, (identity.st_dev, identity.st_ino))
+    def _remember(self, name: str, fd: int) -> bool:
+        """Keep ``fd`` open as folder ``name`` if the budget allows (and no other thread did first)."""
+        info = os.fstat(fd)
         with self._lock:
-            if not self._closed and name not in self._children and _BUDGET.take():
-                child.budgeted = True
-                self._children[name] = child
-            else:
-                child.forgotten = True
-        return child
-
-    def _done_with(self, child: _Child) -> None:
-        with self._lock:
-            child.in_use -= 1
-            close = child.forgotten and child.in_use == 0
-        if close:
-            child.close()
+            if self._closed or name in self._children or not _BUDGET.take():
+                return False
+            self._budgeted += 1
+            self._children[name] = (fd, (info.st_dev, info.st_ino))
+            return True
 
     def _forget(self, name: str) -> None:
-        """Stop remembering the folder ``name`` (closed now, or by its last operation); under the lock."""
-        child = self._children.pop(name, None)
-        if child is not None:
-            child.forgotten = True
-            if child.in_use == 0:
-                child.close()
+        """Stop using the remembered folder ``name`` (its descriptor is closed by :meth:`close`)."""
+        with self._lock:
+            known = self._children.pop(name, None)
+            if known is not None:
+                self._retired.append(known[0])
 
     def _recheck(self) -> None:
-        """At most every :data:`RECHECK_SECONDS` (under the lock): let the held folder go if it is no
-        longer the one at its path below the storage root, and forget any remembered folder that is no
-        longer the one by its name (removed, moved, replaced) — someone else changed the store."""
-        now = time.monotonic()
-        if self._closed or not self._root or now - self._checked_at < RECHECK_SECONDS:
-            return
-        self._checked_at = now
-        if not self._still_there():
-            for name in list(self._children):
-                self._forget(name)
-            self._closed = True  # by path from now on (closed when no longer in use)
-            if self._in_use == 0:
-                os.close(self._fd)
-            return
-        for name, child in list(self._children.items()):
-            try:
-                info = os.stat(name, dir_fd=self._fd, follow_symlinks=False)
-            except OSError:
-                self._forget(name)
-                continue
-            if not stat.S_ISDIR(info.st_mode) or (info.st_dev, info.st_ino) != child.identity:
-                self._forget(name)
+        """At most every :data:`RECHECK_SECONDS`: let the held folder go if it is no longer the one at
+        its path below the storage root, and forget any remembered folder that is no longer the one by
+        its name (removed, moved, replaced): someone else changed the store during the run."""
+        if not self._lock.acquire(blocking=False):
+            return  # another thread is checking
+        try:
+            if time.monotonic() - self._checked_at < RECHECK_SECONDS or self._let_go or self._closed:
+                return
+            if self._root and not self._still_there():
+                self._let_go = True
+                return
+            changed = []
+            for name, (_, identity) in list(self._children.items()):
+                try:
+                    info = os.stat(name, dir_fd=self._fd, follow_symlinks=False)
+                except OSError:
+                    changed.append(name)
+                    continue
+                if not stat.S_ISDIR(info.st_mode) or (info.st_dev, info.st_ino) != identity:
+                    changed.append(name)
+            for name in changed:
+                self._retired.append(self._children.pop(name)[0])
+        finally:
+            self._checked_at = time.monotonic()
+            self._lock.release()
 
     def _still_there(self) -> bool:
         """Whether the folder held is still the one at its path below the storage root."""
@@ -274,25 +251,21 @@ class HeldFolders:
             os.close(found)
         return (again.st_dev, again.st_ino) == (held.st_dev, held.st_ino)
 
-    def _release(self) -> None:
-        with self._lock:
-            self._in_use -= 1
-            last = self._closed and self._in_use == 0
-        if last:
-            os.close(self._fd)
-
     def close(self) -> None:
-        """Stop holding the folder: operations from now on go by path; each descriptor is closed now,
-        or by the last operation still using it (a store thread an interrupted run could not wait for)."""
+        """Close every descriptor. Only once no operation runs any more (the runner waits for its
+        store threads, or hands the close to a thread that does): calls from now on go by path."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            for name in list(self._children):
-                self._forget(name)
-            last = self._in_use == 0
-        if last:
-            os.close(self._fd)
+            descriptors = [fd for fd, _ in self._children.values()] + self._retired + [self._fd]
+            self._children.clear()
+            self._retired = []
+            budgeted, self._budgeted = self._budgeted, 0
+        for fd in descriptors:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        _BUDGET.give(budgeted)
 
     # -- the backend's write-path methods --------------------------------------------------------
 
@@ -377,8 +350,7 @@ class HeldFolders:
                 if fd is not None:
                     try:
                         os.mkdir(child, 0o777, dir_fd=fd)
-                        with self._lock:  # a new folder: one remembered by that name was removed
-                            self._forget(child)
+                        self._forget(child)  # a new folder: one remembered by that name was removed
                         return
                     except FileExistsError:
                         info = os.stat(child, dir_fd=fd, follow_symlinks=False)
