@@ -63,7 +63,7 @@ __all__ = [
     "RunOptions",
     "Runner",
     "call_deadline",
-    "close_after",
+    "drain_then_close",
     "nearest_planned_ancestors",
     "stuck_threads",
 ]
@@ -307,16 +307,29 @@ def nearest_planned_ancestors(
     return {job_id: nearest(job_id) for job_id in in_plan}
 
 
-def close_after(pool: ThreadPoolExecutor, stack: contextlib.ExitStack) -> None:
-    """Close ``stack`` (the run's held blob folders) once every task of ``pool`` has finished, from a
-    thread of its own: a run interrupted while waiting for its store threads must not close the
-    descriptors those threads still write through."""
+def drain_then_close(pool: ThreadPoolExecutor, stack: contextlib.ExitStack) -> threading.Event:
+    """Wait for every task of ``pool`` (the run's stores), then close ``stack`` (the held blob folders
+    they write through), in a thread of its own; the event returned is set when both are done.
 
-    def wait_then_close() -> None:
-        pool.shutdown(wait=True)
-        stack.close()
+    Why a thread: on CPython 3.11 and 3.12, a Ctrl-C that interrupts ``join`` marks the joined thread as
+    stopped while it still runs, so the pool's ``shutdown(wait=True)`` — and the interpreter's own wait
+    at exit — would return at once and the folders be closed under a put (its descriptor number then
+    reused by the next file opened). Here the caller waits on the event, which a Ctrl-C interrupts
+    harmlessly, and the thread (not a daemon: the process waits for it at exit) finishes the stores.
+    """
+    done = threading.Event()
 
-    threading.Thread(target=wait_then_close, name="tutopanda-store-drain", daemon=True).start()
+    def drain() -> None:
+        try:
+            pool.shutdown(wait=True)
+        finally:
+            try:
+                stack.close()
+            finally:
+                done.set()
+
+    threading.Thread(target=drain, name="tutopanda-store-drain").start()
+    return done
 
 
 class Runner:
@@ -413,11 +426,9 @@ class Runner:
                     await self._run_dataflow()
                     finished = True
                 finally:
-                    try:
-                        self._store_pool.shutdown(wait=True)
-                    except BaseException:  # a second Ctrl-C while waiting: the stores finish anyway,
-                        close_after(self._store_pool, stack.pop_all())  # and then let the folders go
-                        raise
+                    # A second Ctrl-C interrupts only this wait: the stores still finish, and only
+                    # then are the folders they write through let go (drain_then_close).
+                    drain_then_close(self._store_pool, stack.pop_all()).wait()
         finally:
             if self._timed_out or not finished:
                 # asyncio.run would wait for a thread blocked in a cancelled call before the build could

@@ -149,12 +149,12 @@ class BlobStore:
 
     @contextmanager
     def held_folders(self) -> Iterator[None]:
-        """For the block, puts reach the blob folders through a descriptor opened once (a build's
+        """For the block, puts reach the blob folders through descriptors opened once (a build's
         thousands of puts): no path check per write, and no link in the store followed (see
-        :mod:`~tutopanda.core.store.backends.held_folder`). A put still running when the block ends
-        finishes through the descriptor (closed after it) or by path. Nested blocks reuse the outer
-        one; where the backend holds nothing (object stores, a link in the blob folder's path), the
-        block changes nothing.
+        :mod:`~tutopanda.core.store.backends.held_folder`). The descriptors are closed when the block
+        ends, so every put made through them must have finished by then (the runner waits for its
+        store threads first: ``drain_then_close``). Nested blocks reuse the outer one; where the backend
+        holds nothing (object stores, a link in the blob folder's path), the block changes nothing.
         """
         if self._held is not None:
             yield

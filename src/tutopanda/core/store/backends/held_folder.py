@@ -181,9 +181,11 @@ class HeldFolders:
         try:
             fd = os.open(name, _FOLDER, dir_fd=self._fd)
         except OSError as exc:
-            if exc.errno not in _NOT_A_REAL_FOLDER:
+            if exc.errno not in _NOT_A_REAL_FOLDER and exc.errno not in (errno.EACCES, errno.EPERM):
                 raise
-            yield None  # a link (maybe to a folder inside the root) or a file: the backend decides
+            # a link (maybe to a folder inside the root), a file, or a folder that may be written but
+            # not listed: the backend decides, by path
+            yield None
             return
         if self._remember(name, fd):
             yield fd
@@ -203,11 +205,13 @@ class HeldFolders:
             self._children[name] = (fd, (info.st_dev, info.st_ino))
             return True
 
-    def _forget(self, name: str) -> None:
-        """Stop using the remembered folder ``name`` (its descriptor is closed by :meth:`close`)."""
+    def _forget(self, name: str, *, unless: tuple[int, int] | None = None) -> None:
+        """Stop using the remembered folder ``name`` (its descriptor is closed by :meth:`close`), unless
+        it is the folder of identity ``unless`` (device, inode)."""
         with self._lock:
-            known = self._children.pop(name, None)
-            if known is not None:
+            known = self._children.get(name)
+            if known is not None and known[1] != unless:
+                del self._children[name]
                 self._retired.append(known[0])
 
     def _recheck(self) -> None:
@@ -241,8 +245,8 @@ class HeldFolders:
         """Whether the folder held is still the one at its path below the storage root."""
         try:
             found = open_below(self._root, self._relative)
-        except OSError:
-            return False
+        except OSError as exc:  # gone, or just no descriptor free now (try again at the next check)
+            return exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
         if found is None:
             return False
         try:
@@ -348,14 +352,14 @@ class HeldFolders:
         if parent == self.path and child not in ("", ".", ".."):
             with self._folder(self.path) as fd:
                 if fd is not None:
-                    try:
+                    with contextlib.suppress(FileExistsError):
                         os.mkdir(child, 0o777, dir_fd=fd)
-                        self._forget(child)  # a new folder: one remembered by that name was removed
+                    info = os.stat(child, dir_fd=fd, follow_symlinks=False)
+                    if stat.S_ISDIR(info.st_mode):
+                        # made again (by us or someone else) after a removal: the folder remembered by
+                        # that name, if any, is another one now
+                        self._forget(child, unless=(info.st_dev, info.st_ino))
                         return
-                    except FileExistsError:
-                        info = os.stat(child, dir_fd=fd, follow_symlinks=False)
-                        if stat.S_ISDIR(info.st_mode):
-                            return
                     # a link or a file in its place: the backend accepts or refuses it by path
         self._backend.makedirs(path)
 
