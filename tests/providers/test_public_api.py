@@ -88,6 +88,7 @@ def _internal(name: str) -> set[str]:
             "mp4_template",
             "read_top_level_boxes",
             "read_wav_info",
+            "reads_upstream_files",
             "speech_seconds",
             "write_png",
             "write_tone_wav",

@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from tutopanda.core.blueprint import PRODUCER_KINDS
-from tutopanda.core.engine.provider_contract import ArtefactInput, HandlerLimits, JobContext, JobResult, Mode
+from tutopanda.core.engine.provider_contract import HandlerLimits, JobContext, JobResult, Mode
 from tutopanda.core.errors import ProviderAccountError, ProviderError, RateLimitedError
 from tutopanda.core.store.hashing import sha256_hex
 from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV, MockCall, MockCallCounter, append_call_log
 from tutopanda.providers.mock.digest import job_digest
 from tutopanda.providers.mock.options import MockOptions
-from tutopanda.providers.mock.payloads import build_artefacts
+from tutopanda.providers.mock.payloads import build_artefacts, reads_upstream_files
 from tutopanda.providers.voice_set import VoiceSet
 
 __all__ = ["MOCK_KINDS", "MockHandler"]
@@ -121,12 +121,12 @@ class MockHandler:
                 await asyncio.Event().wait()
         self._inject_failure(context, options)
         digest = job_digest(context)
-        if _texts_from_values(context):  # microseconds of CPU: a thread hop would cost more than the work
-            artefacts = build_artefacts(context, digest, sample_rate=options.sample_rate)
-        else:
+        if reads_upstream_files(context):  # a timeline reads a thousand WAV headers: not on the loop
             artefacts = await asyncio.to_thread(
                 build_artefacts, context, digest, sample_rate=options.sample_rate
             )
+        else:  # tens of microseconds of CPU (tiny PNGs, repeated WAV cycles): a thread hop costs more
+            artefacts = build_artefacts(context, digest, sample_rate=options.sample_rate)
         for artefact in artefacts:
             if artefact.artefact_id in options.fail_artefacts:
                 artefact.status, artefact.data, artefact.error = "failed", None, "mock failure injected"
@@ -140,19 +140,3 @@ class MockHandler:
             "digest": digest,
         }
         return JobResult(artefacts=artefacts, diagnostics=diagnostics, cost=0.0)
-
-
-def _texts_from_values(context: JobContext) -> bool:
-    """Whether the job only writes text/JSON from values in memory (no upstream file to read)."""
-    if any(kind not in ("text", "json") for _, kind in context.produces):
-        return False
-    pending: list[Any] = list(context.inputs.values())
-    while pending:
-        value = pending.pop()
-        if isinstance(value, ArtefactInput):
-            return False
-        if isinstance(value, list | tuple):
-            pending.extend(value)
-        elif isinstance(value, dict):
-            pending.extend(value.values())
-    return True

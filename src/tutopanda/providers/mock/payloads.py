@@ -22,7 +22,13 @@ from tutopanda.providers.mock.png import write_png
 from tutopanda.providers.mock.timeline import TimelineDocument, compose_timeline
 from tutopanda.providers.mock.wav import write_tone_wav
 
-__all__ = ["DEFAULT_MUSIC_SECONDS", "WORDS_PER_SECOND", "build_artefacts", "speech_seconds"]
+__all__ = [
+    "DEFAULT_MUSIC_SECONDS",
+    "WORDS_PER_SECOND",
+    "build_artefacts",
+    "reads_upstream_files",
+    "speech_seconds",
+]
 
 WORDS_PER_SECOND = 2.5
 """Speaking rate of mock narration (and of the narration length a mock script aims for)."""
@@ -170,10 +176,17 @@ def _video(artefact_id: str, digest: str) -> ProducedArtefact:
     return ProducedArtefact(artefact_id, mime_type="video/mp4", data=mock_mp4(digest))
 
 
+def reads_upstream_files(context: JobContext) -> bool:
+    """Whether :func:`build_artefacts` reads upstream files for ``context`` (only a timeline does)."""
+    return context.kind == "timeline"
+
+
 def build_artefacts(context: JobContext, digest: str, *, sample_rate: int) -> list[ProducedArtefact]:
     """One succeeded (or, for an unknown artefact kind, failed) artefact per ``context.produces``.
 
-    Blocking (reads upstream WAVs for timelines): call it in a thread from async code.
+    Blocking only where :func:`reads_upstream_files` says so (timelines read their narrations' WAV
+    headers): call those in a thread from async code. Everything else is computed from values and
+    blob hashes in memory, in microseconds (tiny PNGs, repeated WAV cycles, the MP4 template).
     """
     results: list[ProducedArtefact] = []
     narrations = _narration_count(context) if context.kind == "script" else 0  # once: scripts have many
