@@ -84,14 +84,21 @@ def _segment_number(name: str) -> int:
 
 
 class _Batch:
-    """Lines queued for one write; ``done`` once written (and fsynced), ``error`` if that failed."""
+    """Lines queued for one write; ``done`` once written (and fsynced), ``error`` if that failed.
 
-    __slots__ = ("done", "error", "parts")
+    Its appenders wait on its own condition (all batches share the group commit's lock), so the end of
+    a write wakes the appenders it wrote for plus one of the next batch (to write that one), not every
+    thread waiting on the log: with a build's dozen store threads, each write used to wake them all,
+    and all but a few went back to sleep after taking the GIL in turn.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("done", "error", "parts", "waiting")
+
+    def __init__(self, lock: threading.Lock) -> None:
         self.parts: list[bytes] = []
         self.done = False
         self.error: BaseException | None = None
+        self.waiting = threading.Condition(lock)
 
 
 class _GroupCommit:
@@ -107,34 +114,41 @@ class _GroupCommit:
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._open: _Batch | None = None
         self._writing = False
 
     def commit(self, data: bytes, write: Callable[[bytes], None]) -> None:
         """Return once ``data`` is written by ``write`` (in a batch with others); raise its error."""
-        with self._cond:
+        with self._lock:
             if self._open is None:
-                self._open = _Batch()
+                self._open = _Batch(self._lock)
             batch = self._open
             batch.parts.append(data)
             while not batch.done:
                 if self._writing:
-                    self._cond.wait()
+                    batch.waiting.wait()
                     continue
                 current, self._open, self._writing = self._open, None, True
                 assert current is not None  # ours is queued and not done, so a batch is open
-                self._cond.release()
+                self._lock.release()
                 try:
                     write(b"".join(current.parts))
                 except BaseException as exc:  # every appender of the batch gets it
                     current.error = exc
                 finally:
-                    self._cond.acquire()
+                    self._lock.acquire()
                     current.done, self._writing = True, False
-                    self._cond.notify_all()
+                    current.waiting.notify_all()
+                    self._wake_next_writer()
         if batch.error is not None:
             raise batch.error
+
+    def _wake_next_writer(self) -> None:
+        """With the lock held, after a write: if lines were queued meanwhile, one of their appenders
+        (all waiting) writes them."""
+        if self._open is not None:
+            self._open.waiting.notify()
 
 
 _commits: dict[str, _GroupCommit] = {}
