@@ -331,3 +331,22 @@ def test_the_call_log_collects_calls_from_concurrent_processes(tmp_path: Path) -
     assert len({record["jobId"] for record in records}) == 60
     assert all(set(record) == {"jobId", "kind", "attempt", "pid"} for record in records)
     assert read_call_log(tmp_path / "absent.jsonl") == []
+
+
+@pytest.mark.parametrize(
+    ("value", "changed"),
+    [
+        (b"raw bytes", b"other bytes"),
+        ({1: "int key", "a": "str key"}, {1: "int key", "a": "other"}),  # unsortable keys
+        ({"nested": [1.5, {"deep": ("tuple", None)}]}, {"nested": [2.5, {"deep": ("tuple", None)}]}),
+        (Path("some/where.txt"), Path("else/where.txt")),
+    ],
+)
+def test_inputs_the_json_encoder_cannot_write_still_digest_by_value(value: object, changed: object) -> None:
+    def digest(item: object) -> object:
+        return _run(sample_job_context("image", inputs={"Prompt": "a fox", "Extra": item})).diagnostics[
+            "digest"
+        ]
+
+    assert digest(value) == digest(value)
+    assert digest(value) != digest(changed)
