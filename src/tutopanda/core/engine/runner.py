@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from tutopanda.core.blueprint import FanIn, Job, SelectedVariant
 from tutopanda.core.engine.planner import BuildState, Plan, PlannedJob
@@ -43,6 +43,7 @@ from tutopanda.core.engine.provider_contract import (
     ProviderHandler,
     SecretResolver,
 )
+from tutopanda.core.engine.store_queue import StoreQueue
 from tutopanda.core.errors import (
     ProviderAccountError,
     ProviderConfigError,
@@ -164,6 +165,15 @@ _FRESH_TEXT_TOTAL = 64 << 20
 _PARALLEL_STORE_MIN = 8
 """A job with at least this many outputs stores its blobs on several threads (their fsyncs overlap)."""
 _STORE_THREADS = 8
+
+
+class _ToStore(NamedTuple):
+    """A job's result waiting to be stored (see store_queue.py)."""
+
+    job: Job
+    handler: ProviderHandler
+    trace: str
+    result: JobResult
 
 
 def _timeout_message(deadline: float | None) -> str:
@@ -380,6 +390,8 @@ class Runner:
         self._timed_out = False
         self._store_pool: ThreadPoolExecutor | None = None
         """Where results are stored (created by :meth:`run`)."""
+        self._stores: StoreQueue[_ToStore, list[ArtefactEvent]] | None = None
+        """Results waiting for the store pool (created by :meth:`run`: see store_queue.py)."""
         self.stopped: str | None = None
         """Why the run stopped starting jobs (a provider refused the account), or None."""
         self.stopped_hint: str | None = None
@@ -412,6 +424,7 @@ class Runner:
         # asyncio.to_thread work runs. A store is always finished before the build commits; a handler
         # thread whose call was cancelled (deadline, Ctrl-C) is never waited for.
         self._store_pool = ThreadPoolExecutor(workers, f"{prefix}-store")
+        self._stores = StoreQueue(self._store_many, self._store_pool, drains=workers)
         calls_pool = ThreadPoolExecutor(workers, f"{prefix}-call")
         loop.set_default_executor(calls_pool)
         finished = False
@@ -507,6 +520,11 @@ class Runner:
             raise RuntimeError("the runner stores results only while run() runs")
         return await asyncio.get_running_loop().run_in_executor(self._store_pool, function, *args)
 
+    def _store_queue(self) -> StoreQueue[_ToStore, list[ArtefactEvent]]:
+        if self._stores is None:
+            raise RuntimeError("the runner stores results only while run() runs")
+        return self._stores
+
     def _limiter(self, handler: ProviderHandler) -> _Limiter:
         """The throttle shared by every job on ``handler.limits.key``.
 
@@ -561,7 +579,7 @@ class Runner:
             self._finish(outcome, "failed", error=error, failed=True)
             return
         outcome.cost = result.cost
-        stored = await self._stored(self._store_result, job, handler, trace, result)
+        stored = await self._store_queue().store(_ToStore(job, handler, trace, result))
         outcome.artefacts = [event.artefact_id for event in stored if event.status == "succeeded"]
         outcome.provisional = result.diagnostics.get("provisional") is True
         failures = [event for event in stored if event.status != "succeeded"]
@@ -844,25 +862,59 @@ class Runner:
             self._fresh_text[blob_hash] = data
             self._fresh_text_size += len(data)
 
-    def _store_result(
-        self, job: Job, handler: ProviderHandler, trace: str, result: JobResult
-    ) -> list[ArtefactEvent]:
-        """Store every artefact of ``result``: the blobs, then all the job's events in one append.
+    def _store_many(self, results: list[_ToStore]) -> list[list[ArtefactEvent] | BaseException]:
+        """Store the artefacts of several jobs' results, then record all their events in one append.
 
-        One append (one fsync) per job instead of one per artefact; the blobs are durable before any
-        event naming them is written, so an event never points at bytes a power cut could lose. A
-        producer with many outputs (the script writer's thousand texts) stores its blobs on a few
-        threads at once, so their fsyncs overlap, and fsyncs each blob folder once (not per blob).
-        Missing artefacts become failures. When the store itself fails (disk full), the events of the
-        blobs already stored are still appended before the error propagates: nothing paid for and
-        stored is forgotten.
+        The blobs are durable before any event naming them is written: their folders are fsynced once
+        each when the block of puts ends, then the events of every job go in one append (one fsync,
+        shared with other appenders by the log's group commit). Returns each job's events (missing
+        artefacts become failures), or the error that stopped its store. When the store itself fails
+        (disk full), the events of the blobs already stored are still appended and the job gets the
+        error: nothing paid for and stored is forgotten.
+        """
+        stored: list[list[ArtefactEvent]] = [[] for _ in results]
+        outcomes: list[list[ArtefactEvent] | BaseException] = list(stored)
+        try:
+            with self._blobs.deferred_folder_sync() as later:
+                for index, (job, handler, trace, result) in enumerate(results):
+                    try:
+                        self._store_artefacts(job, handler, trace, result, stored[index], later)
+                    except StorageError as exc:  # disk full...: the next job's store may still succeed
+                        outcomes[index] = exc
+        except BaseException as exc:  # a folder not made durable: recorded all the same, the jobs told
+            outcomes = [outcome if isinstance(outcome, BaseException) else exc for outcome in outcomes]
+        events = [event for job_events in stored for event in job_events]
+        if events:
+            try:
+                self._log.append_many(events)
+            except BaseException as exc:
+                return [exc] * len(results)
+            for event in events:
+                self.state.index.add(event)
+        return outcomes
+
+    def _store_artefacts(
+        self,
+        job: Job,
+        handler: ProviderHandler,
+        trace: str,
+        result: JobResult,
+        events: list[ArtefactEvent],
+        sync_later: set[str],
+    ) -> None:
+        """Store every artefact of ``result``, adding its event to ``events`` (in ``job.produces``
+        order), also those stored before a storage error stops it.
+
+        A producer with many outputs (the script writer's thousand texts) stores its blobs on a few
+        threads at once, so their fsyncs overlap. The blob folders are fsynced when the caller's
+        ``deferred_folder_sync`` block ends.
         """
         by_id = {item.artefact_id: item for item in result.artefacts}
         job_diagnostics = dict(result.diagnostics)
         if result.cost is not None:
             job_diagnostics["cost"] = result.cost
 
-        def store(artefact_id: str, sync_later: set[str] | None = None) -> ArtefactEvent:
+        def store(artefact_id: str) -> ArtefactEvent:
             item = by_id.get(artefact_id)
             if item is None:
                 return self._event(
@@ -877,27 +929,21 @@ class Runner:
                 return self._event(job, handler, trace, artefact_id, error=message)
 
         wanted = [artefact.id for artefact in job.produces]
-        events: list[ArtefactEvent | None] = [None] * len(wanted)
+        slots: list[ArtefactEvent | None] = [None] * len(wanted)
         try:
             if len(wanted) < _PARALLEL_STORE_MIN:
                 for index, artefact_id in enumerate(wanted):
-                    events[index] = store(artefact_id)
-            else:  # blob folders fsynced once each when the block ends, before the events below
-                with self._blobs.deferred_folder_sync() as later:
-                    self._store_parallel(wanted, lambda artefact_id: store(artefact_id, later), events)
+                    slots[index] = store(artefact_id)
+            else:
+                self._store_parallel(wanted, store, slots)
         finally:
-            done = [event for event in events if event is not None]
-            if done:
-                self._log.append_many(done)
-                for event in done:
-                    self.state.index.add(event)
+            events.extend(event for event in slots if event is not None)
             wanted_ids = set(wanted)
             for item in result.artefacts:  # files the runner owns but did not store
                 if item.file is not None and (
                     item.artefact_id not in wanted_ids or item.status != "succeeded"
                 ):
                     item.file.unlink(missing_ok=True)
-        return [event for event in events if event is not None]
 
     @staticmethod
     def _store_parallel(
