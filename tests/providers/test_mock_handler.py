@@ -153,21 +153,34 @@ def test_latency_sleeps_asynchronously(monkeypatch: pytest.MonkeyPatch) -> None:
     assert slept == [0.25, 0.5]
 
 
-@pytest.mark.parametrize("kind", SAMPLE_KINDS)
-def test_only_a_timeline_is_built_off_the_event_loop(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A thread hop per artefact cost more than making a tiny PNG or WAV (a 1,000-segment build makes
-    3,000 of them); a timeline reads its narrations' WAV headers, which must not block the loop."""
+def _thread_hops(monkeypatch: pytest.MonkeyPatch, context: JobContext) -> int:
+    """How many times producing ``context`` went to a thread (and check it succeeded)."""
     hops: list[str] = []
     real_to_thread = asyncio.to_thread
 
     async def counting_to_thread(function: object, *args: object, **kwargs: object) -> object:
-        hops.append(kind)
+        hops.append(context.kind)
         return await real_to_thread(function, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(asyncio, "to_thread", counting_to_thread)
-    result = _run(sample_job_context(kind))
+    result = _run(context)
     assert all(artefact.status == "succeeded" for artefact in result.artefacts)
-    assert hops == (["timeline"] if kind == "timeline" else [])
+    return len(hops)
+
+
+@pytest.mark.parametrize("kind", SAMPLE_KINDS)
+def test_only_a_timeline_is_built_off_the_event_loop(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread hop per artefact cost more than making a tiny PNG or WAV (a 1,000-segment build makes
+    3,000 of them); a timeline reads its narrations' WAV headers, which must not block the loop."""
+    assert _thread_hops(monkeypatch, sample_job_context(kind)) == (1 if kind == "timeline" else 0)
+
+
+def test_long_audio_is_built_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's Duration has no cap: an hour of music takes a second to make, not on the loop."""
+    short = sample_job_context("music", inputs={"Duration": 30})
+    long = sample_job_context("music", inputs={"Duration": 3600})
+    assert _thread_hops(monkeypatch, short) == 0
+    assert _thread_hops(monkeypatch, long) == 1
 
 
 def test_listed_jobs_fail_every_time() -> None:
@@ -350,3 +363,8 @@ def test_inputs_the_json_encoder_cannot_write_still_digest_by_value(value: objec
 
     assert digest(value) == digest(value)
     assert digest(value) != digest(changed)
+
+
+def test_a_nan_input_fails_the_mock_call_as_the_engine_refuses_it() -> None:
+    with pytest.raises(ValueError, match="NaN"):
+        _run(sample_job_context("image", inputs={"Prompt": "a fox", "Extra": float("nan")}))

@@ -71,6 +71,7 @@ def _internal(name: str) -> set[str]:
         "tutopanda.providers.mock": {
             "DEFAULT_MUSIC_SECONDS",
             "DEFAULT_SEGMENT_SECONDS",
+            "OFF_LOOP_SAMPLES",
             "HEADER_BYTES",
             "Mp4Box",
             "PNG_SIGNATURE",
@@ -88,7 +89,7 @@ def _internal(name: str) -> set[str]:
             "mp4_template",
             "read_top_level_boxes",
             "read_wav_info",
-            "reads_upstream_files",
+            "builds_off_the_loop",
             "speech_seconds",
             "write_png",
             "write_tone_wav",

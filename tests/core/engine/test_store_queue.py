@@ -155,3 +155,25 @@ def test_a_shut_down_executor_refuses_and_leaves_nothing_queued() -> None:
 
     asyncio.run(main())
     assert queue._waiting == [] and queue._draining == 0
+
+
+def test_even_a_base_exception_in_the_store_settles_its_batch_and_keeps_the_queue_going() -> None:
+    class Abort(BaseException):
+        pass
+
+    def store_many(items: list[int]) -> list[str | BaseException]:
+        if 13 in items:
+            raise Abort
+        return [f"stored {item}" for item in items]
+
+    async def main() -> tuple[list[str | BaseException], str]:
+        with ThreadPoolExecutor(2) as pool:
+            queue: StoreQueue[int, str] = StoreQueue(store_many, pool, drains=1, batch=1)
+            unlucky = list(
+                await asyncio.wait_for(asyncio.gather(queue.store(13), return_exceptions=True), DEADLINE)
+            )
+            return unlucky, await asyncio.wait_for(queue.store(14), DEADLINE)
+
+    unlucky, later = asyncio.run(main())
+    assert isinstance(unlucky[0], Abort)
+    assert later == "stored 14"

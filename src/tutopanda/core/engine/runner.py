@@ -53,6 +53,7 @@ from tutopanda.core.errors import (
 )
 from tutopanda.core.gc_control import paced_collections
 from tutopanda.core.logger import Logger
+from tutopanda.core.store.blob_store import DeferredFolders
 from tutopanda.core.store.events import ArtefactEvent, artefact_event, error_message
 from tutopanda.core.store.movie_store import MovieStore
 from tutopanda.core.store.run_record import JobOutcome, JobStatus
@@ -390,6 +391,8 @@ class Runner:
         self._timed_out = False
         self._store_pool: ThreadPoolExecutor | None = None
         """Where results are stored (created by :meth:`run`)."""
+        self._recorded: dict[str, tuple[list[ArtefactEvent], bool]] = {}
+        """Each stored job's events (and whether provisional), set by the store threads."""
         self._stores: StoreQueue[_ToStore, list[ArtefactEvent]] | None = None
         """Results waiting for the store pool (created by :meth:`run`: see store_queue.py)."""
         self.stopped: str | None = None
@@ -442,6 +445,7 @@ class Runner:
                     # A second Ctrl-C interrupts only this wait: the stores still finish, and only
                     # then are the folders they write through let go (drain_then_close).
                     drain_then_close(self._store_pool, stack.pop_all()).wait()
+                    self._settle_unawaited()
         finally:
             if self._timed_out or not finished:
                 # asyncio.run would wait for a thread blocked in a cancelled call before the build could
@@ -450,6 +454,14 @@ class Runner:
                 calls_pool.shutdown(wait=False)
                 _abandoned.append(f"{prefix}-call")
         return self.outcomes
+
+    def _settle_unawaited(self) -> None:
+        """Outcomes of jobs whose results were stored after the job was cancelled (Ctrl-C, a failed
+        store elsewhere): their events are recorded and committed, so the run record says so too."""
+        for job_id, (stored, provisional) in self._recorded.items():
+            outcome = self.outcomes[job_id]
+            if outcome.status == "not-run":
+                self._settle(outcome, stored, provisional, report=False)
 
     def _waits_for(self, planned: list[PlannedJob]) -> dict[str, set[str]]:
         """Job id -> the planned jobs it must wait for: its nearest planned ancestors.
@@ -580,14 +592,25 @@ class Runner:
             return
         outcome.cost = result.cost
         stored = await self._store_queue().store(_ToStore(job, handler, trace, result))
+        self._settle(outcome, stored, result.diagnostics.get("provisional") is True)
+
+    def _settle(
+        self, outcome: JobOutcome, stored: list[ArtefactEvent], provisional: bool, *, report: bool = True
+    ) -> None:
+        """A stored job's outcome from its events (``report``: tell the progress display)."""
         outcome.artefacts = [event.artefact_id for event in stored if event.status == "succeeded"]
-        outcome.provisional = result.diagnostics.get("provisional") is True
+        outcome.provisional = provisional
         failures = [event for event in stored if event.status != "succeeded"]
+        status: JobStatus = "failed" if failures else "succeeded"
+        error = None
         if failures:
-            message = error_message(failures[0].diagnostics, "failed")
-            self._finish(outcome, "failed", error=f"{failures[0].artefact_id}: {message}", failed=True)
-        else:
-            self._finish(outcome, "succeeded")
+            error = f"{failures[0].artefact_id}: {error_message(failures[0].diagnostics, 'failed')}"
+        if report:
+            self._finish(outcome, status, error=error, failed=bool(failures))
+            return
+        outcome.status, outcome.error = status, error
+        if failures:
+            self._failed_jobs.add(outcome.job_id)
 
     def _finish(
         self, outcome: JobOutcome, status: JobStatus, *, error: str | None = None, failed: bool = False
@@ -874,15 +897,24 @@ class Runner:
         """
         stored: list[list[ArtefactEvent]] = [[] for _ in results]
         outcomes: list[list[ArtefactEvent] | BaseException] = list(stored)
+        later: DeferredFolders | None = None
         try:
             with self._blobs.deferred_folder_sync() as later:
                 for index, (job, handler, trace, result) in enumerate(results):
                     try:
                         self._store_artefacts(job, handler, trace, result, stored[index], later)
-                    except StorageError as exc:  # disk full...: the next job's store may still succeed
+                    except Exception as exc:  # disk full, a bad result...: the other jobs still store
                         outcomes[index] = exc
-        except BaseException as exc:  # a folder not made durable: recorded all the same, the jobs told
-            outcomes = [outcome if isinstance(outcome, BaseException) else exc for outcome in outcomes]
+        except BaseException as exc:  # a blob folder not made durable: its blobs are not recorded
+            lost = later.failed if later is not None else set()
+            told = False
+            for index, job_events in enumerate(stored):
+                kept = [e for e in job_events if e.blob is None or self._blobs.folder_of(e.blob) not in lost]
+                if len(kept) < len(job_events):
+                    job_events[:] = kept
+                    outcomes[index], told = exc, True
+            if not told:  # the build must stop all the same: every job of the batch is told
+                outcomes = [outcome if isinstance(outcome, BaseException) else exc for outcome in outcomes]
         events = [event for job_events in stored for event in job_events]
         if events:
             try:
@@ -891,6 +923,9 @@ class Runner:
                 return [exc] * len(results)
             for event in events:
                 self.state.index.add(event)
+        for (job, _, _, result), outcome in zip(results, outcomes, strict=True):
+            if not isinstance(outcome, BaseException):  # for a job cancelled while it waited: run()
+                self._recorded[job.id] = (outcome, result.diagnostics.get("provisional") is True)
         return outcomes
 
     def _store_artefacts(

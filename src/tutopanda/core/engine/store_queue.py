@@ -87,8 +87,8 @@ class StoreQueue(Generic[_T, _R]):
             items = [item for item, _ in taken]
             try:
                 outcomes: Sequence[_R | BaseException] = self._store_many(items)
-            except Exception as exc:  # store_many reports per result; this is a bug: fail them all
-                outcomes = [exc] * len(items)
+            except BaseException as exc:  # store_many reports per result; a bug: fail these, go on
+                outcomes = [exc] * len(items)  # (a drain that stopped would strand the queue)
             _settle(loop, [future for _, future in taken], outcomes)
 
 

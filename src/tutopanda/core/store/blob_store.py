@@ -118,6 +118,14 @@ may be durable a block's length (milliseconds) before the folder entry it names.
 _DEFERRED_LOCK = threading.Lock()
 
 
+class DeferredFolders(set[str]):
+    """The folders of a :meth:`BlobStore.deferred_folder_sync` block, and those whose fsync failed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed: set[str] = set()
+
+
 class BlobStore:
     """The blob store of one (initialised) movie."""
 
@@ -238,14 +246,16 @@ class BlobStore:
         return self._commit(chunks, None, mime_type=mime_type, sync_later=sync_later)
 
     @contextmanager
-    def deferred_folder_sync(self) -> Iterator[set[str]]:
+    def deferred_folder_sync(self) -> Iterator[DeferredFolders]:
         """A set to pass as ``sync_later`` to the puts of the block; each folder they renamed a blob
         into is fsynced once when the block ends (raising or not), so record the blobs after it.
 
         Until then another put that finds one of those blobs already there fsyncs its folder itself
-        before returning (its caller may record the blob at once).
+        before returning (its caller may record the blob at once). When a folder's fsync fails, the
+        first error is raised once every folder was tried, and the set's ``failed`` names the folders
+        whose blobs a power cut could lose (:meth:`folder_of` a blob says whether it is one of them).
         """
-        folders: set[str] = set()
+        folders = DeferredFolders()
         with _DEFERRED_LOCK:
             _DEFERRED.append(folders)
         try:
@@ -257,14 +267,20 @@ class BlobStore:
                     try:
                         self._io.sync_folder(folder)
                     except OSError as exc:
+                        folders.failed.add(folder)
                         failed = failed or storage_error(exc, "making durable the blob folder", folder)
                     except BaseException as exc:
+                        folders.failed.add(folder)
                         failed = failed or exc
                 if failed is not None:
                     raise failed
             finally:
                 with _DEFERRED_LOCK:
                     _DEFERRED[:] = [batch for batch in _DEFERRED if batch is not folders]
+
+    def folder_of(self, ref: BlobRef) -> str:
+        """The folder blob ``ref`` lives in, spelled as a :class:`DeferredFolders` holds it."""
+        return self.path_of(ref).rpartition("/")[0]
 
     def put_file(self, path: str | Path, mime_type: str) -> BlobRef:
         """Store a local file. Already-stored content costs one read (hashing), never a copy."""

@@ -127,7 +127,12 @@ class _GroupCommit:
             batch.parts.append(data)
             while not batch.done:
                 if self._writing:
-                    batch.waiting.wait()
+                    try:
+                        batch.waiting.wait()
+                    except BaseException:  # interrupted: maybe the one woken to write this batch,
+                        if not batch.done:  # so hand that on to another of its appenders
+                            batch.waiting.notify()
+                        raise
                     continue
                 current, self._open, self._writing = self._open, None, True
                 assert current is not None  # ours is queued and not done, so a batch is open

@@ -42,9 +42,11 @@ def job_digest(context: JobContext) -> str:
 
     The text hashed is JSON with sorted keys, written by the C encoder in one pass: only what it cannot
     write goes through :func:`_plain`. It need not be the canonical form of the engine's hashes (which
-    also formats floats the ECMAScript way and normalises Unicode), only the same for the same values:
-    a timeline's thousands of clips, given whole to the exporter, took 0.1 s to normalise first, on the
-    build's critical path. (For values without floats or non-NFC text the two texts are the same.)
+    also formats floats the ECMAScript way, writes ``1.0`` as ``1`` and normalises Unicode), only the
+    same for the same Python values: a timeline's thousands of clips, given whole to the exporter, took
+    0.1 s to normalise first, on the build's critical path. (An input edited from ``60`` to ``60.0``
+    keeps its trace, so the mock is not called again for it.) NaN, Infinity and keys that cannot be
+    sorted together go the engine's way (:func:`hash_value`, which refuses NaN as it always did).
     """
     config = {key: value for key, value in context.config.items() if key != MOCK_CONFIG_KEY}
     consumed = {
@@ -56,8 +58,15 @@ def job_digest(context: JobContext) -> str:
         "prompt": context.prompt,
     }
     try:
-        text = json.dumps(consumed, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
-    except (TypeError, ValueError):  # keys of mixed types (unsortable), NaN: the engine's rules decide
+        text = json.dumps(
+            consumed,
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+            default=_plain,
+        )
+    except (TypeError, ValueError):  # unsortable keys, NaN: the engine's rules decide
         return hash_value(
             {**consumed, "inputs": _plain_deep(context.inputs), "config": _plain_deep(config)}
         ).hash

@@ -22,7 +22,7 @@ from tutopanda.core.store.hashing import sha256_hex
 from tutopanda.providers.mock.counter import MOCK_CALL_LOG_ENV, MockCall, MockCallCounter, append_call_log
 from tutopanda.providers.mock.digest import job_digest
 from tutopanda.providers.mock.options import MockOptions
-from tutopanda.providers.mock.payloads import build_artefacts, reads_upstream_files
+from tutopanda.providers.mock.payloads import build_artefacts, builds_off_the_loop
 from tutopanda.providers.voice_set import VoiceSet
 
 __all__ = ["MOCK_KINDS", "MockHandler"]
@@ -121,7 +121,7 @@ class MockHandler:
                 await asyncio.Event().wait()
         self._inject_failure(context, options)
         digest = job_digest(context)
-        if reads_upstream_files(context):  # a timeline reads a thousand WAV headers: not on the loop
+        if builds_off_the_loop(context, sample_rate=options.sample_rate):  # a timeline, long audio
             artefacts = await asyncio.to_thread(
                 build_artefacts, context, digest, sample_rate=options.sample_rate
             )

@@ -24,9 +24,10 @@ from tutopanda.providers.mock.wav import write_tone_wav
 
 __all__ = [
     "DEFAULT_MUSIC_SECONDS",
+    "OFF_LOOP_SAMPLES",
     "WORDS_PER_SECOND",
     "build_artefacts",
-    "reads_upstream_files",
+    "builds_off_the_loop",
     "speech_seconds",
 ]
 
@@ -154,13 +155,17 @@ def _image(context: JobContext, artefact_id: str, digest: str) -> ProducedArtefa
     )
 
 
-def _audio(context: JobContext, artefact_id: str, digest: str, sample_rate: int) -> ProducedArtefact:
+def _audio_seconds(context: JobContext) -> float:
+    """How long the mock's audio for ``context`` lasts: music its Duration, speech its words."""
     if context.kind == "music":
-        seconds = _number(context.inputs, "Duration") or DEFAULT_MUSIC_SECONDS
-    else:
-        text = context.inputs.get("Text")
-        spoken = text if isinstance(text, str) else " ".join(_strings(list(context.inputs.values())))
-        seconds = speech_seconds(spoken)
+        return _number(context.inputs, "Duration") or DEFAULT_MUSIC_SECONDS
+    text = context.inputs.get("Text")
+    spoken = text if isinstance(text, str) else " ".join(_strings(list(context.inputs.values())))
+    return speech_seconds(spoken)
+
+
+def _audio(context: JobContext, artefact_id: str, digest: str, sample_rate: int) -> ProducedArtefact:
+    seconds = _audio_seconds(context)
     period = 16 + int(digest[0:4], 16) % 49
     amplitude = 0.2 + int(digest[4:8], 16) % 60 / 100
     comment = f"tutopanda-mock:{digest}"
@@ -176,15 +181,25 @@ def _video(artefact_id: str, digest: str) -> ProducedArtefact:
     return ProducedArtefact(artefact_id, mime_type="video/mp4", data=mock_mp4(digest))
 
 
-def reads_upstream_files(context: JobContext) -> bool:
-    """Whether :func:`build_artefacts` reads upstream files for ``context`` (only a timeline does)."""
-    return context.kind == "timeline"
+OFF_LOOP_SAMPLES = 1_000_000
+"""Audio longer than this many samples (about a minute at 16 kHz: ~10 ms to make) is made in a thread."""
+
+
+def builds_off_the_loop(context: JobContext, *, sample_rate: int) -> bool:
+    """Whether :func:`build_artefacts` for ``context`` takes long enough to belong in a thread: a
+    timeline (it reads its narrations' WAV headers) or long audio (a user's Duration has no cap).
+    Everything else takes tens of microseconds (tiny PNGs, the MP4 template, texts)."""
+    if context.kind == "timeline":
+        return True
+    return any(kind == "audio" for _, kind in context.produces) and (
+        _audio_seconds(context) * sample_rate > OFF_LOOP_SAMPLES
+    )
 
 
 def build_artefacts(context: JobContext, digest: str, *, sample_rate: int) -> list[ProducedArtefact]:
     """One succeeded (or, for an unknown artefact kind, failed) artefact per ``context.produces``.
 
-    Blocking only where :func:`reads_upstream_files` says so (timelines read their narrations' WAV
+    Blocking only where :func:`builds_off_the_loop` says so (timelines read their narrations' WAV
     headers): call those in a thread from async code. Everything else is computed from values and
     blob hashes in memory, in microseconds (tiny PNGs, repeated WAV cycles, the MP4 template).
     """

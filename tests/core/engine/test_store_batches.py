@@ -1,0 +1,116 @@
+"""The runner's store batches (several jobs' results stored together, their events in one append):
+what a failure inside a batch does to the other jobs of it, and what an interrupted run reports."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tutopanda.core.engine import runner as runner_module
+from tutopanda.core.engine.build import prepare
+from tutopanda.core.engine.provider_contract import EnvSecretResolver, JobResult, ProducedArtefact
+from tutopanda.core.engine.runner import Runner, RunOptions, _ToStore
+from tutopanda.core.errors import StorageError
+from tutopanda.core.movie.definition import define_movie
+from tutopanda.core.store.backends import held_folder
+from tutopanda.core.store.event_log import artefact_log
+from tutopanda.core.store.manifest_store import ManifestStore
+from tutopanda.core.store.movie_store import MovieStore
+from tutopanda.core.store.storage import StorageContext
+
+from .conftest import BuildFn, RecordingHandler
+
+
+@pytest.fixture
+def backend() -> str:
+    return "local"  # held folders, folder fsyncs and signals: the local disk's
+
+
+def test_a_bad_result_fails_its_own_job_and_the_rest_of_its_batch_is_recorded(
+    ctx: StorageContext, movie: str, handler: RecordingHandler
+) -> None:
+    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 3})
+    prepared = prepare(MovieStore.open(ctx, movie), mode="mock")
+    runner = Runner(
+        store=prepared.store,
+        plan=prepared.plan,
+        state=prepared.state,
+        values=prepared.movie.input_values(),
+        resolver=lambda provider, model, kind: handler,  # type: ignore[arg-type,return-value]
+        options=RunOptions(mode="mock"),
+        secrets=EnvSecretResolver({}),
+    )
+    jobs = [planned.job for planned in prepared.plan.jobs][:4]
+
+    def result(job: Any, broken: bool) -> JobResult:
+        artefacts = [ProducedArtefact(a.id, mime_type="text/plain", data=a.id.encode()) for a in job.produces]
+        return JobResult(artefacts, diagnostics=None if broken else {})  # type: ignore[arg-type]
+
+    batch = [_ToStore(job, handler, "0" * 64, result(job, index == 1)) for index, job in enumerate(jobs)]  # type: ignore[arg-type]
+    outcomes = runner._store_many(batch)
+    assert isinstance(outcomes[1], TypeError)
+    assert all(isinstance(outcome, list) and outcome for index, outcome in enumerate(outcomes) if index != 1)
+    recorded = {event.produced_by for event in artefact_log(ctx, movie)}
+    assert recorded == {jobs[0].id, jobs[2].id, jobs[3].id}
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="finds a folder's name by /proc/self/fd")
+def test_a_blob_folder_not_made_durable_is_never_named_by_an_event(
+    ctx: StorageContext, movie: str, build: BuildFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 2})
+    real_sync = held_folder.sync_folder_fd
+    failed: list[str] = []
+
+    def failing_once(fd: int) -> None:
+        folder = Path(f"/proc/self/fd/{fd}").readlink()
+        if folder.parent.name == "blobs" and len(folder.name) == 2 and not failed:
+            failed.append(folder.name)  # the first shard folder fsynced: an I/O error
+            raise OSError(errno.EIO, "Input/output error")
+        real_sync(fd)
+
+    monkeypatch.setattr(held_folder, "sync_folder_fd", failing_once)
+    with pytest.raises(StorageError):
+        build(movie)
+    assert failed, "no shard folder was fsynced"
+    named = [
+        event.artefact_id
+        for event in artefact_log(ctx, movie)
+        if event.status == "succeeded" and event.blob is not None and event.blob.hash[:2] == failed[0]
+    ]
+    assert named == []
+    assert any(event.status == "succeeded" for event in artefact_log(ctx, movie))  # the others are kept
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to ourselves")
+def test_results_stored_after_ctrl_c_are_reported_as_succeeded(
+    ctx: StorageContext, movie: str, build: BuildFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A result handed over is stored even when its job is cancelled; the run record says so."""
+    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 6})
+    real = Runner._store_many
+    interrupted = threading.Event()
+
+    def interrupt_then_store(self: Runner, results: list[_ToStore]) -> Any:
+        if any(item.job.kind == "narration" for item in results) and not interrupted.is_set():
+            interrupted.set()
+            os.kill(os.getpid(), signal.SIGINT)  # the narrations' stores wait behind this one
+        return real(self, results)
+
+    monkeypatch.setattr(runner_module.Runner, "_store_many", interrupt_then_store)
+    report = build(movie, concurrency=8)
+    assert report.interrupted
+    committed = ManifestStore(ctx, movie).load_current().artefacts
+    for outcome in report.outcomes:
+        if outcome.artefacts and all(artefact in committed for artefact in outcome.artefacts):
+            assert outcome.status == "succeeded", outcome
+    stored_jobs = {event.produced_by for event in artefact_log(ctx, movie) if event.status == "succeeded"}
+    statuses = {outcome.job_id: outcome.status for outcome in report.outcomes}
+    assert all(statuses[job_id] == "succeeded" for job_id in stored_jobs)
