@@ -177,3 +177,24 @@ def test_even_a_base_exception_in_the_store_settles_its_batch_and_keeps_the_queu
     unlucky, later = asyncio.run(main())
     assert isinstance(unlucky[0], Abort)
     assert later == "stored 14"
+
+
+def test_the_most_urgent_results_are_taken_first_then_the_first_queued() -> None:
+    """The runner's priority is how many jobs wait behind a job: its store unblocks them sooner."""
+    store = _Store(hold_first=True)
+
+    async def main() -> None:
+        with ThreadPoolExecutor(2) as pool:
+            queue: StoreQueue[int, str] = StoreQueue(store, pool, drains=1, batch=2)
+            first = asyncio.ensure_future(queue.store(0))
+            await asyncio.to_thread(store.first_started.wait, DEADLINE)
+            waiting = [
+                asyncio.ensure_future(queue.store(item, priority=priority))
+                for item, priority in ((1, 0), (2, 5), (3, 1), (4, 5), (5, 0))
+            ]
+            await asyncio.sleep(0)
+            store.release.set()
+            await asyncio.wait_for(asyncio.gather(first, *waiting), DEADLINE)
+
+    asyncio.run(main())
+    assert store.calls == [[0], [2, 4], [3, 1], [5]]

@@ -53,6 +53,7 @@ from tutopanda.core.errors import (
 )
 from tutopanda.core.gc_control import paced_collections
 from tutopanda.core.logger import Logger
+from tutopanda.core.store.blob_ref import BlobRef
 from tutopanda.core.store.blob_store import DeferredFolders
 from tutopanda.core.store.events import ArtefactEvent, artefact_event, error_message
 from tutopanda.core.store.movie_store import MovieStore
@@ -391,6 +392,8 @@ class Runner:
         self._timed_out = False
         self._store_pool: ThreadPoolExecutor | None = None
         """Where results are stored (created by :meth:`run`)."""
+        self._behind: dict[str, int] = {}
+        """Job id -> the longest chain of planned jobs waiting behind it: its result's store priority."""
         self._recorded: dict[str, tuple[list[ArtefactEvent], bool]] = {}
         """Each stored job's events (and whether provisional), set by the store threads."""
         self._stores: StoreQueue[_ToStore, list[ArtefactEvent]] | None = None
@@ -499,6 +502,9 @@ class Runner:
         for item in planned:  # in plan order, so ready jobs start in plan order
             for parent in waits[item.job.id]:
                 followers.setdefault(parent, []).append(item)
+        for item in reversed(planned):  # followers first: the plan is in dependency order
+            behind = [self._behind[follower.job.id] for follower in followers.get(item.job.id, ())]
+            self._behind[item.job.id] = 1 + max(behind) if behind else 0
         layer_sizes: dict[int, int] = {}
         for item in planned:
             layer_sizes[item.layer] = layer_sizes.get(item.layer, 0) + 1
@@ -591,7 +597,9 @@ class Runner:
             self._finish(outcome, "failed", error=error, failed=True)
             return
         outcome.cost = result.cost
-        stored = await self._store_queue().store(_ToStore(job, handler, trace, result))
+        stored = await self._store_queue().store(
+            _ToStore(job, handler, trace, result), priority=self._behind.get(job.id, 0)
+        )
         self._settle(outcome, stored, result.diagnostics.get("provisional") is True)
 
     def _settle(
@@ -906,10 +914,9 @@ class Runner:
                     except Exception as exc:  # disk full, a bad result...: the other jobs still store
                         outcomes[index] = exc
         except BaseException as exc:  # a blob folder not made durable: its blobs are not recorded
-            lost = later.failed if later is not None else set()
             told = False
             for index, job_events in enumerate(stored):
-                kept = [e for e in job_events if e.blob is None or self._blobs.folder_of(e.blob) not in lost]
+                kept = [e for e in job_events if e.blob is None or not self._lost(e.blob, later)]
                 if len(kept) < len(job_events):
                     job_events[:] = kept
                     outcomes[index], told = exc, True
@@ -927,6 +934,9 @@ class Runner:
             if not isinstance(outcome, BaseException):  # for a job cancelled while it waited: run()
                 self._recorded[job.id] = (outcome, result.diagnostics.get("provisional") is True)
         return outcomes
+
+    def _lost(self, blob: BlobRef, folders: DeferredFolders | None) -> bool:
+        return folders is None or self._blobs.lost_in(blob, folders)
 
     def _store_artefacts(
         self,

@@ -10,7 +10,10 @@ one append, and settles all their futures in one wake-up of the loop: the same b
 and 20% less time (medians of 5 alternating builds in one process).
 
 Drains start on demand, at most ``drains`` at once (the store pool's size): while few results wait,
-each is stored at once by a drain of its own, as before; while many wait, each drain takes many. A
+each is stored at once by a drain of its own, as before; while many wait, each drain takes many, the
+most urgent first (``priority``: the runner's is the length of the longest chain of jobs still to run
+behind the job, so a result that unblocks the critical path is not queued behind a thousand that
+unblock nothing yet — on a 1,000-segment build the image prompts waited behind every narration). A
 drain runs until the queue is empty, so every result queued is stored — also when the job that
 awaited it was cancelled (Ctrl-C): what was paid for is recorded. The store function says what
 happened to each result (its events, or the error that stopped its store); it is never retried here.
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -52,16 +57,19 @@ class StoreQueue(Generic[_T, _R]):
         self._most = max(1, drains)
         self._batch = max(1, batch)
         self._lock = threading.Lock()
-        self._waiting: list[tuple[_T, asyncio.Future[_R]]] = []
+        self._waiting: list[tuple[int, int, _T, asyncio.Future[_R]]] = []
+        """A heap: the highest priority first, then the first queued."""
+        self._order = itertools.count()
         self._draining = 0
 
-    async def store(self, item: _T) -> _R:
-        """Queue ``item`` and wait for its outcome (raised if it is an exception)."""
+    async def store(self, item: _T, *, priority: int = 0) -> _R:
+        """Queue ``item`` and wait for its outcome (raised if it is an exception); results of a higher
+        ``priority`` are taken first."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[_R] = loop.create_future()
-        entry = (item, future)
+        entry = (-priority, next(self._order), item, future)
         with self._lock:
-            self._waiting.append(entry)
+            heapq.heappush(self._waiting, entry)
             start = self._draining < self._most
             if start:
                 self._draining += 1
@@ -72,6 +80,7 @@ class StoreQueue(Generic[_T, _R]):
                 with self._lock:
                     self._draining -= 1
                     self._waiting = [waiting for waiting in self._waiting if waiting is not entry]
+                    heapq.heapify(self._waiting)
                 raise
         return await future
 
@@ -82,14 +91,13 @@ class StoreQueue(Generic[_T, _R]):
                 if not self._waiting:
                     self._draining -= 1
                     return
-                taken = self._waiting[: self._batch]
-                del self._waiting[: self._batch]
-            items = [item for item, _ in taken]
+                taken = [heapq.heappop(self._waiting) for _ in range(min(self._batch, len(self._waiting)))]
+            items = [item for _, _, item, _ in taken]
             try:
                 outcomes: Sequence[_R | BaseException] = self._store_many(items)
             except BaseException as exc:  # store_many reports per result; a bug: fail these, go on
                 outcomes = [exc] * len(items)  # (a drain that stopped would strand the queue)
-            _settle(loop, [future for _, future in taken], outcomes)
+            _settle(loop, [future for _, _, _, future in taken], outcomes)
 
 
 def _settle(

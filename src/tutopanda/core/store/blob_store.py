@@ -253,7 +253,7 @@ class BlobStore:
         Until then another put that finds one of those blobs already there fsyncs its folder itself
         before returning (its caller may record the blob at once). When a folder's fsync fails, the
         first error is raised once every folder was tried, and the set's ``failed`` names the folders
-        whose blobs a power cut could lose (:meth:`folder_of` a blob says whether it is one of them).
+        whose blobs a power cut could lose (:meth:`lost_in` says whether a blob is one of them).
         """
         folders = DeferredFolders()
         with _DEFERRED_LOCK:
@@ -278,9 +278,10 @@ class BlobStore:
                 with _DEFERRED_LOCK:
                     _DEFERRED[:] = [batch for batch in _DEFERRED if batch is not folders]
 
-    def folder_of(self, ref: BlobRef) -> str:
-        """The folder blob ``ref`` lives in, spelled as a :class:`DeferredFolders` holds it."""
-        return self.path_of(ref).rpartition("/")[0]
+    def lost_in(self, ref: BlobRef, folders: DeferredFolders) -> bool:
+        """Whether blob ``ref``, put in the block of ``folders``, may not survive a power cut (the
+        fsync of its folder failed when the block ended)."""
+        return self.path_of(ref).rpartition("/")[0] in folders.failed
 
     def put_file(self, path: str | Path, mime_type: str) -> BlobRef:
         """Store a local file. Already-stored content costs one read (hashing), never a copy."""
