@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import subprocess
@@ -237,3 +238,31 @@ def test_deferred_puts_store_and_read_back_on_every_backend(ctx: StorageContext,
             store.put_stream(iter([f"part {i}".encode()]), "text/plain", sync_later=later) for i in range(5)
         ]
     assert [store.get_bytes(ref) for ref in refs] == [f"part {i}".encode() for i in range(5)]
+
+
+@pytest.mark.parametrize("backend", ["local"])  # folders are fsynced on local disk only
+def test_a_folder_whose_deferred_fsync_failed_is_fsynced_by_the_next_put_finding_its_blob(
+    ctx: StorageContext, movie: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its entry may not survive a power cut: a later put of the same bytes (whose caller records the
+    blob at once) must not trust it without a good fsync."""
+    from tutopanda.core.store.backends import local_disk
+
+    store = BlobStore(ctx, movie)
+    store.put_bytes(b"make the shard folders exist", "text/plain")
+    real = local_disk.fsync_directory
+
+    def failing(directory: str) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    with pytest.raises(StorageError), store.deferred_folder_sync() as later:
+        ref = store.put_bytes(b"bytes in a folder not made durable", "text/plain", sync_later=later)
+        monkeypatch.setattr(local_disk, "fsync_directory", failing)  # when the block ends
+    assert store.lost_in(ref, later)
+    monkeypatch.setattr(local_disk, "fsync_directory", real)
+    synced = _folder_syncs(monkeypatch)
+    assert store.put_bytes(b"bytes in a folder not made durable", "text/plain") == ref
+    assert synced == [store.path_of(ref).rpartition("/")[0]]
+    synced.clear()
+    store.put_bytes(b"bytes in a folder not made durable", "text/plain")  # synced now: trusted again
+    assert synced == []

@@ -33,7 +33,7 @@ def backend() -> str:
     return "local"  # held folders, folder fsyncs and signals: the local disk's
 
 
-def test_a_bad_result_fails_its_own_job_and_the_rest_of_its_batch_is_recorded(
+def test_a_malformed_result_fails_its_own_job_and_the_rest_of_its_batch_is_recorded(
     ctx: StorageContext, movie: str, handler: RecordingHandler
 ) -> None:
     define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 3})
@@ -55,10 +55,17 @@ def test_a_bad_result_fails_its_own_job_and_the_rest_of_its_batch_is_recorded(
 
     batch = [_ToStore(job, handler, "0" * 64, result(job, index == 1)) for index, job in enumerate(jobs)]  # type: ignore[arg-type]
     outcomes = runner._store_many(batch)
-    assert isinstance(outcomes[1], TypeError)
-    assert all(isinstance(outcome, list) and outcome for index, outcome in enumerate(outcomes) if index != 1)
-    recorded = {event.produced_by for event in artefact_log(ctx, movie)}
-    assert recorded == {jobs[0].id, jobs[2].id, jobs[3].id}
+    assert all(isinstance(outcome, list) and outcome for outcome in outcomes)  # nobody gets an exception
+    broken = outcomes[1]
+    assert isinstance(broken, list) and {event.status for event in broken} == {"failed"}
+    assert "TypeError" in broken[0].diagnostics["error"]["message"]
+    recorded = {event.produced_by: event.status for event in artefact_log(ctx, movie)}
+    assert recorded == {
+        jobs[0].id: "succeeded",
+        jobs[1].id: "failed",
+        jobs[2].id: "succeeded",
+        jobs[3].id: "succeeded",
+    }
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="finds a folder's name by /proc/self/fd")
@@ -114,3 +121,45 @@ def test_results_stored_after_ctrl_c_are_reported_as_succeeded(
     stored_jobs = {event.produced_by for event in artefact_log(ctx, movie) if event.status == "succeeded"}
     statuses = {outcome.job_id: outcome.status for outcome in report.outcomes}
     assert all(statuses[job_id] == "succeeded" for job_id in stored_jobs)
+
+
+def test_how_many_jobs_wait_behind_each_does_not_depend_on_the_plan_order() -> None:
+    """A durable batch's plan is one layer in its caller's order: followers may come first."""
+    from types import SimpleNamespace
+
+    from tutopanda.core.engine.runner import _chain_lengths
+
+    def planned(job_id: str) -> Any:
+        return SimpleNamespace(job=SimpleNamespace(id=job_id))
+
+    followers = {"script": [planned("voice"), planned("timeline")], "voice": [planned("timeline")]}
+    expected = {"script": 2, "voice": 1, "timeline": 0}
+    assert _chain_lengths(["script", "voice", "timeline"], followers) == expected
+    assert _chain_lengths(["timeline", "voice", "script"], followers) == expected
+
+
+def test_a_job_whose_store_failed_part_way_is_recorded_as_failed_with_what_it_stored(
+    ctx: StorageContext, movie: str, build: BuildFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its first outputs are committed; the run record must not say the job never ran."""
+    from tutopanda.core.store.run_record import list_run_records
+
+    real = Runner._store_one
+    seen: list[str] = []
+
+    def disk_full_after_one(self: Runner, job: Any, *args: Any, **kwargs: Any) -> Any:
+        if job.kind == "script":
+            seen.append(job.id)
+            if len(seen) > 1:
+                raise StorageError("disk full writing a blob", "free some disk space, then run it again")
+        return real(self, job, *args, **kwargs)
+
+    monkeypatch.setattr(runner_module.Runner, "_store_one", disk_full_after_one)
+    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 2})
+    with pytest.raises(StorageError, match="disk full"):
+        build(movie)
+    committed = ManifestStore(ctx, movie).load_current().artefacts
+    record = list_run_records(ctx, movie)[-1]
+    script = next(job for job in record["jobs"] if job["jobId"].endswith("ScriptWriter"))
+    assert script["status"] == "failed" and "disk full" in script["error"]
+    assert len(script["artefacts"]) == 1 and script["artefacts"][0] in committed

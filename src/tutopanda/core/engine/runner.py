@@ -169,6 +169,11 @@ _PARALLEL_STORE_MIN = 8
 _STORE_THREADS = 8
 
 
+def _provisional(result: JobResult) -> bool:
+    """Whether a handler marked its result provisional (a malformed result's diagnostics: no)."""
+    return isinstance(result.diagnostics, Mapping) and result.diagnostics.get("provisional") is True
+
+
 class _ToStore(NamedTuple):
     """A job's result waiting to be stored (see store_queue.py)."""
 
@@ -319,6 +324,28 @@ def nearest_planned_ancestors(
     return {job_id: nearest(job_id) for job_id in in_plan}
 
 
+def _chain_lengths(job_ids: Iterable[str], followers: Mapping[str, list[PlannedJob]]) -> dict[str, int]:
+    """Job id -> the number of jobs in the longest chain of its followers (0 for a job nobody waits
+    for): how much of the run waits behind it. Any order of ``job_ids`` (a durable batch's plan is one
+    layer in the caller's order)."""
+    behind: dict[str, int] = {}
+    for first in job_ids:
+        stack = [first]
+        while stack:
+            job_id = stack[-1]
+            if job_id in behind:
+                stack.pop()
+                continue
+            after = [follower.job.id for follower in followers.get(job_id, ())]
+            unknown = [follower for follower in after if follower not in behind]
+            if unknown:
+                stack.extend(unknown)
+                continue
+            stack.pop()
+            behind[job_id] = 1 + max(behind[follower] for follower in after) if after else 0
+    return behind
+
+
 def drain_then_close(pool: ThreadPoolExecutor, stack: contextlib.ExitStack) -> threading.Event:
     """Wait for every task of ``pool`` (the run's stores), then close ``stack`` (the held blob folders
     they write through), in a thread of its own; the event returned is set when both are done.
@@ -394,8 +421,9 @@ class Runner:
         """Where results are stored (created by :meth:`run`)."""
         self._behind: dict[str, int] = {}
         """Job id -> the longest chain of planned jobs waiting behind it: its result's store priority."""
-        self._recorded: dict[str, tuple[list[ArtefactEvent], bool]] = {}
-        """Each stored job's events (and whether provisional), set by the store threads."""
+        self._recorded: dict[str, tuple[list[ArtefactEvent], bool, BaseException | None]] = {}
+        """Each stored job's recorded events, whether provisional and the error that stopped its store
+        (set by the store threads; what the run record says of a job no task was left to settle)."""
         self._stores: StoreQueue[_ToStore, list[ArtefactEvent]] | None = None
         """Results waiting for the store pool (created by :meth:`run`: see store_queue.py)."""
         self.stopped: str | None = None
@@ -459,12 +487,13 @@ class Runner:
         return self.outcomes
 
     def _settle_unawaited(self) -> None:
-        """Outcomes of jobs whose results were stored after the job was cancelled (Ctrl-C, a failed
-        store elsewhere): their events are recorded and committed, so the run record says so too."""
-        for job_id, (stored, provisional) in self._recorded.items():
+        """Outcomes of jobs no task settled: stored after the job was cancelled (Ctrl-C, a failed store
+        elsewhere), or stopped by a storage error after some of their events were recorded. Those
+        events are committed, so the run record says so too."""
+        for job_id, (stored, provisional, error) in self._recorded.items():
             outcome = self.outcomes[job_id]
             if outcome.status == "not-run":
-                self._settle(outcome, stored, provisional, report=False)
+                self._settle(outcome, stored, provisional, error=error, report=False)
 
     def _waits_for(self, planned: list[PlannedJob]) -> dict[str, set[str]]:
         """Job id -> the planned jobs it must wait for: its nearest planned ancestors.
@@ -502,9 +531,7 @@ class Runner:
         for item in planned:  # in plan order, so ready jobs start in plan order
             for parent in waits[item.job.id]:
                 followers.setdefault(parent, []).append(item)
-        for item in reversed(planned):  # followers first: the plan is in dependency order
-            behind = [self._behind[follower.job.id] for follower in followers.get(item.job.id, ())]
-            self._behind[item.job.id] = 1 + max(behind) if behind else 0
+        self._behind = _chain_lengths([item.job.id for item in planned], followers)
         layer_sizes: dict[int, int] = {}
         for item in planned:
             layer_sizes[item.layer] = layer_sizes.get(item.layer, 0) + 1
@@ -600,24 +627,35 @@ class Runner:
         stored = await self._store_queue().store(
             _ToStore(job, handler, trace, result), priority=self._behind.get(job.id, 0)
         )
-        self._settle(outcome, stored, result.diagnostics.get("provisional") is True)
+        self._settle(outcome, stored, _provisional(result))
 
     def _settle(
-        self, outcome: JobOutcome, stored: list[ArtefactEvent], provisional: bool, *, report: bool = True
+        self,
+        outcome: JobOutcome,
+        stored: list[ArtefactEvent],
+        provisional: bool,
+        *,
+        error: BaseException | None = None,
+        report: bool = True,
     ) -> None:
-        """A stored job's outcome from its events (``report``: tell the progress display)."""
+        """A stored job's outcome from its recorded events and the error that stopped its store, if any
+        (``report``: tell the progress display)."""
         outcome.artefacts = [event.artefact_id for event in stored if event.status == "succeeded"]
         outcome.provisional = provisional
         failures = [event for event in stored if event.status != "succeeded"]
-        status: JobStatus = "failed" if failures else "succeeded"
-        error = None
-        if failures:
-            error = f"{failures[0].artefact_id}: {error_message(failures[0].diagnostics, 'failed')}"
+        message = None
+        if error is not None:
+            message = (
+                error.message if isinstance(error, TutopandaError) else f"{type(error).__name__}: {error}"
+            )
+        elif failures:
+            message = f"{failures[0].artefact_id}: {error_message(failures[0].diagnostics, 'failed')}"
+        status: JobStatus = "failed" if message is not None else "succeeded"
         if report:
-            self._finish(outcome, status, error=error, failed=bool(failures))
+            self._finish(outcome, status, error=message, failed=message is not None)
             return
-        outcome.status, outcome.error = status, error
-        if failures:
+        outcome.status, outcome.error = status, message
+        if message is not None:
             self._failed_jobs.add(outcome.job_id)
 
     def _finish(
@@ -904,24 +942,34 @@ class Runner:
         error: nothing paid for and stored is forgotten.
         """
         stored: list[list[ArtefactEvent]] = [[] for _ in results]
-        outcomes: list[list[ArtefactEvent] | BaseException] = list(stored)
+        errors: list[BaseException | None] = [None] * len(results)
         later: DeferredFolders | None = None
         try:
             with self._blobs.deferred_folder_sync() as later:
                 for index, (job, handler, trace, result) in enumerate(results):
                     try:
                         self._store_artefacts(job, handler, trace, result, stored[index], later)
-                    except Exception as exc:  # disk full, a bad result...: the other jobs still store
-                        outcomes[index] = exc
+                    except StorageError as exc:  # disk full...: the other jobs may still store
+                        errors[index] = exc
+                    except Exception as exc:  # a malformed result (a handler bug): its job fails
+                        message = f"{type(exc).__name__}: {exc}"
+                        have = {event.artefact_id for event in stored[index]}
+                        stored[index].extend(
+                            self._event(job, handler, trace, artefact.id, error=message)
+                            for artefact in job.produces
+                            if artefact.id not in have
+                        )
+                    except BaseException as exc:
+                        errors[index] = exc
         except BaseException as exc:  # a blob folder not made durable: its blobs are not recorded
             told = False
             for index, job_events in enumerate(stored):
                 kept = [e for e in job_events if e.blob is None or not self._lost(e.blob, later)]
                 if len(kept) < len(job_events):
                     job_events[:] = kept
-                    outcomes[index], told = exc, True
+                    errors[index], told = errors[index] or exc, True
             if not told:  # the build must stop all the same: every job of the batch is told
-                outcomes = [outcome if isinstance(outcome, BaseException) else exc for outcome in outcomes]
+                errors = [error or exc for error in errors]
         events = [event for job_events in stored for event in job_events]
         if events:
             try:
@@ -930,10 +978,14 @@ class Runner:
                 return [exc] * len(results)
             for event in events:
                 self.state.index.add(event)
-        for (job, _, _, result), outcome in zip(results, outcomes, strict=True):
-            if not isinstance(outcome, BaseException):  # for a job cancelled while it waited: run()
-                self._recorded[job.id] = (outcome, result.diagnostics.get("provisional") is True)
-        return outcomes
+        for (job, _, _, result), job_events, error in zip(results, stored, errors, strict=True):
+            if job_events or error is None:  # what the run record says if the job is not awaited: run()
+                provisional = _provisional(result)
+                self._recorded[job.id] = (job_events, provisional, error)
+        return [
+            error if error is not None else job_events
+            for job_events, error in zip(stored, errors, strict=True)
+        ]
 
     def _lost(self, blob: BlobRef, folders: DeferredFolders | None) -> bool:
         return folders is None or self._blobs.lost_in(blob, folders)

@@ -116,6 +116,9 @@ the same movie, and a put in one must see a rename still waiting for its folder 
 the same spelling). Another process storing the same bytes on the same disk is not covered: its event
 may be durable a block's length (milliseconds) before the folder entry it names."""
 _DEFERRED_LOCK = threading.Lock()
+_UNSYNCED: set[str] = set()
+"""Folders whose deferred fsync failed in this process: a put that finds its blob in one fsyncs it
+again (and fails if that fails) before saying it is stored, as for a folder whose sync is pending."""
 
 
 class DeferredFolders(set[str]):
@@ -277,6 +280,7 @@ class BlobStore:
             finally:
                 with _DEFERRED_LOCK:
                     _DEFERRED[:] = [batch for batch in _DEFERRED if batch is not folders]
+                    _UNSYNCED.update(folders.failed)
 
     def lost_in(self, ref: BlobRef, folders: DeferredFolders) -> bool:
         """Whether blob ``ref``, put in the block of ``folders``, may not survive a power cut (the
@@ -316,9 +320,13 @@ class BlobStore:
             io_.touch(path)
             folder = path.rpartition("/")[0]
             with _DEFERRED_LOCK:
-                pending = any(folder in batch for batch in _DEFERRED)
-            if pending:  # maybe renamed by a put whose folder sync is still to come
+                unsynced = folder in _UNSYNCED
+                pending = unsynced or any(folder in batch for batch in _DEFERRED)
+            if pending:  # maybe renamed by a put whose folder sync is still to come (or failed)
                 io_.sync_folder(folder)  # this put's caller may record it right away
+                if unsynced:
+                    with _DEFERRED_LOCK:
+                        _UNSYNCED.discard(folder)
         except FileNotFoundError:
             return False
         except OSError as exc:
