@@ -34,7 +34,7 @@ def backend() -> str:
 
 
 def test_a_malformed_result_fails_its_own_job_and_the_rest_of_its_batch_is_recorded(
-    ctx: StorageContext, movie: str, handler: RecordingHandler
+    ctx: StorageContext, movie: str, handler: RecordingHandler, tmp_path: Path
 ) -> None:
     define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 3})
     prepared = prepare(MovieStore.open(ctx, movie), mode="mock")
@@ -49,9 +49,17 @@ def test_a_malformed_result_fails_its_own_job_and_the_rest_of_its_batch_is_recor
     )
     jobs = [planned.job for planned in prepared.plan.jobs][:4]
 
+    handed_over = tmp_path / "a file the runner owns.bin"
+    handed_over.write_bytes(b"downloaded")
+
     def result(job: Any, broken: bool) -> JobResult:
+        if broken:  # diagnostics must be a mapping; its file is the runner's to delete all the same
+            artefacts = [
+                ProducedArtefact(a.id, mime_type="text/plain", file=handed_over) for a in job.produces
+            ]
+            return JobResult(artefacts, diagnostics=None)  # type: ignore[arg-type]
         artefacts = [ProducedArtefact(a.id, mime_type="text/plain", data=a.id.encode()) for a in job.produces]
-        return JobResult(artefacts, diagnostics=None if broken else {})  # type: ignore[arg-type]
+        return JobResult(artefacts, diagnostics={})
 
     batch = [_ToStore(job, handler, "0" * 64, result(job, index == 1)) for index, job in enumerate(jobs)]  # type: ignore[arg-type]
     outcomes = runner._store_many(batch)
@@ -59,6 +67,7 @@ def test_a_malformed_result_fails_its_own_job_and_the_rest_of_its_batch_is_recor
     broken = outcomes[1]
     assert isinstance(broken, list) and {event.status for event in broken} == {"failed"}
     assert "TypeError" in broken[0].diagnostics["error"]["message"]
+    assert not handed_over.exists()
     recorded = {event.produced_by: event.status for event in artefact_log(ctx, movie)}
     assert recorded == {
         jobs[0].id: "succeeded",

@@ -1006,28 +1006,30 @@ class Runner:
         threads at once, so their fsyncs overlap. The blob folders are fsynced when the caller's
         ``deferred_folder_sync`` block ends.
         """
-        by_id = {item.artefact_id: item for item in result.artefacts}
-        job_diagnostics = dict(result.diagnostics)
-        if result.cost is not None:
-            job_diagnostics["cost"] = result.cost
-
-        def store(artefact_id: str) -> ArtefactEvent:
-            item = by_id.get(artefact_id)
-            if item is None:
-                return self._event(
-                    job, handler, trace, artefact_id, error="the handler returned no result for it"
-                )
-            try:
-                return self._store_one(job, handler, trace, item, job_diagnostics, sync_later)
-            except StorageError:
-                raise  # the store itself failed (disk full...): stop the build, do not blame the job
-            except Exception as exc:  # a broken payload stream fails this artefact only
-                message = exc.message if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {exc}"
-                return self._event(job, handler, trace, artefact_id, error=message)
-
         wanted = [artefact.id for artefact in job.produces]
         slots: list[ArtefactEvent | None] = [None] * len(wanted)
-        try:
+        try:  # (a malformed result fails here too: its files are still deleted below)
+            by_id = {item.artefact_id: item for item in result.artefacts}
+            job_diagnostics = dict(result.diagnostics)
+            if result.cost is not None:
+                job_diagnostics["cost"] = result.cost
+
+            def store(artefact_id: str) -> ArtefactEvent:
+                item = by_id.get(artefact_id)
+                if item is None:
+                    return self._event(
+                        job, handler, trace, artefact_id, error="the handler returned no result for it"
+                    )
+                try:
+                    return self._store_one(job, handler, trace, item, job_diagnostics, sync_later)
+                except StorageError:
+                    raise  # the store itself failed (disk full...): stop the build, do not blame the job
+                except Exception as exc:  # a broken payload stream fails this artefact only
+                    message = (
+                        exc.message if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {exc}"
+                    )
+                    return self._event(job, handler, trace, artefact_id, error=message)
+
             if len(wanted) < _PARALLEL_STORE_MIN:
                 for index, artefact_id in enumerate(wanted):
                     slots[index] = store(artefact_id)
@@ -1035,11 +1037,8 @@ class Runner:
                 self._store_parallel(wanted, store, slots)
         finally:
             events.extend(event for event in slots if event is not None)
-            wanted_ids = set(wanted)
-            for item in result.artefacts:  # files the runner owns but did not store
-                if item.file is not None and (
-                    item.artefact_id not in wanted_ids or item.status != "succeeded"
-                ):
+            for item in result.artefacts:  # the runner owns handler files: stored ones are copies now
+                if item.file is not None:
                     item.file.unlink(missing_ok=True)
 
     @staticmethod
