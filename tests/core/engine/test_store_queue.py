@@ -198,3 +198,18 @@ def test_the_most_urgent_results_are_taken_first_then_the_first_queued() -> None
 
     asyncio.run(main())
     assert store.calls == [[0], [2, 4], [3, 1], [5]]
+
+
+def test_a_store_that_miscounts_its_outcomes_fails_its_batch_instead_of_leaving_it_waiting() -> None:
+    def store_many(items: list[int]) -> list[str | BaseException]:
+        return []  # no outcome at all
+
+    async def main() -> list[str | BaseException]:
+        with ThreadPoolExecutor(2) as pool:
+            queue: StoreQueue[int, str] = StoreQueue(store_many, pool, drains=1, batch=2)
+            waiting = [queue.store(1), queue.store(2)]
+            return list(await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), DEADLINE))
+
+    outcomes = asyncio.run(main())
+    assert len(outcomes) == 2
+    assert all(isinstance(outcome, RuntimeError) for outcome in outcomes)

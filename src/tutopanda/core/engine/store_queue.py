@@ -97,6 +97,8 @@ class StoreQueue(Generic[_T, _R]):
                 outcomes: Sequence[_R | BaseException] = self._store_many(items)
             except BaseException as exc:  # store_many reports per result; a bug: fail these, go on
                 outcomes = [exc] * len(items)  # (a drain that stopped would strand the queue)
+            if len(outcomes) != len(items):  # a bug too: no awaiter may be left waiting
+                outcomes = [RuntimeError(f"{len(outcomes)} outcomes for {len(items)} results")] * len(items)
             _settle(loop, [future for _, _, _, future in taken], outcomes)
 
 
