@@ -172,3 +172,50 @@ def test_a_job_whose_store_failed_part_way_is_recorded_as_failed_with_what_it_st
     script = next(job for job in record["jobs"] if job["jobId"].endswith("ScriptWriter"))
     assert script["status"] == "failed" and "disk full" in script["error"]
     assert len(script["artefacts"]) == 1 and script["artefacts"][0] in committed
+
+
+def test_a_jobs_own_storage_error_is_not_replaced_by_a_folder_error_of_its_batch(
+    ctx: StorageContext, movie: str, handler: RecordingHandler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tutopanda.core.store.backends import local_disk
+
+    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 2})
+    prepared = prepare(MovieStore.open(ctx, movie), mode="mock")
+    runner = Runner(
+        store=prepared.store,
+        plan=prepared.plan,
+        state=prepared.state,
+        values=prepared.movie.input_values(),
+        resolver=lambda provider, model, kind: handler,  # type: ignore[arg-type,return-value]
+        options=RunOptions(mode="mock"),
+        secrets=EnvSecretResolver({}),
+    )
+    first = next(planned.job for planned in prepared.plan.jobs if planned.job.kind == "script")
+    second = next(planned.job for planned in prepared.plan.jobs if len(planned.job.produces) == 1)
+    real_store_one, real_sync = Runner._store_one, local_disk.fsync_directory
+    calls: list[str] = []
+
+    def disk_full_after_one(self: Runner, job: Any, *args: Any, **kwargs: Any) -> Any:
+        if job.id == first.id:
+            calls.append(job.id)
+            if len(calls) > 1:  # its first blob is stored (in a folder whose fsync will fail)
+                raise StorageError("disk full writing a blob", "free some disk space, then run it again")
+        return real_store_one(self, job, *args, **kwargs)
+
+    def shard_folders_fail(directory: str) -> None:
+        if Path(directory).parent.name == "blobs" and len(Path(directory).name) == 2:
+            raise OSError(errno.EIO, "Input/output error")
+        real_sync(directory)
+
+    monkeypatch.setattr(runner_module.Runner, "_store_one", disk_full_after_one)
+    monkeypatch.setattr(local_disk, "fsync_directory", shard_folders_fail)
+
+    def result(job: Any) -> JobResult:
+        return JobResult(
+            [ProducedArtefact(a.id, mime_type="text/plain", data=a.id.encode()) for a in job.produces]
+        )
+
+    outcomes = runner._store_many([_ToStore(job, handler, "0" * 64, result(job)) for job in (first, second)])  # type: ignore[arg-type]
+    assert isinstance(outcomes[0], StorageError) and "disk full" in str(outcomes[0])
+    assert isinstance(outcomes[1], StorageError) and "durable" in str(outcomes[1])
+    assert list(artefact_log(ctx, movie)) == []  # every blob stored is in a folder not made durable
