@@ -124,12 +124,15 @@ def test_two_workers_on_postgres_and_s3_finish_a_build_when_one_is_killed(
     assert refused.code == 1 and f"by durable build {workflow}" in refused.stderr, refused.stderr
 
     doomed = fleet.worker("w1", latency=0.5)
-    survivor = fleet.worker("w2", latency=0.5)
+    survivor: subprocess.Popen[str] | None = None
     try:
         deadline = time.monotonic() + 180  # generous: a test asserts what happens, not how fast
         while not any(call["pid"] == doomed.pid for call in fleet.calls()):
             assert time.monotonic() < deadline and doomed.poll() is None, (tmp_path / "w1.err").read_text()
             time.sleep(0.05)
+        # The survivor starts once the doomed worker holds work: started together, either may take
+        # every batch of a build this small, and the other then never has anything to lose.
+        survivor = fleet.worker("w2", latency=0.5)
         doomed.send_signal(signal.SIGKILL)  # mid-layer: its in-flight jobs are lost
         doomed.wait(timeout=30)
         killed_at = len(fleet.calls())
@@ -147,10 +150,12 @@ def test_two_workers_on_postgres_and_s3_finish_a_build_when_one_is_killed(
             assert time.monotonic() < deadline, "the durable build kept its lock record"
             time.sleep(0.25)
     finally:
-        survivor.send_signal(signal.SIGINT)
-        survivor.wait(timeout=60)
+        if survivor is not None:
+            survivor.send_signal(signal.SIGINT)
+            survivor.wait(timeout=60)
         if doomed.poll() is None:
             doomed.kill()
+    assert survivor is not None
 
     assert "worker w1 is gone: resumed its" in (tmp_path / "w2.out").read_text()  # peer recovery
     assert fleet.run("gc", "--movie", M).code == 0  # the movie is free again
