@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tutopanda.core.engine import runner as runner_module
-from tutopanda.core.engine.build import prepare
+from tutopanda.core.engine.build import PreparedBuild, prepare
 from tutopanda.core.engine.provider_contract import EnvSecretResolver, JobResult, ProducedArtefact
 from tutopanda.core.engine.runner import Runner, RunOptions, _ToStore
 from tutopanda.core.errors import StorageError
@@ -33,10 +33,8 @@ def backend() -> str:
     return "local"  # held folders, folder fsyncs and signals: the local disk's
 
 
-def test_a_malformed_result_fails_its_own_job_and_the_rest_of_its_batch_is_recorded(
-    ctx: StorageContext, movie: str, handler: RecordingHandler, tmp_path: Path
-) -> None:
-    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 3})
+def _runner(ctx: StorageContext, movie: str, handler: RecordingHandler) -> tuple[Runner, PreparedBuild]:
+    """A runner for the defined movie's plan, to call its store directly (no run around it)."""
     prepared = prepare(MovieStore.open(ctx, movie), mode="mock")
     runner = Runner(
         store=prepared.store,
@@ -47,6 +45,14 @@ def test_a_malformed_result_fails_its_own_job_and_the_rest_of_its_batch_is_recor
         options=RunOptions(mode="mock"),
         secrets=EnvSecretResolver({}),
     )
+    return runner, prepared
+
+
+def test_a_malformed_result_fails_its_own_job_and_the_rest_of_its_batch_is_recorded(
+    ctx: StorageContext, movie: str, handler: RecordingHandler, tmp_path: Path
+) -> None:
+    define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 3})
+    runner, prepared = _runner(ctx, movie, handler)
     jobs = [planned.job for planned in prepared.plan.jobs][:4]
 
     handed_over = tmp_path / "a file the runner owns.bin"
@@ -180,16 +186,7 @@ def test_a_jobs_own_storage_error_is_not_replaced_by_a_folder_error_of_its_batch
     from tutopanda.core.store.backends import local_disk
 
     define_movie(ctx, movie, blueprint="audio-only", values={"NumOfSegments": 2})
-    prepared = prepare(MovieStore.open(ctx, movie), mode="mock")
-    runner = Runner(
-        store=prepared.store,
-        plan=prepared.plan,
-        state=prepared.state,
-        values=prepared.movie.input_values(),
-        resolver=lambda provider, model, kind: handler,  # type: ignore[arg-type,return-value]
-        options=RunOptions(mode="mock"),
-        secrets=EnvSecretResolver({}),
-    )
+    runner, prepared = _runner(ctx, movie, handler)
     first = next(planned.job for planned in prepared.plan.jobs if planned.job.kind == "script")
     second = next(planned.job for planned in prepared.plan.jobs if len(planned.job.produces) == 1)
     real_store_one, real_sync = Runner._store_one, local_disk.fsync_directory

@@ -162,7 +162,10 @@ _commits_guard = threading.Lock()
 
 def _group_commit(key: str) -> _GroupCommit:
     with _commits_guard:
-        return _commits.setdefault(key, _GroupCommit())
+        commit = _commits.get(key)
+        if commit is None:  # (setdefault made, then dropped, a lock and a group per append)
+            commit = _commits[key] = _GroupCommit()
+        return commit
 
 
 def encode_event(event: BaseModel) -> bytes:
